@@ -1,0 +1,48 @@
+# promptd: `make run` and `make test` are the README's two commands; the rest are helpers.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYSRC  := daemon lsp tests bench
+
+.PHONY: run test lint format pytest docs docs-check bench clients clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+## Start the daemon in the foreground on the offline engine (Ctrl-C stops it).
+run: $(STAMP)
+	$(VENV)/bin/promptd start --foreground
+
+## Everything CI runs: lint, type check, generated docs current, the whole suite, the clients.
+test: $(STAMP) lint docs-check clients pytest
+
+pytest: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(PYSRC)
+	$(VENV)/bin/ruff format --check $(PYSRC)
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix $(PYSRC)
+	$(VENV)/bin/ruff format $(PYSRC)
+
+## docs/rules.md is generated from the rule definitions; CI checks it is current.
+docs: $(STAMP)
+	$(PY) -m daemon.engine.rules_doc > docs/rules.md
+
+docs-check: $(STAMP)
+	$(PY) -m daemon.engine.rules_doc --check docs/rules.md
+
+clients: $(STAMP)
+	$(MAKE) -C clients/vscode test
+
+bench: $(STAMP)
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache clients/vscode/node_modules clients/vscode/dist

@@ -1,0 +1,261 @@
+"""The control API's contract: JSON-RPC 2.0 methods, their params and results.
+
+One JSON object a line over the Unix socket in ``run/``. Params are decoded with
+``forbid_unknown_fields`` (they come from people and editors); results are plain Structs.
+Long work (``optimize``, ``batch.submit``, ``backup.now``) sends ``progress`` notifications
+whose ``token`` is the request's ``progress_token`` when it gave one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from .values import Change, Finding, Scores
+
+# JSON-RPC 2.0 error codes (the standard ones and ours, in the server-defined range)
+PARSE_ERROR: Final = -32700
+INVALID_REQUEST: Final = -32600
+METHOD_NOT_FOUND: Final = -32601
+INVALID_PARAMS: Final = -32602
+INTERNAL_ERROR: Final = -32603
+MESSAGE_TOO_LARGE: Final = -32001
+SHUTTING_DOWN: Final = -32002
+INPUT_ERROR: Final = -32010
+BUDGET_ERROR: Final = -32011
+PROVIDER_ERROR: Final = -32012
+NOT_FOUND: Final = -32013
+BACKUP_ERROR: Final = -32014
+BATCH_ERROR: Final = -32015
+
+
+class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of every method's params."""
+
+
+class Empty(Params):
+    pass
+
+
+# --- optimize / lint ---------------------------------------------------------------------
+
+
+class OptimizeParams(Params):
+    text: str
+    prompt_type: str = "auto"  # auto | general | creative | technical | analytical | code
+    engine: str | None = None  # offline | llm (None: the configured engine)
+    model: str | None = None
+    no_cache: bool = False
+    estimate: bool = False  # only estimate the cost; make no call
+    source: str = "api"  # cli | lsp | inbox | batch | api
+    progress_token: str | None = None
+
+
+class OptimizeResult(msgspec.Struct, kw_only=True):
+    """What ``optimize --json`` prints (DESIGN.md names the fields)."""
+
+    id: str
+    original: str
+    optimized: str
+    prompt_type: str
+    engine: str
+    model: str
+    score_before: int
+    score_after: int
+    findings: list[Finding]
+    changes: list[Change]
+    placeholders: list[str]
+    cost_usd: float
+    cached: bool
+    degraded: bool
+    duration_ms: int
+    changed: bool = True
+    unchanged_reason: str = ""
+    degraded_reason: str = ""
+    detected_type: bool = False
+    route: str = "fast"
+    model_reason: str = ""
+    scores_before: Scores | None = None
+    scores_after: Scores | None = None
+
+
+class EstimateResult(msgspec.Struct, kw_only=True):
+    engine: str
+    model: str
+    calls: int
+    input_tokens: int
+    max_output_tokens: int
+    estimated_usd: float
+    worst_case_usd: float
+
+
+class LintParams(Params):
+    text: str
+    prompt_type: str = "auto"
+
+
+class LintResult(msgspec.Struct, kw_only=True):
+    prompt_type: str
+    findings: list[Finding]
+    score: int
+    cached: bool = False
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+class HistoryParams(Params):
+    limit: int = 20
+    prompt_hash: str | None = None  # only optimizations of this (normalized) prompt
+    text: str | None = None  # convenience: hash this text and filter by it
+
+
+class HistoryItem(msgspec.Struct, kw_only=True):
+    id: str
+    at: str  # ISO 8601, UTC
+    prompt_type: str
+    engine: str
+    model: str
+    score_before: int
+    score_after: int
+    cost_usd: float
+    cached: bool
+    degraded: bool
+    source: str
+    preview: str  # first line of the original, shortened
+
+
+class HistoryResult(msgspec.Struct, kw_only=True):
+    items: list[HistoryItem]
+
+
+class ShowParams(Params):
+    id: str  # an optimization id, or a unique prefix of one
+
+
+class StepInfo(msgspec.Struct, kw_only=True):
+    agent: str
+    attempt: int
+    duration_ms: float
+    summary: str
+    model: str = ""
+
+
+class CallInfo(msgspec.Struct, kw_only=True):
+    agent: str
+    model: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    latency_ms: int
+    cost_usd: float
+    ok: bool
+
+
+class ShowResult(msgspec.Struct, kw_only=True):
+    optimization: OptimizeResult
+    at: str
+    source: str
+    steps: list[StepInfo]
+    calls: list[CallInfo]
+
+
+# --- costs / budget ----------------------------------------------------------------------
+
+
+class CostRow(msgspec.Struct, kw_only=True):
+    key: str  # a day, a model or a source
+    cost_usd: float
+    calls: int
+
+
+class CostsResult(msgspec.Struct, kw_only=True):
+    today_usd: float
+    month_usd: float
+    total_usd: float
+    forecast_30d_usd: float
+    by_day: list[CostRow]
+    by_model: list[CostRow]
+    by_source: list[CostRow]
+
+
+class BudgetInfo(msgspec.Struct, kw_only=True):
+    daily_budget_usd: float | None
+    monthly_budget_usd: float | None
+    alert_pct: int
+    today_usd: float
+    month_usd: float
+    reserved_usd: float
+
+
+class BudgetSetParams(Params):
+    daily_usd: float | None = None
+    monthly_usd: float | None = None
+    clear_daily: bool = False
+    clear_monthly: bool = False
+    alert_pct: int | None = None
+
+
+# --- backups / batches -------------------------------------------------------------------
+
+
+class BackupNowParams(Params):
+    progress_token: str | None = None
+
+
+class BackupInfo(msgspec.Struct, kw_only=True):
+    id: str
+    at: str
+    size_bytes: int
+    events: int
+    last_seq: int
+    verified: bool
+    path: str
+
+
+class BackupListResult(msgspec.Struct, kw_only=True):
+    backups: list[BackupInfo]
+
+
+class BatchSubmitParams(Params):
+    path: str  # absolute path of the file to run
+    output: str | None = None
+    prompt_type: str = "auto"
+    engine: str | None = None
+    progress_token: str | None = None
+
+
+class BatchInfo(msgspec.Struct, kw_only=True):
+    id: str
+    file_name: str
+    done: int
+    total: int
+    rate_per_s: float
+    eta_s: float | None
+    cost_usd: float
+    state: str  # running | completed | failed | cancelled
+    output_path: str = ""
+    reason: str = ""
+
+
+class BatchIdParams(Params):
+    id: str
+
+
+# --- progress notification -----------------------------------------------------------------
+
+
+class Progress(msgspec.Struct, kw_only=True):
+    """``progress`` notification: one agent step, one batch item, one backup phase."""
+
+    token: str
+    kind: str  # optimize | batch | backup
+    message: str
+    done: int = 0
+    total: int = 0
+    opt_id: str = ""
+    agent: str = ""
+    batch_id: str = ""
+    cost_usd: float = 0.0

@@ -1,0 +1,93 @@
+"""The ``promptd`` command: one click group whose subcommands load lazily.
+
+Each command lives in its own module and is imported only when it runs, so ``promptd
+--help`` and ``promptd status`` stay fast (DESIGN.md "CLI").
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import PromptdError
+
+# command name -> (module, attribute, one-line help shown by `promptd --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "start": ("daemon.cli.lifecycle", "start", "Start the daemon (in the background by default)."),
+    "stop": ("daemon.cli.lifecycle", "stop", "Stop the daemon gracefully."),
+    "status": ("daemon.cli.lifecycle", "status", "Show the dashboard: daemon, spend, cache, backups."),
+    "optimize": ("daemon.cli.optimize", "optimize", "Optimize a prompt and print the result."),
+    "lint": ("daemon.cli.lint", "lint", "Print the Diagnoser's findings for a prompt (offline)."),
+    "history": ("daemon.cli.records", "history", "List recent optimizations."),
+    "show": ("daemon.cli.records", "show", "Show one optimization with its agent steps and costs."),
+    "costs": ("daemon.cli.records", "costs", "Show spend by day, model and source, with a forecast."),
+    "budget": ("daemon.cli.records", "budget", "Show or set the daily and monthly budget."),
+    "models": ("daemon.cli.models", "models", "List the provider's models with prices."),
+    "batch": ("daemon.cli.batch", "batch", "Optimize every prompt in a file (txt, md, json, jsonl, csv)."),
+    "backup": ("daemon.cli.backup", "backup", "Make, list, verify or restore backups."),
+    "export": ("daemon.cli.backup", "export", "Export history as json, jsonl, csv or zip."),
+    "import": ("daemon.cli.backup", "import_", "Merge an export's events into the log."),
+    "rebuild": ("daemon.cli.store", "rebuild", "Rebuild every projection from the event log."),
+    "verify": ("daemon.cli.store", "verify", "Check the event log and every projection."),
+    "lsp": ("daemon.cli.lsp", "lsp", "Run the language server on stdio (editors start this)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module = importlib.import_module(spec[0])
+        command = getattr(module, spec[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table above: --help imports no command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, spec[2]) for name, spec in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    envvar="PROMPTD_HOME",
+    help="Keep every file under this folder (default: XDG folders). Env: PROMPTD_HOME.",
+)
+@click.version_option(__version__, prog_name="promptd")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """promptd: a personal prompt optimizer that runs as a local daemon.
+
+    \b
+    Examples:
+      promptd optimize "write some stuff about dogs"
+      promptd lint --file prompts/system.prompt
+      promptd status
+    """
+    ctx.obj = home
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="promptd", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PromptdError as exc:
+        click.echo(f"promptd: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

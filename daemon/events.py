@@ -1,0 +1,424 @@
+"""The event schema: every fact promptd records is one of these.
+
+Rules (see DESIGN.md "Events"):
+
+* Structs are ``frozen=True, kw_only=True`` and tagged with a stable string in ``type``.
+* New fields get defaults; a field never changes type; old code skips unknown fields
+  (no ``forbid_unknown_fields`` here); an event type that is no longer produced stays
+  decodable forever.
+* Money is an integer count of USD ticks (1 USD = 10**10 ticks), never a float.
+
+Stored form: the value under an 8-byte big-endian sequence key is a MessagePack
+:class:`Envelope` whose ``event`` is the MessagePack of the event itself, kept raw so that a
+log written by a newer schema (unknown tags, unknown fields) still opens: such events decode
+to :class:`UnknownEvent` and projections skip them.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final
+
+import msgspec
+
+from .values import Change, Finding, Scores
+
+SCHEMA_VERSION: Final = 1
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every event; subclasses set a stable ``tag``."""
+
+
+# --- daemon lifecycle --------------------------------------------------------------------
+
+
+class DaemonStarted(_Event, tag="daemon.started"):
+    pid: int
+    version: str
+    engine: str = "offline"
+    provider: str = "offline"
+    model: str = ""
+
+
+class DaemonStopped(_Event, tag="daemon.stopped"):
+    pid: int
+    reason: str = "shutdown"  # shutdown | signal | error
+    interrupted: int = 0  # optimizations cut off by the bounded wait
+
+
+class ConfigReloaded(_Event, tag="config.reloaded"):
+    engine: str = ""
+    provider: str = ""
+    model: str = ""
+
+
+# --- optimizations -----------------------------------------------------------------------
+
+
+class OptimizationRequested(_Event, tag="optimization.requested"):
+    opt_id: str
+    prompt: str
+    prompt_hash: str  # sha256 hex of the normalized prompt
+    prompt_type: str = "auto"  # as asked: auto | general | creative | ...
+    engine: str = "offline"
+    model: str = ""
+    source: str = "cli"  # cli | lsp | inbox | batch | api | import
+    batch_id: str = ""
+    no_cache: bool = False
+
+
+class AgentStepCompleted(_Event, tag="agent.step_completed"):
+    opt_id: str
+    agent: str  # deconstructor | diagnoser | designer | evaluator
+    attempt: int = 1
+    engine: str = "offline"
+    model: str = ""
+    duration_us: int = 0
+    summary: str = ""  # one line for `promptd show`
+    output: bytes = b""  # the agent's typed output, JSON-encoded, for replay
+
+
+class OptimizationCompleted(_Event, tag="optimization.completed"):
+    opt_id: str
+    prompt_hash: str
+    original: str
+    optimized: str
+    prompt_type: str  # the type used (detected when `auto` was asked)
+    detected: bool = False  # True when prompt_type came from `auto`
+    engine: str = "offline"
+    model: str = ""
+    model_reason: str = ""  # why this model (router decision)
+    route: str = "fast"  # fast | full
+    changed: bool = True
+    unchanged_reason: str = ""
+    score_before: Scores | None = None
+    score_after: Scores | None = None
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    changes: list[Change] = msgspec.field(default_factory=list)
+    placeholders: list[str] = msgspec.field(default_factory=list)
+    cost_ticks: int = 0
+    cached: bool = False
+    degraded: bool = False
+    degraded_reason: str = ""
+    duration_ms: int = 0
+    cache_key: str = ""  # optimization-cache key (empty: not cacheable)
+    source: str = "cli"
+    batch_id: str = ""
+
+
+class OptimizationFailed(_Event, tag="optimization.failed"):
+    opt_id: str
+    error: str  # stable code: input_too_large | guard | provider | budget | interrupted | internal
+    message: str
+    interrupted: bool = False
+
+
+class CacheHit(_Event, tag="cache.hit"):
+    cache: str  # optimization | response | lint
+    key: str
+    opt_id: str = ""
+    source_opt_id: str = ""  # the optimization whose result was reused
+    saved_ticks: int = 0
+
+
+class CacheMiss(_Event, tag="cache.miss"):
+    cache: str
+    key: str
+    opt_id: str = ""
+
+
+# --- providers ---------------------------------------------------------------------------
+
+
+class ProviderCallCompleted(_Event, tag="provider.call_completed"):
+    call_id: str
+    provider: str  # xai | openai
+    model: str
+    opt_id: str = ""
+    agent: str = ""
+    ok: bool = True
+    status: int = 200  # HTTP status (0 when no response: timeout, connect error)
+    error: str = ""
+    prompt_tokens: int = 0  # includes cached_tokens
+    cached_tokens: int = 0
+    completion_tokens: int = 0  # excludes reasoning_tokens (xAI reports them apart)
+    reasoning_tokens: int = 0
+    latency_ms: int = 0
+    cost_ticks: int = 0
+    cost_reported: bool = False  # True when the response carried cost_in_usd_ticks
+    attempts: int = 1
+    reservation_id: str = ""  # the budget reservation this call settles
+    request_key: str = ""  # response-cache key (sha256 of the canonical request)
+    response: str = ""  # the message content, for the response cache
+    day: str = ""  # local day (YYYY-MM-DD) the spend is booked on
+    month: str = ""  # local month (YYYY-MM)
+
+
+class CircuitChanged(_Event, tag="circuit.changed"):
+    provider: str
+    old: str  # closed | open | half_open
+    new: str
+    failures: int = 0
+    reason: str = ""
+
+
+# --- budgets -----------------------------------------------------------------------------
+
+
+class BudgetSet(_Event, tag="budget.set"):
+    daily_ticks: int | None = None  # None: no daily limit
+    monthly_ticks: int | None = None
+    alert_pct: int = 80
+
+
+class BudgetReserved(_Event, tag="budget.reserved"):
+    reservation_id: str
+    ticks: int  # worst-case cost held against the budget until settled or released
+    opt_id: str = ""
+    day: str = ""
+    month: str = ""
+
+
+class BudgetReleased(_Event, tag="budget.released"):
+    reservation_id: str
+    reason: str = ""  # the call never happened, was answered from cache, ...
+
+
+class BudgetAlert(_Event, tag="budget.alert"):
+    period: str  # day | month
+    period_key: str  # 2026-11-27 | 2026-11
+    spent_ticks: int
+    budget_ticks: int
+    threshold_pct: int = 80
+
+
+class BudgetRefused(_Event, tag="budget.refused"):
+    period: str  # day | month
+    period_key: str
+    needed_ticks: int
+    remaining_ticks: int
+    budget_ticks: int
+    opt_id: str = ""
+
+
+# --- batches -----------------------------------------------------------------------------
+
+
+class BatchStarted(_Event, tag="batch.started"):
+    batch_id: str
+    file_name: str
+    sha256: str
+    count: int
+    format: str  # txt | md | prompt | json | jsonl | csv
+    source: str = "inbox"  # inbox | cli
+    prompt_type: str = "auto"
+    engine: str = ""
+    output_path: str = ""
+    duplicate_of: str = ""  # an earlier batch with the same sha256, answered from its events
+
+
+class BatchItemCompleted(_Event, tag="batch.item_completed"):
+    batch_id: str
+    index: int
+    item_id: str = ""
+    opt_id: str = ""
+    status: str = "ok"  # ok | error | budget | cached
+    error: str = ""
+    optimized: str = ""
+    score_before: int = 0
+    score_after: int = 0
+    findings: int = 0
+    cost_ticks: int = 0
+    cached: bool = False
+    degraded: bool = False
+
+
+class BatchCompleted(_Event, tag="batch.completed"):
+    batch_id: str
+    ok: int = 0
+    failed: int = 0
+    budget: int = 0
+    cost_ticks: int = 0
+    output_path: str = ""
+    report_path: str = ""
+
+
+class BatchFailed(_Event, tag="batch.failed"):
+    file_name: str
+    reason: str
+    batch_id: str = ""
+    sha256: str = ""
+
+
+class BatchCancelled(_Event, tag="batch.cancelled"):
+    batch_id: str
+    reason: str = ""
+
+
+# --- backups -----------------------------------------------------------------------------
+
+
+class BackupCreated(_Event, tag="backup.created"):
+    backup_id: str
+    file_name: str
+    last_seq: int
+    event_count: int
+    size_bytes: int
+    sha256: str
+    duration_ms: int = 0
+    verified: bool = False
+    scheduled: bool = False
+
+
+class BackupFailed(_Event, tag="backup.failed"):
+    reason: str
+    scheduled: bool = False
+
+
+class BackupPruned(_Event, tag="backup.pruned"):
+    backup_id: str
+    reason: str = ""
+
+
+class BackupRestored(_Event, tag="backup.restored"):
+    backup_id: str
+    previous_last_seq: int = 0
+    safety_copy: str = ""
+
+
+class EventsImported(_Event, tag="events.imported"):
+    file_name: str
+    imported: int
+    skipped: int = 0
+
+
+Event = (
+    DaemonStarted
+    | DaemonStopped
+    | ConfigReloaded
+    | OptimizationRequested
+    | AgentStepCompleted
+    | OptimizationCompleted
+    | OptimizationFailed
+    | CacheHit
+    | CacheMiss
+    | ProviderCallCompleted
+    | CircuitChanged
+    | BudgetSet
+    | BudgetReserved
+    | BudgetReleased
+    | BudgetAlert
+    | BudgetRefused
+    | BatchStarted
+    | BatchItemCompleted
+    | BatchCompleted
+    | BatchFailed
+    | BatchCancelled
+    | BackupCreated
+    | BackupFailed
+    | BackupPruned
+    | BackupRestored
+    | EventsImported
+)
+
+EVENT_TYPES: Final[tuple[type[_Event], ...]] = Event.__args__  # type: ignore[attr-defined]
+TAGS: Final[frozenset[str]] = frozenset(
+    str(t.__struct_config__.tag) for t in EVENT_TYPES
+)
+
+
+class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event this code does not know (written by a newer promptd): kept, never folded."""
+
+    type: str
+    raw: bytes
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """The stored record: sequence, UTC time (ns), schema version, the raw event.
+
+    ``origin`` is empty for events recorded here, and ``"<store_id>/<seq>"`` for events
+    merged in by ``promptd import`` (so a second import of the same file adds nothing).
+    """
+
+    seq: int
+    ts_ns: int
+    schema: int
+    event: bytes  # the MessagePack of the event, decoded lazily
+    origin: str = ""
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """A decoded envelope: what readers of the log get."""
+
+    seq: int
+    ts_ns: int
+    schema: int
+    event: Event | UnknownEvent
+    origin: str = ""
+
+
+_event_encoder: Final = msgspec.msgpack.Encoder()
+_event_decoder: Final = msgspec.msgpack.Decoder(Event)
+_tag_decoder: Final = msgspec.msgpack.Decoder(dict[str, object])
+_envelope_encoder: Final = msgspec.msgpack.Encoder()
+_envelope_decoder: Final = msgspec.msgpack.Decoder(Envelope)
+_key: Final = struct.Struct(">Q")
+
+
+def seq_key(seq: int) -> bytes:
+    """The 8-byte big-endian LMDB key of a sequence number."""
+    return _key.pack(seq)
+
+
+def key_seq(key: bytes) -> int:
+    """The sequence number of an 8-byte big-endian LMDB key."""
+    return int(_key.unpack(key)[0])
+
+
+def encode_event(event: Event) -> bytes:
+    return _event_encoder.encode(event)
+
+
+def decode_event(data: bytes) -> Event | UnknownEvent:
+    """Decode one event; an unknown tag gives :class:`UnknownEvent` instead of an error."""
+    try:
+        return _event_decoder.decode(data)
+    except msgspec.ValidationError:
+        fields = _tag_decoder.decode(data)
+        tag = fields.get("type")
+        if isinstance(tag, str) and tag not in TAGS:
+            return UnknownEvent(type=tag, raw=data)
+        raise
+
+
+def encode_record(seq: int, ts_ns: int, event: Event, origin: str = "") -> bytes:
+    """The bytes stored under ``seq_key(seq)``."""
+    return _envelope_encoder.encode(
+        Envelope(seq=seq, ts_ns=ts_ns, schema=SCHEMA_VERSION, event=encode_event(event),
+                 origin=origin)
+    )
+
+
+def encode_raw_record(seq: int, ts_ns: int, schema: int, event: bytes, origin: str = "") -> bytes:
+    """Like :func:`encode_record` for an event that is already encoded (import, unknown)."""
+    return _envelope_encoder.encode(
+        Envelope(seq=seq, ts_ns=ts_ns, schema=schema, event=event, origin=origin)
+    )
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    return _envelope_decoder.decode(data)
+
+
+def decode_record(data: bytes) -> Record:
+    env = _envelope_decoder.decode(data)
+    return Record(seq=env.seq, ts_ns=env.ts_ns, schema=env.schema, event=decode_event(env.event),
+                  origin=env.origin)
+
+
+def event_tag(event: Event | UnknownEvent) -> str:
+    if isinstance(event, UnknownEvent):
+        return event.type
+    return str(type(event).__struct_config__.tag)

@@ -1,0 +1,66 @@
+"""Value types shared by the engine, the events and the control API.
+
+They are embedded in stored events, so they follow the event rules: new fields get
+defaults, a field never changes type, and unknown fields are ignored on decode.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+PromptType = Literal["general", "creative", "technical", "analytical", "code"]
+PROMPT_TYPES: tuple[str, ...] = ("general", "creative", "technical", "analytical", "code")
+Severity = Literal["error", "warning", "info", "hint"]
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info", "hint")
+
+TICKS_PER_USD = 10_000_000_000
+
+
+def usd_to_ticks(usd: float) -> int:
+    """Dollars (as people type them) to integer USD ticks, rounded to the nearest tick."""
+    return round(usd * TICKS_PER_USD)
+
+
+def ticks_to_usd(ticks: int) -> float:
+    """Integer USD ticks to dollars, for display and JSON output only."""
+    return ticks / TICKS_PER_USD
+
+
+class Span(msgspec.Struct, frozen=True, kw_only=True):
+    """A half-open range of code points in the original prompt, plus its 1-based line/col."""
+
+    start: int
+    end: int
+    line: int = 1
+    col: int = 1
+
+
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
+    """One diagnosis: a rule code (``PD001``...), how bad it is, and how to fix it."""
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span | None = None
+    needs_input: bool = False  # only the author can resolve it ("which aspects of dogs?")
+    rule: str = ""  # short rule name, e.g. "vague-term"
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """One edit the Designer made, and the finding codes it answers."""
+
+    description: str
+    findings: list[str] = msgspec.field(default_factory=list)
+    kind: str = "edit"  # edit | structure | remove | add
+
+
+class Scores(msgspec.Struct, frozen=True, kw_only=True):
+    """The Evaluator's rubric, each 0-100; ``total`` is their weighted mean."""
+
+    clarity: int
+    specificity: int
+    structure: int
+    completeness: int
+    total: int

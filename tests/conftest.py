@@ -1,0 +1,27 @@
+"""Every test runs with its own promptd home and no provider keys from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_KEYS = (
+    "XAI_API_KEY",
+    "OPENAI_API_KEY",
+    "PROMPTD_PROVIDER",
+    "PROMPTD_BASE_URL",
+    "PROMPTD_MODEL",
+    "PROMPTD_INBOX_POLLING",
+)
+
+
+@pytest.fixture(autouse=True)
+def promptd_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    # A short path: Unix socket paths are limited to ~107 bytes.
+    home = tmp_path_factory.mktemp("h")
+    monkeypatch.setenv("PROMPTD_HOME", str(home))
+    for key in _KEYS:
+        monkeypatch.delenv(key, raising=False)
+    yield home
