@@ -1,0 +1,79 @@
+-- The promptd language server's client configuration, shared by every Neovim version:
+-- `lsp/promptd.lua` (0.11+, vim.lsp.config) and `require('promptd').setup()` (0.7-0.10) both
+-- build their tables from here, so the two can never drift apart.
+local M = {}
+
+M.name = 'promptd'
+
+-- Filetypes the server understands. `text` is plaintext; `prompt` covers *.prompt and
+-- *.prompty (see ftdetect/prompt.vim).
+M.filetypes = {
+  'python',
+  'javascript',
+  'typescript',
+  'javascriptreact',
+  'typescriptreact',
+  'markdown',
+  'text',
+  'prompt',
+}
+
+M.root_markers = { '.git', 'pyproject.toml', 'package.json', 'prompts' }
+
+-- Neovim filetype -> LSP languageId (the ids VS Code uses, which the server expects).
+local language_ids = { text = 'plaintext' }
+
+function M.language_id(_, filetype)
+  return language_ids[filetype] or filetype
+end
+
+-- The server's command ids (the same strings as the server and the VS Code extension).
+M.commands = {
+  optimize = 'promptd.optimize',
+  optimize_selection = 'promptd.optimizeSelection',
+  show_history = 'promptd.showHistory',
+  show_status = 'promptd.showStatus',
+  start_daemon = 'promptd.startDaemon',
+  stop_daemon = 'promptd.stopDaemon',
+}
+
+M.status_notification = 'promptd/status'
+M.optimize_title = 'Optimize prompt'
+M.optimize_kind = 'refactor.rewrite'
+
+-- Handlers every promptd client gets: the status notification and progress tracking, both of
+-- which feed require('promptd').statusline().
+function M.handlers()
+  local status = require('promptd.status')
+  return {
+    [M.status_notification] = status.on_status,
+    ['$/progress'] = status.on_progress,
+  }
+end
+
+-- The `promptd` settings section for the server (initializationOptions and
+-- workspace/didChangeConfiguration): engine, model, diagnostics.enabled,
+-- diagnostics.severity, detection.minWords, codeLens. Unset keys keep the server's defaults.
+function M.settings(promptd_settings)
+  return { promptd = vim.deepcopy(promptd_settings or {}) }
+end
+
+-- The `cmd` to start the server: `promptd lsp`, with `path` replacing `promptd`.
+function M.cmd(path)
+  return { path or 'promptd', 'lsp' }
+end
+
+-- The config table for vim.lsp.config (0.11+): `lsp/promptd.lua` returns this.
+function M.lsp_config()
+  return {
+    cmd = M.cmd(),
+    filetypes = vim.deepcopy(M.filetypes),
+    root_markers = vim.deepcopy(M.root_markers),
+    get_language_id = M.language_id,
+    init_options = M.settings(),
+    settings = M.settings(),
+    handlers = M.handlers(),
+  }
+end
+
+return M

@@ -1,0 +1,131 @@
+-- What the status line shows: the last `promptd/status` notification (engine, spend today
+-- against the budget, breaker state, alert flag) and any work-done progress in flight
+-- (an optimization reporting its agent steps).
+--
+--   vim.o.statusline = '%f %= %{v:lua.require("promptd").statusline()}'
+--
+-- Both feeds fire `User PromptdStatus` so a statusline plugin can refresh on it.
+local M = {}
+
+-- The latest `promptd/status` params, or nil before the first one arrives.
+M.last = nil
+
+-- token -> { title, message, percentage } for progress that has begun and not ended.
+local progress = {}
+
+local function fire()
+  -- Redraw and tell statusline plugins; never from inside a fast event.
+  vim.schedule(function()
+    pcall(vim.api.nvim_exec_autocmds, 'User', { pattern = 'PromptdStatus', modeline = false })
+    pcall(vim.cmd, 'redrawstatus')
+  end)
+end
+
+function M.on_status(_, params, _, _)
+  if type(params) == 'table' then
+    M.last = params
+    fire()
+  end
+  return vim.NIL
+end
+
+-- Wraps Neovim's own `$/progress` handler: keep our own view, then let the default run.
+function M.on_progress(err, result, ctx, config)
+  if type(result) == 'table' and type(result.value) == 'table' then
+    local token = tostring(result.token)
+    local value = result.value
+    if value.kind == 'end' then
+      progress[token] = nil
+    else
+      local entry = progress[token] or {}
+      entry.title = value.title or entry.title
+      entry.message = value.message or entry.message
+      entry.percentage = value.percentage or entry.percentage
+      progress[token] = entry
+    end
+    fire()
+  end
+  local default = vim.lsp.handlers['$/progress']
+  if default and default ~= M.on_progress then
+    return default(err, result, ctx, config)
+  end
+end
+
+local function number(value)
+  if type(value) == 'number' then
+    return value
+  end
+  return nil
+end
+
+-- "$0.12" for a USD amount; nil stays nil.
+local function usd(value)
+  value = number(value)
+  if value == nil then
+    return nil
+  end
+  if value ~= 0 and value < 0.01 then
+    return string.format('$%.4f', value)
+  end
+  return string.format('$%.2f', value)
+end
+
+-- The status part alone, from a `promptd/status` params table (pure, for tests and plugins).
+function M.format(status)
+  if type(status) ~= 'table' then
+    return 'promptd'
+  end
+  local parts = { 'promptd ' .. tostring(status.engine or '?') }
+  local spent = usd(status.spend_today_usd or status.today_usd)
+  local budget = usd(status.daily_budget_usd or status.budget_usd)
+  if spent and budget then
+    table.insert(parts, spent .. '/' .. budget)
+  elseif spent then
+    table.insert(parts, spent)
+  end
+  local circuit = status.circuit
+  if type(circuit) == 'string' and circuit ~= '' and circuit ~= 'closed' then
+    table.insert(parts, 'breaker ' .. circuit)
+  end
+  local text = table.concat(parts, ' ')
+  if status.alert == true then
+    text = '! ' .. text
+  end
+  return text
+end
+
+-- The progress part: "Optimizing prompt: designer 60%", or nil when nothing runs.
+function M.progress_text()
+  for _, entry in pairs(progress) do
+    local text = entry.title or 'working'
+    if entry.message and entry.message ~= '' then
+      text = text .. ': ' .. entry.message
+    end
+    if entry.percentage then
+      text = text .. string.format(' %d%%', entry.percentage)
+    end
+    return text
+  end
+  return nil
+end
+
+-- The whole status line item: empty when no promptd client is attached to the buffer.
+function M.statusline(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  if not require('promptd.client').attached(bufnr) then
+    return ''
+  end
+  local text = M.format(M.last)
+  local running = M.progress_text()
+  if running then
+    text = text .. ' | ' .. running
+  end
+  return text
+end
+
+-- True when the last status carries the alert flag (breaker open or budget past its alert).
+function M.alerting()
+  return type(M.last) == 'table' and M.last.alert == true
+end
+
+return M
