@@ -1,0 +1,409 @@
+"""The batch runner: one parsed file in, one event per prompt, one output file out.
+
+A batch is ``BatchStarted``, one ``BatchItemCompleted`` per prompt, then ``BatchCompleted``
+(or ``BatchCancelled``). Every prompt goes through the daemon's one "optimize one prompt"
+call (injected as :data:`OptimizeOne`), so batch items share the caches, the budget and the
+provider's breaker with every other request. At most ``concurrency`` prompts run at once,
+across all batches.
+
+* Resume: a batch cut off by a crash is run again from its events; items that already have
+  a ``BatchItemCompleted`` are not redone (and so not paid again).
+* Duplicate content (same SHA-256, type and engine as a completed batch) is answered from
+  that batch's item events without calling the engine; only its failed rows run again.
+* Budget: the first ``BudgetError`` stops new calls; the remaining items are recorded with
+  status ``budget`` and the batch still completes. ``BatchProgress.budget_reason`` says why.
+* The output file and the report are written once, complete, through a temporary file and
+  a rename, before ``BatchCompleted`` is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..api import BatchInfo, OptimizeResult
+from ..errors import BudgetError, PromptdError
+from ..events import (
+    BatchCancelled,
+    BatchCompleted,
+    BatchItemCompleted,
+    BatchStarted,
+    Event,
+)
+from ..values import Finding, ticks_to_usd, usd_to_ticks
+from .book import BatchBook, BatchRecord
+from .formats import Item, Parsed, render
+from .report import ReportInput, render_report
+
+log = logging.getLogger("promptd.inbox")
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizeCall:
+    """One prompt of a batch, as handed to the daemon's optimize call."""
+
+    text: str
+    prompt_type: str
+    engine: str | None
+    source: str  # inbox | batch
+    batch_id: str
+    index: int
+
+
+OptimizeOne = Callable[[OptimizeCall], Awaitable[OptimizeResult]]
+AppendEvent = Callable[[Event], Awaitable[object]]
+ProgressHook = Callable[["BatchProgress"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A file ready to run: read, hashed and parsed by the caller."""
+
+    file_name: str
+    sha256: str
+    parsed: Parsed
+    output_path: Path
+    report_path: Path
+    source: str = "inbox"  # inbox | cli
+    source_path: str = ""  # the input file (inbox: its path inside the inbox)
+    prompt_type: str = "auto"
+    engine: str = ""  # "" = the configured engine
+    batch_id: str = ""  # set when resuming
+
+
+@dataclass(slots=True)
+class BatchProgress:
+    """A running batch as ``status`` and progress notifications show it."""
+
+    batch_id: str
+    file_name: str
+    total: int
+    done: int
+    cost_ticks: int = 0
+    started_done: int = 0  # items already done when this run began (resume / duplicate)
+    started_at: float = field(default_factory=time.monotonic)
+    state: str = "running"
+    output_path: str = ""
+    budget_reason: str = ""
+    reason: str = ""
+
+    def rate_per_s(self) -> float:
+        elapsed = time.monotonic() - self.started_at
+        ran = self.done - self.started_done
+        return ran / elapsed if elapsed > 0 and ran > 0 else 0.0
+
+    def eta_s(self) -> float | None:
+        if self.state != "running":
+            return 0.0
+        rate = self.rate_per_s()
+        return (self.total - self.done) / rate if rate > 0 else None
+
+    def info(self) -> BatchInfo:
+        return BatchInfo(
+            id=self.batch_id,
+            file_name=self.file_name,
+            done=self.done,
+            total=self.total,
+            rate_per_s=round(self.rate_per_s(), 3),
+            eta_s=None if (eta := self.eta_s()) is None else round(eta, 1),
+            cost_usd=ticks_to_usd(self.cost_ticks),
+            state=self.state,
+            output_path=self.output_path,
+            reason=self.budget_reason or self.reason,
+        )
+
+
+def new_batch_id() -> str:
+    return "b_" + uuid.uuid4().hex[:16]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class BatchRunner:
+    """Runs batches against an injected optimize call and event sink."""
+
+    def __init__(
+        self,
+        *,
+        optimize: OptimizeOne,
+        append: AppendEvent,
+        book: BatchBook,
+        concurrency: int = 4,
+        on_progress: ProgressHook | None = None,
+    ) -> None:
+        self._optimize = optimize
+        self._append = append
+        self.book = book
+        self.concurrency = max(1, concurrency)
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._on_progress = on_progress
+        self.running: dict[str, BatchProgress] = {}
+        self.finished: dict[str, BatchProgress] = {}
+        self._cancelled: dict[str, str] = {}
+
+    async def _record(self, event: Event) -> None:
+        await self._append(event)
+        self.book.apply(event)
+
+    def cancel(self, batch_id: str, reason: str = "cancelled") -> bool:
+        """Ask a running batch to stop taking new items; True when it was running."""
+        if batch_id not in self.running:
+            return False
+        self._cancelled[batch_id] = reason
+        return True
+
+    def progress(self, batch_id: str) -> BatchProgress | None:
+        return self.running.get(batch_id) or self.finished.get(batch_id)
+
+    async def run(self, job: Job) -> BatchRecord:
+        """Run (or resume) one batch to its end; returns its record from the book."""
+        record = self.book.get(job.batch_id) if job.batch_id else None
+        if record is None:
+            record = await self._start(job)
+        batch_id = record.batch_id
+        prog = BatchProgress(
+            batch_id=batch_id,
+            file_name=job.file_name,
+            total=len(job.parsed.items),
+            done=record.done,
+            cost_ticks=record.cost_ticks,
+            started_done=record.done,
+            output_path=str(job.output_path),
+        )
+        self.running[batch_id] = prog
+        findings: dict[int, Sequence[Finding]] = {}
+        try:
+            await self._answer_known(job, record, prog)
+            todo = [i for i in job.parsed.items if i.index not in record.items]
+            queue: asyncio.Queue[Item] = asyncio.Queue()
+            for item in todo:
+                queue.put_nowait(item)
+            workers = min(self.concurrency, len(todo))
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(self._worker(job, record, prog, queue, findings))
+            if batch_id in self._cancelled:
+                return await self._cancel(record, prog, self._cancelled[batch_id])
+            return await self._complete(job, record, prog, findings)
+        finally:
+            self.running.pop(batch_id, None)
+            self._cancelled.pop(batch_id, None)
+            self.finished[batch_id] = prog
+            while len(self.finished) > 100:
+                self.finished.pop(next(iter(self.finished)))
+
+    async def _start(self, job: Job) -> BatchRecord:
+        earlier = self.book.answered(job.sha256, job.prompt_type, job.engine)
+        event = BatchStarted(
+            batch_id=new_batch_id(),
+            file_name=job.file_name,
+            sha256=job.sha256,
+            count=len(job.parsed.items),
+            format=job.parsed.format,
+            source=job.source,
+            prompt_type=job.prompt_type,
+            engine=job.engine,
+            output_path=str(job.output_path),
+            duplicate_of=earlier.batch_id if earlier is not None else "",
+        )
+        await self._record(event)
+        record = self.book.get(event.batch_id)
+        assert record is not None
+        return record
+
+    async def _answer_known(self, job: Job, record: BatchRecord, prog: BatchProgress) -> None:
+        """Rows that need no engine call: unusable rows, and rows a duplicate can reuse."""
+        earlier = (
+            self.book.get(record.started.duplicate_of) if record.started.duplicate_of else None
+        )
+        for item in job.parsed.items:
+            if item.index in record.items:
+                continue
+            event: BatchItemCompleted | None = None
+            if item.error:
+                event = BatchItemCompleted(
+                    batch_id=record.batch_id,
+                    index=item.index,
+                    item_id=item.item_id,
+                    status="error",
+                    error=item.error,
+                )
+            elif earlier is not None:
+                old = earlier.items.get(item.index)
+                if old is not None and old.status in ("ok", "cached"):
+                    event = BatchItemCompleted(
+                        batch_id=record.batch_id,
+                        index=item.index,
+                        item_id=item.item_id,
+                        opt_id=old.opt_id,
+                        status="cached",
+                        optimized=old.optimized,
+                        score_before=old.score_before,
+                        score_after=old.score_after,
+                        findings=old.findings,
+                        cost_ticks=0,
+                        cached=True,
+                        degraded=old.degraded,
+                    )
+            if event is not None:
+                await self._record(event)
+                prog.done += 1
+                prog.started_done += 1
+        self._notify(prog)
+
+    async def _worker(
+        self,
+        job: Job,
+        record: BatchRecord,
+        prog: BatchProgress,
+        queue: asyncio.Queue[Item],
+        findings: dict[int, Sequence[Finding]],
+    ) -> None:
+        while not queue.empty() and record.batch_id not in self._cancelled:
+            item = queue.get_nowait()
+            if prog.budget_reason:
+                event = self._budget_item(record, item, prog.budget_reason)
+            else:
+                async with self._slots:
+                    if record.batch_id in self._cancelled:
+                        return
+                    event = await self._one(job, record, item, prog, findings)
+            await self._record(event)
+            prog.done += 1
+            prog.cost_ticks += event.cost_ticks
+            self._notify(prog)
+
+    def _budget_item(self, record: BatchRecord, item: Item, reason: str) -> BatchItemCompleted:
+        return BatchItemCompleted(
+            batch_id=record.batch_id,
+            index=item.index,
+            item_id=item.item_id,
+            status="budget",
+            error=f"not run: {reason}",
+        )
+
+    async def _one(
+        self,
+        job: Job,
+        record: BatchRecord,
+        item: Item,
+        prog: BatchProgress,
+        findings: dict[int, Sequence[Finding]],
+    ) -> BatchItemCompleted:
+        call = OptimizeCall(
+            text=item.prompt,
+            prompt_type=item.prompt_type or job.prompt_type,
+            engine=job.engine or None,
+            source="inbox" if job.source == "inbox" else "batch",
+            batch_id=record.batch_id,
+            index=item.index,
+        )
+        try:
+            result = await self._optimize(call)
+        except BudgetError as exc:
+            prog.budget_reason = prog.budget_reason or str(exc)
+            return self._budget_item(record, item, str(exc))
+        except PromptdError as exc:
+            error = str(exc)
+        except Exception as exc:  # one broken row must not stop the batch
+            log.exception("batch %s row %d failed", record.batch_id, item.index + 1)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        else:
+            findings[item.index] = result.findings
+            return BatchItemCompleted(
+                batch_id=record.batch_id,
+                index=item.index,
+                item_id=item.item_id,
+                opt_id=result.id,
+                status="ok",
+                optimized=result.optimized,
+                score_before=result.score_before,
+                score_after=result.score_after,
+                findings=len(result.findings),
+                cost_ticks=usd_to_ticks(result.cost_usd),
+                cached=result.cached,
+                degraded=result.degraded,
+            )
+        return BatchItemCompleted(
+            batch_id=record.batch_id,
+            index=item.index,
+            item_id=item.item_id,
+            status="error",
+            error=error,
+        )
+
+    async def _complete(
+        self,
+        job: Job,
+        record: BatchRecord,
+        prog: BatchProgress,
+        findings: dict[int, Sequence[Finding]],
+    ) -> BatchRecord:
+        report = render_report(
+            ReportInput(
+                started=record.started,
+                items=job.parsed.items,
+                results=record.items,
+                findings=findings,
+                output_name=job.output_path.name,
+                budget_reason=prog.budget_reason,
+                finished_at=datetime.now(UTC),
+            )
+        )
+        data = render(job.parsed, record.items)
+        await asyncio.to_thread(_write_both, job.output_path, data, job.report_path, report)
+        await self._record(
+            BatchCompleted(
+                batch_id=record.batch_id,
+                ok=record.count("ok") + record.count("cached"),
+                failed=record.count("error"),
+                budget=record.count("budget"),
+                cost_ticks=record.cost_ticks,
+                output_path=str(job.output_path),
+                report_path=str(job.report_path),
+            )
+        )
+        prog.state = "completed"
+        self._notify(prog)
+        return record
+
+    async def _cancel(self, record: BatchRecord, prog: BatchProgress, reason: str) -> BatchRecord:
+        await self._record(BatchCancelled(batch_id=record.batch_id, reason=reason))
+        prog.state = "cancelled"
+        prog.reason = reason
+        self._notify(prog)
+        return record
+
+    def _notify(self, prog: BatchProgress) -> None:
+        if self._on_progress is not None:
+            try:
+                self._on_progress(prog)
+            except Exception:  # a broken listener must not break the batch
+                log.exception("batch progress listener failed")
+
+
+def _write_both(output: Path, data: bytes, report_path: Path, report: str) -> None:
+    write_atomic(output, data)
+    write_atomic(report_path, report.encode("utf-8"))

@@ -1,0 +1,121 @@
+"""The batch book: every batch folded from its events, so a restart knows where each one stands.
+
+``evolve`` is a pure fold over BatchStarted / BatchItemCompleted / BatchCompleted /
+BatchFailed / BatchCancelled. The daemon builds the book from the log at start (that is
+how a batch cut off by a crash resumes without redoing its finished items) and applies each
+batch event it appends after that. A duplicate drop is answered from the items kept here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..events import (
+    BatchCancelled,
+    BatchCompleted,
+    BatchFailed,
+    BatchItemCompleted,
+    BatchStarted,
+    Event,
+    UnknownEvent,
+)
+
+BatchState = Literal["running", "completed", "failed", "cancelled"]
+BATCH_EVENTS = (BatchStarted, BatchItemCompleted, BatchCompleted, BatchFailed, BatchCancelled)
+
+
+@dataclass(slots=True)
+class BatchRecord:
+    """One batch as its events tell it."""
+
+    started: BatchStarted
+    items: dict[int, BatchItemCompleted] = field(default_factory=dict)
+    state: BatchState = "running"
+    completed: BatchCompleted | None = None
+    reason: str = ""  # why it failed or was cancelled
+
+    @property
+    def batch_id(self) -> str:
+        return self.started.batch_id
+
+    @property
+    def done(self) -> int:
+        return len(self.items)
+
+    @property
+    def cost_ticks(self) -> int:
+        return sum(i.cost_ticks for i in self.items.values())
+
+    def count(self, status: str) -> int:
+        return sum(1 for i in self.items.values() if i.status == status)
+
+
+class BatchBook:
+    """Batches by id and by content hash."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, BatchRecord] = {}
+        self._by_sha: dict[str, list[str]] = {}
+        self.failed: list[BatchFailed] = []  # files that never became a batch, newest last
+
+    def apply(self, event: Event | UnknownEvent) -> None:
+        """Fold one event (anything that is not a batch event is ignored)."""
+        match event:
+            case BatchStarted():
+                self.by_id[event.batch_id] = BatchRecord(started=event)
+                self._by_sha.setdefault(event.sha256, []).append(event.batch_id)
+            case BatchItemCompleted():
+                record = self.by_id.get(event.batch_id)
+                if record is not None:
+                    record.items[event.index] = event
+            case BatchCompleted():
+                record = self.by_id.get(event.batch_id)
+                if record is not None:
+                    record.state = "completed"
+                    record.completed = event
+            case BatchFailed():
+                record = self.by_id.get(event.batch_id)
+                if record is not None:
+                    record.state = "failed"
+                    record.reason = event.reason
+                else:
+                    self.failed.append(event)
+                    del self.failed[:-50]
+            case BatchCancelled():
+                record = self.by_id.get(event.batch_id)
+                if record is not None:
+                    record.state = "cancelled"
+                    record.reason = event.reason or "cancelled"
+            case _:
+                pass
+
+    def apply_all(self, events: Iterable[Event | UnknownEvent]) -> BatchBook:
+        for event in events:
+            self.apply(event)
+        return self
+
+    def get(self, batch_id: str) -> BatchRecord | None:
+        """A batch by id, or by a unique prefix of its id."""
+        record = self.by_id.get(batch_id)
+        if record is not None or not batch_id:
+            return record
+        matches = [r for key, r in self.by_id.items() if key.startswith(batch_id)]
+        return matches[0] if len(matches) == 1 else None
+
+    def unfinished(self) -> list[BatchRecord]:
+        """Batches started and never completed, failed or cancelled (cut off by a crash)."""
+        return [r for r in self.by_id.values() if r.state == "running"]
+
+    def answered(self, sha256: str, prompt_type: str, engine: str) -> BatchRecord | None:
+        """The latest completed batch of the same content, type and engine."""
+        for batch_id in reversed(self._by_sha.get(sha256, [])):
+            record = self.by_id[batch_id]
+            same = record.started.prompt_type == prompt_type and record.started.engine == engine
+            if record.state == "completed" and same:
+                return record
+        return None
+
+    def recent(self, limit: int = 20) -> list[BatchRecord]:
+        return list(self.by_id.values())[-limit:]

@@ -1,0 +1,427 @@
+"""Inbox file formats: parse a dropped file into prompts, write the results in the same format.
+
+* ``.txt`` / ``.md`` / ``.prompt``: the whole text is one prompt.
+* ``.json``: an array of strings or of objects ``{"prompt": ..., "type"?: ..., "id"?: ...}``.
+* ``.jsonl``: one such string or object per line.
+* ``.csv``: a header row with a ``prompt`` column (optional ``type`` and ``id``); every other
+  column is carried through to the output unchanged.
+
+Text must be UTF-8, with or without a BOM. A file that cannot be used at all raises
+:class:`~daemon.errors.InboxError` whose message says what is wrong and how to fix it; one bad
+row in a good file becomes an :class:`Item` with ``error`` set, and only that row fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, Final
+
+from ..errors import InboxError
+from ..events import BatchItemCompleted
+from ..values import PROMPT_TYPES, ticks_to_usd
+
+FORMATS: Final[tuple[str, ...]] = ("txt", "md", "prompt", "json", "jsonl", "csv")
+WHOLE_FILE: Final[frozenset[str]] = frozenset({"txt", "md", "prompt"})
+TYPES: Final[frozenset[str]] = frozenset({"auto", *PROMPT_TYPES})
+# Columns / fields every output row gains, in this order.
+RESULT_FIELDS: Final[tuple[str, ...]] = (
+    "optimized",
+    "score_before",
+    "score_after",
+    "findings",
+    "cost_usd",
+    "cached",
+    "degraded",
+    "status",
+    "error",
+)
+_BOM: Final = b"\xef\xbb\xbf"
+_JSON_HINT: Final = (
+    'expected an array like ["first prompt", {"prompt": "second", "type": "code", "id": "a1"}]'
+)
+_JSONL_HINT: Final = 'one prompt per line, each a JSON string or {"prompt": "...", "id": "..."}'
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One prompt of a file. ``error`` set: the row is unusable and is not sent."""
+
+    index: int
+    prompt: str
+    prompt_type: str = ""  # "" = the batch's type
+    item_id: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parsed inbox file: its items plus what is needed to write results in its format."""
+
+    format: str
+    items: list[Item]
+    bom: bool = False
+    trailing_newline: bool = False  # whole-file formats: keep the file's last newline
+    # csv: the header as written, the delimiter, and each item's cells
+    header: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    cells: list[list[str]] = field(default_factory=list)
+    # json / jsonl: each item's original object (strings become {"prompt": s})
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def format_of(name: str) -> str | None:
+    """The format of a file name by its extension, or None when it is not an inbox format."""
+    suffix = PurePath(name).suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else None
+
+
+def output_name(name: str) -> str:
+    """``prompts.csv`` -> ``prompts.optimized.csv``."""
+    path = PurePath(name)
+    return f"{path.stem}.optimized{path.suffix}"
+
+
+def report_name(name: str) -> str:
+    """``prompts.csv`` -> ``prompts.report.md``."""
+    return f"{PurePath(name).stem}.report.md"
+
+
+def error_name(name: str) -> str:
+    """``prompts.csv`` -> ``prompts.csv.error.txt`` (beside the file in ``inbox/failed/``)."""
+    return f"{PurePath(name).name}.error.txt"
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def check_size(name: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise InboxError(
+            f"{name}: the file is {_mb(size)}, over the inbox limit of {_mb(max_bytes)}; "
+            "split it into smaller files, or raise inbox.max_file_bytes in config.toml"
+        )
+
+
+def decode_text(name: str, data: bytes) -> tuple[str, bool]:
+    """UTF-8 text (BOM removed) and whether there was a BOM; a clear error otherwise."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InboxError(
+            f"{name}: the file is UTF-16, not UTF-8; save it as UTF-8 and drop it again"
+        )
+    bom = data.startswith(_BOM)
+    try:
+        text = data[len(_BOM) :].decode("utf-8") if bom else data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (len(_BOM) if bom else 0)
+        line = data.count(b"\n", 0, start) + 1
+        raise InboxError(
+            f"{name}: not UTF-8 text (byte 0x{data[start]:02x} at line {line}, byte offset "
+            f"{start}); save the file as UTF-8 (with or without BOM) and drop it again"
+        ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InboxError(
+            f"{name}: the file contains a NUL byte at line {line}, so it looks binary; "
+            "inbox files are UTF-8 text (txt, md, prompt, json, jsonl, csv)"
+        )
+    return text, bom
+
+
+def parse(name: str, data: bytes, max_bytes: int) -> Parsed:
+    """Parse one inbox file by its extension. Raises InboxError when it cannot be used."""
+    fmt = format_of(name)
+    if fmt is None:
+        raise InboxError(
+            f"{name}: not an inbox format; use one of " + ", ".join("." + f for f in FORMATS)
+        )
+    check_size(name, len(data), max_bytes)
+    text, bom = decode_text(name, data)
+    if fmt in WHOLE_FILE:
+        parsed = _parse_whole(name, fmt, text)
+    elif fmt == "json":
+        parsed = _parse_json(name, text)
+    elif fmt == "jsonl":
+        parsed = _parse_jsonl(name, text)
+    else:
+        parsed = _parse_csv(name, text)
+    if not parsed.items:
+        raise InboxError(f"{name}: the file holds no prompts; add at least one and drop it again")
+    return dataclasses.replace(parsed, bom=bom)
+
+
+def _parse_whole(name: str, fmt: str, text: str) -> Parsed:
+    if not text.strip():
+        raise InboxError(f"{name}: the file is empty; write the prompt in it and drop it again")
+    return Parsed(
+        format=fmt, items=[Item(index=0, prompt=text)], trailing_newline=text.endswith("\n")
+    )
+
+
+def _item(index: int, value: object, where: str) -> tuple[Item, dict[str, Any]]:
+    """An item from one JSON value (a string or an object with ``prompt``)."""
+    if isinstance(value, str):
+        obj: dict[str, Any] = {"prompt": value}
+        return _checked(Item(index=index, prompt=value), where), obj
+    if not isinstance(value, dict):
+        kind = type(value).__name__ if value is not None else "null"
+        return Item(
+            index=index,
+            prompt="",
+            error=f'{where}: expected a string or an object with a "prompt" field, got {kind}',
+        ), {"value": value}
+    prompt = value.get("prompt")
+    raw_id = value.get("id", "")
+    item_id = "" if raw_id is None else str(raw_id)
+    raw_type = value.get("type", "")
+    if not isinstance(prompt, str):
+        got = 'no "prompt" field' if prompt is None else 'a "prompt" that is not a string'
+        return Item(
+            index=index, prompt="", item_id=item_id, error=f"{where}: the object has {got}"
+        ), value
+    if not isinstance(raw_type, str):
+        return Item(
+            index=index,
+            prompt=prompt,
+            item_id=item_id,
+            error=f'{where}: "type" must be a string, one of {_types()}',
+        ), value
+    return _checked(
+        Item(index=index, prompt=prompt, prompt_type=raw_type.strip().lower(), item_id=item_id),
+        where,
+    ), value
+
+
+def _checked(item: Item, where: str) -> Item:
+    if not item.prompt.strip():
+        return _with_error(item, f"{where}: the prompt is empty")
+    if item.prompt_type and item.prompt_type not in TYPES:
+        return _with_error(
+            item, f"{where}: unknown type {item.prompt_type!r}; use one of {_types()}"
+        )
+    return item
+
+
+def _with_error(item: Item, error: str) -> Item:
+    return Item(
+        index=item.index,
+        prompt=item.prompt,
+        prompt_type=item.prompt_type,
+        item_id=item.item_id,
+        error=error,
+    )
+
+
+def _types() -> str:
+    return ", ".join(("auto", *PROMPT_TYPES))
+
+
+def _parse_json(name: str, text: str) -> Parsed:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InboxError(
+            f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
+            f"fix it ({_JSON_HINT}) and drop the file again"
+        ) from None
+    if not isinstance(value, list):
+        got = "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
+        raise InboxError(f"{name}: the JSON is {got}; {_JSON_HINT}")
+    items: list[Item] = []
+    objects: list[dict[str, Any]] = []
+    for index, element in enumerate(value):
+        item, obj = _item(index, element, f"item {index + 1}")
+        items.append(item)
+        objects.append(obj)
+    return Parsed(format="json", items=items, objects=objects)
+
+
+def _parse_jsonl(name: str, text: str) -> Parsed:
+    items: list[Item] = []
+    objects: list[dict[str, Any]] = []
+    first_error = ""
+    invalid = 0
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        index = len(items)
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            error = f"line {lineno} column {exc.colno}: invalid JSON: {exc.msg}"
+            first_error = first_error or error
+            invalid += 1
+            items.append(Item(index=index, prompt="", error=error))
+            objects.append({"line": lineno})
+            continue
+        item, obj = _item(index, value, f"line {lineno}")
+        items.append(item)
+        objects.append(obj)
+    if items and invalid == len(items):
+        raise InboxError(
+            f"{name}: no line is valid JSON (first: {first_error}); "
+            f"a .jsonl file holds {_JSONL_HINT}"
+        )
+    return Parsed(format="jsonl", items=items, objects=objects)
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    for delimiter in (",", ";", "\t"):
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        if any(c.strip().lower() == "prompt" for c in cells):
+            return delimiter
+    return ","
+
+
+def _parse_csv(name: str, text: str) -> Parsed:
+    first_line = text.split("\n", 1)[0]
+    delimiter = _sniff_delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InboxError(
+                f'{name}: the file is empty; a CSV needs a header row with a "prompt" column'
+            )
+        lowered = [h.strip().lower() for h in header]
+        if "prompt" not in lowered:
+            found = ", ".join(repr(h) for h in header) or "none"
+            raise InboxError(
+                f'{name}: the CSV has no "prompt" column (columns found: {found}); '
+                "add a header row whose prompt column is named prompt "
+                "(optional columns: type, id)"
+            )
+        at = {col: lowered.index(col) for col in ("prompt", "type", "id") if col in lowered}
+        items: list[Item] = []
+        cells: list[list[str]] = []
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            index = len(items)
+            where = f"row {index + 1} (line {reader.line_num})"
+            if len(row) > len(header):
+                items.append(
+                    Item(
+                        index=index,
+                        prompt="",
+                        error=f"{where}: {len(row)} cells but the header has {len(header)}; "
+                        "quote cells that contain the delimiter",
+                    )
+                )
+                cells.append(row[: len(header)])
+                continue
+            row = row + [""] * (len(header) - len(row))
+            item = Item(
+                index=index,
+                prompt=row[at["prompt"]],
+                prompt_type=row[at["type"]].strip().lower() if "type" in at else "",
+                item_id=row[at["id"]].strip() if "id" in at else "",
+            )
+            items.append(_checked(item, where))
+            cells.append(row)
+    except csv.Error as exc:
+        raise InboxError(
+            f"{name}: invalid CSV at line {reader.line_num}: {exc}; check the quoting on that "
+            "line (a cell with a quote, comma or newline must be in double quotes, and a quote "
+            'inside is written "")'
+        ) from None
+    return Parsed(format="csv", items=items, header=header, delimiter=delimiter, cells=cells)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _usd(ticks: int) -> str:
+    text = f"{ticks_to_usd(ticks):.10f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _result_values(result: BatchItemCompleted | None, item: Item) -> dict[str, Any]:
+    if result is None:  # never ran (a cancelled batch)
+        return {
+            "optimized": "",
+            "score_before": None,
+            "score_after": None,
+            "findings": None,
+            "cost_usd": 0.0,
+            "cached": False,
+            "degraded": False,
+            "status": "error" if item.error else "cancelled",
+            "error": item.error or "not run: the batch was cancelled",
+        }
+    ran = result.status in ("ok", "cached")
+    return {
+        "optimized": result.optimized if ran else "",
+        "score_before": result.score_before if ran else None,
+        "score_after": result.score_after if ran else None,
+        "findings": result.findings if ran else None,
+        "cost_usd": ticks_to_usd(result.cost_ticks),
+        "cached": result.cached,
+        "degraded": result.degraded,
+        "status": result.status,
+        "error": result.error,
+    }
+
+
+def _key(existing: Mapping[str, Any] | list[str], key: str) -> str:
+    """The output name of a result field: prefixed when the input already uses the name."""
+    names = {str(k).lower() for k in existing}
+    return key if key.lower() not in names else f"promptd_{key}"
+
+
+def render(parsed: Parsed, results: Mapping[int, BatchItemCompleted]) -> bytes:
+    """The output file: the input's format, each row gaining the result fields."""
+    if parsed.format in WHOLE_FILE:
+        text = _render_whole(parsed, results.get(0))
+    elif parsed.format == "csv":
+        text = _render_csv(parsed, results)
+    else:
+        objects = []
+        for item, obj in zip(parsed.items, parsed.objects, strict=True):
+            values = _result_values(results.get(item.index), item)
+            objects.append({**obj, **{_key(obj, k): v for k, v in values.items()}})
+        if parsed.format == "json":
+            text = json.dumps(objects, ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+    data = text.encode("utf-8")
+    return _BOM + data if parsed.bom else data
+
+
+def _render_whole(parsed: Parsed, result: BatchItemCompleted | None) -> str:
+    item = parsed.items[0]
+    if result is None or result.status not in ("ok", "cached") or not result.optimized:
+        return item.prompt  # unchanged: the report says why
+    text = result.optimized
+    if parsed.trailing_newline and not text.endswith("\n"):
+        text += "\n"
+    return text
+
+
+def _render_csv(parsed: Parsed, results: Mapping[int, BatchItemCompleted]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=parsed.delimiter)
+    writer.writerow([*parsed.header, *(_key(parsed.header, k) for k in RESULT_FIELDS)])
+    for item, row in zip(parsed.items, parsed.cells, strict=True):
+        values = _result_values(results.get(item.index), item)
+        extra = []
+        for key in RESULT_FIELDS:
+            value = values[key]
+            if key == "cost_usd":
+                result = results.get(item.index)
+                extra.append(_usd(result.cost_ticks if result is not None else 0))
+            elif isinstance(value, bool):
+                extra.append("true" if value else "false")
+            else:
+                extra.append("" if value is None else str(value))
+        writer.writerow([*row, *extra])
+    return out.getvalue()
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size} bytes"
