@@ -1,0 +1,63 @@
+"""LLM providers: xAI and any OpenAI-compatible endpoint, metered, cached and budgeted.
+
+The daemon builds one :class:`LLMEngine` per life and asks it for the agents of each run::
+
+    from daemon.providers import LLMEngine
+    engine = LLMEngine(config, log)                 # log: daemon.store's AsyncEventLog
+    agents = engine.agents_for(opt_id, prompt, model=None, no_cache=False)
+    # run the pipeline with `agents` (the engine's Agents protocol), then read
+    # agents.model, agents.model_reason, agents.cost_ticks, agents.degraded_reasons
+    engine.estimate(prompt)                         # EstimateResult, no call made
+    engine.models()                                 # rows of `promptd models`
+    engine.circuit                                  # closed | open | half_open
+    await engine.aclose()
+
+Errors a run can raise (answer from the offline engine, marked degraded with ``str(exc)``):
+:class:`~daemon.errors.BudgetError`, :class:`~daemon.errors.AuthError`,
+:class:`~daemon.errors.CircuitOpenError`, :class:`~daemon.errors.RateLimitError`,
+:class:`~daemon.errors.InvalidAnswerError`, and other :class:`~daemon.errors.ProviderError`.
+
+Also exported: the price table (:class:`PriceTable`, :func:`cost_ticks`), the 30-day
+:func:`forecast`, the :class:`CircuitBreaker`, and the providers themselves.
+"""
+
+from __future__ import annotations
+
+from .agents import LLMAgents
+from .base import ChatRequest, ChatResult, Message, Provider
+from .breaker import CircuitBreaker
+from .budget import config_limits, periods
+from .calls import Meter, request_key
+from .engine import LLMEngine, ModelInfo, list_models, provider_for
+from .forecast import Forecast, forecast
+from .openai_compat import OpenAICompatProvider, make_client
+from .prices import Price, PriceTable, Usage, cost_ticks
+from .router import Router
+from .xai import XAIProvider
+
+__all__ = [
+    "ChatRequest",
+    "ChatResult",
+    "CircuitBreaker",
+    "Forecast",
+    "LLMAgents",
+    "LLMEngine",
+    "Message",
+    "Meter",
+    "ModelInfo",
+    "OpenAICompatProvider",
+    "Price",
+    "PriceTable",
+    "Provider",
+    "Router",
+    "Usage",
+    "XAIProvider",
+    "config_limits",
+    "cost_ticks",
+    "forecast",
+    "list_models",
+    "make_client",
+    "periods",
+    "provider_for",
+    "request_key",
+]

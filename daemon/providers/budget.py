@@ -1,0 +1,120 @@
+"""Budgets: pure decisions over :class:`~daemon.providers.ports.BudgetState`.
+
+Before a call, :func:`decide_reserve` holds the call's worst-case cost (estimated input +
+max output tokens) against the daily and monthly budgets, or refuses it; it runs inside the
+store's write transaction (``append_if``), so concurrent calls see each other's holds.
+When the call ends, its ``ProviderCallCompleted`` (which names the reservation) settles the
+hold at the real cost, and :func:`alerts_after` adds one ``BudgetAlert`` per period when the
+spend crosses ``alert_pct``. A hold that never became a call is released.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..config import BudgetConfig
+from ..errors import BudgetError
+from ..events import BudgetAlert, BudgetRefused, BudgetReserved, BudgetSet, Event
+from ..values import ticks_to_usd, usd_to_ticks
+from .ports import BudgetState
+
+
+def config_limits(config: BudgetConfig) -> BudgetSet:
+    """The budget config.toml sets (used until ``promptd budget`` records one)."""
+    return BudgetSet(
+        daily_ticks=None if config.daily_usd is None else usd_to_ticks(config.daily_usd),
+        monthly_ticks=None if config.monthly_usd is None else usd_to_ticks(config.monthly_usd),
+        alert_pct=config.alert_pct,
+    )
+
+
+def periods(now_s: float | None = None) -> tuple[str, str]:
+    """The local day (YYYY-MM-DD) and month (YYYY-MM) spend is booked on."""
+    t = time.localtime(time.time() if now_s is None else now_s)
+    return time.strftime("%Y-%m-%d", t), time.strftime("%Y-%m", t)
+
+
+def decide_reserve(
+    state: BudgetState, *, reservation_id: str, ticks: int, opt_id: str = ""
+) -> list[Event]:
+    """``[BudgetReserved]`` when ``ticks`` fit both budgets, else ``[BudgetRefused]``."""
+    checks = (
+        ("day", state.day, state.daily_ticks, state.day_spent + state.day_reserved),
+        ("month", state.month, state.monthly_ticks, state.month_spent + state.month_reserved),
+    )
+    for period, key, limit, used in checks:
+        if limit is None:
+            continue
+        remaining = max(0, limit - used)
+        if ticks > remaining:
+            return [
+                BudgetRefused(
+                    period=period,
+                    period_key=key,
+                    needed_ticks=ticks,
+                    remaining_ticks=remaining,
+                    budget_ticks=limit,
+                    opt_id=opt_id,
+                )
+            ]
+    return [
+        BudgetReserved(
+            reservation_id=reservation_id,
+            ticks=ticks,
+            opt_id=opt_id,
+            day=state.day,
+            month=state.month,
+        )
+    ]
+
+
+def alerts_after(state: BudgetState, cost_ticks: int) -> list[Event]:
+    """One ``BudgetAlert`` per period whose spend crosses ``alert_pct`` with this cost."""
+    out: list[Event] = []
+    checks = (
+        ("day", state.day, state.daily_ticks, state.day_spent, state.day_alerted),
+        ("month", state.month, state.monthly_ticks, state.month_spent, state.month_alerted),
+    )
+    for period, key, limit, spent, alerted in checks:
+        if limit is None or limit <= 0 or alerted:
+            continue
+        after = spent + cost_ticks
+        if after * 100 >= limit * state.alert_pct:
+            out.append(
+                BudgetAlert(
+                    period=period,
+                    period_key=key,
+                    spent_ticks=after,
+                    budget_ticks=limit,
+                    threshold_pct=state.alert_pct,
+                )
+            )
+    return out
+
+
+def remaining_fraction(state: BudgetState) -> float | None:
+    """The smallest share of a budget left (0..1), or None when no budget is set."""
+    shares: list[float] = []
+    for limit, used in (
+        (state.daily_ticks, state.day_spent + state.day_reserved),
+        (state.monthly_ticks, state.month_spent + state.month_reserved),
+    ):
+        if limit is None:
+            continue
+        shares.append(0.0 if limit <= 0 else max(0.0, (limit - used) / limit))
+    return min(shares) if shares else None
+
+
+def refusal_error(event: BudgetRefused) -> BudgetError:
+    """The message a person sees when a call does not fit."""
+    which = "daily" if event.period == "day" else "monthly"
+    return BudgetError(
+        f"the {which} budget of ${ticks_to_usd(event.budget_ticks):.2f} for {event.period_key} "
+        f"has ${ticks_to_usd(event.remaining_ticks):.4f} left and this call may cost up to "
+        f"${ticks_to_usd(event.needed_ticks):.4f}; raise it with `promptd budget "
+        f"--{'daily' if event.period == 'day' else 'monthly'} USD` or use --engine offline"
+    )
+
+
+Clock = Callable[[], float]

@@ -1,0 +1,319 @@
+"""The metered call: response cache, budget hold, provider, and the record of what it cost.
+
+One :meth:`Meter.call` is one chat completion as the ledger sees it:
+
+1. In one write transaction (``append_if``): a live response-cache entry for the identical
+   request answers it (``CacheHit``, costs nothing); otherwise ``CacheMiss`` and the call's
+   worst-case cost is reserved against the budget (``BudgetReserved``) or refused
+   (``BudgetRefused`` -> :class:`~daemon.errors.BudgetError`).
+2. The provider call (circuit breaker, retries).
+3. In one write transaction: ``ProviderCallCompleted`` (ok or not, tokens by kind, cost, the
+   reservation it settles, the response for the cache), any ``CircuitChanged``, and a
+   ``BudgetAlert`` when the spend crosses the alert threshold.
+
+When the provider fails, the last answer to the identical request is used if the log still
+has one (even past its TTL), marked stale so the engine can say the answer is degraded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from ..config import Config
+from ..errors import BudgetError, ProviderError
+from ..events import (
+    BudgetRefused,
+    BudgetReleased,
+    BudgetReserved,
+    CacheHit,
+    CacheMiss,
+    CircuitChanged,
+    Event,
+    ProviderCallCompleted,
+)
+from .base import ChatRequest, ChatResult
+from .breaker import OPEN
+from .budget import alerts_after, config_limits, decide_reserve, periods, refusal_error
+from .openai_compat import OpenAICompatProvider, provider_error_failure
+from .ports import EventLogPort, StoreView, budget_state, cached_cost, cached_text
+from .prices import PriceTable, worst_case_ticks
+
+_key_encoder = msgspec.json.Encoder(order="sorted")
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD_TOKENS = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, slightly generous token estimate (about 4 characters a token)."""
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def request_tokens(request: ChatRequest) -> int:
+    """Estimated prompt tokens of a request, the response schema included."""
+    total = sum(estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in request.messages)
+    if request.response_format is not None:
+        total += estimate_tokens(_key_encoder.encode(request.response_format).decode())
+    return total
+
+
+def request_key(provider: str, base_url: str, request: ChatRequest) -> str:
+    """The response-cache key: sha256 of the canonical request (never includes the key)."""
+    canonical = _key_encoder.encode(
+        {"provider": provider, "base_url": base_url, "request": request}
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class CallOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    content: str
+    model: str
+    cost_ticks: int = 0
+    cached: bool = False
+    stale: bool = False  # answered from an expired cache entry because the provider failed
+    stale_reason: str = ""
+
+
+class Meter:
+    """Metered chat completions against one provider and one event log."""
+
+    def __init__(
+        self,
+        provider: OpenAICompatProvider,
+        log: EventLogPort,
+        config: Config,
+        *,
+        prices: PriceTable | None = None,
+        now_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.provider = provider
+        self.log = log
+        self.config = config
+        self.prices = prices if prices is not None else PriceTable(config.prices)
+        self.limits = config_limits(config.budget)
+        self._now_ns = now_ns
+        self._pending: list[Event] = []
+
+    def circuit_changed(self, event: CircuitChanged) -> None:
+        """The provider's breaker reports here; the event goes out with the next append."""
+        self._pending.append(event)
+
+    def _take_pending(self) -> list[Event]:
+        out, self._pending = self._pending, []
+        return out
+
+    async def flush(self) -> None:
+        """Append breaker changes that are still waiting (none are lost at shutdown)."""
+        if self._pending:
+            await self.log.append(self._take_pending())
+
+    def key(self, request: ChatRequest) -> str:
+        return request_key(self.provider.name, self.provider.base_url, request)
+
+    def worst_case(self, request: ChatRequest) -> int:
+        price = self.prices.get(request.model)
+        return worst_case_ticks(price, request_tokens(request), request.max_tokens)
+
+    async def call(
+        self,
+        request: ChatRequest,
+        *,
+        opt_id: str = "",
+        agent: str = "",
+        no_cache: bool = False,
+    ) -> CallOutcome:
+        key = self.key(request)
+        now_ns = self._now_ns()
+        day, month = periods(now_ns / 1e9)
+        # fail fast before holding any budget when the breaker is open
+        if self.provider.breaker.state == OPEN:
+            try:
+                self.provider.breaker.before_call()
+            except ProviderError as exc:
+                return await self._stale_or_raise(key, opt_id, exc)
+        ticks = self.worst_case(request)
+        reservation_id = uuid.uuid4().hex if ticks > 0 else ""
+        hit_box: list[CallOutcome] = []
+
+        def decide(view: StoreView) -> Sequence[Event]:
+            if not no_cache:
+                entry = view.cache.get("response", key, now_ns)
+                text = cached_text(entry)
+                if text is not None:
+                    saved = cached_cost(entry)
+                    hit_box.append(CallOutcome(content=text, model=request.model, cached=True))
+                    return [
+                        CacheHit(
+                            cache="response",
+                            key=key,
+                            opt_id=opt_id,
+                            source_opt_id=str(getattr(entry, "opt_id", "") or ""),
+                            saved_ticks=saved,
+                        )
+                    ]
+            events: list[Event] = (
+                [] if no_cache else [CacheMiss(cache="response", key=key, opt_id=opt_id)]
+            )
+            if ticks > 0:
+                state = budget_state(view, self.limits, day, month)
+                events += decide_reserve(
+                    state, reservation_id=reservation_id, ticks=ticks, opt_id=opt_id
+                )
+            return events
+
+        appended: list[Event] = []
+
+        def recording(view: StoreView) -> Sequence[Event]:
+            out = list(decide(view))
+            appended[:] = out
+            return out
+
+        await self.log.append_if(recording)
+        if hit_box:
+            return hit_box[0]
+        for ev in appended:
+            if isinstance(ev, BudgetRefused):
+                raise refusal_error(ev)
+        reserved = any(isinstance(ev, BudgetReserved) for ev in appended)
+        return await self._call_provider(
+            request,
+            key=key,
+            opt_id=opt_id,
+            agent=agent,
+            reservation_id=reservation_id if reserved else "",
+            day=day,
+            month=month,
+        )
+
+    async def _call_provider(
+        self,
+        request: ChatRequest,
+        *,
+        key: str,
+        opt_id: str,
+        agent: str,
+        reservation_id: str,
+        day: str,
+        month: str,
+    ) -> CallOutcome:
+        call_id = uuid.uuid4().hex
+        try:
+            result = await self.provider.complete(request)
+        except ProviderError as exc:
+            failure = provider_error_failure(exc)
+            if failure.attempts == 0 or not hasattr(exc, "failure"):
+                # no request went out (no key, breaker): release the hold, record no call
+                events: list[Event] = self._take_pending()
+                if reservation_id:
+                    events.append(
+                        BudgetReleased(reservation_id=reservation_id, reason=f"no call made: {exc}")
+                    )
+                if events:
+                    await self.log.append(events)
+            else:
+                await self.log.append(
+                    [
+                        *self._take_pending(),
+                        ProviderCallCompleted(
+                            call_id=call_id,
+                            provider=self.provider.name,
+                            model=request.model,
+                            opt_id=opt_id,
+                            agent=agent,
+                            ok=False,
+                            status=failure.status,
+                            error=failure.error[:500],
+                            latency_ms=failure.latency_ms,
+                            attempts=failure.attempts,
+                            reservation_id=reservation_id,
+                            request_key=key,
+                            day=day,
+                            month=month,
+                        ),
+                    ]
+                )
+            return await self._stale_or_raise(key, opt_id, exc)
+        except BaseException:
+            # cancelled mid-call: give the hold back so it does not block the budget
+            if reservation_id:
+                await self.log.append(
+                    [BudgetReleased(reservation_id=reservation_id, reason="cancelled")]
+                )
+            raise
+        return await self._settle(
+            result, request, call_id, key, opt_id, agent, reservation_id, day, month
+        )
+
+    async def _settle(
+        self,
+        result: ChatResult,
+        request: ChatRequest,
+        call_id: str,
+        key: str,
+        opt_id: str,
+        agent: str,
+        reservation_id: str,
+        day: str,
+        month: str,
+    ) -> CallOutcome:
+        reported = result.reported_cost_ticks
+        cost = (
+            reported
+            if reported is not None
+            else self.prices.cost_ticks(request.model, result.usage)
+        )
+        usage = result.usage
+        done = ProviderCallCompleted(
+            call_id=call_id,
+            provider=self.provider.name,
+            model=request.model,
+            opt_id=opt_id,
+            agent=agent,
+            ok=True,
+            status=result.status,
+            prompt_tokens=usage.prompt_tokens,
+            cached_tokens=usage.cached_tokens,
+            completion_tokens=usage.completion_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            latency_ms=result.latency_ms,
+            cost_ticks=cost,
+            cost_reported=reported is not None,
+            attempts=result.attempts,
+            reservation_id=reservation_id,
+            request_key=key,
+            response=result.content,
+            day=day,
+            month=month,
+        )
+        pending = self._take_pending()
+
+        def decide(view: StoreView) -> Sequence[Event]:
+            alerts: list[Event] = []
+            if cost > 0:
+                alerts = alerts_after(budget_state(view, self.limits, day, month), cost)
+            return [*pending, done, *alerts]
+
+        await self.log.append_if(decide)
+        return CallOutcome(content=result.content, model=request.model, cost_ticks=cost)
+
+    async def _stale_or_raise(self, key: str, opt_id: str, exc: ProviderError) -> CallOutcome:
+        """The last answer to this request, however old, or the provider's error."""
+        if isinstance(exc, BudgetError):  # pragma: no cover - budget errors are raised earlier
+            raise exc
+        box: list[str] = []
+
+        def decide(view: StoreView) -> Sequence[Event]:
+            text = cached_text(view.cache.get("response", key, 0))
+            if text is None:
+                return []
+            box.append(text)
+            return [CacheHit(cache="response", key=key, opt_id=opt_id)]
+
+        await self.log.append_if(decide)
+        if not box:
+            raise exc
+        return CallOutcome(content=box[0], model="", cached=True, stale=True, stale_reason=str(exc))

@@ -1,0 +1,235 @@
+"""``LLMEngine``: what the daemon builds once per life to run the LLM agents.
+
+engine = LLMEngine(config, log)              # one provider, one HTTP/2 client
+agents = engine.agents_for(opt_id, prompt, model=None, no_cache=False)
+...                                          # the pipeline runs agents.deconstruct() ...
+agents.model, agents.model_reason, agents.cost_ticks, agents.degraded_reasons
+engine.estimate(prompt)                      # cost before a run, no call
+engine.models()                              # the provider's models with prices
+engine.circuit                               # closed | open | half_open
+await engine.aclose()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import msgspec
+
+from ..api import EstimateResult
+from ..config import Config
+from ..errors import ConfigError
+from ..values import ticks_to_usd
+from .agents import AGENTS, JsonMode, LLMAgents, meta_prompt
+from .budget import periods, remaining_fraction
+from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
+from .openai_compat import OpenAICompatProvider
+from .ports import EventLogPort, budget_state
+from .prices import Price, PriceTable, cost_ticks, worst_case_ticks
+from .prices import Usage as TokenUsage
+from .router import Choice, Router, is_complex
+from .xai import XAIProvider
+
+# A typical run's token shape, per call, beyond the prompt itself (measured on grok-4.3 with
+# the shipped meta-prompts: the system prompt and schema ~700 tokens, answers ~600 tokens).
+TYPICAL_PROMPT_CHARS = 800
+TYPICAL_OUTPUT_TOKENS = 600
+SCHEMA_TOKENS = 350
+
+
+class ModelInfo(msgspec.Struct, kw_only=True):
+    """One row of ``promptd models``."""
+
+    model: str
+    provider: str
+    input_usd_per_m: float
+    cached_input_usd_per_m: float
+    output_usd_per_m: float
+    reasoning_usd_per_m: float
+    context: int
+    tiers: list[str]
+    default: bool
+    typical_optimization_usd: float
+    aliases: list[str] = msgspec.field(default_factory=list)
+
+
+def calls_for(prompt: str) -> int:
+    """Agent calls of one run: the fast path skips the Deconstructor for short prompts."""
+    return 4 if is_complex(prompt) else 3
+
+
+def provider_for(
+    config: Config,
+    *,
+    client: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    environ: dict[str, str] | None = None,
+) -> OpenAICompatProvider:
+    kind = config.provider_kind()
+    if kind == "xai":
+        return XAIProvider(config, client=client, clock=clock, environ=environ)
+    if kind == "openai":
+        return OpenAICompatProvider(config, client=client, clock=clock, environ=environ)
+    raise ConfigError(
+        'the LLM engine needs a provider: set XAI_API_KEY, or provider.kind = "xai" or '
+        '"openai" in config.toml (the offline engine needs none)'
+    )
+
+
+class LLMEngine:
+    def __init__(
+        self,
+        config: Config,
+        log: EventLogPort,
+        client: httpx.AsyncClient | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now_ns: Callable[[], int] = time.time_ns,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.prices = PriceTable(config.prices)
+        self.provider = provider_for(config, client=client, clock=clock, environ=environ)
+        self.meter = Meter(self.provider, log, config, prices=self.prices, now_ns=now_ns)
+        self.provider.breaker.on_change = self.meter.circuit_changed
+        self.router = Router(config, self.provider.model, self.prices, self.provider.name)
+        self.mode = JsonMode(self.provider.json_schema)
+        self._now_ns = now_ns
+
+    @property
+    def circuit(self) -> str:
+        return self.provider.breaker.state
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+    def remaining_budget(self) -> float | None:
+        """The smallest share of a budget left now (None: no budget set)."""
+        day, month = periods(self._now_ns() / 1e9)
+        state = budget_state(self.log.view(), self.meter.limits, day, month)
+        return remaining_fraction(state)
+
+    def choose(self, prompt: str, model: str | None = None) -> Choice:
+        return self.router.choose(prompt, explicit=model, remaining=self.remaining_budget())
+
+    def agents_for(
+        self,
+        opt_id: str,
+        prompt: str,
+        *,
+        model: str | None = None,
+        no_cache: bool = False,
+    ) -> LLMAgents:
+        """The agents of one run; ``.model``/``.model_reason`` say which model and why."""
+        choice = self.choose(prompt, model)
+        return LLMAgents(
+            self.meter,
+            model=choice.model,
+            model_reason=choice.reason,
+            mode=self.mode,
+            no_cache=no_cache,
+            max_tokens=self.config.provider.max_output_tokens,
+            rule_codes=_rule_codes(),
+        )
+
+    def estimate(self, prompt: str, model: str | None = None) -> EstimateResult:
+        """What a run on ``prompt`` should cost, and at most, without calling anything."""
+        chosen = model or self.router.choose(prompt, explicit=model).model
+        price = self.prices.get(chosen)
+        calls = calls_for(prompt)
+        system = sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
+        per_call_in = (
+            system + SCHEMA_TOKENS + 2 * estimate_tokens(prompt) + 2 * MESSAGE_OVERHEAD_TOKENS
+        )
+        input_tokens = per_call_in * calls
+        max_out = self.config.provider.max_output_tokens * calls
+        typical = 0
+        worst = 0
+        if price is not None:
+            typical = cost_ticks(
+                price,
+                TokenUsage(
+                    prompt_tokens=input_tokens, completion_tokens=TYPICAL_OUTPUT_TOKENS * calls
+                ),
+            )
+            worst = worst_case_ticks(price, input_tokens, max_out)
+        return EstimateResult(
+            engine="llm",
+            model=chosen,
+            calls=calls,
+            input_tokens=input_tokens,
+            max_output_tokens=max_out,
+            estimated_usd=ticks_to_usd(typical),
+            worst_case_usd=ticks_to_usd(worst),
+        )
+
+    def models(self) -> list[ModelInfo]:
+        return list_models(
+            self.config, self.prices, self.router, self.provider.name, self.provider.model
+        )
+
+    async def aclose(self) -> None:
+        await self.meter.flush()
+        await self.provider.aclose()
+
+
+def _typical_cost(price: Price) -> int:
+    system = sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
+    per_call = system + SCHEMA_TOKENS + 2 * estimate_tokens("x" * TYPICAL_PROMPT_CHARS)
+    calls = 4
+    return cost_ticks(
+        price,
+        TokenUsage(prompt_tokens=per_call * calls, completion_tokens=TYPICAL_OUTPUT_TOKENS * calls),
+    )
+
+
+def list_models(
+    config: Config, prices: PriceTable, router: Router, provider: str, default_model: str
+) -> list[ModelInfo]:
+    """The provider's models with prices, tiers and a typical run's cost."""
+    names = [p.model for p in prices.models(provider)]
+    for extra in (router.fast, router.quality, default_model):
+        if extra not in names:
+            names.append(extra)
+    rows = []
+    for name in names:
+        price = prices.get(name)
+        aliases = sorted(a for a, target in prices.aliases.items() if target == name)
+        rows.append(
+            ModelInfo(
+                model=name,
+                provider=provider,
+                input_usd_per_m=price.input if price else 0.0,
+                cached_input_usd_per_m=price.cached_input if price else 0.0,
+                output_usd_per_m=price.output if price else 0.0,
+                reasoning_usd_per_m=price.reasoning if price else 0.0,
+                context=price.context if price else 0,
+                tiers=router.tier_of(name),
+                default=name == default_model,
+                typical_optimization_usd=ticks_to_usd(_typical_cost(price)) if price else 0.0,
+                aliases=aliases,
+            )
+        )
+    return rows
+
+
+def _rule_codes() -> str:
+    """The Diagnoser's rule codes with their names, from the offline engine's rules."""
+    try:
+        from ..engine import rules
+    except ImportError:  # pragma: no cover - the engine ships its rules
+        return ""
+    table = getattr(rules, "RULES", None)
+    if not table:
+        return ""
+    lines = []
+    for rule in table:
+        code = getattr(rule, "code", "")
+        name = getattr(rule, "name", "") or getattr(rule, "rule", "")
+        if code:
+            lines.append(f"{code} {name}".strip())
+    return "\n".join(lines)
