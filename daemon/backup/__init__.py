@@ -1,0 +1,1 @@
+"""Backups: hot snapshots, rotation, verify, restore, export and import."""
