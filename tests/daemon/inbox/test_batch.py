@@ -1,0 +1,197 @@
+"""The batch runner against a fake "optimize one" call and an in-memory event list."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from pathlib import Path
+
+from daemon.api import OptimizeResult
+from daemon.errors import BudgetError, ProviderError
+from daemon.events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
+from daemon.inbox.batch import BatchRunner, Job, OptimizeCall
+from daemon.inbox.book import BatchBook
+from daemon.inbox.formats import parse
+from daemon.values import Finding, usd_to_ticks
+
+
+def result(call: OptimizeCall, cost_usd: float = 0.001) -> OptimizeResult:
+    return OptimizeResult(
+        id=f"o_{call.index}",
+        original=call.text,
+        optimized=call.text.upper(),
+        prompt_type=call.prompt_type,
+        engine="offline",
+        model="",
+        score_before=40,
+        score_after=75,
+        findings=[Finding(code="PD001", severity="warning", message="vague term 'stuff'")],
+        changes=[],
+        placeholders=[],
+        cost_usd=cost_usd,
+        cached=False,
+        degraded=False,
+        duration_ms=1,
+    )
+
+
+class Fake:
+    """Counts calls and the most prompts in flight at once."""
+
+    def __init__(self, delay: float = 0.0, budget_after: int | None = None) -> None:
+        self.calls: list[OptimizeCall] = []
+        self.in_flight = 0
+        self.peak = 0
+        self.delay = delay
+        self.budget_after = budget_after
+
+    async def __call__(self, call: OptimizeCall) -> OptimizeResult:
+        self.calls.append(call)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            if self.budget_after is not None and len(self.calls) > self.budget_after:
+                raise BudgetError("the daily budget of $0.01 is spent ($0.0100 today)")
+            if call.text == "explode":
+                raise ProviderError("xai: 500 after 3 tries; try again later")
+            return result(call)
+        finally:
+            self.in_flight -= 1
+
+
+class Log:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def append(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def csv_job(tmp_path: Path, rows: list[str], sha: str = "s1", name: str = "p.csv") -> Job:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "prompt"])
+    for i, row in enumerate(rows):
+        writer.writerow([f"r{i}", row])
+    parsed = parse(name, buf.getvalue().encode(), 10**6)
+    return Job(
+        file_name=name,
+        sha256=sha,
+        parsed=parsed,
+        output_path=tmp_path / "p.optimized.csv",
+        report_path=tmp_path / "p.report.md",
+    )
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+
+
+async def test_concurrency_is_bounded_and_output_complete(tmp_path: Path) -> None:
+    fake, log = Fake(delay=0.01), Log()
+    runner = BatchRunner(optimize=fake, append=log.append, book=BatchBook(), concurrency=4)
+    job = csv_job(tmp_path, [f"prompt {i}" for i in range(20)])
+    record = await runner.run(job)
+    assert record.state == "completed"
+    assert fake.peak == 4 and len(fake.calls) == 20
+    assert {c.source for c in fake.calls} == {"inbox"}
+    assert {c.batch_id for c in fake.calls} == {record.batch_id}
+    rows = read_rows(job.output_path)
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(20)]
+    assert all(r["optimized"] == r["prompt"].upper() for r in rows)
+    done = log.of(BatchCompleted)[0]
+    assert (done.ok, done.failed, done.budget) == (20, 0, 0)
+    assert done.cost_ticks == 20 * usd_to_ticks(0.001)
+    report = job.report_path.read_text()
+    assert "Prompts: 20 (20 optimized)" in report and "40 → 75" in report
+    assert "PD001" in report and "$0.0200" in report
+
+
+async def test_bad_and_failing_rows_fail_alone(tmp_path: Path) -> None:
+    fake, log = Fake(), Log()
+    runner = BatchRunner(optimize=fake, append=log.append, book=BatchBook())
+    job = csv_job(tmp_path, ["fine", "", "explode"])
+    await runner.run(job)
+    assert [c.text for c in fake.calls] == ["fine", "explode"]
+    rows = read_rows(job.output_path)
+    assert [r["status"] for r in rows] == ["ok", "error", "error"]
+    assert "the prompt is empty" in rows[1]["error"]
+    assert "500 after 3 tries" in rows[2]["error"]
+    assert "## Failed rows" in job.report_path.read_text()
+
+
+async def test_duplicate_is_answered_without_calls(tmp_path: Path) -> None:
+    fake, log = Fake(), Log()
+    book = BatchBook()
+    runner = BatchRunner(optimize=fake, append=log.append, book=book)
+    first = await runner.run(csv_job(tmp_path, ["a", "b"]))
+    calls = len(fake.calls)
+    second = await runner.run(csv_job(tmp_path, ["a", "b"]))
+    assert len(fake.calls) == calls
+    assert log.of(BatchStarted)[1].duplicate_of == first.batch_id
+    items = [e for e in log.of(BatchItemCompleted) if e.batch_id == second.batch_id]
+    assert {(e.status, e.cost_ticks, e.cached) for e in items} == {("cached", 0, True)}
+    assert [r["optimized"] for r in read_rows(tmp_path / "p.optimized.csv")] == ["A", "B"]
+
+
+async def test_resume_skips_completed_items(tmp_path: Path) -> None:
+    log = Log()
+    book = BatchBook()
+    job = csv_job(tmp_path, ["a", "b", "c", "d"])
+    started = BatchStarted(batch_id="b_x", file_name="p.csv", sha256="s1", count=4, format="csv")
+    prior = [
+        started,
+        BatchItemCompleted(batch_id="b_x", index=0, optimized="A0", status="ok", cost_ticks=5),
+        BatchItemCompleted(batch_id="b_x", index=2, optimized="C0", status="ok", cost_ticks=5),
+    ]
+    book.apply_all(prior)
+    fake = Fake()
+    runner = BatchRunner(optimize=fake, append=log.append, book=book)
+    resumed = Job(
+        file_name=job.file_name,
+        sha256=job.sha256,
+        parsed=job.parsed,
+        output_path=job.output_path,
+        report_path=job.report_path,
+        batch_id="b_x",
+    )
+    record = await runner.run(resumed)
+    assert sorted(c.index for c in fake.calls) == [1, 3]
+    assert not log.of(BatchStarted)
+    assert record.state == "completed"
+    assert [r["optimized"] for r in read_rows(job.output_path)] == ["A0", "B", "C0", "D"]
+
+
+async def test_budget_running_out_marks_the_rest(tmp_path: Path) -> None:
+    fake, log = Fake(budget_after=3), Log()
+    runner = BatchRunner(optimize=fake, append=log.append, book=BatchBook(), concurrency=1)
+    job = csv_job(tmp_path, [f"p{i}" for i in range(10)])
+    record = await runner.run(job)
+    assert len(fake.calls) == 4  # the fourth call is refused; no call after it
+    rows = read_rows(job.output_path)
+    assert [r["status"] for r in rows] == ["ok"] * 3 + ["budget"] * 7
+    assert "daily budget of $0.01 is spent" in rows[9]["error"]
+    done = log.of(BatchCompleted)[0]
+    assert (done.ok, done.budget) == (3, 7)
+    prog = runner.progress(record.batch_id)
+    assert prog is not None and "daily budget" in prog.info().reason
+    assert "## Stopped for budget" in job.report_path.read_text()
+
+
+async def test_cancel_stops_taking_items(tmp_path: Path) -> None:
+    fake, log = Fake(delay=0.05), Log()
+    runner = BatchRunner(optimize=fake, append=log.append, book=BatchBook(), concurrency=1)
+    task = asyncio.create_task(runner.run(csv_job(tmp_path, [f"p{i}" for i in range(50)])))
+    async with asyncio.timeout(5):
+        while not runner.running:
+            await asyncio.sleep(0.005)
+    batch_id = next(iter(runner.running))
+    assert runner.cancel(batch_id, "cancelled from the CLI")
+    record = await asyncio.wait_for(task, 5)
+    assert record.state == "cancelled" and len(fake.calls) < 50
+    assert not (tmp_path / "p.optimized.csv").exists()
