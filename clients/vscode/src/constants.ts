@@ -1,0 +1,41 @@
+// The names the extension shares with the language server (lsp/protocol.py is the source of
+// truth: change both together). Nothing here imports `vscode`, so unit tests can load it.
+
+/** Commands the server executes (workspace/executeCommand); the same ids as the server's. */
+export const SERVER_COMMANDS = {
+  optimize: "promptd.optimize",
+  optimizeSelection: "promptd.optimizeSelection",
+  showHistory: "promptd.showHistory",
+  showStatus: "promptd.showStatus",
+  startDaemon: "promptd.startDaemon",
+  stopDaemon: "promptd.stopDaemon",
+} as const;
+
+/** Commands the extension itself handles. */
+export const CLIENT_COMMANDS = {
+  restartServer: "promptd.restartServer",
+} as const;
+
+/** Server -> client notification feeding the status bar. */
+export const NOTIFY_STATUS = "promptd/status";
+
+/** The settings section: initializationOptions and didChangeConfiguration carry it. */
+export const SETTINGS_SECTION = "promptd";
+
+/** The extension's own setting (never sent to the server). */
+export const SETTING_PATH = "path";
+
+/** The languages the server understands (VS Code language ids); `prompt` is ours. */
+export const LANGUAGES = [
+  "python",
+  "javascript",
+  "typescript",
+  "javascriptreact",
+  "typescriptreact",
+  "markdown",
+  "plaintext",
+  "prompt",
+] as const;
+
+export const CLIENT_ID = "promptd";
+export const CLIENT_NAME = "promptd";

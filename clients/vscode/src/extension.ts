@@ -1,0 +1,249 @@
+// The promptd extension: starts `promptd lsp` over stdio and wires VS Code to it (code
+// actions, diagnostics, hover and code lens come from the server as they are), adds the
+// status bar item fed by `promptd/status`, sends settings on change, and gives the palette
+// commands the arguments the server needs.
+
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  type Executable,
+  LanguageClient,
+  type LanguageClientOptions,
+  type Middleware,
+  State,
+} from "vscode-languageclient/node";
+
+import {
+  CLIENT_COMMANDS,
+  CLIENT_ID,
+  CLIENT_NAME,
+  LANGUAGES,
+  NOTIFY_STATUS,
+  SERVER_COMMANDS,
+  SETTING_PATH,
+  SETTINGS_SECTION,
+} from "./constants";
+import { currentEnvironment, resolveServerPath } from "./serverPath";
+import { type Mapped, toServerSettings } from "./settings";
+import { type StatusParams, statusView } from "./statusText";
+
+const RUNNING_CONTEXT = "promptd.serverRunning";
+
+let client: LanguageClient | undefined;
+let output: vscode.OutputChannel;
+let statusItem: vscode.StatusBarItem;
+let extensionUri: vscode.Uri;
+
+function readSettings(): Mapped {
+  const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
+  const mapped = toServerSettings((key) => config.get(key));
+  for (const problem of mapped.problems) {
+    output.appendLine(`[settings] ${problem}`);
+  }
+  if (mapped.problems.length > 0) {
+    void vscode.window.showWarningMessage(`promptd: ${mapped.problems.join("; ")}`);
+  }
+  return mapped;
+}
+
+function showStatus(status: StatusParams | undefined): void {
+  const view = statusView(status);
+  statusItem.text = view.text;
+  statusItem.tooltip = view.tooltip;
+  statusItem.backgroundColor = view.warning
+    ? new vscode.ThemeColor("statusBarItem.warningBackground")
+    : undefined;
+  statusItem.command = SERVER_COMMANDS.showStatus;
+  statusItem.show();
+}
+
+function showBroken(reason: string): void {
+  statusItem.text = "$(error) promptd";
+  statusItem.tooltip = `promptd: ${reason}`;
+  statusItem.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
+  statusItem.command = CLIENT_COMMANDS.restartServer;
+  statusItem.show();
+}
+
+async function offerInstallHelp(message: string): Promise<void> {
+  output.appendLine(`[start] ${message}`);
+  const choice = await vscode.window.showErrorMessage(
+    `promptd: ${message}`,
+    "How to install",
+    "Open Settings",
+  );
+  if (choice === "How to install") {
+    // The README bundled with the extension: its "Install" section says what to do
+    // (vsce stores it as readme.md; a development checkout has README.md).
+    for (const name of ["readme.md", "README.md"]) {
+      const readme = vscode.Uri.joinPath(extensionUri, name);
+      try {
+        await vscode.workspace.fs.stat(readme);
+      } catch {
+        continue;
+      }
+      await vscode.commands.executeCommand("markdown.showPreview", readme);
+      return;
+    }
+  } else if (choice === "Open Settings") {
+    await vscode.commands.executeCommand(
+      "workbench.action.openSettings",
+      `${SETTINGS_SECTION}.${SETTING_PATH}`,
+    );
+  }
+}
+
+/** The LSP arguments [uri, range] of the active editor's selection (or cursor). */
+function editorArguments(lc: LanguageClient): unknown[] | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showWarningMessage(
+      "promptd: open a file and put the cursor in a prompt (or select text) first.",
+    );
+    return undefined;
+  }
+  const converter = lc.code2ProtocolConverter;
+  return [converter.asUri(editor.document.uri), converter.asRange(editor.selection)];
+}
+
+function printResult(title: string, result: unknown): void {
+  if (result === undefined || result === null) {
+    return;
+  }
+  output.appendLine(`[${title}]`);
+  output.appendLine(typeof result === "string" ? result : JSON.stringify(result, null, 2));
+  output.show(true);
+}
+
+function middleware(): Middleware {
+  return {
+    // Palette invocations carry no arguments: give the server the editor's uri and range.
+    executeCommand: async (command, args, next) => {
+      let sent = args;
+      const needsRange =
+        command === SERVER_COMMANDS.optimize || command === SERVER_COMMANDS.optimizeSelection;
+      if (needsRange && args.length === 0 && client) {
+        const filled = editorArguments(client);
+        if (!filled) {
+          return undefined;
+        }
+        sent = filled;
+      }
+      const result: unknown = await next(command, sent);
+      if (command === SERVER_COMMANDS.showStatus) {
+        printResult("status", result);
+      } else if (command === SERVER_COMMANDS.showHistory) {
+        printResult("history", result);
+      }
+      return result;
+    },
+    workspace: {
+      // A server that pulls settings gets the same mapped section it is pushed.
+      configuration: async (params, token, next) => {
+        const answers = await next(params, token);
+        if (!Array.isArray(answers)) {
+          return answers;
+        }
+        return params.items.map((item, i) =>
+          item.section === SETTINGS_SECTION ? readSettings().settings.promptd : answers[i],
+        );
+      },
+    },
+  };
+}
+
+async function startClient(): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
+  const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const resolved = resolveServerPath(config.get(SETTING_PATH), currentEnvironment(cwd));
+  if (!resolved.ok) {
+    showBroken(resolved.message);
+    void vscode.commands.executeCommand("setContext", RUNNING_CONTEXT, false);
+    void offerInstallHelp(resolved.message);
+    return;
+  }
+
+  // No `transport` here: with one, vscode-languageclient appends `--stdio` to the arguments.
+  const executable: Executable = { command: resolved.command, args: ["lsp"], options: { cwd } };
+  const selector = LANGUAGES.flatMap((language) => [
+    { scheme: "file", language },
+    { scheme: "untitled", language },
+  ]);
+  const options: LanguageClientOptions = {
+    documentSelector: selector,
+    initializationOptions: readSettings().settings,
+    outputChannel: output,
+    middleware: middleware(),
+  };
+  const lc = new LanguageClient(CLIENT_ID, CLIENT_NAME, executable, options);
+  lc.onDidChangeState((event) => {
+    const running = event.newState === State.Running;
+    void vscode.commands.executeCommand("setContext", RUNNING_CONTEXT, running);
+    if (event.newState === State.Stopped) {
+      showBroken("the language server stopped; run “promptd: Restart Language Server”.");
+    }
+  });
+  client = lc;
+  showStatus(undefined);
+  try {
+    await lc.start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    showBroken(`could not start ${resolved.command} lsp: ${message}`);
+    output.appendLine(`[start] ${resolved.command} lsp failed: ${message}`);
+    void vscode.window.showErrorMessage(
+      `promptd: could not start "${resolved.command} lsp": ${message}. See the promptd output.`,
+    );
+    return;
+  }
+  lc.onNotification(NOTIFY_STATUS, (params: StatusParams) => showStatus(params));
+}
+
+async function stopClient(): Promise<void> {
+  const lc = client;
+  client = undefined;
+  if (lc && lc.state !== State.Stopped) {
+    try {
+      await lc.stop();
+    } catch (err) {
+      output.appendLine(`[stop] ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+async function restart(): Promise<void> {
+  await stopClient();
+  await startClient();
+}
+
+function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+  if (event.affectsConfiguration(`${SETTINGS_SECTION}.${SETTING_PATH}`)) {
+    void restart();
+    return;
+  }
+  if (event.affectsConfiguration(SETTINGS_SECTION) && client?.state === State.Running) {
+    void client.sendNotification(DidChangeConfigurationNotification.type, {
+      settings: readSettings().settings,
+    });
+  }
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extensionUri = context.extensionUri;
+  output = vscode.window.createOutputChannel("promptd");
+  statusItem = vscode.window.createStatusBarItem("promptd.status", vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = "promptd";
+  statusItem.command = SERVER_COMMANDS.showStatus;
+  context.subscriptions.push(
+    output,
+    statusItem,
+    vscode.commands.registerCommand(CLIENT_COMMANDS.restartServer, restart),
+    vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    { dispose: () => void stopClient() },
+  );
+  await startClient();
+}
+
+export function deactivate(): Promise<void> | undefined {
+  return client ? stopClient() : undefined;
+}
