@@ -106,13 +106,19 @@ def remaining_fraction(state: BudgetState) -> float | None:
     return min(shares) if shares else None
 
 
+def usd(ticks: int) -> str:
+    """Dollars for people: cents above $1, more digits below (so $0.0004 is not "$0.00")."""
+    value = ticks_to_usd(ticks)
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+
+
 def refusal_error(event: BudgetRefused) -> BudgetError:
     """The message a person sees when a call does not fit."""
     which = "daily" if event.period == "day" else "monthly"
     return BudgetError(
-        f"the {which} budget of ${ticks_to_usd(event.budget_ticks):.2f} for {event.period_key} "
-        f"has ${ticks_to_usd(event.remaining_ticks):.4f} left and this call may cost up to "
-        f"${ticks_to_usd(event.needed_ticks):.4f}; raise it with `promptd budget "
+        f"the {which} budget of {usd(event.budget_ticks)} for {event.period_key} "
+        f"has {usd(event.remaining_ticks)} left and this call may cost up to "
+        f"{usd(event.needed_ticks)}; raise it with `promptd budget "
         f"--{'daily' if event.period == 'day' else 'monthly'} USD` or use --engine offline"
     )
 

@@ -44,13 +44,13 @@ from .ports import EventLogPort, StoreView, budget_state, cached_cost, cached_te
 from .prices import PriceTable, worst_case_ticks
 
 _key_encoder = msgspec.json.Encoder(order="sorted")
-CHARS_PER_TOKEN = 4
+BYTES_PER_TOKEN = 3  # generous: BPE tokenizers average ~4 bytes a token on English
 MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def estimate_tokens(text: str) -> int:
-    """A cheap, slightly generous token estimate (about 4 characters a token)."""
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+    """A cheap token estimate that errs high (UTF-8 bytes / 3), so budget holds cover a call."""
+    return (len(text.encode("utf-8")) + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
 
 
 def request_tokens(request: ChatRequest) -> int:

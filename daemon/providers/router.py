@@ -54,7 +54,10 @@ class Router:
     def __init__(self, config: Config, default_model: str, prices: PriceTable, provider: str):
         prov = config.provider
         self.fast_below = config.budget.fast_below_pct / 100
-        tiered = {p.tier: p.model for p in prices.models(provider) if p.tier is not None}
+        tiered: dict[str, str] = {}
+        for price in prices.models(provider):  # the first of each tier in the table wins
+            if price.tier is not None:
+                tiered.setdefault(price.tier, price.model)
         base = prov.model or ""
         self.fast = prov.fast_model or base or tiered.get("fast", default_model)
         self.quality = prov.quality_model or base or tiered.get("quality", default_model)
