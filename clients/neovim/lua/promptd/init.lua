@@ -10,8 +10,8 @@
 --     settings = {                     -- the server's `promptd` settings section
 --       engine = 'offline',            -- or 'llm'
 --       model = '',                    -- '' = the provider's default
---       diagnostics = { enabled = true, severity = 'information' },
---       detection = { minWords = 8 },
+--       diagnostics = { enabled = true, severity = 'auto' },  -- or error|warning|information|hint
+--       detection = { minWords = 12 },
 --       codeLens = true,
 --     },
 --     on_attach = function(client, bufnr) end,

@@ -70,16 +70,51 @@ local function usd(value)
   return string.format('$%.2f', value)
 end
 
--- The status part alone, from a `promptd/status` params table (pure, for tests and plugins).
+-- The budget alert level when the server does not send one (config [budget] alert_pct).
+M.default_alert_pct = 80
+
+-- Why the status is a warning (breaker open, budget past its alert level, the server's own
+-- alert flag), or nil when all is well.
+function M.alert_reason(status)
+  if type(status) ~= 'table' then
+    return nil
+  end
+  if status.connected == false then
+    return 'daemon not connected' .. (status.message and (': ' .. status.message) or '')
+  end
+  if status.circuit == 'open' then
+    return "the provider's circuit breaker is open"
+  end
+  local spent, budget = number(status.spend_today_usd), number(status.daily_budget_usd)
+  if spent and budget and budget > 0 then
+    local pct = number(status.alert_pct) or M.default_alert_pct
+    if spent >= budget then
+      return 'daily budget reached'
+    end
+    if spent >= budget * pct / 100 then
+      return string.format('past %d%% of the daily budget', pct)
+    end
+  end
+  if status.alert == true then
+    return status.message or 'alert'
+  end
+  return nil
+end
+
+-- The status part alone, from `promptd/status` params (lsp/protocol.py NOTIFY_STATUS:
+-- connected, engine, model, circuit, spend_today_usd, daily_budget_usd, message).
 function M.format(status)
   if type(status) ~= 'table' then
     return 'promptd'
   end
+  if status.connected == false then
+    return '! promptd disconnected'
+  end
   local parts = { 'promptd ' .. tostring(status.engine or '?') }
-  local spent = usd(status.spend_today_usd or status.today_usd)
-  local budget = usd(status.daily_budget_usd or status.budget_usd)
-  if spent and budget then
-    table.insert(parts, spent .. '/' .. budget)
+  local spent = usd(status.spend_today_usd)
+  local budget = number(status.daily_budget_usd)
+  if spent and budget and budget > 0 then
+    table.insert(parts, spent .. '/' .. usd(budget))
   elseif spent then
     table.insert(parts, spent)
   end
@@ -88,7 +123,7 @@ function M.format(status)
     table.insert(parts, 'breaker ' .. circuit)
   end
   local text = table.concat(parts, ' ')
-  if status.alert == true then
+  if M.alert_reason(status) then
     text = '! ' .. text
   end
   return text
@@ -123,9 +158,9 @@ function M.statusline(bufnr)
   return text
 end
 
--- True when the last status carries the alert flag (breaker open or budget past its alert).
+-- True when the last status is a warning (see alert_reason), for a highlight in the status line.
 function M.alerting()
-  return type(M.last) == 'table' and M.last.alert == true
+  return M.alert_reason(M.last) ~= nil
 end
 
 return M
