@@ -293,6 +293,20 @@ class EventsImported(_Event, tag="events.imported"):
     skipped: int = 0
 
 
+# --- lint cache --------------------------------------------------------------------------
+
+
+class LintCompleted(_Event, tag="lint.completed"):
+    """A Diagnoser result worth caching (an LLM lint): folded into the ``lint`` cache."""
+
+    key: str  # lint-cache key (sha256 of the canonical lint request)
+    prompt_hash: str = ""
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    score: int = 0
+    engine: str = "offline"
+    model: str = ""
+
+
 Event = (
     DaemonStarted
     | DaemonStopped
@@ -320,6 +334,7 @@ Event = (
     | BackupPruned
     | BackupRestored
     | EventsImported
+    | LintCompleted
 )
 
 EVENT_TYPES: Final[tuple[type[_Event], ...]] = Event.__args__  # type: ignore[attr-defined]

@@ -1,0 +1,108 @@
+"""``promptd rebuild`` and ``promptd verify``: maintenance of the event log, no daemon needed."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .. import config as _config
+from ..errors import StoreError
+from ..paths import Paths
+from ..store import EventLog
+from .common import home_paths, print_json
+
+
+def running_pid(pid_file: Path) -> int | None:
+    """The pid in ``pid_file`` if that process is alive, else ``None``."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # alive, owned by someone else
+    return pid
+
+
+def _require_log(paths: Paths) -> None:
+    if not (paths.events / "data.mdb").exists():
+        raise StoreError(
+            f"no event log at {paths.events} yet; it is created when the daemon first runs "
+            "(`promptd start`)"
+        )
+
+
+@click.command()
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Rebuild every projection (history, budget, cache, stats, backups, batches) from the
+    event log. Needs the daemon stopped: it writes the store.
+
+    \b
+    Example:
+      promptd stop && promptd rebuild
+    """
+    paths = home_paths(ctx)
+    pid = running_pid(paths.pid_file)
+    if pid is not None:
+        raise StoreError(
+            f"the daemon is running (pid {pid}) and owns the store; stop it with "
+            "`promptd stop`, then run `promptd rebuild`"
+        )
+    _require_log(paths)
+    cfg = _config.load(paths.config_file)
+    started = time.perf_counter()
+    with EventLog.open(paths.events, cache_config=cfg.cache) as log:
+        log.rebuild()
+        count = log.count()
+        names = [p.name for p in log.projections]
+    took = time.perf_counter() - started
+    click.echo(
+        f"Rebuilt {len(names)} projections ({', '.join(names)}) from {count} events "
+        f"in {took:.2f} s."
+    )
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Check the event log (gapless sequences, every record decodes) and that every
+    projection equals a fresh rebuild; print what differs. Exit status 1 on problems.
+    Read-only: safe while the daemon runs.
+
+    \b
+    Example:
+      promptd verify
+    """
+    paths = home_paths(ctx)
+    _require_log(paths)
+    cfg = _config.load(paths.config_file)
+    with EventLog.open(
+        paths.events, readonly=True, allow_stale=True, cache_config=cfg.cache
+    ) as log:
+        report = log.verify()
+    if as_json:
+        out = {
+            "ok": report.ok,
+            "events": report.events,
+            "last_seq": report.last_seq,
+            "problems": report.problems,
+            "differences": [d.describe() for d in report.differences],
+            "unknown_types": report.unknown_types,
+        }
+        print_json(out)
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        sys.exit(1)

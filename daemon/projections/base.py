@@ -1,0 +1,295 @@
+"""The pieces every projection is made of: typed tables, the fold state, the base class.
+
+A projection owns a few *tables* (LMDB named databases of the event environment, or dicts in
+the memory log). Each table maps ``bytes`` keys to values of one msgspec type, encoded as
+MessagePack. A projection folds records with :meth:`Projection.evolve`, which reads and
+writes a :class:`State`: an in-memory overlay over the stored tables. The store flushes the
+overlay's writes in the same write transaction as the append (or, for a rebuild, into empty
+tables), so the fold itself does no I/O and the same code serves both paths.
+
+Rule for folds: after changing a value you got from :meth:`State.get`, ``put`` it back; a
+value changed without ``put`` is not written (the property test catches such a fold).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import msgspec
+
+from ..events import Record, decode_record
+
+T = TypeVar("T")
+
+_U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def be64(n: int) -> bytes:
+    """An unsigned 64-bit big-endian key part (sorts like the number)."""
+    return _U64.pack(n)
+
+
+def be32(n: int) -> bytes:
+    return _U32.pack(n)
+
+
+def from_be64(b: bytes) -> int:
+    return int(_U64.unpack(b)[0])
+
+
+@lru_cache(maxsize=64)
+def _utc_day_of(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86_400, UTC).strftime("%Y-%m-%d")
+
+
+def utc_day(ts_ns: int) -> str:
+    """``YYYY-MM-DD`` (UTC) of a time in nanoseconds: the fallback when an event has no day."""
+    return _utc_day_of(ts_ns // NS_PER_DAY)
+
+
+class Table(Generic[T]):
+    """A named table whose values are MessagePack-encoded ``type`` values."""
+
+    __slots__ = ("_decoder", "_encoder", "name", "type")
+
+    def __init__(self, name: str, type_: type[T]) -> None:
+        self.name = name
+        self.type = type_
+        self._encoder = msgspec.msgpack.Encoder()
+        self._decoder: msgspec.msgpack.Decoder[T] = msgspec.msgpack.Decoder(type_)
+
+    def encode(self, value: T) -> bytes:
+        return self._encoder.encode(value)
+
+    def decode(self, data: bytes) -> T:
+        return self._decoder.decode(data)
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r})"
+
+
+class Source(Protocol):
+    """Raw read access to stored tables (an LMDB transaction, or the memory log's dicts)."""
+
+    def get(self, table: str, key: bytes) -> bytes | None: ...
+
+    def scan(
+        self,
+        table: str,
+        prefix: bytes = b"",
+        *,
+        start: bytes | None = None,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Items whose key starts with ``prefix``, in key order (or reversed); forward scans
+        begin at the first key ``>= start`` when it is given."""
+        ...
+
+
+class EmptySource:
+    """A source with nothing in it: the base of a rebuild."""
+
+    def get(self, table: str, key: bytes) -> bytes | None:
+        return None
+
+    def scan(
+        self,
+        table: str,
+        prefix: bytes = b"",
+        *,
+        start: bytes | None = None,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        return iter(())
+
+
+_DELETED: Any = object()
+
+
+class State:
+    """The fold's read-write overlay over a :class:`Source`.
+
+    Reads decode once and are cached; writes stay in memory until the store takes them with
+    :meth:`writes` (sorted by key, encoded). :meth:`source` gives a read view that includes
+    the pending writes (``append_if`` deciders see earlier events of the same commit).
+    """
+
+    __slots__ = ("_base", "_dirty", "_loaded")
+
+    def __init__(self, base: Source | None = None) -> None:
+        self._base: Source = base if base is not None else EmptySource()
+        self._dirty: dict[str, dict[bytes, Any]] = {}
+        self._loaded: dict[str, dict[bytes, Any]] = {}
+
+    def get(self, table: Table[T], key: bytes) -> T | None:
+        dirty = self._dirty.get(table.name)
+        if dirty is not None and key in dirty:
+            value = dirty[key]
+            return None if value is _DELETED else value
+        loaded = self._loaded.setdefault(table.name, {})
+        if key in loaded:
+            return loaded[key]  # type: ignore[no-any-return]
+        raw = self._base.get(table.name, key)
+        value = None if raw is None else table.decode(raw)
+        loaded[key] = value
+        return value
+
+    def put(self, table: Table[T], key: bytes, value: T) -> None:
+        dirty = self._dirty.get(table.name)
+        if dirty is None:
+            dirty = self._dirty[table.name] = {}
+        dirty[key] = value
+
+    def delete(self, table: Table[Any], key: bytes) -> None:
+        self.put(table, key, _DELETED)
+
+    def dirty_count(self) -> int:
+        return sum(len(d) for d in self._dirty.values())
+
+    def writes(
+        self, tables: dict[str, Table[Any]]
+    ) -> Iterator[tuple[str, list[tuple[bytes, bytes | None]]]]:
+        """Each table's pending writes, sorted by key; ``None`` means delete."""
+        for name in sorted(self._dirty):
+            table = tables[name]
+            dirty = self._dirty[name]
+            items: list[tuple[bytes, bytes | None]] = [
+                (k, None if v is _DELETED else table.encode(v)) for k, v in sorted(dirty.items())
+            ]
+            yield name, items
+
+    def clear_pending(self) -> None:
+        """Forget pending writes and cached reads (after they were flushed)."""
+        self._dirty.clear()
+        self._loaded.clear()
+
+    def snapshot(self) -> dict[str, dict[bytes, Any]]:
+        """A copy of the pending writes, to roll back to with :meth:`restore`."""
+        return {name: dict(d) for name, d in self._dirty.items()}
+
+    def restore(self, snap: dict[str, dict[bytes, Any]]) -> None:
+        self._dirty = snap
+        self._loaded.clear()
+
+    def source(self, tables: dict[str, Table[Any]]) -> Source:
+        """A read view of the base with the pending writes applied (encoded on demand)."""
+        return _OverlaySource(self, tables)
+
+
+class _OverlaySource:
+    def __init__(self, state: State, tables: dict[str, Table[Any]]) -> None:
+        self._state = state
+        self._tables = tables
+
+    def _pending(self, table: str) -> dict[bytes, Any]:
+        return self._state._dirty.get(table, {})
+
+    def get(self, table: str, key: bytes) -> bytes | None:
+        pending = self._pending(table)
+        if key in pending:
+            value = pending[key]
+            return None if value is _DELETED else self._tables[table].encode(value)
+        return self._state._base.get(table, key)
+
+    def scan(
+        self,
+        table: str,
+        prefix: bytes = b"",
+        *,
+        start: bytes | None = None,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        pending = {
+            k: v
+            for k, v in self._pending(table).items()
+            if k.startswith(prefix) and (start is None or k >= start)
+        }
+        if not pending:
+            yield from self._state._base.scan(table, prefix, start=start, reverse=reverse)
+            return
+        merged = dict(self._state._base.scan(table, prefix, start=start))
+        codec = self._tables[table]
+        for k, v in pending.items():
+            if v is _DELETED:
+                merged.pop(k, None)
+            else:
+                merged[k] = codec.encode(v)
+        for k in sorted(merged, reverse=reverse):
+            yield k, merged[k]
+
+
+Fold = Callable[[State, Record], None]
+
+
+class Projection:
+    """A view of the log kept by folding records into its tables.
+
+    Subclasses set ``name``, ``version`` (bump it whenever the fold or the stored layout
+    changes: a mismatch rebuilds the projection at open), ``tables`` and ``folds`` (event
+    type -> method name). ``fold_all`` names a method that sees every record, unknown ones
+    included (stats counts events by type).
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[int]
+    tables: ClassVar[tuple[Table[Any], ...]]
+    folds: ClassVar[dict[type, str]] = {}
+    fold_all: ClassVar[str] = ""
+
+    def version_key(self) -> str:
+        """What must match the stored checkpoint for the tables to be reused."""
+        return str(self.version)
+
+    def handlers(self) -> dict[type, Fold]:
+        return {etype: getattr(self, meth) for etype, meth in self.folds.items()}
+
+    def universal(self) -> Fold | None:
+        return getattr(self, self.fold_all) if self.fold_all else None
+
+
+class Checkpoint(msgspec.Struct, array_like=True):
+    """Stored per projection in the ``meta`` table: its version and last folded sequence."""
+
+    version: str
+    last_seq: int
+
+
+def checkpoint_key(name: str) -> bytes:
+    return b"checkpoint/" + name.encode()
+
+
+META = Table("meta", bytes)
+CHECKPOINTS = Table("checkpoints", Checkpoint)
+
+
+LOG_TABLE = "events"  # the log itself: seq_key(seq) -> encoded Envelope
+
+
+class Reader:
+    """Typed read access over a :class:`Source`, for the projection views."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def get(self, table: Table[T], key: bytes) -> T | None:
+        raw = self.source.get(table.name, key)
+        return None if raw is None else table.decode(raw)
+
+    def scan(
+        self, table: Table[T], prefix: bytes = b"", *, reverse: bool = False
+    ) -> Iterator[tuple[bytes, T]]:
+        for key, raw in self.source.scan(table.name, prefix, reverse=reverse):
+            yield key, table.decode(raw)
+
+    def record(self, seq: int) -> Record | None:
+        """The log record at ``seq`` (views keep sequence numbers, not copies of events)."""
+        raw = self.source.get(LOG_TABLE, be64(seq))
+        return None if raw is None else decode_record(raw)

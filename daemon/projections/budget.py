@@ -1,0 +1,250 @@
+"""Budget: spend per local day, month, model and source; open reservations; settings; alerts.
+
+Money is in USD ticks (1 USD = 10**10). A provider call is booked on the ``day``/``month``
+it carries (the local day when it was made), or the UTC day of its record when it has none.
+
+Tables:
+
+* ``budget_spend``         ``d/DAY``, ``m/MONTH``, ``model/MODEL``, ``source/SOURCE``,
+  ``total`` -> :class:`Spend` (ticks and number of calls), and ``rd/DAY``, ``rm/MONTH`` ->
+  :class:`Spend` of the reservations still open on that period
+* ``budget_reservations``  reservation id -> :class:`Reservation` (open ones only:
+  ``BudgetReserved`` opens, a ``ProviderCallCompleted`` naming it or ``BudgetReleased`` closes)
+* ``budget_sources``       ``opt_id`` -> source (cli, lsp, inbox...): books calls by source
+* ``budget_settings``      ``settings`` -> :class:`BudgetSettings` (the last ``BudgetSet``)
+* ``budget_alerts``        ``PERIOD/PERIOD_KEY/PCT`` -> :class:`AlertSent`
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from ..events import (
+    BudgetAlert,
+    BudgetReleased,
+    BudgetReserved,
+    BudgetSet,
+    OptimizationRequested,
+    ProviderCallCompleted,
+    Record,
+)
+from .base import Projection, Reader, State, Table, utc_day
+
+
+class Spend(msgspec.Struct, array_like=True):
+    ticks: int = 0
+    calls: int = 0
+
+
+class Reservation(msgspec.Struct, array_like=True):
+    reservation_id: str
+    ticks: int
+    day: str
+    month: str
+    opt_id: str = ""
+    seq: int = 0
+    ts_ns: int = 0
+
+
+class BudgetSettings(msgspec.Struct, array_like=True):
+    daily_ticks: int | None = None
+    monthly_ticks: int | None = None
+    alert_pct: int = 80
+    seq: int = 0
+    ts_ns: int = 0
+
+
+class AlertSent(msgspec.Struct, array_like=True):
+    seq: int
+    ts_ns: int
+    spent_ticks: int
+    budget_ticks: int
+
+
+SPEND = Table("budget_spend", Spend)
+RESERVATIONS = Table("budget_reservations", Reservation)
+SOURCES = Table("budget_sources", str)
+SETTINGS = Table("budget_settings", BudgetSettings)
+ALERTS = Table("budget_alerts", AlertSent)
+
+_SETTINGS_KEY = b"settings"
+
+
+def _add(state: State, key: bytes, ticks: int, calls: int) -> None:
+    spend = state.get(SPEND, key)
+    if spend is None:
+        spend = Spend()
+    spend.ticks += ticks
+    spend.calls += calls
+    if spend.ticks == 0 and spend.calls == 0:
+        state.delete(SPEND, key)
+    else:
+        state.put(SPEND, key, spend)
+
+
+def _period(day: str, month: str, ts_ns: int) -> tuple[str, str]:
+    if not day:
+        day = utc_day(ts_ns)
+    if not month:
+        month = day[:7]
+    return day, month
+
+
+def alert_key(period: str, period_key: str, pct: int) -> bytes:
+    return f"{period}/{period_key}/{pct}".encode()
+
+
+class BudgetProjection(Projection):
+    name = "budget"
+    version = 1
+    tables = (SPEND, RESERVATIONS, SOURCES, SETTINGS, ALERTS)
+    folds: ClassVar[dict[type, str]] = {
+        OptimizationRequested: "requested",
+        ProviderCallCompleted: "call",
+        BudgetReserved: "reserved",
+        BudgetReleased: "released",
+        BudgetSet: "set",
+        BudgetAlert: "alert",
+    }
+
+    def requested(self, state: State, rec: Record) -> None:
+        ev: OptimizationRequested = rec.event  # type: ignore[assignment]
+        state.put(SOURCES, ev.opt_id.encode(), ev.source)
+
+    def call(self, state: State, rec: Record) -> None:
+        ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
+        if ev.reservation_id:
+            self._close(state, ev.reservation_id)
+        day, month = _period(ev.day, ev.month, rec.ts_ns)
+        ticks = ev.cost_ticks
+        _add(state, b"d/" + day.encode(), ticks, 1)
+        _add(state, b"m/" + month.encode(), ticks, 1)
+        _add(state, b"model/" + ev.model.encode(), ticks, 1)
+        source = state.get(SOURCES, ev.opt_id.encode()) if ev.opt_id else None
+        _add(state, b"source/" + (source or "other").encode(), ticks, 1)
+        _add(state, b"total", ticks, 1)
+
+    def reserved(self, state: State, rec: Record) -> None:
+        ev: BudgetReserved = rec.event  # type: ignore[assignment]
+        key = ev.reservation_id.encode()
+        if state.get(RESERVATIONS, key) is not None:
+            self._close(state, ev.reservation_id)
+        day, month = _period(ev.day, ev.month, rec.ts_ns)
+        state.put(
+            RESERVATIONS,
+            key,
+            Reservation(
+                reservation_id=ev.reservation_id,
+                ticks=ev.ticks,
+                day=day,
+                month=month,
+                opt_id=ev.opt_id,
+                seq=rec.seq,
+                ts_ns=rec.ts_ns,
+            ),
+        )
+        _add(state, b"rd/" + day.encode(), ev.ticks, 1)
+        _add(state, b"rm/" + month.encode(), ev.ticks, 1)
+
+    def released(self, state: State, rec: Record) -> None:
+        ev: BudgetReleased = rec.event  # type: ignore[assignment]
+        self._close(state, ev.reservation_id)
+
+    @staticmethod
+    def _close(state: State, reservation_id: str) -> None:
+        key = reservation_id.encode()
+        res = state.get(RESERVATIONS, key)
+        if res is None:
+            return
+        state.delete(RESERVATIONS, key)
+        _add(state, b"rd/" + res.day.encode(), -res.ticks, -1)
+        _add(state, b"rm/" + res.month.encode(), -res.ticks, -1)
+
+    def set(self, state: State, rec: Record) -> None:
+        ev: BudgetSet = rec.event  # type: ignore[assignment]
+        state.put(
+            SETTINGS,
+            _SETTINGS_KEY,
+            BudgetSettings(
+                daily_ticks=ev.daily_ticks,
+                monthly_ticks=ev.monthly_ticks,
+                alert_pct=ev.alert_pct,
+                seq=rec.seq,
+                ts_ns=rec.ts_ns,
+            ),
+        )
+
+    def alert(self, state: State, rec: Record) -> None:
+        ev: BudgetAlert = rec.event  # type: ignore[assignment]
+        state.put(
+            ALERTS,
+            alert_key(ev.period, ev.period_key, ev.threshold_pct),
+            AlertSent(
+                seq=rec.seq,
+                ts_ns=rec.ts_ns,
+                spent_ticks=ev.spent_ticks,
+                budget_ticks=ev.budget_ticks,
+            ),
+        )
+
+
+class BudgetView:
+    """``view.budget``: what was spent and what is held, in ticks."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._r = reader
+
+    def _spend(self, key: bytes) -> Spend:
+        return self._r.get(SPEND, key) or Spend()
+
+    def spent(self, *, day: str | None = None, month: str | None = None) -> int:
+        """Ticks booked on a day (``YYYY-MM-DD``) or a month (``YYYY-MM``); else in total."""
+        if day is not None:
+            return self._spend(b"d/" + day.encode()).ticks
+        if month is not None:
+            return self._spend(b"m/" + month.encode()).ticks
+        return self._spend(b"total").ticks
+
+    def reserved(self, *, day: str | None = None, month: str | None = None) -> int:
+        """Ticks held by open reservations on a day or a month; else all open ones."""
+        if day is not None:
+            return self._spend(b"rd/" + day.encode()).ticks
+        if month is not None:
+            return self._spend(b"rm/" + month.encode()).ticks
+        return sum(res.ticks for res in self.open_reservations())
+
+    def open_reservations(self) -> list[Reservation]:
+        return [res for _, res in self._r.scan(RESERVATIONS)]
+
+    def reservation(self, reservation_id: str) -> Reservation | None:
+        return self._r.get(RESERVATIONS, reservation_id.encode())
+
+    def settings(self) -> BudgetSettings:
+        """The last ``BudgetSet`` (no limits when there was none)."""
+        return self._r.get(SETTINGS, _SETTINGS_KEY) or BudgetSettings()
+
+    def alert_sent(self, period: str, period_key: str, pct: int) -> bool:
+        """Whether the alert for this period and threshold was already sent."""
+        return self._r.get(ALERTS, alert_key(period, period_key, pct)) is not None
+
+    def _rows(self, prefix: bytes) -> list[tuple[str, Spend]]:
+        return [(k[len(prefix) :].decode(), v) for k, v in self._r.scan(SPEND, prefix)]
+
+    def by_day(self) -> list[tuple[str, Spend]]:
+        """Every day with spend, oldest first."""
+        return self._rows(b"d/")
+
+    def by_month(self) -> list[tuple[str, Spend]]:
+        return self._rows(b"m/")
+
+    def by_model(self) -> list[tuple[str, Spend]]:
+        return self._rows(b"model/")
+
+    def by_source(self) -> list[tuple[str, Spend]]:
+        """Spend by where the optimization came from (cli, lsp, inbox...; ``other``)."""
+        return self._rows(b"source/")
+
+    def total(self) -> Spend:
+        return self._spend(b"total")

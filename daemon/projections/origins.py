@@ -1,0 +1,32 @@
+"""Origins: which imported records came from where, so an import is idempotent.
+
+One table, ``origins``: ``"<store_id>/<seq>"`` -> the local sequence number it was given.
+``append_records`` skips an envelope whose origin is already here.
+"""
+
+from __future__ import annotations
+
+from ..events import Record
+from .base import Projection, Reader, State, Table
+
+ORIGINS = Table("origins", int)
+
+
+class OriginsProjection(Projection):
+    name = "origins"
+    version = 1
+    tables = (ORIGINS,)
+    fold_all = "record"
+
+    def record(self, state: State, rec: Record) -> None:
+        if rec.origin:
+            state.put(ORIGINS, rec.origin.encode(), rec.seq)
+
+
+class OriginsView:
+    def __init__(self, reader: Reader) -> None:
+        self._r = reader
+
+    def seq_of(self, origin: str) -> int | None:
+        """The local sequence an imported origin was stored at, or ``None``."""
+        return self._r.get(ORIGINS, origin.encode())

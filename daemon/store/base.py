@@ -1,0 +1,439 @@
+"""What every event log does, whatever holds its bytes: append, fold, read, rebuild, verify.
+
+A backend (LMDB, memory) supplies a write transaction (:class:`WriteTxn`), a read source,
+and a few facts (last sequence, count, size). This class does the rest, so both backends
+keep the same contract and the same projection bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol, TypeVar
+
+import msgspec
+
+from ..config import CacheConfig
+from ..errors import CorruptStoreError, StoreError
+from ..events import (
+    EVENT_TYPES,
+    SCHEMA_VERSION,
+    Envelope,
+    Event,
+    Record,
+    UnknownEvent,
+    decode_envelope,
+    decode_event,
+    decode_record,
+    key_seq,
+    seq_key,
+)
+from ..projections import (
+    CHECKPOINTS,
+    LOG_TABLE,
+    Checkpoint,
+    Folder,
+    Projection,
+    Source,
+    State,
+    TableDiff,
+    default_projections,
+)
+from ..projections.fold import diff_all
+from ..projections.origins import ORIGINS
+from .view import StoreView
+
+R = TypeVar("R")
+Decide = Callable[[StoreView], Sequence[Event]]
+
+_event_encoder = msgspec.msgpack.Encoder()
+_envelope_encoder = msgspec.msgpack.Encoder()
+_READ_CHUNK = 1024
+_MAX_LISTED = 20
+
+
+class WriteTxn(Protocol):
+    """One write transaction of a backend."""
+
+    @property
+    def source(self) -> Source:
+        """Reads inside the transaction (they see the log records put so far)."""
+        ...
+
+    @property
+    def last_seq(self) -> int: ...
+
+    def put_log(self, items: list[tuple[bytes, bytes]]) -> None:
+        """Append encoded records (keys ascending, after every existing key)."""
+        ...
+
+    def write(self, table: str, items: list[tuple[bytes, bytes | None]], *, fresh: bool) -> None:
+        """Apply sorted writes (``None`` deletes); ``fresh``: the table was just cleared."""
+        ...
+
+    def clear(self, table: str) -> None: ...
+
+
+class Request:
+    """One unit of a (group) commit: events, a decider, or imported envelopes."""
+
+    __slots__ = ("decide", "envelopes", "events", "source_store_id", "ts_ns")
+
+    def __init__(
+        self,
+        *,
+        events: Sequence[Event] = (),
+        decide: Decide | None = None,
+        envelopes: Sequence[Envelope] = (),
+        source_store_id: str = "",
+        ts_ns: int | None = None,
+    ) -> None:
+        self.events = events
+        self.decide = decide
+        self.envelopes = envelopes
+        self.source_store_id = source_store_id
+        self.ts_ns = ts_ns
+
+    def size(self) -> int:
+        return len(self.events) + len(self.envelopes) + (1 if self.decide else 0)
+
+
+def as_events(events: Event | Sequence[Event]) -> Sequence[Event]:
+    if isinstance(events, msgspec.Struct):
+        return (events,)
+    return events
+
+
+class VerifyReport(msgspec.Struct, kw_only=True):
+    """What ``verify`` found. ``ok`` when the log is sound and every projection matches."""
+
+    events: int = 0
+    last_seq: int = 0
+    problems: list[str] = msgspec.field(default_factory=list)  # gaps, undecodable records
+    differences: list[TableDiff] = msgspec.field(default_factory=list)
+    unknown_types: dict[str, int] = msgspec.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.differences
+
+    def lines(self) -> list[str]:
+        """The report as lines for people."""
+        out = [f"{self.events} events, last sequence {self.last_seq}"]
+        out += [f"problem: {p}" for p in self.problems]
+        out += [f"differs from a rebuild: {d.describe()}" for d in self.differences]
+        for tag, n in sorted(self.unknown_types.items()):
+            out.append(
+                f"unknown event type {tag!r}: {n} records (kept, not projected; "
+                "written by a newer promptd)"
+            )
+        out.append(
+            "OK"
+            if self.ok
+            else "NOT OK: run `promptd rebuild` to rebuild projections"
+            if not self.problems
+            else "NOT OK: the log itself is damaged; restore a backup"
+        )
+        return out
+
+
+class BaseEventLog(ABC):
+    """The event log contract; see :mod:`daemon.store`."""
+
+    def __init__(self, cache_config: CacheConfig | None = None) -> None:
+        self.cache_config = cache_config or CacheConfig()
+        self.projections: list[Projection] = default_projections(self.cache_config)
+        self._folder = Folder(self.projections)
+
+    # --- backend hooks -------------------------------------------------------------------
+
+    @abstractmethod
+    def _transact(self, body: Callable[[WriteTxn], R]) -> R:
+        """Run ``body`` in one write transaction and commit it durably (retrying on growth)."""
+
+    @abstractmethod
+    def _reading(self) -> AbstractContextManager[Source]:
+        """A read transaction as a context manager."""
+
+    @abstractmethod
+    def last_seq(self) -> int: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    @abstractmethod
+    def size_bytes(self) -> int: ...
+
+    @abstractmethod
+    def store_id(self) -> str: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # --- writing -------------------------------------------------------------------------
+
+    def append(self, events: Event | Sequence[Event], *, ts_ns: int | None = None) -> list[int]:
+        """Append one event or a batch in one durable transaction; returns their sequences."""
+        return self._one(Request(events=as_events(events), ts_ns=ts_ns))
+
+    def append_if(self, decide: Decide) -> list[int]:
+        """Run ``decide(view)`` inside the write transaction and append what it returns.
+
+        The view shows every projection as of this transaction (check and reserve in one
+        step). ``decide`` must be a pure decision: it may run again if the map has to grow.
+        """
+        return self._one(Request(decide=decide))
+
+    def append_records(
+        self, envelopes: Iterable[Envelope], *, source_store_id: str = ""
+    ) -> list[int]:
+        """Import records: keep their time, schema and raw event; give them new sequences.
+
+        Each gets the origin ``envelope.origin`` or ``"<source_store_id>/<envelope.seq>"``;
+        one whose origin is already here (or is this store's own) is skipped. Returns the
+        new sequences (skipped = given - returned).
+        """
+        return self._one(Request(envelopes=list(envelopes), source_store_id=source_store_id))
+
+    def _one(self, request: Request) -> list[int]:
+        result = self.commit([request])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def commit(self, requests: Sequence[Request]) -> list[list[int] | Exception]:
+        """Apply several requests in one durable transaction (group commit).
+
+        A request that fails on its own (its decider raised, an event is invalid) gets its
+        exception as its result and adds nothing; the others go on.
+        """
+        return self._transact(lambda txn: self._commit_body(txn, requests))
+
+    def _commit_body(
+        self, txn: WriteTxn, requests: Sequence[Request]
+    ) -> list[list[int] | Exception]:
+        state = State(txn.source)
+        start = seq = txn.last_seq
+        now = time.time_ns()
+        results: list[list[int] | Exception] = []
+        for req in requests:
+            try:
+                items, records = self._prepare(req, state, seq, now)
+            except Exception as exc:
+                results.append(exc)
+                continue
+            if records:
+                txn.put_log(items)
+                seq = records[-1].seq
+                self._folder.fold(state, records)
+            results.append([r.seq for r in records])
+        if seq != start:
+            self._folder.checkpoint(state, seq)
+            for name, writes in state.writes(self._folder.tables):
+                txn.write(name, writes, fresh=False)
+        return results
+
+    def _prepare(
+        self, req: Request, state: State, seq: int, now: int
+    ) -> tuple[list[tuple[bytes, bytes]], list[Record]]:
+        if req.envelopes:
+            return self._prepare_import(req, state, seq)
+        events = req.events
+        if req.decide is not None:
+            events = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
+        ts = req.ts_ns if req.ts_ns is not None else now
+        items: list[tuple[bytes, bytes]] = []
+        records: list[Record] = []
+        for event in events:
+            if not isinstance(event, EVENT_TYPES):
+                raise TypeError(
+                    f"cannot append {type(event).__name__}: not an event of daemon.events"
+                )
+            seq += 1
+            raw = _event_encoder.encode(event)
+            items.append(
+                (seq_key(seq), _envelope_encoder.encode((seq, ts, SCHEMA_VERSION, raw, "")))
+            )
+            records.append(Record(seq=seq, ts_ns=ts, schema=SCHEMA_VERSION, event=event))
+        return items, records
+
+    def _prepare_import(
+        self, req: Request, state: State, seq: int
+    ) -> tuple[list[tuple[bytes, bytes]], list[Record]]:
+        own = self.store_id() + "/"
+        seen: set[str] = set()
+        items: list[tuple[bytes, bytes]] = []
+        records: list[Record] = []
+        for env in req.envelopes:
+            origin = env.origin or (
+                f"{req.source_store_id}/{env.seq}" if req.source_store_id else ""
+            )
+            if not origin:
+                raise StoreError(
+                    "an imported record has no origin and no source store id was "
+                    "given; pass source_store_id= (the exporting store's id)"
+                )
+            if (
+                origin.startswith(own)
+                or origin in seen
+                or state.get(ORIGINS, origin.encode()) is not None
+            ):
+                continue
+            seen.add(origin)
+            event = decode_event(env.event)
+            seq += 1
+            items.append(
+                (
+                    seq_key(seq),
+                    _envelope_encoder.encode((seq, env.ts_ns, env.schema, env.event, origin)),
+                )
+            )
+            records.append(
+                Record(seq=seq, ts_ns=env.ts_ns, schema=env.schema, event=event, origin=origin)
+            )
+        return items, records
+
+    # --- reading -------------------------------------------------------------------------
+
+    def read_envelopes(self, start: int = 1, end: int | None = None) -> Iterator[Envelope]:
+        """Stored envelopes with ``start <= seq < end`` (raw events: for export/backup)."""
+        for raw in self._raw(start, end):
+            yield decode_envelope(raw)
+
+    def read(self, start: int = 1, end: int | None = None) -> Iterator[Record]:
+        """Decoded records with ``start <= seq < end`` (``end=None``: to the last), in order.
+
+        Reads in chunks of short read transactions, so iterating slowly holds nothing open.
+        """
+        for raw in self._raw(start, end):
+            yield decode_record(raw)
+
+    def read_from(self, seq: int) -> Iterator[Record]:
+        """Records from ``seq`` on (catch-up)."""
+        return self.read(seq, None)
+
+    def _raw(self, start: int, end: int | None) -> Iterator[bytes]:
+        nxt = max(1, start)
+        while end is None or nxt < end:
+            chunk: list[bytes] = []
+            with self._reading() as src:
+                for key, raw in src.scan(LOG_TABLE, b"", start=seq_key(nxt)):
+                    seq = key_seq(key)
+                    if (end is not None and seq >= end) or len(chunk) >= _READ_CHUNK:
+                        break
+                    chunk.append(raw)
+                    nxt = seq + 1
+            if not chunk:
+                return
+            yield from chunk
+
+    @contextmanager
+    def view(self) -> Iterator[StoreView]:
+        """``with log.view() as v:`` a consistent read of every projection."""
+        with self._reading() as src:
+            yield StoreView(src, self.cache_config)
+
+    # --- rebuild and verify --------------------------------------------------------------
+
+    def rebuild(self, names: Iterable[str] | None = None) -> None:
+        """Rebuild projections (all, or those named) from the log, in one transaction."""
+        wanted = None if names is None else set(names)
+        chosen = [p for p in self.projections if wanted is None or p.name in wanted]
+        self._transact(lambda txn: self._rebuild_body(txn, chosen))
+
+    def _rebuild_body(self, txn: WriteTxn, projections: list[Projection]) -> None:
+        folder = Folder(projections)
+        state = State()
+        last = _fold_log(folder, state, txn.source, strict=True)[0]
+        folder.checkpoint(state, last)
+        for name in folder.table_names():
+            if name != CHECKPOINTS.name:
+                txn.clear(name)
+        for name, writes in state.writes(folder.tables):
+            txn.write(name, writes, fresh=name != CHECKPOINTS.name)
+
+    def stale_projections(self, src: Source) -> list[str]:
+        """Projections whose stored version or checkpoint does not match this code's."""
+        last = 0
+        for key, _ in src.scan(LOG_TABLE, reverse=True):
+            last = key_seq(key)
+            break
+        out = []
+        for proj in self.projections:
+            raw = src.get(CHECKPOINTS.name, proj.name.encode())
+            cp = None if raw is None else CHECKPOINTS.decode(raw)
+            if cp is None or cp.version != proj.version_key() or cp.last_seq != last:
+                out.append(proj.name)
+        return out
+
+    def verify(self) -> VerifyReport:
+        """Check the log (gapless, every record decodes) and each projection against a
+        fresh rebuild; name unknown event types."""
+        report = VerifyReport()
+        with self._reading() as src:
+            state = State()
+            last, count, unknown = _fold_log(
+                self._folder, state, src, strict=False, problems=report.problems
+            )
+            self._folder.checkpoint(state, last)
+            report.differences = diff_all(self._folder, src, state)
+        report.events, report.last_seq, report.unknown_types = count, last, dict(unknown)
+        return report
+
+
+def _fold_log(
+    folder: Folder, state: State, src: Source, *, strict: bool, problems: list[str] | None = None
+) -> tuple[int, int, Counter[str]]:
+    """Fold every record of ``src``'s log into ``state``: (last seq, count, unknown types)."""
+    expected, last, count = 1, 0, 0
+    unknown: Counter[str] = Counter()
+    found: list[str] = problems if problems is not None else []
+    batch: list[Record] = []
+
+    def problem(text: str) -> None:
+        if len(found) < _MAX_LISTED:
+            found.append(text)
+        elif len(found) == _MAX_LISTED:
+            found.append("(more problems not listed)")
+
+    for key, raw in src.scan(LOG_TABLE):
+        count += 1
+        if len(key) != 8:
+            problem(f"a key of {len(key)} bytes is not a sequence number: {key.hex()}")
+            continue
+        seq = key_seq(key)
+        if seq != expected:
+            problem(
+                f"gap: sequence {expected} is missing (next is {seq})"
+                if seq > expected
+                else f"sequence {seq} is out of order (expected {expected})"
+            )
+        expected, last = seq + 1, seq
+        try:
+            rec = decode_record(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if strict:
+                raise CorruptStoreError(
+                    f"record {seq} does not decode ({exc}); run "
+                    "`promptd verify`, then restore a backup"
+                ) from exc
+            problem(f"record {seq} does not decode: {exc}")
+            continue
+        if rec.seq != seq:
+            problem(f"record under key {seq} says it is sequence {rec.seq}")
+        if isinstance(rec.event, UnknownEvent):
+            unknown[rec.event.type] += 1
+        batch.append(rec)
+        if len(batch) >= _READ_CHUNK:
+            folder.fold(state, batch)
+            batch.clear()
+    folder.fold(state, batch)
+    return last, count, unknown
+
+
+def checkpoint_of(src: Source, name: str) -> Checkpoint | None:
+    raw = src.get(CHECKPOINTS.name, name.encode())
+    return None if raw is None else CHECKPOINTS.decode(raw)

@@ -1,0 +1,366 @@
+"""The event log on LMDB: one environment (a folder) holding the log and its projections.
+
+* The log is the named database ``events``: 8-byte big-endian sequence -> encoded Envelope,
+  gapless from 1. Every projection table is another named database of the same environment,
+  written in the same transaction as the append it folds.
+* Durability: ``sync=True``: when ``append`` returns, the commit is on disk.
+* Growth: ``MapFullError`` doubles the map and retries the whole transaction (nothing lost).
+  A process that sees ``MapResizedError`` (another process grew the map) adopts the new size.
+  Re-mapping is unsafe while a transaction is open in this process, so reads and writes take
+  a shared guard and a resize takes it exclusively.
+* A stale reader slot left by a killed process is cleared on open (``reader_check``).
+* Write transactions belong to the thread that opened them; in the asyncio daemon every write
+  goes through :class:`~daemon.store.writer.AsyncEventLog`'s writer thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import lmdb
+
+from ..config import CacheConfig
+from ..errors import StoreError
+from ..events import key_seq
+from ..projections import LOG_TABLE, META, Source
+from .base import BaseEventLog, WriteTxn
+
+R = TypeVar("R")
+
+_MAX_DBS = 32
+_GROW_TRIES = 40  # 64 MiB doubled 40 times is far past any disk
+_GUARD_TIMEOUT_S = 30.0
+
+
+class _ResizeGuard:
+    """Shared for transactions, exclusive for re-mapping. Re-entrant for readers per thread."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._active = 0
+        self._resizing = False
+        self._local = threading.local()
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        depth = getattr(self._local, "depth", 0)
+        with self._cond:
+            if depth == 0:
+                self._cond.wait_for(lambda: not self._resizing)
+            self._active += 1
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        if getattr(self._local, "depth", 0):
+            raise StoreError(
+                "the event log map must grow but this thread holds a read view "
+                "open; close the view before appending"
+            )
+        with self._cond:
+            self._cond.wait_for(lambda: not self._resizing)
+            self._resizing = True
+            if not self._cond.wait_for(lambda: self._active == 0, _GUARD_TIMEOUT_S):
+                self._resizing = False
+                self._cond.notify_all()
+                raise StoreError("the event log map must grow but read views stay open; try again")
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._resizing = False
+                self._cond.notify_all()
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key starting with ``prefix`` (None: no bound)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+class _LmdbSource:
+    __slots__ = ("_dbs", "_txn")
+
+    def __init__(self, txn: Any, dbs: dict[str, Any]) -> None:
+        self._txn = txn
+        self._dbs = dbs
+
+    def get(self, table: str, key: bytes) -> bytes | None:
+        db = self._dbs.get(table)
+        if db is None:
+            return None
+        value = self._txn.get(key, db=db)
+        return None if value is None else bytes(value)
+
+    def scan(
+        self,
+        table: str,
+        prefix: bytes = b"",
+        *,
+        start: bytes | None = None,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        db = self._dbs.get(table)
+        if db is None:
+            return
+        cur = self._txn.cursor(db=db)
+        if reverse:
+            bound = _successor(prefix)
+            if bound is None:
+                found = cur.last()
+            elif cur.set_range(bound):
+                found = cur.prev()
+            else:
+                found = cur.last()
+            if not found:
+                return
+            items = cur.iterprev()
+        else:
+            first = max(prefix, start) if start is not None else prefix
+            if not (cur.set_range(first) if first else cur.first()):
+                return
+            items = cur.iternext()
+        for key, value in items:
+            if not key.startswith(prefix):
+                return
+            yield key, value
+
+
+class _LmdbTxn:
+    def __init__(self, txn: Any, dbs: dict[str, Any]) -> None:
+        self._txn = txn
+        self._dbs = dbs
+        self.source: Source = _LmdbSource(txn, dbs)
+        cur = txn.cursor(db=dbs[LOG_TABLE])
+        self.last_seq = key_seq(cur.key()) if cur.last() else 0
+
+    def put_log(self, items: list[tuple[bytes, bytes]]) -> None:
+        _, added = self._txn.cursor(db=self._dbs[LOG_TABLE]).putmulti(items, append=True)
+        if added != len(items):
+            raise StoreError("the event log refused an append (sequence out of order)")
+
+    def write(self, table: str, items: list[tuple[bytes, bytes | None]], *, fresh: bool) -> None:
+        db = self._dbs[table]
+        if fresh:
+            self._txn.cursor(db=db).putmulti(items, append=True)
+            return
+        txn = self._txn
+        for key, value in items:
+            if value is None:
+                txn.delete(key, db=db)
+            else:
+                txn.put(key, value, db=db)
+
+    def clear(self, table: str) -> None:
+        self._txn.drop(self._dbs[table], delete=False)
+
+
+class EventLog(BaseEventLog):
+    """The event log in one LMDB environment at ``path`` (a folder); see the module doc."""
+
+    def __init__(
+        self,
+        env: Any,
+        path: Path,
+        dbs: dict[str, Any],
+        *,
+        readonly: bool,
+        cache_config: CacheConfig | None,
+    ) -> None:
+        super().__init__(cache_config)
+        self._env = env
+        self.path = path
+        self.readonly = readonly
+        self._dbs = dbs
+        self._guard = _ResizeGuard()
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._store_id = ""
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        readonly: bool = False,
+        map_size: int = 64 << 20,
+        cache_config: CacheConfig | None = None,
+        allow_stale: bool = False,
+    ) -> EventLog:
+        """Open (or create, unless ``readonly``) the log at ``path``; rebuild projections
+        whose version changed. Read-only, stale projections are an error unless
+        ``allow_stale`` (``verify`` reports them instead)."""
+        path = Path(path)
+        if readonly and not (path / "data.mdb").exists():
+            raise StoreError(
+                f"no event log at {path} yet; start the daemon (`promptd start`) "
+                "or run a command that writes, to create it"
+            )
+        try:
+            if not readonly:
+                path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            env = lmdb.open(
+                str(path),
+                map_size=map_size,
+                max_dbs=_MAX_DBS,
+                readonly=readonly,
+                sync=True,
+                metasync=True,
+                lock=True,
+                subdir=True,
+                max_readers=256,
+            )
+        except lmdb.Error as exc:
+            raise StoreError(f"cannot open the event log at {path}: {exc}") from exc
+        log = cls(env, path, {}, readonly=readonly, cache_config=cache_config)
+        try:
+            log._setup(allow_stale)
+        except BaseException:
+            env.close()
+            raise
+        return log
+
+    def _setup(self, allow_stale: bool) -> None:
+        env = self._env
+        try:
+            env.reader_check()
+            names = [LOG_TABLE, META.name, *self._folder.tables]
+            if self.readonly:
+                for name in names:
+                    # A table an older store lacks is simply empty.
+                    with contextlib.suppress(lmdb.NotFoundError):
+                        self._dbs[name] = env.open_db(name.encode(), create=False)
+            else:
+                with env.begin(write=True) as txn:
+                    for name in names:
+                        self._dbs[name] = env.open_db(name.encode(), txn=txn, create=True)
+                    if txn.get(b"store_id", db=self._dbs[META.name]) is None:
+                        txn.put(b"store_id", uuid.uuid4().hex.encode(), db=self._dbs[META.name])
+                        txn.put(
+                            b"created_ns", str(time.time_ns()).encode(), db=self._dbs[META.name]
+                        )
+        except lmdb.Error as exc:
+            raise StoreError(f"cannot open the event log at {self.path}: {exc}") from exc
+        with self._reading() as src:
+            self._store_id = (src.get(META.name, b"store_id") or b"").decode()
+            stale = self.stale_projections(src)
+        if stale and not (self.readonly and allow_stale):
+            if self.readonly:
+                raise StoreError(
+                    f"the projections in {self.path} are out of date ("
+                    f"{', '.join(stale)}); run `promptd rebuild` or start the daemon"
+                )
+            self.rebuild(stale)
+
+    # --- backend hooks -------------------------------------------------------------------
+
+    def _transact(self, body: Callable[[WriteTxn], R]) -> R:
+        if self.readonly:
+            raise StoreError(f"the event log at {self.path} is open read-only")
+        self._check_open()
+        with self._write_lock:
+            for _ in range(_GROW_TRIES):
+                try:
+                    with self._guard.shared():
+                        txn = self._env.begin(write=True)
+                        try:
+                            result = body(_LmdbTxn(txn, self._dbs))
+                            txn.commit()
+                        except BaseException:
+                            txn.abort()
+                            raise
+                    return result
+                except lmdb.MapFullError:
+                    self._resize(int(self._env.info()["map_size"]) * 2)
+                except lmdb.MapResizedError:
+                    self._resize(0)
+                except lmdb.Error as exc:
+                    raise StoreError(f"cannot write the event log at {self.path}: {exc}") from exc
+        raise StoreError(f"the event log at {self.path} cannot grow; is the disk full?")
+
+    def _resize(self, size: int) -> None:
+        with self._guard.exclusive():
+            self._env.set_mapsize(size)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Source]:
+        self._check_open()
+        for _ in range(5):
+            with self._guard.shared():
+                try:
+                    txn = self._env.begin(write=False)
+                except lmdb.MapResizedError:
+                    pass
+                else:
+                    try:
+                        yield _LmdbSource(txn, self._dbs)
+                    finally:
+                        txn.abort()
+                    return
+            self._resize(0)  # another process grew the map: adopt its size
+        raise StoreError(f"cannot read the event log at {self.path}: the map keeps changing")
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the event log is closed")
+
+    # --- facts ---------------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        with self._reading() as src:
+            for key, _ in src.scan(LOG_TABLE, reverse=True):
+                return key_seq(key)
+        return 0
+
+    def count(self) -> int:
+        with self._reading() as src:
+            assert isinstance(src, _LmdbSource)
+            return int(src._txn.stat(self._dbs[LOG_TABLE])["entries"])
+
+    def size_bytes(self) -> int:
+        """Bytes of the environment on disk (the data file)."""
+        return (self.path / "data.mdb").stat().st_size
+
+    def store_id(self) -> str:
+        return self._store_id
+
+    def copy_to(self, dest: Path) -> None:
+        """A consistent, compacted hot copy of the whole environment into ``dest`` (a new or
+        empty folder); open it with ``EventLog.open(dest)`` to verify it."""
+        dest = Path(dest)
+        dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if any(dest.iterdir()):
+            raise StoreError(f"cannot copy the event log into {dest}: the folder is not empty")
+        self._check_open()
+        try:
+            with self._guard.shared():
+                self._env.copy(str(dest), compact=True)
+        except lmdb.Error as exc:
+            raise StoreError(f"cannot copy the event log to {dest}: {exc}") from exc
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._env.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
