@@ -140,6 +140,7 @@ class Meter:
         hit_box: list[CallOutcome] = []
 
         def decide(view: StoreView) -> Sequence[Event]:
+            hit_box.clear()
             if not no_cache:
                 entry = view.cache.get("response", key, now_ns)
                 text = cached_text(entry)
@@ -308,9 +309,9 @@ class Meter:
 
         def decide(view: StoreView) -> Sequence[Event]:
             text = cached_text(view.cache.get("response", key, 0))
+            box[:] = [] if text is None else [text]
             if text is None:
                 return []
-            box.append(text)
             return [CacheHit(cache="response", key=key, opt_id=opt_id)]
 
         await self.log.append_if(decide)

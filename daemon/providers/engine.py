@@ -110,7 +110,8 @@ class LLMEngine:
     def remaining_budget(self) -> float | None:
         """The smallest share of a budget left now (None: no budget set)."""
         day, month = periods(self._now_ns() / 1e9)
-        state = budget_state(self.log.view(), self.meter.limits, day, month)
+        with self.log.view() as view:
+            state = budget_state(view, self.meter.limits, day, month)
         return remaining_fraction(state)
 
     def choose(self, prompt: str, model: str | None = None) -> Choice:

@@ -13,6 +13,7 @@ things; the rest of this package reads :class:`BudgetState` and cached text.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import msgspec
@@ -60,11 +61,17 @@ Decide = Callable[[StoreView], Sequence[Event]]
 
 
 class EventLogPort(Protocol):
+    """``daemon.store.AsyncEventLog`` satisfies this."""
+
     async def append(self, events: Sequence[Event]) -> list[int]: ...
 
-    async def append_if(self, decide: Decide) -> list[int]: ...
+    async def append_if(self, decide: Decide) -> list[int]:
+        """``decide`` must be pure: the store may run it again (when its map grows)."""
+        ...
 
-    def view(self) -> StoreView: ...
+    def view(self) -> AbstractContextManager[StoreView]:
+        """One consistent read of the projections."""
+        ...
 
 
 class BudgetState(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import msgspec
@@ -75,8 +76,8 @@ class MemLog:
         self.cache = MemCache(ttl_s)
         self._now_ns = now_ns
 
-    def view(self) -> MemLog:
-        return self
+    def view(self) -> AbstractContextManager[MemLog]:
+        return nullcontext(self)
 
     def of(self, kind: type[Any]) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -1,0 +1,107 @@
+"""A real chat-completions server on 127.0.0.1 (HTTP/1.1 keep-alive), in its own thread.
+
+It answers ``POST /v1/chat/completions`` like xAI would, after an optional latency, with the
+canned agent answers of :mod:`.fakes`; it records every request body. Used by the end-to-end
+test and by ``bench/providers.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from types import TracebackType
+from typing import Any
+
+from .fakes import answer
+
+
+class LoopbackServer:
+    def __init__(self, *, latency_s: float = 0.0, status: int = 200, api_key: str = "") -> None:
+        self.latency_s = latency_s
+        self.status = status
+        self.api_key = api_key
+        self.bodies: list[dict[str, Any]] = []
+        self.connections = 0
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="loopback-llm", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the loopback server did not start within 10 s")
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._server = loop.run_until_complete(
+            asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=256)
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            self._server.close()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                status, payload = await self._answer(method, path, headers, body)
+                data = json.dumps(payload).encode()
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\nConnection: keep-alive\r\n\r\n".encode()
+                    + data
+                )
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def _answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        if method != "POST" or path != "/v1/chat/completions":
+            return 404, {"error": {"message": f"no route {method} {path}"}}
+        if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+            return 401, {"error": {"message": "Incorrect API key provided"}}
+        request = json.loads(body)
+        self.bodies.append(request)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        if self.status != 200:
+            return self.status, {"error": {"message": "server says no"}}
+        return 200, answer(request)

@@ -1,0 +1,87 @@
+"""The metered call against the real event log (LMDB, through the daemon's AsyncEventLog)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from daemon.errors import BudgetError
+from daemon.events import BudgetSet, CacheHit, ProviderCallCompleted
+from daemon.providers import ChatRequest, Message, Meter, XAIProvider
+from daemon.providers.retry import BackoffWait
+from daemon.store import AsyncEventLog
+
+from .conftest import Sleeps, completion, xai_config
+
+
+@pytest.fixture
+async def store(promptd_home: Path) -> AsyncIterator[AsyncEventLog]:
+    log = await AsyncEventLog.open(promptd_home / "events")
+    try:
+        yield log
+    finally:
+        await log.close()
+
+
+def events(log: AsyncEventLog, kind: type) -> list:  # type: ignore[type-arg]
+    return [r.event for r in log.read() if isinstance(r.event, kind)]
+
+
+def req(text: str) -> ChatRequest:
+    return ChatRequest(
+        model="grok-4.3", messages=[Message(role="user", content=text)], max_tokens=1000
+    )
+
+
+async def test_fifty_concurrent_calls_against_a_budget_for_ten(store: AsyncEventLog) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.005)
+        return httpx.Response(200, json=completion("x", prompt_tokens=4, completion_tokens=1000))
+
+    cfg = xai_config("max_concurrency = 50")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        prov = XAIProvider(
+            cfg,
+            client=client,
+            environ={"XAI_API_KEY": "k"},
+            sleep=Sleeps(),
+            wait=BackoffWait(initial_s=0),
+        )
+        meter = Meter(prov, store, cfg)
+        budget = 10 * meter.worst_case(req("p00"))
+        await store.append([BudgetSet(daily_ticks=budget)])
+        results = await asyncio.gather(
+            *(meter.call(req(f"p{i:02d}")) for i in range(50)), return_exceptions=True
+        )
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    assert all(isinstance(r, BudgetError) for r in results if isinstance(r, BaseException))
+    assert 1 <= len(ok) <= 10
+    calls = events(store, ProviderCallCompleted)
+    with store.view() as view:
+        spent = view.budget.spent(day=calls[0].day)
+        assert spent == sum(c.cost_ticks for c in calls) <= budget
+        assert view.budget.reserved(day=calls[0].day) == 0  # every hold settled
+
+
+async def test_response_cache_hit_through_the_store(store: AsyncEventLog) -> None:
+    hits = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal hits
+        hits += 1
+        return httpx.Response(200, json=completion("stored", cost_ticks=4242))
+
+    cfg = xai_config()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        prov = XAIProvider(cfg, client=client, environ={"XAI_API_KEY": "k"})
+        meter = Meter(prov, store, cfg)
+        first = await meter.call(req("same"), opt_id="a")
+        second = await meter.call(req("same"), opt_id="b")
+    assert hits == 1 and first.cost_ticks == 4242
+    assert second.cached and second.content == "stored" and second.cost_ticks == 0
+    [hit] = events(store, CacheHit)
+    assert (hit.cache, hit.saved_ticks, hit.source_opt_id) == ("response", 4242, "a")
