@@ -101,7 +101,7 @@ async def test_twice_invalid_is_an_invalid_answer_error(client, log) -> None:
         ]
     )
     agents = engine(client, log).agents_for("o1", CTX.prompt)
-    with pytest.raises(InvalidAnswerError, match="evaluator's answer .* did not validate twice"):
+    with pytest.raises(InvalidAnswerError, match=r"evaluator's answer .* did not validate twice"):
         await agents.evaluate(CTX, Deconstruction(), Design(prompt="x"))
     assert len(log.of(ProviderCallCompleted)) == 2
 

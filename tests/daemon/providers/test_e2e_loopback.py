@@ -58,7 +58,7 @@ async def test_wrong_key_over_loopback(promptd_home: Path) -> None:
             engine = LLMEngine(cfg, log, environ={"MY_KEY": "wrong"})
             try:
                 agents = engine.agents_for("e2e", CTX.prompt)
-                with pytest.raises(AuthError, match="^the API key in MY_KEY was refused"):
+                with pytest.raises(AuthError, match=r"^the API key in MY_KEY was refused"):
                     await agents.deconstruct(CTX)
             finally:
                 await engine.aclose()
