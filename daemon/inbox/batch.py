@@ -162,6 +162,7 @@ class BatchRunner:
         self.running: dict[str, BatchProgress] = {}
         self.finished: dict[str, BatchProgress] = {}
         self._cancelled: dict[str, str] = {}
+        self._listeners: dict[str, ProgressHook] = {}
 
     async def _record(self, event: Event) -> None:
         await self._append(event)
@@ -177,12 +178,18 @@ class BatchRunner:
     def progress(self, batch_id: str) -> BatchProgress | None:
         return self.running.get(batch_id) or self.finished.get(batch_id)
 
-    async def run(self, job: Job) -> BatchRecord:
-        """Run (or resume) one batch to its end; returns its record from the book."""
+    async def run(self, job: Job, listener: ProgressHook | None = None) -> BatchRecord:
+        """Run (or resume) one batch to its end; returns its record from the book.
+
+        ``listener`` hears this batch's progress (from the first notice, right after
+        ``BatchStarted``) besides the runner's own hook.
+        """
         record = self.book.get(job.batch_id) if job.batch_id else None
         if record is None:
             record = await self._start(job)
         batch_id = record.batch_id
+        if listener is not None:
+            self._listeners[batch_id] = listener
         prog = BatchProgress(
             batch_id=batch_id,
             file_name=job.file_name,
@@ -210,6 +217,7 @@ class BatchRunner:
         finally:
             self.running.pop(batch_id, None)
             self._cancelled.pop(batch_id, None)
+            self._listeners.pop(batch_id, None)
             self.finished[batch_id] = prog
             while len(self.finished) > 100:
                 self.finished.pop(next(iter(self.finished)))
@@ -397,9 +405,11 @@ class BatchRunner:
         return record
 
     def _notify(self, prog: BatchProgress) -> None:
-        if self._on_progress is not None:
+        for hook in (self._on_progress, self._listeners.get(prog.batch_id)):
+            if hook is None:
+                continue
             try:
-                self._on_progress(prog)
+                hook(prog)
             except Exception:  # a broken listener must not break the batch
                 log.exception("batch progress listener failed")
 

@@ -35,6 +35,7 @@ class BatchRecord:
     state: BatchState = "running"
     completed: BatchCompleted | None = None
     reason: str = ""  # why it failed or was cancelled
+    seq: int = 0  # the BatchStarted record's sequence (0: not known)
 
     @property
     def batch_id(self) -> str:
@@ -90,6 +91,16 @@ class BatchBook:
                     record.reason = event.reason or "cancelled"
             case _:
                 pass
+
+    def add(self, record: BatchRecord) -> None:
+        """Put a batch loaded from the store's ``batches`` projection (not yet in the book)."""
+        if record.batch_id in self.by_id:
+            return
+        self.by_id[record.batch_id] = record
+        ids = self._by_sha.setdefault(record.started.sha256, [])
+        ids.append(record.batch_id)
+        # Loaded batches are older than those started in this run (seq 0 here): keep order.
+        ids.sort(key=lambda b: self.by_id[b].seq or float("inf"))
 
     def apply_all(self, events: Iterable[Event | UnknownEvent]) -> BatchBook:
         for event in events:

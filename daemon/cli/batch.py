@@ -1,0 +1,163 @@
+"""``promptd batch FILE``: run a file of prompts through the daemon's batch machinery.
+
+The daemon reads the file, runs every prompt (sharing caches and the budget with everything
+else) and writes the result beside the input (``NAME.optimized.EXT``, plus
+``NAME.report.md``). This command shows a progress bar until the batch is done; Ctrl-C
+detaches and leaves the batch running (``promptd status`` shows it).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .. import api
+from ..client import Client
+from ..inbox.formats import FORMATS, output_name
+from ..values import PROMPT_TYPES
+from .common import home_paths, print_json
+
+POLL_S = 0.2
+
+
+def _summary(info: api.BatchInfo) -> str:
+    from .ui import usd
+
+    text = f"{Path(info.file_name).name}: {info.done}/{info.total} prompts, {usd(info.cost_usd)}"
+    if info.reason:
+        text += f" ({info.reason})"
+    return text
+
+
+def _follow(client: Client, info: api.BatchInfo) -> api.BatchInfo:
+    """Poll the batch until it ends, drawing a progress bar on a terminal's stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .ui import err, usd
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("ETA {task.fields[eta]}"),
+        TextColumn("{task.fields[spend]}"),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task(
+        Path(info.file_name).name, total=info.total, rate="", eta="-", spend=""
+    )
+    with progress:
+        while info.state == "running":
+            eta = "-" if info.eta_s is None else f"{info.eta_s:.0f}s"
+            progress.update(
+                task,
+                completed=info.done,
+                rate=f"{info.rate_per_s:.1f}/s",
+                eta=eta,
+                spend=usd(info.cost_usd),
+            )
+            time.sleep(POLL_S)
+            info = client.call(
+                "batch.status", api.BatchIdParams(id=info.id), result_type=api.BatchInfo
+            )
+    return info
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the results (default: NAME.optimized.EXT beside FILE).",
+)
+@click.option(
+    "--type",
+    "-t",
+    "prompt_type",
+    type=click.Choice(("auto", *PROMPT_TYPES)),
+    default="auto",
+    show_default=True,
+    help="Prompt type for rows that do not give one.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["offline", "llm"]),
+    default=None,
+    help="Engine (default: the configured one).",
+)
+@click.option("--cancel", "cancel_id", metavar="ID", default=None, help="Cancel batch ID.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final batch info as JSON.")
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    file: Path | None,
+    output: Path | None,
+    prompt_type: str,
+    engine: str | None,
+    cancel_id: str | None,
+    as_json: bool,
+) -> None:
+    """Optimize every prompt in FILE (.txt .md .prompt .json .jsonl .csv).
+
+    Results keep each row's id and extra columns and gain the optimized prompt, scores,
+    findings count, cost, cached, degraded and error. Ctrl-C detaches: the batch goes on in
+    the daemon (promptd status shows it; --cancel ID stops it).
+
+    \b
+    Examples:
+      promptd batch prompts.csv
+      promptd batch prompts.jsonl --output done.jsonl --type code
+      promptd batch --cancel b_3f2a
+    """
+    paths = home_paths(ctx)
+    from .ui import err
+
+    if cancel_id is not None:
+        if file is not None:
+            raise click.UsageError("give FILE or --cancel ID, not both")
+        with Client.connect(paths) as client:
+            info = client.call(
+                "batch.cancel", api.BatchIdParams(id=cancel_id), result_type=api.BatchInfo
+            )
+        if as_json:
+            print_json(info)
+        else:
+            err.print(f"cancelling batch {info.id}: {_summary(info)}")
+        return
+    if file is None:
+        raise click.UsageError("give a FILE of prompts (or --cancel ID)")
+    file = file.expanduser().absolute()
+    if not file.is_file():
+        raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
+    if file.suffix.lower().lstrip(".") not in FORMATS:
+        raise click.BadParameter(
+            f"{file.name}: use one of " + ", ".join("." + f for f in FORMATS), param_hint="FILE"
+        )
+    target = output.expanduser().absolute() if output else file.with_name(output_name(file.name))
+    params = api.BatchSubmitParams(
+        path=str(file), output=str(target), prompt_type=prompt_type, engine=engine
+    )
+    with Client.connect(paths, autostart=True) as client:
+        info = client.call("batch.submit", params, result_type=api.BatchInfo)
+        try:
+            info = _follow(client, info)
+        except KeyboardInterrupt:
+            err.print(
+                f"detached: batch {info.id} goes on in the daemon; `promptd status` shows it, "
+                f"`promptd batch --cancel {info.id}` stops it"
+            )
+            return
+    if as_json:
+        print_json(info)
+    if info.state == "completed":
+        if not as_json:
+            err.print(_summary(info))
+            click.echo(info.output_path)
+        return
+    raise click.ClickException(f"batch {info.id} {info.state}: {info.reason or _summary(info)}")

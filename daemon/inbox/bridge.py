@@ -1,0 +1,114 @@
+"""The inbox's way into the rest of the daemon: the event log and the optimize call.
+
+Kept in one place so the batch code stays independent of how the core service is built:
+
+* :meth:`CoreBridge.append` appends through the daemon's ``AsyncEventLog`` (group commit).
+* :meth:`CoreBridge.load_book` / :meth:`load_sha` / :meth:`load_batch` fill the
+  :class:`~.book.BatchBook` from the store's ``batches`` projection (running batches at start,
+  earlier batches of the same content before a new one), reading the item events by their
+  sequence, so a start does not scan the whole log.
+* :meth:`CoreBridge.optimize` is the daemon's one "optimize one prompt" call, the same one
+  ``promptd optimize`` uses, with ``source`` and ``batch_id`` set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import api
+from ..events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
+from .batch import OptimizeCall
+from .book import BatchBook, BatchRecord
+
+if TYPE_CHECKING:
+    from ..projections.batches import BatchEntry
+    from ..server.app import Daemon
+    from ..store.view import StoreView
+
+
+class _NoConnection:
+    """Where an internal optimize call's notifications go: nowhere."""
+
+    def send(self, data: bytes) -> None:
+        pass
+
+
+def record_from_view(view: StoreView, entry: BatchEntry) -> BatchRecord | None:
+    """A batch rebuilt from its projection entry and its stored events."""
+    rec = view.record(entry.started_seq) if entry.started_seq else None
+    if rec is None or not isinstance(rec.event, BatchStarted):
+        return None
+    record = BatchRecord(started=rec.event, seq=entry.started_seq)
+    for index, item in view.batches.items(entry.batch_id):
+        if isinstance(item.event, BatchItemCompleted):
+            record.items[index] = item.event
+    if entry.status in ("completed", "failed", "cancelled"):
+        record.state = entry.status  # type: ignore[assignment]
+        record.reason = entry.reason
+    if entry.status == "completed":
+        record.completed = BatchCompleted(
+            batch_id=entry.batch_id,
+            ok=entry.ok,
+            failed=entry.failed,
+            budget=entry.budget,
+            cost_ticks=entry.cost_ticks,
+            output_path=entry.output_path,
+            report_path=entry.report_path,
+        )
+    return record
+
+
+class CoreBridge:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    @property
+    def core(self) -> Any:
+        return self.daemon.core
+
+    @property
+    def store(self) -> Any:
+        return self.core.store
+
+    async def append(self, event: Event) -> None:
+        await self.store.append(event)
+
+    def load_book(self, book: BatchBook) -> list[BatchRecord]:
+        """Load the running (unfinished) batches; returns them, oldest first."""
+        with self.store.view() as view:
+            for entry in view.batches.running():
+                record = record_from_view(view, entry)
+                if record is not None:
+                    book.add(record)
+        return book.unfinished()
+
+    def load_sha(self, book: BatchBook, sha256: str) -> None:
+        """Load every earlier batch of this content (for answering a duplicate)."""
+        with self.store.view() as view:
+            for entry in view.batches.by_sha256(sha256):
+                if entry.batch_id not in book.by_id:
+                    record = record_from_view(view, entry)
+                    if record is not None:
+                        book.add(record)
+
+    def load_batch(self, book: BatchBook, batch_id: str) -> BatchRecord | None:
+        with self.store.view() as view:
+            entry = view.batches.get(batch_id)
+            record = record_from_view(view, entry) if entry is not None else None
+        if record is not None:
+            book.add(record)
+        return record
+
+    async def optimize(self, call: OptimizeCall) -> api.OptimizeResult:
+        from ..server.rpc import Call
+
+        params = api.OptimizeParams(
+            text=call.text,
+            prompt_type=call.prompt_type,
+            engine=call.engine,
+            source=call.source,
+        )
+        rpc_call = Call(conn=_NoConnection(), id=None, method="optimize")
+        result = await self.core.optimize(params, rpc_call, batch_id=call.batch_id)
+        assert isinstance(result, api.OptimizeResult)
+        return result
