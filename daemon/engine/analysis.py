@@ -1,0 +1,313 @@
+"""Sentence and keyword analysis of a prompt: the offline Deconstructor's work.
+
+:func:`analyze` splits a prompt into sentences and labels each one (role, task, audience,
+constraint, output format, example, input, context, heading). The rules, the offline
+Designer and the router all read the same :class:`Analysis`, computed once per prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Final
+
+import msgspec
+
+from .guards import placeholder_name, placeholder_spans
+from .text import (
+    FILLER,
+    FIXED_FORMS,
+    FORMAT_WORDS,
+    IMPERATIVES,
+    INPUT_NAMES,
+    LENGTH_WORDS,
+    Sentence,
+    split_sentences,
+    words,
+)
+from .types import Deconstruction
+
+_ROLE: Final = re.compile(
+    r"^(?:you are|you're|act as|acting as|as an? (?!result|example|reminder|rule|alternative)|"
+    r"your role|imagine you are|pretend (?:to be|you are)|assume the role|take the role)",
+    re.I,
+)
+_EXAMPLE: Final = re.compile(
+    r"^(?:examples?\b|e\.g\.|for example|for instance|sample\b|input\s*:|output\s*:|q\s*:|a\s*:"
+    r"|user\s*:|assistant\s*:|->|=>)",
+    re.I,
+)
+_AUDIENCE: Final = re.compile(
+    r"\b(?:for|to|aimed at|targeting|targeted at|suitable for|read by)\s+(?:an?\s+|the\s+|my\s+|"
+    r"our\s+)?(?:\{\{?\s*audience\s*\}?\}|(?:non-technical |technical |general |young |new |"
+    r"senior |junior |busy |first-time |\w+-year-old )?(?:beginners?|children|kids|teens|"
+    r"teenagers|students?|experts?|developers?|engineers?|executives?|managers?|customers?|"
+    r"clients?|users?|readers?|audiences?|novices?|professionals?|stakeholders?|investors?|"
+    r"employees?|colleagues?|team|parents?|patients?|doctors?|lawyers?|scientists?|"
+    r"researchers?|newcomers?|adults?|people|public|newbies|non-experts?|laypeople|"
+    r"grandparents?|seniors?|board|recruiters?|hiring managers?|fans?|subscribers?|"
+    r"data scientists?|analysts?|marketers?))\b"
+    r"|\baudience\b|\breaders? (?:are|is|will be)\b|\{\{?\s*audience\s*\}?\}",
+    re.I,
+)
+_CONSTRAINT: Final = re.compile(
+    r"\b(?:must|should|shall|never|don'?t|do not|avoid|only|at most|at least|no more than|"
+    r"no longer than|limit|make sure|ensure|always|without|keep it|keep the|keep each|stay|"
+    r"under \d+|within|exactly|maximum|minimum|required|forbidden|not allowed|"
+    r"in (?:english|french|german|spanish|italian|portuguese|japanese|chinese)|tone|style|"
+    r"formal|casual|concise|brief|short|detailed)\b",
+    re.I,
+)
+_CONSTRAINT_START: Final = re.compile(
+    r"^(?:use|keep|avoid|don'?t|do not|never|always|make sure|make it|make them|ensure|be |"
+    r"stay|limit|include|mention|cite|focus|write in|respond in|answer in|reply in|no |only |"
+    r"remember|note|important|stick to|refrain|try to|aim for|prefer|assume)",
+    re.I,
+)
+_FORMAT_START: Final = re.compile(
+    r"^(?:answer|respond|reply|return|output|format|give the (?:answer|result|output)|"
+    r"the (?:answer|output|result|response) (?:should|must)|present|structure|print|"
+    r"your (?:answer|output|response))",
+    re.I,
+)
+_REQUEST: Final = re.compile(
+    r"^(?:i (?:need|want|would like|'d like)|i'm looking for|help me|tell me|show me|"
+    r"your (?:task|job|goal) is|the (?:task|goal) is|can you|could you|would you|"
+    r"we need|let'?s|please)\b",
+    re.I,
+)
+_HEADING: Final = re.compile(r"^(?:#{1,6}\s+\S.*|[A-Z][\w /&-]{0,40}:)$")
+_LABEL: Final = re.compile(r"^([A-Z][\w /&-]{0,30}):\s*(\S.*)$", re.S)
+_CLASSIFY: Final = re.compile(
+    r"\b(?:classify|classification|categori[sz]e|label (?:each|every|the|it|them)|tag each|"
+    r"extract|extraction|pull out|sentiment|which category|assign (?:a|one) (?:label|category))",
+    re.I,
+)
+
+SentenceKind = str  # role | task | audience | constraint | format | example | input | context
+
+
+class Labeled(msgspec.Struct, frozen=True):
+    sentence: Sentence
+    kinds: frozenset[str]
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+
+class Analysis(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    sentences: tuple[Labeled, ...]
+    placeholders: tuple[tuple[str, str, int, int], ...]  # (token, style, start, end)
+    word_count: int
+    structured: bool  # has headings, lists or labeled lines already
+    lines: int
+
+    def of(self, kind: str) -> list[Labeled]:
+        return [s for s in self.sentences if kind in s.kinds]
+
+    @property
+    def tasks(self) -> list[Labeled]:
+        return self.of("task")
+
+    @property
+    def has_role(self) -> bool:
+        return bool(self.of("role"))
+
+    @property
+    def has_format(self) -> bool:
+        return (
+            bool(self.of("format"))
+            or bool(FIXED_FORMS.search(self.text))
+            or bool(
+                re.search(r"^#{1,6}\s*(?:output|format|response|answer)", self.text, re.I | re.M)
+            )
+        )
+
+    @property
+    def has_length(self) -> bool:
+        return bool(LENGTH_WORDS.search(self.text) or FIXED_FORMS.search(self.text))
+
+    @property
+    def has_audience(self) -> bool:
+        return bool(_AUDIENCE.search(self.text))
+
+    @property
+    def has_examples(self) -> bool:
+        return bool(self.of("example")) or bool(
+            re.search(
+                r"^#{1,6}\s*examples?|^examples?\s*:|\bfor example\b|\be\.g\.",
+                self.text,
+                re.I | re.M,
+            )
+        )
+
+    @property
+    def is_classification(self) -> bool:
+        return bool(_CLASSIFY.search(self.text))
+
+    def input_placeholders(self) -> list[tuple[str, str, int, int]]:
+        """Placeholders that stand for outside text (code, email, document, ...)."""
+        out = []
+        for ph in self.placeholders:
+            name = placeholder_name(ph[0]).split(".")[-1]
+            if INPUT_NAMES.match(name):
+                out.append(ph)
+        return out
+
+
+def _first_word(text: str) -> str:
+    cleaned = FILLER.sub("", text).strip(" ,;:-*>•\t0123456789.)")
+    m = re.match(r"[A-Za-z']+", cleaned)
+    return m.group(0).lower() if m else ""
+
+
+def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[str]:
+    text = sentence.text.strip()
+    bare = re.sub(r"^(?:[-*•>]|\d+[.)])\s+", "", text)
+    kinds: set[str] = set()
+    if _HEADING.match(text) and not _LABEL.match(text):
+        kinds.add("heading")
+        return frozenset(kinds)
+    if section in ("example", "examples") or _EXAMPLE.match(bare):
+        kinds.add("example")
+        return frozenset(kinds)
+    if section in ("input", "code", "text", "data", "document") or has_input_ph:
+        kinds.add("input")
+    label = _LABEL.match(bare)
+    if label and label.group(1).lower() in ("role", "persona"):
+        kinds.add("role")
+    elif label and label.group(1).lower() in ("task", "instructions", "instruction", "goal"):
+        kinds.add("task")
+    elif label and label.group(1).lower() in ("format", "output", "output format", "response"):
+        kinds.add("format")
+    elif label and label.group(1).lower() in ("audience",):
+        kinds.add("audience")
+    elif label and label.group(1).lower() in ("context", "background"):
+        kinds.add("context")
+    elif label and label.group(1).lower() in ("constraints", "rules", "requirements"):
+        kinds.add("constraint")
+    elif label and len(label.group(1).split()) <= 3 and not _ROLE.match(bare):
+        # "Review: ...", "Text: ...": a labeled piece of input or context, not an instruction.
+        kinds.add("input" if "{" in bare or "<" in bare or '"' in bare else "context")
+        return frozenset(kinds)
+    if _ROLE.match(bare):
+        kinds.add("role")
+        # "You are X. Write ..." stays a role; "As a chef, write ..." is also a task.
+        if re.match(r"^as an? [^,]+,\s*(\w+)", bare, re.I):
+            verb = re.match(r"^as an? [^,]+,\s*(\w+)", bare, re.I)
+            if verb and verb.group(1).lower() in IMPERATIVES:
+                kinds.add("task")
+        return frozenset(kinds)
+    first = _first_word(bare)
+    if (
+        _FORMAT_START.match(bare)
+        or (section in ("output", "output format", "format") and bare)
+        or (FORMAT_WORDS.search(bare) and (_CONSTRAINT_START.match(bare) or first in IMPERATIVES))
+    ):
+        kinds.add("format")
+    if (
+        _CONSTRAINT_START.match(FILLER.sub("", bare).strip())
+        or (section in ("constraints", "rules", "guidelines", "requirements"))
+        or (
+            _CONSTRAINT.search(bare)
+            and not (first in IMPERATIVES and "task" not in kinds and not kinds)
+        )
+    ):
+        kinds.add("constraint")
+    is_request = bool(_REQUEST.match(bare)) or bare.endswith("?")
+    if (
+        ("constraint" not in kinds and "format" not in kinds and first in IMPERATIVES)
+        or (is_request and "format" not in kinds)
+        or (
+            first in IMPERATIVES
+            and first
+            not in (
+                "use",
+                "keep",
+                "avoid",
+                "include",
+                "make",
+                "be",
+                "format",
+                "answer",
+                "respond",
+                "reply",
+                "return",
+                "output",
+                "limit",
+                "ensure",
+                "focus",
+                "mention",
+                "cite",
+                "start",
+                "end",
+                "note",
+                "remember",
+            )
+        )
+    ):
+        kinds.add("task")
+    if section == "task":
+        kinds.add("task")
+    if _AUDIENCE.search(bare):
+        kinds.add("audience")
+    if not kinds:
+        kinds.add("context")
+    return frozenset(kinds)
+
+
+@lru_cache(maxsize=256)
+def analyze(text: str) -> Analysis:
+    """Label every sentence of ``text`` (cached: the rules and agents share one analysis)."""
+    phs = tuple(placeholder_spans(text))
+    input_ph = [
+        (s, e) for tok, _st, s, e in phs if INPUT_NAMES.match(placeholder_name(tok).split(".")[-1])
+    ]
+    labeled: list[Labeled] = []
+    section = ""
+    structured = False
+    for sentence in split_sentences(text):
+        head = re.match(r"^#{1,6}\s+(.*)$|^([A-Z][\w /&-]{0,40}):$", sentence.text)
+        if head:
+            section = (head.group(1) or head.group(2) or "").strip().lower().rstrip(":")
+            structured = True
+        elif re.match(r"^(?:[-*•]|\d+[.)])\s+", sentence.text):
+            structured = True
+        has_input = any(s < sentence.end and e > sentence.start for s, e in input_ph)
+        labeled.append(Labeled(sentence, _label(sentence, section, has_input)))
+    return Analysis(
+        text=text,
+        sentences=tuple(labeled),
+        placeholders=phs,
+        word_count=len(words(text)),
+        structured=structured or bool(re.search(r"^[A-Z][\w ]{0,30}:\s*\S", text, re.M)),
+        lines=text.count("\n") + 1,
+    )
+
+
+def deconstruct(text: str) -> Deconstruction:
+    """The offline Deconstructor: verbatim pieces of the prompt, by what they are."""
+    a = analyze(text)
+
+    def join(kind: str) -> list[str]:
+        return [s.text for s in a.of(kind)]
+
+    audience = ""
+    m = _AUDIENCE.search(text)
+    if m:
+        audience = m.group(0)
+    fences = re.findall(r"```.*?```", text, re.S)
+    inputs = [s.text for s in a.of("input")] + fences
+    return Deconstruction(
+        role=" ".join(join("role")),
+        tasks=join("task"),
+        audience=audience,
+        context=" ".join(join("context")),
+        constraints=[s for s in join("constraint") if s not in join("task")],
+        output_format=" ".join(join("format")),
+        examples=join("example"),
+        input_data=inputs,
+        placeholders=list(dict.fromkeys(p[0] for p in a.placeholders)),
+    )

@@ -1,0 +1,150 @@
+"""``lint(text)``: the Diagnoser's findings and the rubric score, pure and fast.
+
+This is what ``promptd lint``, the language server's diagnostics and the daemon's ``lint``
+method show. :func:`detect_type` resolves ``auto`` to a concrete prompt type.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import msgspec
+
+from ..config import EngineConfig
+from ..errors import InputError
+from ..values import PROMPT_TYPES, Finding, Scores
+from .analysis import analyze
+from .checks import diagnose
+from .guards import check_input, mask_placeholders
+from .scoring import score
+
+_SIGNALS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
+    "code": (
+        (
+            r"\b(?:function|method|class|bug|refactor|implement|unit tests?|compile[sr]?|"
+            r"regex|regular expression|script|snippet|stack ?trace|traceback|exception|"
+            r"endpoint|variable|algorithm|recursion|pull request|code review|type hints?|"
+            r"lint|async|repository|repo|commit|library|module|package|cli|sql query)\b",
+            2.0,
+        ),
+        (r"\b(?:code|coding|program|programming|debug|debugging)\b", 2.5),
+        (
+            r"\b(?:python|javascript|typescript|java|golang|rust|c\+\+|c#|ruby|php|kotlin|swift|"
+            r"bash|sql|haskell|elixir|lua|perl|scala)\b",
+            2.0,
+        ),
+        (r"```|\bdef \w+\(|\bfunction \w+\(|=>|\{code\}|\{snippet\}|\{diff\}|;\s*$", 3.0),
+    ),
+    "technical": (
+        (
+            r"\b(?:api|server|deploy(?:ment)?|configure|configuration|kubernetes|k8s|docker|"
+            r"architecture|database|network|latency|throughput|infrastructure|cloud|aws|gcp|"
+            r"azure|linux|install|setup|troubleshoot|protocol|dns|tcp|http|tls|ssl|cache|"
+            r"caching|scal(?:e|ing|ability)|cluster|migration|schema|security|encryption|"
+            r"authentication|oauth|nginx|terraform|ci/cd|pipeline|monitoring|logging|"
+            r"documentation|technical|system design|load balanc\w+|replication|backup)\b",
+            2.0,
+        ),
+        (r"\b(?:how does|how do|explain how|step-by-step guide|runbook|readme)\b", 1.0),
+    ),
+    "creative": (
+        (
+            r"\b(?:story|stories|poem|poetry|haiku|limerick|sonnet|song|lyrics|fiction|"
+            r"character|narrative|novel|screenplay|script for a|plot|fairy tale|fable|"
+            r"imaginative|creative|slogan|tagline|jingle|rhyme|verse|stanza|metaphor|"
+            r"dialogue|scene|villain|hero|fantasy|sci-fi|science fiction|bedtime)\b",
+            2.5,
+        ),
+        (r"\b(?:imagine|invent|brainstorm|whimsical|funny|humorous|vivid)\b", 1.0),
+    ),
+    "analytical": (
+        (
+            r"\b(?:analy[sz]e|analysis|compare|comparison|evaluate|assess|assessment|pros and "
+            r"cons|trade-?offs?|trends?|data|dataset|statistics|statistical|metrics?|kpis?|"
+            r"classify|classification|categori[sz]e|sentiment|extract|forecast|predict|"
+            r"correlation|root cause|swot|insights?|survey|findings|benchmark|ranking|rank|"
+            r"score|review the|critique|argument|evidence|report on|market|revenue|churn)\b",
+            2.0,
+        ),
+        (r"\b(?:why|which is better|what are the implications|impact of)\b", 1.0),
+    ),
+}
+_COMPILED: Final = {
+    ptype: tuple((re.compile(p, re.I | re.M), w) for p, w in signals)
+    for ptype, signals in _SIGNALS.items()
+}
+
+
+def detect_type(text: str) -> tuple[str, float]:
+    """The most likely prompt type of ``text`` and a confidence in [0, 1].
+
+    Keyword evidence per type; ``general`` when nothing stands out.
+    """
+    prose = mask_placeholders(text[:20_000])
+    scores: dict[str, float] = {}
+    for ptype, signals in _COMPILED.items():
+        total = 0.0
+        for pattern, weight in signals:
+            hits = len(pattern.findall(prose))
+            total += weight * min(hits, 4)
+        # Placeholder names are evidence too: {code}, {dataset}, {story_idea}.
+        scores[ptype] = total
+    for tok in re.findall(r"\{+\s*\$?([A-Za-z_]\w*)", text[:20_000]):
+        for ptype, signals in _COMPILED.items():
+            if any(p.search(tok.replace("_", " ")) for p, _w in signals):
+                scores[ptype] += 1.5
+    best = max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
+    top = scores[best]
+    if top < 2.0:
+        return "general", 0.5 if top == 0 else 0.4
+    ordered = sorted(scores.values(), reverse=True)
+    margin = (top - ordered[1]) / top
+    return best, round(min(0.95, 0.5 + margin / 2 + min(top, 10) / 40), 2)
+
+
+def resolve_type(prompt_type: str, text: str) -> tuple[str, bool]:
+    """``(type, detected)``: ``auto`` is detected from ``text``; other names are checked."""
+    if prompt_type in ("", "auto"):
+        return detect_type(text)[0], True
+    if prompt_type not in PROMPT_TYPES:
+        raise InputError(
+            f"unknown prompt type {prompt_type!r}; use auto, " + ", ".join(PROMPT_TYPES)
+        )
+    return prompt_type, False
+
+
+class LintReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What lint gives: the type used, the findings, the rubric scores and their reasons."""
+
+    prompt_type: str
+    detected: bool
+    findings: list[Finding]
+    score: int
+    scores: Scores
+    reasons: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def worst(self) -> str:
+        """The most severe severity present ("" when there are no findings)."""
+        for sev in ("error", "warning", "info", "hint"):
+            if any(f.severity == sev for f in self.findings):
+                return sev
+        return ""
+
+
+def lint(text: str, prompt_type: str = "auto", config: EngineConfig | None = None) -> LintReport:
+    """Diagnose ``text`` offline. Raises :class:`InputError` for empty, binary or huge input."""
+    check_input(text, config)
+    ptype, detected = resolve_type(prompt_type, text)
+    analysis = analyze(text)
+    findings = diagnose(text, ptype, analysis)
+    rubric = score(text, ptype, findings, analysis)
+    return LintReport(
+        prompt_type=ptype,
+        detected=detected,
+        findings=findings,
+        score=rubric.scores.total,
+        scores=rubric.scores,
+        reasons=rubric.reasons,
+    )

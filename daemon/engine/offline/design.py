@@ -1,0 +1,389 @@
+"""The offline Designer: a minimal, meaning-preserving rewrite of a prompt.
+
+Two modes. ``full`` restructures an unstructured prompt into sections that suit its type
+(role, task, context, delimited input, guidelines, output format, examples); ``minimal``
+keeps the author's layout and only makes local edits (filler, shouting, negative-only
+wording) plus the sections that are missing. The second try after the Evaluator's feedback
+uses ``minimal``. What only the author can decide stays a finding: nothing like "[insert X]"
+is ever written into the prompt. A prompt with nothing to fix comes back as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+from ...config import EngineConfig
+from ...values import Change, Finding
+from ..analysis import Analysis, analyze
+from ..checks import is_delimited, split_tasks
+from ..guards import check, placeholder_name
+from ..text import PROGRAMMING, languages
+from ..types import Design
+from .edits import capitalize, clean_sentence, tidy
+
+Mode = Literal["full", "minimal"]
+
+_EDIT_TEXT: Final = {
+    "PD013": "Removed filler and politeness ({items}).",
+    "PD012": "Turned shouting into plain emphasis ({items}).",
+    "PD005": "Turned a negative-only instruction into a positive one ({items}).",
+}
+_FIXABLE_RESTRUCTURE: Final = {"PD002", "PD006", "PD014", "PD017", "PD022"}
+
+
+def _role_line(ptype: str, text: str) -> str:
+    langs = languages(text)
+    prog = [lang for lang in langs if lang in PROGRAMMING]
+    if ptype == "code":
+        return (
+            f"You are an experienced {prog[0]} developer."
+            if prog
+            else ("You are an experienced software developer.")
+        )
+    if langs:
+        return f"You are an experienced engineer who knows {langs[0]} well."
+    return "You are an experienced engineer."
+
+
+def _output_format(ptype: str, a: Analysis, text: str) -> str:
+    low = text.lower()
+    prog = [lang for lang in languages(text) if lang in PROGRAMMING]
+    block = f"one fenced {prog[0]} block" if prog else "one fenced code block"
+    if ptype == "code":
+        if re.search(r"\b(?:fix|bug|debug|error|broken)\b", low):
+            return (
+                f"1. The corrected code in {block}.\n"
+                "2. A short explanation: the cause of the bug and how the fix addresses it."
+            )
+        if re.search(r"\b(?:review|critique|audit)\b", low):
+            return (
+                "A list of issues, most important first; for each: where it is, why it "
+                "matters, and the suggested change."
+            )
+        if re.search(r"\b(?:explain|what does|how does)\b", low):
+            return "A short summary first, then an explanation of the key parts in order."
+        return f"1. The code in {block}.\n2. A short explanation of the main decisions."
+    if ptype == "technical":
+        return (
+            "A short summary first, then the details in short sections or numbered steps, "
+            "with commands and configuration in fenced code blocks."
+        )
+    if ptype == "analytical":
+        if a.is_classification:
+            return "One label per item, one per line."
+        return (
+            "1. The conclusion in one or two sentences.\n"
+            "2. The key points as bullets, each with its supporting evidence.\n"
+            "3. Any assumptions or caveats."
+        )
+    if ptype == "creative":
+        if re.search(r"\b(?:poem|poetry|lyrics|song|verse)\b", low):
+            return "The poem only, with a title on the first line."
+        return "The piece only, with a title on the first line and no commentary."
+    if re.search(r"\b(?:write|draft|compose|create)\b", low):
+        return "A title on the first line, then the text in plain prose."
+    if a.tasks and all(s.text.rstrip().endswith("?") for s in a.tasks):
+        return "A direct answer first, then a short explanation."
+    return "A direct answer in plain prose, in short paragraphs."
+
+
+def _section_name(token: str) -> str:
+    name = placeholder_name(token).split(".")[-1].replace("_", " ").strip() or "input"
+    return name[0].upper() + name[1:]
+
+
+def _tag_name(token: str) -> str:
+    name = re.sub(r"\W+", "_", placeholder_name(token).split(".")[-1]).strip("_").lower()
+    return name or "input"
+
+
+def _point_at_input(sentence: str, token: str, noun: str) -> str:
+    """ "fix the bug in this code {code}" -> "fix the bug in the code below"."""
+    esc = re.escape(token)
+    word = re.escape(noun.lower())
+    patterns = (
+        rf"\b(?:this|the|following|my|our|that)\s+(?:\w+\s+)?{word}s?\s*[:\-]?\s*{esc}",
+        rf"\b(?:this|the|following|my|our|that)\s+(\w+)\s*[:\-]?\s*{esc}",
+        rf"\b{word}s?\s*[:\-]?\s*{esc}",
+        rf"\s*[:\-]?\s*{esc}",
+    )
+    for i, pat in enumerate(patterns):
+        m = re.search(pat, sentence, re.I)
+        if not m:
+            continue
+        if i == 1:
+            repl = f"the {m.group(1)} below"
+        elif i == 3:
+            repl = (
+                f" the {noun.lower()} below"
+                if not re.search(r"\b(?:the|this|my|our)\s*$", sentence[: m.start()], re.I)
+                else f" {noun.lower()} below"
+            )
+        else:
+            repl = f"the {noun.lower()} below"
+        out = sentence[: m.start()] + repl + sentence[m.end() :]
+        return tidy(out)
+    return sentence
+
+
+class _Builder:
+    def __init__(self, text: str, ptype: str, a: Analysis, findings: list[Finding]) -> None:
+        self.text = text
+        self.ptype = ptype
+        self.a = a
+        self.codes = {f.code for f in findings}
+        self.changes: list[Change] = []
+        self.edited: dict[int, str] = {}  # sentence index -> cleaned text ("" = removed)
+        self.edit_items: dict[str, list[str]] = {}
+
+    def clean_all(self) -> None:
+        for i, labeled in enumerate(self.a.sentences):
+            if labeled.kinds & {"example", "heading"}:
+                continue
+            new, done = clean_sentence(labeled.text)
+            for code, items in done.items():
+                self.edit_items.setdefault(code, []).extend(items)
+            if new != labeled.text:
+                self.edited[i] = new
+        for code, items in self.edit_items.items():
+            shown = ", ".join(f'"{x}"' for x in dict.fromkeys(items))
+            self.changes.append(
+                Change(
+                    description=_EDIT_TEXT[code].format(items=shown), findings=[code], kind="edit"
+                )
+            )
+        self._drop_duplicates()
+
+    def _drop_duplicates(self) -> None:
+        if "PD019" not in self.codes:
+            return
+        from ..checks import _wordset
+
+        kept: list[set[str]] = []
+        for i, labeled in enumerate(self.a.sentences):
+            if labeled.kinds & {"example", "heading", "input"}:
+                continue
+            ws = _wordset(self.sentence(i))
+            if len(ws) < 3:
+                continue
+            if any(len(ws & k) / len(ws | k) >= 0.75 for k in kept):
+                self.edited[i] = ""
+                self.changes.append(
+                    Change(
+                        description=f'Removed a repeated sentence ("{labeled.text[:50]}").',
+                        findings=["PD019"],
+                        kind="remove",
+                    )
+                )
+            else:
+                kept.append(ws)
+
+    def sentence(self, i: int) -> str:
+        return self.edited.get(i, self.a.sentences[i].text)
+
+    # --- minimal: keep the layout ----------------------------------------------------------
+
+    def minimal(self) -> str:
+        out = self.text
+        for i in sorted(self.edited, reverse=True):
+            s = self.a.sentences[i].sentence
+            new = self.edited[i]
+            end = s.end
+            if not new:
+                while end < len(out) and out[end] == " ":
+                    end += 1
+            out = out[: s.start] + new + out[end:]
+        out = re.sub(r"\n{3,}", "\n\n", out).strip()
+        out = self._delimit_in_place(out)
+        if "PD002" in self.codes and not analyze(out).has_format:
+            out += "\n\n## Output format\n" + _output_format(self.ptype, self.a, self.text)
+            self.changes.append(
+                Change(
+                    description="Added an output format section.", findings=["PD002"], kind="add"
+                )
+            )
+        return out
+
+    def _delimit_in_place(self, out: str) -> str:
+        if "PD017" not in self.codes:
+            return out
+        done: list[str] = []
+        for tok, _st, _s, _e in self.a.input_placeholders():
+            idx = out.find(tok)
+            if idx < 0 or is_delimited(out, idx, idx + len(tok)) or tok in done:
+                continue
+            tag = _tag_name(tok)
+            out = out[:idx] + f"\n<{tag}>\n{tok}\n</{tag}>\n" + out[idx + len(tok) :]
+            out = re.sub(r"[ \t]+\n", "\n", out)
+            out = re.sub(r"\n{3,}", "\n\n", out).strip()
+            done.append(tok)
+        if done:
+            self.changes.append(
+                Change(
+                    description="Delimited the outside input "
+                    + ", ".join(done)
+                    + " with tags so it cannot be taken for instructions.",
+                    findings=["PD017"],
+                    kind="structure",
+                )
+            )
+        return out
+
+    # --- full: sections by type -------------------------------------------------------------
+
+    def full(self) -> str:
+        a = self.a
+        inputs = [ph for ph in a.input_placeholders() if not is_delimited(self.text, ph[2], ph[3])]
+        input_tokens = list(dict.fromkeys(ph[0] for ph in inputs))
+        roles: list[str] = []
+        tasks: list[str] = []
+        context: list[str] = []
+        rules: list[str] = []
+        formats: list[str] = []
+        examples: list[str] = []
+        split_any = False
+        for i, labeled in enumerate(a.sentences):
+            text = self.sentence(i)
+            if not text:
+                continue
+            for tok in input_tokens:
+                if tok in text:
+                    text = _point_at_input(text, tok, _section_name(tok))
+            text = capitalize(text)
+            if not re.search(r"[.!?:\"')\]}>`]$", text):
+                text += "."
+            kinds = labeled.kinds
+            if "example" in kinds:
+                examples.append(labeled.text)
+            elif "role" in kinds and "task" not in kinds:
+                roles.append(text)
+            elif "task" in kinds:
+                parts = split_tasks(text) if "PD014" in self.codes else [text]
+                if len(parts) > 1:
+                    split_any = True
+                    tasks.extend(_finish(p, parts[0]) for p in parts)
+                else:
+                    tasks.append(text)
+            elif "format" in kinds:
+                formats.append(text)
+            elif "constraint" in kinds:
+                rules.append(text)
+            else:
+                context.append(text)
+        if not tasks:
+            return self.minimal()
+        lines: list[str] = []
+        if not roles and "PD006" in self.codes:
+            roles.append(_role_line(self.ptype, self.text))
+            self.changes.append(
+                Change(description=f'Named a role ("{roles[0]}").', findings=["PD006"], kind="add")
+            )
+        if roles:
+            lines += [" ".join(roles), ""]
+        headed = bool(roles or input_tokens or len(tasks) > 1 or context)
+        if headed:
+            lines.append("## Task")
+        if len(tasks) > 1:
+            lines += [f"{n}. {t}" for n, t in enumerate(tasks, 1)]
+        else:
+            lines.append(tasks[0])
+        if split_any:
+            self.changes.append(
+                Change(
+                    description="Split the tasks into ordered steps.",
+                    findings=["PD014"],
+                    kind="structure",
+                )
+            )
+        if context:
+            lines += ["", "## Context", " ".join(context)]
+        for tok in input_tokens:
+            tag = _tag_name(tok)
+            lines += ["", f"## {_section_name(tok)}", f"<{tag}>", tok, f"</{tag}>"]
+        if input_tokens:
+            self.changes.append(
+                Change(
+                    description="Moved the outside input "
+                    + ", ".join(input_tokens)
+                    + " into its own delimited section.",
+                    findings=["PD017"],
+                    kind="structure",
+                )
+            )
+        if rules:
+            title = "Constraints" if self.ptype in ("code", "technical") else "Guidelines"
+            lines += ["", f"## {title}"] + [f"- {r}" for r in rules]
+        lines += ["", "## Output format"]
+        if formats:
+            lines.append(" ".join(formats))
+        else:
+            lines.append(_output_format(self.ptype, a, self.text))
+            self.changes.append(
+                Change(
+                    description=f"Added an output format that suits a {self.ptype} prompt.",
+                    findings=["PD002"],
+                    kind="add",
+                )
+            )
+        if examples:
+            lines += ["", "## Examples", *examples]
+        if "PD022" in self.codes:
+            self.changes.append(
+                Change(
+                    description="Split the block of text into sections.",
+                    findings=["PD022"],
+                    kind="structure",
+                )
+            )
+        elif headed or rules:
+            self.changes.append(
+                Change(
+                    description="Organized the prompt into sections.", findings=[], kind="structure"
+                )
+            )
+        return "\n".join(lines).strip()
+
+
+_BARE_FOLLOWUPS: Final = {
+    "explain": "Explain what was wrong and why the fix works",
+    "test it": "Test the fix",
+}
+
+
+def _finish(part: str, first: str) -> str:
+    part = capitalize(part.strip(" ,;"))
+    bare = part.rstrip(".").lower()
+    if bare in _BARE_FOLLOWUPS and re.search(r"\b(?:fix|bug|debug)\b", first, re.I):
+        part = _BARE_FOLLOWUPS[bare]
+    return part if re.search(r"[.!?]$", part) else part + "."
+
+
+def design(
+    text: str,
+    prompt_type: str,
+    findings: list[Finding],
+    *,
+    mode: Mode = "full",
+    config: EngineConfig | None = None,
+) -> Design:
+    """Rewrite ``text``; the result passes every guard or is ``text`` itself, unchanged."""
+    a = analyze(text)
+    codes = {f.code for f in findings}
+    builder = _Builder(text, prompt_type, a, findings)
+    builder.clean_all()
+    restructure = (
+        mode == "full"
+        and not a.structured
+        and bool(codes & _FIXABLE_RESTRUCTURE)
+        and "PD001" not in codes
+        and "```" not in text
+    )
+    out = builder.full() if restructure else builder.minimal()
+    if out.strip() == text.strip() or not out.strip():
+        return Design(prompt=text, changes=[])
+    if check(text, out, config):
+        if mode == "full":
+            return design(text, prompt_type, findings, mode="minimal", config=config)
+        return Design(prompt=text, changes=[])
+    return Design(prompt=out, changes=builder.changes)

@@ -1,0 +1,197 @@
+"""Local, meaning-preserving edits of one sentence: filler, shouting, negative-only wording.
+
+Each edit returns the new text and records what it did, so the Designer can name the
+finding every change answers. Placeholders, code spans, URLs and quoted strings are never
+touched: edits run on the prose between them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ..checks import shouted_runs
+from ..guards import placeholder_spans
+from ..text import ACRONYMS, FILLER
+
+# Negative-only instructions with a known positive form: (pattern, positive sentence).
+POSITIVE_FORMS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (
+        re.compile(
+            r"^(?:(?:and|but)\s+)?(?:(?:don'?t|dont|do not|never)\s+|avoid\s+)" + p + r"$", re.I
+        ),
+        positive,
+    )
+    for p, positive in (
+        (
+            r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very )?(?:boring|dull)",
+            "Make it engaging",
+        ),
+        (
+            r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very |overly )?"
+            r"(?:long|lengthy|verbose|wordy)",
+            "Keep it concise",
+        ),
+        (r"(?:write|make it|be) (?:too |overly )?(?:short|brief)", "Be thorough"),
+        (
+            r"(?:use|using|include) (?:any |technical |too much |unnecessary )?jargon",
+            "Use plain language",
+        ),
+        (r"(?:be|being) (?:too )?vague", "Be specific"),
+        (
+            r"(?:make (?:things|stuff|anything|facts) up|invent (?:facts|anything|details|"
+            r"information)|hallucinate|guess)",
+            "Use only information you can support",
+        ),
+        (r"repeat (?:yourself|itself|the same points?)", "Make each point once"),
+        (r"(?:be|being|sound) (?:too )?(?:formal|stiff)", "Use a conversational tone"),
+        (r"(?:be|being|sound) (?:too )?(?:casual|informal|chatty)", "Use a professional tone"),
+        (r"(?:be|being|sound) (?:rude|mean|condescending)", "Keep a respectful tone"),
+        (r"(?:use|write in) (?:the )?passive voice", "Use the active voice"),
+        (r"(?:use|include) (?:any )?(?:markdown|formatting)", "Write in plain text"),
+        (r"(?:use|include) (?:any )?(?:bullet points|bullets|lists)", "Write in prose paragraphs"),
+        (r"(?:make (?:it|this) |be )(?:too )?(?:complicated|complex|convoluted)", "Keep it simple"),
+        (r"(?:ramble|go off[- ]topic|digress)", "Stay on topic"),
+        (
+            r"(?:include|add|give|write) (?:any )?(?:explanations?|commentary|preamble|"
+            r"introduction|intro)",
+            "Give only the answer",
+        ),
+        (
+            r"(?:use|include) (?:any )?(?:external|third[- ]party) (?:libraries|packages|"
+            r"dependencies)",
+            "Use only the standard library",
+        ),
+        (r"forget (?:to )?(.+)", "\\1"),
+    )
+)
+
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    spans = [(s, e) for _t, _st, s, e in placeholder_spans(text)]
+    for pat in (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^”\n]*”"):
+        spans += [(m.start(), m.end()) for m in re.finditer(pat, text)]
+    return spans
+
+
+def _free(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return not any(s < end and start < e for s, e in spans)
+
+
+def tidy(text: str) -> str:
+    """Collapse the gaps edits leave: double spaces, space before punctuation, stray commas."""
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    text = re.sub(r"^[\s,;:]+", "", text)
+    text = re.sub(r",\s*([.!?])", r"\1", text)
+    text = re.sub(r"([,;])\1+", r"\1", text)
+    return text.strip()
+
+
+def capitalize(text: str) -> str:
+    for i, ch in enumerate(text):
+        if ch.isalpha():
+            return text[:i] + ch.upper() + text[i + 1 :] if text[i : i + 1].islower() else text
+        if ch in "{$<%`\"'":
+            return text
+    return text
+
+
+def remove_filler(sentence: str) -> tuple[str, list[str]]:
+    """Drop politeness and filler; a request ("Can you ...?") becomes an instruction."""
+    removed: list[str] = []
+    spans = _protected(sentence)
+    was_request = bool(
+        re.match(r"^\s*(?:hi,?\s+|hello,?\s+)?(?:can|could|would) you\b", sentence, re.I)
+    )
+
+    def drop(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        if not _free(spans, m.start(), m.end()):
+            return m.group(0)
+        if word in ("just", "really", "actually"):
+            after = sentence[m.end() : m.end() + 20].lower()
+            if re.match(r"\s+(?:as|like|the|a|one|two|once|for|in|a few|before|after)\b", after):
+                return m.group(0)
+        removed.append(m.group(0))
+        return ""
+
+    out = FILLER.sub(drop, sentence)
+    if not removed:
+        return sentence, []
+    out = tidy(out)
+    if was_request and out.endswith("?"):
+        out = out[:-1] + "."
+    if re.fullmatch(r"[\W_]*", out):
+        out = ""
+    return capitalize(out), removed
+
+
+def calm_shouting(sentence: str) -> tuple[str, list[str]]:
+    """Lower-case shouted words (acronyms stay) and turn "!!!" into plain punctuation."""
+    spans = _protected(sentence)
+    changed: list[str] = []
+    chars = list(sentence)
+    for start, end in shouted_runs(sentence):
+        if not _free(spans, start, end):
+            continue
+        run = sentence[start:end]
+        lowered = re.sub(
+            r"[A-Z][A-Z'’]+",
+            lambda m: m.group(0) if m.group(0) in ACRONYMS else m.group(0).lower(),
+            run,
+        )
+        lowered = re.sub(r"\bi\b", "I", lowered)
+        chars[start:end] = list(lowered)
+        changed.append(run)
+    out = "".join(chars)
+    out, n = re.subn(r"!{2,}", "!", out)
+    if n:
+        changed.append("!!")
+        out = re.sub(r"!(\s|$)", r".\1", out)
+    out, n2 = re.subn(r"\?{2,}", "?", out)
+    if n2:
+        changed.append("??")
+    out = re.sub(r"\bdont\b", "don't", out)
+    out = re.sub(r"\bcant\b", "can't", out)
+    return (capitalize(out), changed) if changed else (sentence, [])
+
+
+def make_positive(sentence: str) -> tuple[str, list[str]]:
+    """Rewrite negative-only clauses that have a known positive form."""
+    parts = re.split(r"(,\s*|;\s*|\s+and\s+|\s+but\s+)", sentence.rstrip(".!"))
+    rewritten: list[str] = []
+    changed: list[str] = []
+    for part in parts:
+        stripped = part.strip()
+        for pattern, positive in POSITIVE_FORMS:
+            m = pattern.match(stripped)
+            if m:
+                new = m.expand(positive) if "\\1" in positive else positive
+                if rewritten and rewritten[-1].strip() in ("and", "but"):
+                    rewritten[-1] = " and "
+                rewritten.append(new[0].lower() + new[1:] if rewritten else new)
+                changed.append(stripped)
+                break
+        else:
+            rewritten.append(part)
+    if not changed:
+        return sentence, []
+    out = "".join(rewritten).strip()
+    end = sentence.rstrip()[-1:] if sentence.rstrip()[-1:] in ".!?" else "."
+    return capitalize(tidy(out)) + (end if end != "!" else "."), changed
+
+
+def clean_sentence(sentence: str) -> tuple[str, dict[str, list[str]]]:
+    """All local edits; returns the new sentence and what each edit changed, by rule code."""
+    done: dict[str, list[str]] = {}
+    out, removed = remove_filler(sentence)
+    if removed:
+        done["PD013"] = removed
+    out, calmed = calm_shouting(out)
+    if calmed:
+        done["PD012"] = calmed
+    out, positive = make_positive(out)
+    if positive:
+        done["PD005"] = positive
+    return out, done

@@ -1,0 +1,183 @@
+"""The Evaluator's rubric: a deterministic 0-100 score on four criteria, each explained.
+
+* clarity: filler, shouting, negative-only wording, long or duplicated sentences, conflicts
+  and ambiguous openings cost points;
+* specificity: vague terms cost points; numbers, an explicit length, a named audience or
+  language earn them;
+* structure: separate lines or sections, lists, delimited inputs and a stated output format;
+* completeness: a task, an output format, a role where the type needs one, context or an
+  audience, constraints and (for classification) examples.
+
+``total`` is the weighted mean (clarity 30%, specificity 25%, structure 20%,
+completeness 25%).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Final
+
+import msgspec
+
+from ..values import Finding, Scores
+from .analysis import Analysis, analyze
+from .checks import diagnose, is_delimited
+
+WEIGHTS: Final = {"clarity": 30, "specificity": 25, "structure": 20, "completeness": 25}
+
+_CLARITY_COST: Final = {
+    "PD001": 35,
+    "PD004": 15,
+    "PD005": 6,
+    "PD009": 12,
+    "PD012": 8,
+    "PD013": 3,
+    "PD014": 6,
+    "PD015": 12,
+    "PD016": 6,
+    "PD019": 5,
+    "PD011": 8,
+}
+_CLARITY_CAP: Final = {"PD005": 18, "PD013": 12, "PD016": 18, "PD012": 16}
+
+
+class Rubric(msgspec.Struct, frozen=True, kw_only=True):
+    scores: Scores
+    reasons: list[str]  # one line per criterion
+
+
+def _clamp(value: float) -> int:
+    return max(0, min(100, round(value)))
+
+
+def score(
+    text: str,
+    prompt_type: str,
+    findings: list[Finding] | None = None,
+    analysis: Analysis | None = None,
+) -> Rubric:
+    """Score ``text`` as a ``prompt_type`` prompt, explaining each criterion."""
+    a = analysis or analyze(text)
+    found = findings if findings is not None else diagnose(text, prompt_type, a)
+    counts = Counter(f.code for f in found)
+
+    # clarity
+    lost = 0
+    for code, n in counts.items():
+        cost = _CLARITY_COST.get(code, 0) * n
+        lost += min(cost, _CLARITY_CAP.get(code, cost))
+    clarity = _clamp(100 - lost)
+    why_clarity = (
+        "clear wording"
+        if not lost
+        else "costs: "
+        + ", ".join(f"{code}×{n}" for code, n in sorted(counts.items()) if code in _CLARITY_COST)
+    )
+
+    # specificity
+    vague = counts.get("PD003", 0)
+    spec = 55.0 - min(vague * 7, 35)
+    bonus: list[str] = []
+    if re.search(r"\d", re.sub(r"\{[^}]*\}", "", text)):
+        spec += 10
+        bonus.append("numbers")
+    if a.has_length:
+        spec += 10
+        bonus.append("length")
+    if a.has_audience:
+        spec += 8
+        bonus.append("audience")
+    if a.has_format:
+        spec += 10
+        bonus.append("output format")
+    if a.of("constraint"):
+        spec += min(4 * len(a.of("constraint")), 12)
+        bonus.append("constraints")
+    if counts.get("PD021"):
+        spec -= 25
+    if counts.get("PD020"):
+        spec -= 5
+    specificity = _clamp(spec)
+    why_spec = (f"{vague} vague term(s)" if vague else "no vague terms") + (
+        "; has " + ", ".join(bonus) if bonus else "; no numbers, length, audience or format"
+    )
+
+    # structure
+    struct = 45.0
+    notes: list[str] = []
+    multi = len([s for s in a.sentences if "heading" not in s.kinds]) > 1
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if len(lines) > 1:
+        struct += 15
+        notes.append("separate lines")
+    if re.search(r"^#{1,6}\s|^[A-Z][\w ]{0,30}:\s*$", text, re.M):
+        struct += 15
+        notes.append("sections")
+    if re.search(r"^\s*(?:[-*•]|\d+[.)])\s", text, re.M):
+        struct += 10
+        notes.append("lists")
+    inputs = a.input_placeholders()
+    if inputs:
+        delimited = sum(1 for _t, _s, s, e in inputs if is_delimited(text, s, e))
+        struct += 15 if delimited == len(inputs) else -10
+        notes.append("delimited input" if delimited == len(inputs) else "undelimited input")
+    if a.has_format:
+        struct += 5
+    if not multi and a.word_count <= 25:
+        struct += 10  # one short sentence needs no sections
+        notes.append("short enough to need no sections")
+    struct -= 20 * counts.get("PD022", 0)
+    structure = _clamp(struct)
+    why_struct = ", ".join(notes) if notes else "one block of prose"
+
+    # completeness
+    comp = 0
+    have: list[str] = []
+    missing: list[str] = []
+    parts: list[tuple[str, int, bool]] = [
+        ("task", 35, bool(a.tasks)),
+        ("output format", 20, a.has_format),
+        ("role", 10, a.has_role or prompt_type in ("general", "creative")),
+        (
+            "audience or context",
+            15,
+            a.has_audience or bool(a.of("context")) or bool(inputs) or bool(a.placeholders),
+        ),
+        ("constraints", 10, bool(a.of("constraint")) or a.has_length),
+        ("examples", 10, a.has_examples or not a.is_classification),
+    ]
+    for name, points, ok in parts:
+        if ok:
+            comp += points
+            have.append(name)
+        else:
+            missing.append(name)
+    completeness = _clamp(comp)
+    why_comp = "has " + ", ".join(have) if have else "nothing"
+    if missing:
+        why_comp += "; missing " + ", ".join(missing)
+
+    total = _clamp(
+        (
+            clarity * WEIGHTS["clarity"]
+            + specificity * WEIGHTS["specificity"]
+            + structure * WEIGHTS["structure"]
+            + completeness * WEIGHTS["completeness"]
+        )
+        / 100
+    )
+    scores = Scores(
+        clarity=clarity,
+        specificity=specificity,
+        structure=structure,
+        completeness=completeness,
+        total=total,
+    )
+    reasons = [
+        f"clarity {clarity}: {why_clarity}",
+        f"specificity {specificity}: {why_spec}",
+        f"structure {structure}: {why_struct}",
+        f"completeness {completeness}: {why_comp}",
+    ]
+    return Rubric(scores=scores, reasons=reasons)
