@@ -259,3 +259,86 @@ class Progress(msgspec.Struct, kw_only=True):
     agent: str = ""
     batch_id: str = ""
     cost_usd: float = 0.0
+
+
+# --- status / subscriptions (added by the daemon issue) ------------------------------------
+
+
+class ProviderStatus(msgspec.Struct, kw_only=True):
+    name: str  # offline | xai | openai
+    model: str
+    circuit: str  # closed | open | half_open (offline: closed)
+
+
+class EventsStatus(msgspec.Struct, kw_only=True):
+    count: int
+    last_seq: int
+    bytes: int  # size of the LMDB environment on disk
+
+
+class CacheStatus(msgspec.Struct, kw_only=True):
+    entries: int
+    hit_rate: float  # 0..1 over the optimization cache's lookups
+
+
+class SpendStatus(msgspec.Struct, kw_only=True):
+    today_usd: float
+    month_usd: float
+    daily_budget_usd: float | None
+    monthly_budget_usd: float | None
+    forecast_30d_usd: float
+
+
+class BackupsStatus(msgspec.Struct, kw_only=True):
+    count: int
+    last_at: str | None  # ISO 8601, UTC
+    next_at: str | None
+    last_error: str = ""
+
+
+class InboxStatus(msgspec.Struct, kw_only=True):
+    path: str
+    pending: int  # files waiting in the inbox folder
+    batches: list[BatchInfo]
+
+
+class StatusResult(msgspec.Struct, kw_only=True):
+    """What ``status --json`` prints (DESIGN.md names the fields)."""
+
+    running: bool
+    pid: int | None
+    version: str
+    home: str
+    engine: str
+    provider: ProviderStatus
+    events: EventsStatus
+    cache: CacheStatus
+    spend: SpendStatus
+    backups: BackupsStatus
+    inbox: InboxStatus
+    uptime_s: float | None = None
+    socket: str = ""
+    log_file: str = ""
+    optimizations: int = 0
+    in_flight: int = 0
+
+
+class SubscribeParams(Params):
+    topics: list[str] = msgspec.field(default_factory=lambda: ["status"])
+
+
+class StatusNotice(msgspec.Struct, kw_only=True):
+    """``status`` notification pushed to subscribers: the language server's status bar, and
+    ``message`` for a budget alert or a breaker opening (shown to the person)."""
+
+    engine: str
+    provider: str
+    model: str
+    circuit: str
+    today_usd: float
+    month_usd: float
+    daily_budget_usd: float | None
+    monthly_budget_usd: float | None
+    message: str = ""  # "" = a plain state update
+    level: str = "info"  # info | warning | error
+    event: str = ""  # the event type that caused it (budget.alert, circuit.changed, ...)

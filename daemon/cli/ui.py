@@ -1,0 +1,315 @@
+"""How the daemon's answers look to a person: rich tables, colour only on a terminal.
+
+Pure rendering of :mod:`daemon.api` results; every function takes the result and prints it.
+Data that pipes (an optimized prompt) goes to stdout, commentary to stderr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from datetime import datetime
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .. import api
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+def usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "$0.00"
+    if abs(value) < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
+def _ago(iso: str | None) -> str:
+    if not iso:
+        return "never"
+    try:
+        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    seconds = time.time() - then.timestamp()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            amount = f"{seconds / size:.0f} {unit}"
+            break
+    else:
+        amount = f"{seconds:.0f} s"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _against(spent: float, budget: float | None) -> Text:
+    if budget is None:
+        return Text(f"{usd(spent)}  (no budget)")
+    pct = 100 * spent / budget if budget > 0 else 100.0
+    style = "red" if pct >= 100 else "yellow" if pct >= 80 else "green"
+    return Text(f"{usd(spent)} of {usd(budget)}  ") + Text(f"{pct:.0f}%", style=style)
+
+
+def render_status(s: api.StatusResult) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    if s.running:
+        up = f", up {_duration(s.uptime_s)}" if s.uptime_s is not None else ""
+        grid.add_row("daemon", Text(f"running (pid {s.pid}{up})", style="green"))
+    else:
+        grid.add_row("daemon", Text("daemon not running (read from the event log)", "yellow"))
+    grid.add_row("version", s.version)
+    grid.add_row("home", s.home)
+    circuit_style = {"closed": "green", "open": "red"}.get(s.provider.circuit, "yellow")
+    provider = Text(f"{s.engine} · {s.provider.name}")
+    if s.provider.model:
+        provider += Text(f" · {s.provider.model}")
+    provider += Text("  breaker ") + Text(s.provider.circuit, style=circuit_style)
+    grid.add_row("engine", provider)
+    grid.add_row(
+        "events", f"{s.events.count:,} (last #{s.events.last_seq}), {_size(s.events.bytes)}"
+    )
+    grid.add_row("cache", f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%")
+    grid.add_row("today", _against(s.spend.today_usd, s.spend.daily_budget_usd))
+    grid.add_row("month", _against(s.spend.month_usd, s.spend.monthly_budget_usd))
+    grid.add_row("forecast", f"{usd(s.spend.forecast_30d_usd)} over the next 30 days")
+    backups = f"{s.backups.count} · last {_ago(s.backups.last_at)}"
+    if s.backups.next_at:
+        backups += f" · next {_ago(s.backups.next_at)}"
+    grid.add_row("backups", backups)
+    if s.backups.last_error:
+        grid.add_row("", Text(f"last backup failed: {s.backups.last_error}", style="red"))
+    grid.add_row("inbox", f"{s.inbox.path} · {s.inbox.pending} pending")
+    for batch in s.inbox.batches:
+        eta = f", ETA {_duration(batch.eta_s)}" if batch.eta_s is not None else ""
+        line = f"{batch.file_name}: {batch.done}/{batch.total} {batch.state}"
+        line += f" ({batch.rate_per_s:.1f}/s{eta}, {usd(batch.cost_usd)})"
+        if batch.reason:
+            line += f" — {batch.reason}"
+        grid.add_row("", line)
+    out.print(grid)
+
+
+def render_history(result: api.HistoryResult, running: bool) -> None:
+    if not running:
+        err.print("[yellow]daemon not running[/]: read from the event log")
+    if not result.items:
+        err.print('no optimizations yet; try: promptd optimize "your prompt"')
+        return
+    table = Table(box=None, pad_edge=False)
+    for name, justify in (
+        ("id", "left"),
+        ("when", "left"),
+        ("type", "left"),
+        ("engine", "left"),
+        ("score", "right"),
+        ("cost", "right"),
+        ("", "left"),
+        ("prompt", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    for item in result.items:
+        flags = " ".join(
+            f for f, on in (("cached", item.cached), ("degraded", item.degraded)) if on
+        )
+        gain = item.score_after - item.score_before
+        score = Text(f"{item.score_before}→{item.score_after}")
+        score.stylize("green" if gain > 0 else "dim")
+        table.add_row(
+            item.id[:12],
+            _ago(item.at),
+            item.prompt_type,
+            item.engine,
+            score,
+            usd(item.cost_usd),
+            flags,
+            item.preview,
+        )
+    out.print(table)
+
+
+def render_findings(findings: list[object]) -> None:
+    from ..values import Finding
+
+    for f in findings:
+        if not isinstance(f, Finding):
+            continue
+        where = f"{f.span.line}:{f.span.col} " if f.span else ""
+        ask = "  (needs your input)" if f.needs_input else ""
+        style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
+        err.print(f"  {where}[{style}]{f.code}[/] {f.severity} {f.message}{ask}", markup=True)
+
+
+def render_show(s: api.ShowResult, running: bool) -> None:
+    o = s.optimization
+    if not running:
+        err.print("[yellow]daemon not running[/]: read from the event log")
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row("id", o.id)
+    head.add_row("when", f"{s.at} ({_ago(s.at)}) from {s.source}")
+    head.add_row("type", o.prompt_type + (" (detected)" if o.detected_type else ""))
+    head.add_row("engine", f"{o.engine} · {o.model or '-'} · route {o.route}")
+    head.add_row("score", f"{o.score_before} → {o.score_after}")
+    flags = [f for f, on in (("cached", o.cached), ("degraded", o.degraded)) if on]
+    head.add_row("cost", usd(o.cost_usd) + (f" ({', '.join(flags)})" if flags else ""))
+    if o.degraded_reason:
+        head.add_row("degraded", o.degraded_reason)
+    if not o.changed and o.unchanged_reason:
+        head.add_row("unchanged", o.unchanged_reason)
+    out.print(head)
+    if s.steps:
+        steps = Table(title="agent steps", box=None, title_justify="left")
+        for col in ("agent", "try", "ms", "model", "summary"):
+            steps.add_column(col, justify="right" if col in ("try", "ms") else "left")
+        for st in s.steps:
+            steps.add_row(
+                st.agent, str(st.attempt), f"{st.duration_ms:.1f}", st.model or "-", st.summary
+            )
+        out.print(steps)
+    if s.calls:
+        calls = Table(title="provider calls", box=None, title_justify="left")
+        for col in ("agent", "model", "in", "cached", "out", "reasoning", "ms", "cost", "ok"):
+            calls.add_column(col, justify="left" if col in ("agent", "model") else "right")
+        for c in s.calls:
+            calls.add_row(
+                c.agent,
+                c.model,
+                str(c.prompt_tokens),
+                str(c.cached_tokens),
+                str(c.completion_tokens),
+                str(c.reasoning_tokens),
+                str(c.latency_ms),
+                usd(c.cost_usd),
+                "yes" if c.ok else Text("no", style="red"),
+            )
+        out.print(calls)
+    out.print(Text("original", style="bold"))
+    out.print(o.original, markup=False)
+    out.print(Text("optimized", style="bold"))
+    out.print(o.optimized, markup=False)
+
+
+def _cost_table(title: str, rows: list[api.CostRow]) -> Table:
+    table = Table(title=title, box=None, title_justify="left", pad_edge=False)
+    table.add_column("")
+    table.add_column("cost", justify="right")
+    table.add_column("calls", justify="right")
+    for row in rows:
+        table.add_row(row.key, usd(row.cost_usd), str(row.calls))
+    if not rows:
+        table.add_row("(none)", "-", "-")
+    return table
+
+
+def render_costs(c: api.CostsResult, running: bool) -> None:
+    if not running:
+        err.print("[yellow]daemon not running[/]: read from the event log")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(justify="right")
+    grid.add_row("today", usd(c.today_usd))
+    grid.add_row("this month", usd(c.month_usd))
+    grid.add_row("all time", usd(c.total_usd))
+    grid.add_row("next 30 days", usd(c.forecast_30d_usd) + " (forecast)")
+    out.print(grid)
+    for title, rows in (("by day", c.by_day), ("by model", c.by_model), ("by source", c.by_source)):
+        out.print()
+        out.print(_cost_table(title, rows))
+
+
+def render_budget(b: api.BudgetInfo) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("daily", _against(b.today_usd, b.daily_budget_usd))
+    grid.add_row("monthly", _against(b.month_usd, b.monthly_budget_usd))
+    grid.add_row("alert at", f"{b.alert_pct}%")
+    if b.reserved_usd:
+        grid.add_row("held", f"{usd(b.reserved_usd)} reserved by calls in flight")
+    out.print(grid)
+
+
+def render_summary(r: api.OptimizeResult) -> None:
+    """The optimize summary on stderr: score, changes, findings left, cost, flags."""
+    gain = r.score_after - r.score_before
+    style = "green" if gain > 0 else "yellow"
+    line = Text("score ") + Text(f"{r.score_before} → {r.score_after}", style=style)
+    line += Text(f" · {r.prompt_type}" + (" (detected)" if r.detected_type else ""))
+    line += Text(f" · {r.engine}" + (f" {r.model}" if r.model else ""))
+    line += Text(f" · {usd(r.cost_usd)}")
+    if r.cached:
+        line += Text(" · cached", style="cyan")
+    if r.degraded:
+        line += Text(" · degraded", style="yellow")
+    line += Text(f" · {r.duration_ms} ms · {r.id}")
+    err.print(line)
+    if r.degraded and r.degraded_reason:
+        err.print(f"[yellow]degraded:[/] {r.degraded_reason}")
+    if not r.changed and r.unchanged_reason:
+        err.print(f"unchanged: {r.unchanged_reason}")
+    for change in r.changes:
+        codes = f" ({', '.join(change.findings)})" if change.findings else ""
+        err.print(f"  [green]✓[/] {change.description}{codes}", markup=True)
+    left = [f for f in r.findings if f.needs_input]
+    if left:
+        err.print("needs your input:")
+        render_findings(list(left))
+
+
+def render_diff(original: str, optimized: str) -> None:
+    """A unified diff of the prompt, coloured on a terminal (stdout: it pipes to a pager)."""
+    lines = difflib.unified_diff(
+        original.splitlines(), optimized.splitlines(), "original", "optimized", lineterm=""
+    )
+    for line in lines:
+        style = (
+            "bold"
+            if line.startswith(("---", "+++"))
+            else "cyan"
+            if line.startswith("@@")
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else None
+        )
+        out.print(Text(line, style=style or ""))
+
+
+def render_estimate(e: api.EstimateResult) -> None:
+    out.print(
+        f"{e.engine} · {e.model}: {e.calls} calls, ~{e.input_tokens:,} input tokens, "
+        f"up to {e.max_output_tokens:,} output tokens"
+    )
+    out.print(f"estimated {usd(e.estimated_usd)}, at most {usd(e.worst_case_usd)}")

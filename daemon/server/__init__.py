@@ -1,0 +1,57 @@
+"""The daemon: a long-running process that serves the control API on a Unix socket.
+
+Modules:
+
+* :mod:`.rpc` JSON-RPC 2.0 framing, errors, :class:`~.rpc.Method` and :class:`~.rpc.Call`
+* :mod:`.listener` the 0600 socket, the peer-uid check, line framing with a size cap
+* :mod:`.dispatch` requests -> concurrent tasks, subscriptions, graceful drain
+* :mod:`.lifecycle` pid-file lock, stale detection, spawning detached
+* :mod:`.logs` the rotating structured log with secrets filtered out
+* :mod:`.app` :class:`Daemon`: services, signals, start and stop
+* :mod:`.service` :class:`CoreService`: status, optimize, lint, history, show, costs, budget
+* :mod:`.main` ``python -m daemon.server`` / ``promptd start``
+
+Adding a service (backups, inbox...). A service is any object with::
+
+    name: str
+    def methods(self) -> Mapping[str, rpc.Method]   # control-API methods it answers
+    async def start(self) -> None                   # after the core service has started
+    async def stop(self) -> None                    # before the core service stops
+
+Write a factory ``Factory(daemon: Daemon) -> Service`` and list it in
+:data:`daemon.server.main.SERVICES` (``("daemon.backup.service", "BackupService")`` is
+already there). The daemon calls it before start and then
+``daemon.register_service(service)``. From the daemon a service gets ``daemon.config``,
+``daemon.paths``, ``daemon.core`` (the :class:`CoreService`: ``core.store`` the event log,
+``core.optimize(params, call)``), ``daemon.spawn(coro, name)`` for background tasks,
+``daemon.publish(topic, method, params)`` to push notifications to subscribers and
+``daemon.reload_hooks`` to hear about SIGHUP. A method is
+``rpc.Method(ParamsStruct, async handler(params, call), work=True)``; ``work=True`` makes
+the daemon wait for it (bounded) at shutdown; a handler reports progress with
+``call.progress(api.Progress(...))``. Exceptions from ``daemon.errors`` become JSON-RPC errors
+with the right code; anything else is logged and answered as an internal error.
+
+Exports are loaded lazily so ``promptd status`` does not import asyncio.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import Daemon, Service
+    from .rpc import Call, Method
+
+__all__ = ["Call", "Daemon", "Method", "Service"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Daemon", "Service"):
+        from . import app
+
+        return getattr(app, name)
+    if name in ("Call", "Method"):
+        from . import rpc
+
+        return getattr(rpc, name)
+    raise AttributeError(name)

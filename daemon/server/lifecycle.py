@@ -1,0 +1,164 @@
+"""One daemon per home: the pid file lock, stale-state detection, spawning detached.
+
+The pid file ``run/promptd.pid`` is also the lock: the daemon holds an exclusive ``flock``
+on it for its whole life. The kernel drops that lock when the process dies, however it dies
+(even SIGKILL), so "is a daemon running here?" is exactly "is the pid file locked?" and a
+pid file or socket left behind by a killed daemon is recognised as stale and removed.
+
+Standard library only: ``promptd status`` and ``promptd stop`` import this without asyncio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import DaemonError
+from ..paths import Paths, ensure_private_dir
+
+
+class AlreadyRunning(DaemonError):
+    def __init__(self, pid: int | None) -> None:
+        super().__init__(f"promptd is already running (pid {pid})")
+        self.pid = pid
+
+
+def _read_pid(fd: int) -> int | None:
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 64).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+class PidLock:
+    """The daemon's claim on a home: an exclusive lock on the pid file, held until release."""
+
+    def __init__(self, pid_file: Path) -> None:
+        self.pid_file = pid_file
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock and write our pid, or raise :class:`AlreadyRunning`."""
+        fd = os.open(self.pid_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # A checker (``running_pid``) holds a shared lock for microseconds: retry briefly
+        # before concluding that another daemon owns the home.
+        for attempt in range(20):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    raise DaemonError(f"cannot lock {self.pid_file}: {exc.strerror}") from exc
+                if attempt == 19:
+                    pid = _read_pid(fd)
+                    os.close(fd)
+                    raise AlreadyRunning(pid) from exc
+                time.sleep(0.01)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Remove the pid file and drop the lock (in that order: no window where another
+        daemon's fresh pid file could be removed)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+
+def running_pid(paths: Paths) -> int | None:
+    """The pid of the daemon that owns this home, or None when none runs."""
+    try:
+        fd = os.open(paths.pid_file, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _read_pid(fd)
+            return pid if pid is not None else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def clean_stale(paths: Paths) -> bool:
+    """Remove the pid file and socket a dead daemon left; True when there was something."""
+    if running_pid(paths) is not None:
+        return False
+    found = False
+    for path in (paths.pid_file, paths.socket):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            found = True
+    return found
+
+
+def daemon_command(paths: Paths, *, detached: bool) -> list[str]:
+    cmd = [sys.executable, "-m", "daemon.server"]
+    if paths.home is not None:
+        cmd += ["--home", str(paths.home)]
+    if detached:
+        cmd.append("--detached")
+    return cmd
+
+
+def spawn_detached(paths: Paths) -> subprocess.Popen[bytes]:
+    """Start the daemon in its own session, output to ``run/daemon.log``; do not wait."""
+    ensure_private_dir(paths.run)
+    clean_stale(paths)
+    with open(paths.log_file, "ab") as log_file:
+        return subprocess.Popen(
+            daemon_command(paths, detached=True),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+            close_fds=True,
+            cwd=paths.run,
+        )
+
+
+def last_error(paths: Paths) -> str:
+    """The last ERROR line of the daemon's log (for "the daemon exited during start")."""
+    try:
+        with open(paths.log_file, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if " ERROR " in line or line.startswith(("promptd:", "Traceback")):
+            return line.split(" ERROR ", 1)[-1].strip()
+    return lines[-1].strip() if lines else ""
+
+
+def wait_exit(paths: Paths, pid: int, timeout: float) -> bool:
+    """Wait until the daemon ``pid`` has let go of the home (True) or ``timeout`` passed."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while time.monotonic() < deadline:
+        if running_pid(paths) != pid:
+            return True
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return running_pid(paths) != pid
+
+
+def terminate(pid: int) -> None:
+    """Ask the daemon to stop (SIGTERM: graceful, like ``promptd stop``)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)

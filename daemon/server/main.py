@@ -1,0 +1,82 @@
+"""Run a daemon: ``python -m daemon.server [--home DIR] [--detached]``, or ``promptd start``.
+
+:func:`serve` builds the :class:`~daemon.server.app.Daemon`, registers the core service and
+every optional service whose module is installed (:data:`SERVICES`), and runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .. import config as _config
+from ..errors import PromptdError
+from ..paths import Paths, ensure_private_dir, resolve
+from . import lifecycle, logs
+from .app import Daemon, Service
+
+# Optional services: (module, factory). A factory takes the Daemon and returns a Service;
+# a module that is not there yet is skipped (its methods answer "not available").
+SERVICES: tuple[tuple[str, str], ...] = (
+    ("daemon.backup.service", "BackupService"),
+    ("daemon.inbox.service", "InboxService"),
+)
+
+
+def build(paths: Paths, config: _config.Config, *, foreground: bool = False) -> Daemon:
+    """A daemon with the core service and the optional services registered."""
+    from .service import CoreService
+
+    daemon = Daemon(paths, config, foreground=foreground)
+    core = CoreService(daemon)
+    daemon.register_service(core)
+    for module_name, factory_name in SERVICES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        factory: Callable[[Daemon], Service] = getattr(module, factory_name)
+        daemon.register_service(factory(daemon))
+    return daemon
+
+
+def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> int:
+    """Run a daemon for ``paths`` until it is stopped; the process's exit code.
+
+    A second daemon for the same home says so and returns 0.
+    """
+    config = _config.load(paths.config_file)
+    for folder in (paths.run, paths.events.parent, paths.inbox, paths.outbox, paths.backups):
+        ensure_private_dir(folder)
+    daemon = build(paths, config, foreground=foreground)
+    try:
+        return asyncio.run(daemon.run(detached=detached))
+    except lifecycle.AlreadyRunning as exc:
+        print(f"promptd: {exc}", file=sys.stderr)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m daemon.server")
+    parser.add_argument("--home", default=None)
+    parser.add_argument("--detached", action="store_true")
+    args = parser.parse_args(argv)
+    paths = resolve(args.home)
+    try:
+        return serve(paths, foreground=not args.detached, detached=args.detached)
+    except PromptdError as exc:
+        logs.get().error("%s", exc)
+        print(f"promptd: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_module() -> Any:
+    sys.exit(main())

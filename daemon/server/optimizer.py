@@ -1,0 +1,240 @@
+"""The daemon's one "optimize one prompt" call: cache, engine choice, pipeline, progress.
+
+* The optimization cache first (unless ``no_cache``): a hit answers at once with the stored
+  result, marked ``cached``, and records ``CacheHit`` + the request/completion (cost 0).
+* Else the pipeline (:mod:`daemon.engine.pipeline`) on the offline agents or the LLM agents
+  (with the offline agents as fallback: a failing provider gives a ``degraded`` answer).
+  Its events go to the log as they happen; a run cut off by a stop records itself as
+  ``OptimizationFailed(interrupted=True)``.
+* ``progress`` notifications per agent step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .. import api
+from ..config import Config
+from ..engine.guards import check_input
+from ..engine.offline import OfflineAgents
+from ..engine.pipeline import OptimizationRequest, RunMeta, new_opt_id, run_pipeline, to_result
+from ..engine.text import normalize, prompt_hash
+from ..errors import ConfigError
+from ..events import (
+    CacheHit,
+    CacheMiss,
+    Event,
+    OptimizationCompleted,
+    OptimizationRequested,
+)
+from ..store.writer import AsyncEventLog
+from . import logs, queries
+
+if TYPE_CHECKING:
+    from ..providers import LLMEngine
+
+log = logs.get("optimize")
+
+ENGINE_VERSION = "1"  # part of the cache key: bump when the engines' output changes
+_STEPS = {"deconstructor": 1, "diagnoser": 2, "designer": 3, "evaluator": 4}
+
+Progress = Callable[[api.Progress], None]
+
+
+def cache_key(text: str, prompt_type: str, engine: str, model: str) -> str:
+    """normalized prompt + type + engine + model + engine version (DESIGN "Caches")."""
+    h = hashlib.sha256()
+    for part in (normalize(text), prompt_type, engine, model, ENGINE_VERSION):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+class Optimizer:
+    """Owns the engines for one config (a SIGHUP builds a new one)."""
+
+    def __init__(self, config: Config, store: AsyncEventLog) -> None:
+        self.config = config
+        self.store = store
+        self.offline = OfflineAgents(config.engine)
+        self._recording: set[asyncio.Task[Any]] = set()
+        self.llm: LLMEngine | None = None
+        if config.engine_name() == "llm":
+            from ..providers import LLMEngine
+
+            self.llm = LLMEngine(config, store)
+
+    def provider_status(self) -> api.ProviderStatus:
+        if self.llm is None:
+            return queries.provider_status(self.config)
+        return api.ProviderStatus(
+            name=self.llm.name, model=self.llm.provider.model, circuit=self.llm.circuit
+        )
+
+    def _llm(self) -> LLMEngine:
+        if self.llm is None:
+            raise ConfigError(
+                "the llm engine needs a provider: set XAI_API_KEY (or OPENAI_API_KEY with "
+                'provider.kind = "openai" in config.toml), or use --engine offline'
+            )
+        return self.llm
+
+    def estimate(self, params: api.OptimizeParams) -> api.EstimateResult:
+        check_input(params.text, self.config.engine)
+        engine = params.engine or self.config.engine_name()
+        if engine == "offline":
+            return api.EstimateResult(
+                engine="offline",
+                model="",
+                calls=0,
+                input_tokens=0,
+                max_output_tokens=0,
+                estimated_usd=0.0,
+                worst_case_usd=0.0,
+            )
+        return self._llm().estimate(params.text, params.model)
+
+    async def optimize(
+        self, params: api.OptimizeParams, progress: Progress, *, batch_id: str = ""
+    ) -> api.OptimizeResult:
+        started = time.perf_counter()
+        engine = params.engine or self.config.engine_name()
+        if engine not in ("offline", "llm"):
+            raise ConfigError(f"unknown engine {engine!r}; use offline or llm")
+        check_input(params.text, self.config.engine)
+        opt_id = new_opt_id()
+        model, model_reason = "", ""
+        llm = self._llm() if engine == "llm" else None
+        if llm is not None:
+            choice = llm.choose(params.text, params.model)
+            model, model_reason = choice.model, choice.reason
+        key = cache_key(params.text, params.prompt_type, engine, model)
+        if not params.no_cache:
+            hit = self._cached(key)
+            if hit is not None:
+                return self._answer_cached(hit, key, opt_id, params, batch_id, started)
+        request = OptimizationRequest(
+            text=params.text,
+            prompt_type=params.prompt_type,
+            opt_id=opt_id,
+            source=params.source,
+            batch_id=batch_id,
+            no_cache=params.no_cache,
+            model=model,
+        )
+        meta = RunMeta(model=model, model_reason=model_reason, cache_key=key)
+        agents: Any = self.offline
+        if llm is not None:
+            agents = llm.agents_for(
+                opt_id, params.text, model=params.model, no_cache=params.no_cache
+            )
+        final: list[OptimizationCompleted] = []
+        miss: list[Event] = (
+            [] if params.no_cache else [CacheMiss(cache="optimization", key=key, opt_id=opt_id)]
+        )
+
+        async def emit(events: Sequence[Event]) -> object:
+            out: list[Event] = []
+            for ev in events:
+                if isinstance(ev, OptimizationCompleted):
+                    if llm is not None:  # what the provider calls of this run cost
+                        ev = msgspec.structs.replace(ev, cost_ticks=agents.cost_ticks)
+                    final.append(ev)
+                out.append(ev)
+            if miss:
+                out = [*miss, *out]
+                miss.clear()
+            return await self.store.append(out)
+
+        def on_step(agent: str, attempt: int) -> None:
+            progress(
+                api.Progress(
+                    token="",
+                    kind="optimize",
+                    message=f"{agent} (try {attempt})" if attempt > 1 else agent,
+                    done=_STEPS.get(agent, 0) - 1,
+                    total=4,
+                    opt_id=opt_id,
+                    agent=agent,
+                )
+            )
+
+        outcome = await run_pipeline(
+            request,
+            agents,
+            emit=emit,
+            config=self.config.engine,
+            fallback=self.offline if llm is not None else None,
+            on_step=on_step,
+            meta=meta,
+        )
+        done = final[-1] if final else outcome.completed
+        return to_result(done)
+
+    def _cached(self, key: str) -> OptimizationCompleted | None:
+        with self.store.view() as view:
+            return view.cache.optimization(key, time.time_ns())
+
+    def _answer_cached(
+        self,
+        hit: OptimizationCompleted,
+        key: str,
+        opt_id: str,
+        params: api.OptimizeParams,
+        batch_id: str,
+        started: float,
+    ) -> api.OptimizeResult:
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        done = msgspec.structs.replace(
+            hit,
+            opt_id=opt_id,
+            cached=True,
+            cost_ticks=0,
+            duration_ms=duration_ms,
+            source=params.source,
+            batch_id=batch_id,
+        )
+        events: list[Event] = [
+            OptimizationRequested(
+                opt_id=opt_id,
+                prompt=params.text,
+                prompt_hash=prompt_hash(params.text),
+                prompt_type=params.prompt_type,
+                engine=hit.engine,
+                model=hit.model,
+                source=params.source,
+                batch_id=batch_id,
+            ),
+            CacheHit(
+                cache="optimization",
+                key=key,
+                opt_id=opt_id,
+                source_opt_id=hit.opt_id,
+                saved_ticks=hit.cost_ticks,
+            ),
+            done,
+        ]
+        # Recorded in the next group commit; the answer does not wait for the disk (a hit
+        # costs nothing, and a crash in that millisecond loses only its record).
+        task = asyncio.get_running_loop().create_task(self.store.append(events))
+        self._recording.add(task)
+        task.add_done_callback(self._recorded)
+        return to_result(done)
+
+    def _recorded(self, task: asyncio.Task[Any]) -> None:
+        self._recording.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not record a cache hit", exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        """Wait for cache hits still being recorded, then close the provider's client."""
+        if self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
+        if self.llm is not None:
+            await self.llm.aclose()

@@ -1,0 +1,389 @@
+"""Read-only answers built from a :class:`~daemon.store.view.StoreView`.
+
+The daemon answers ``history``, ``show``, ``costs``, ``budget.get`` and the store part of
+``status`` with these functions; the CLI uses the same ones on a read-only LMDB when no
+daemon runs (:func:`open_readonly`), so both paths print the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from .. import __version__, api
+from ..config import Config
+from ..errors import RPCError, StoreError
+from ..events import AgentStepCompleted, OptimizationCompleted, ProviderCallCompleted
+from ..paths import Paths
+from ..store.view import StoreView
+from ..values import Scores, ticks_to_usd
+
+T = TypeVar("T")
+
+_INBOX_SKIP = (".part", ".tmp", "~", ".crdownload", ".swp")
+
+
+def iso(ts_ns: int | None) -> str | None:
+    if not ts_ns:
+        return None
+    return (
+        datetime.fromtimestamp(ts_ns / 1e9, UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def periods(now_s: float | None = None) -> tuple[str, str]:
+    """The local day and month spend is booked on (as the providers book it)."""
+    t = time.localtime(time.time() if now_s is None else now_s)
+    return time.strftime("%Y-%m-%d", t), time.strftime("%Y-%m", t)
+
+
+def _total(scores: Scores | None) -> int:
+    return scores.total if scores is not None else 0
+
+
+def optimize_result(done: OptimizationCompleted, opt_id: str | None = None) -> api.OptimizeResult:
+    """``OptimizationCompleted`` as the API shows it."""
+    return api.OptimizeResult(
+        id=opt_id or done.opt_id,
+        original=done.original,
+        optimized=done.optimized,
+        prompt_type=done.prompt_type,
+        engine=done.engine,
+        model=done.model,
+        score_before=_total(done.score_before),
+        score_after=_total(done.score_after),
+        findings=list(done.findings),
+        changes=list(done.changes),
+        placeholders=list(done.placeholders),
+        cost_usd=ticks_to_usd(done.cost_ticks),
+        cached=done.cached,
+        degraded=done.degraded,
+        duration_ms=done.duration_ms,
+        changed=done.changed,
+        unchanged_reason=done.unchanged_reason,
+        degraded_reason=done.degraded_reason,
+        detected_type=done.detected,
+        route=done.route,
+        model_reason=done.model_reason,
+        scores_before=done.score_before,
+        scores_after=done.score_after,
+    )
+
+
+# --- history / show ------------------------------------------------------------------------
+
+
+def history(
+    view: StoreView, params: api.HistoryParams, prompt_hash: str | None = None
+) -> api.HistoryResult:
+    limit = max(1, min(params.limit, 10_000))
+    wanted = prompt_hash or params.prompt_hash
+    entries = (
+        view.history.by_prompt_hash(wanted, limit)
+        if wanted
+        else view.history.recent(limit, status="completed")
+    )
+    items = [
+        api.HistoryItem(
+            id=e.opt_id,
+            at=iso(e.done_ts_ns or e.ts_ns) or "",
+            prompt_type=e.prompt_type,
+            engine=e.engine,
+            model=e.model,
+            score_before=max(e.score_before, 0),
+            score_after=max(e.score_after, 0),
+            cost_usd=ticks_to_usd(e.cost_ticks),
+            cached=e.cached,
+            degraded=e.degraded,
+            source=e.source,
+            preview=e.preview,
+        )
+        for e in entries
+        if e.status == "completed"
+    ]
+    return api.HistoryResult(items=items)
+
+
+def show(view: StoreView, params: api.ShowParams) -> api.ShowResult:
+    wanted = params.id.strip()
+    entry = view.history.get(wanted) if wanted else None
+    if entry is None and wanted:
+        matches = view.history.match(wanted, limit=2)
+        if len(matches) > 1:
+            raise RPCError(
+                api.NOT_FOUND,
+                f"{wanted!r} matches several optimizations; give "
+                "more of the id (promptd history shows them)",
+            )
+        entry = matches[0] if matches else None
+    if entry is None:
+        raise RPCError(
+            api.NOT_FOUND, f"no optimization with id {wanted!r}; `promptd history` lists them"
+        )
+    opt_id = entry.opt_id
+    done = view.history.completed(opt_id)
+    if done is None:
+        failure = view.history.failure(opt_id)
+        reason = f"it failed: {failure.message}" if failure is not None else "it has not finished"
+        raise RPCError(api.NOT_FOUND, f"optimization {opt_id} has no result: {reason}")
+    steps = [
+        api.StepInfo(
+            agent=ev.agent,
+            attempt=ev.attempt,
+            duration_ms=ev.duration_us / 1000,
+            summary=ev.summary,
+            model=ev.model,
+        )
+        for rec in view.history.steps(opt_id)
+        if isinstance(ev := rec.event, AgentStepCompleted)
+    ]
+    calls = [
+        api.CallInfo(
+            agent=ev.agent,
+            model=ev.model,
+            prompt_tokens=ev.prompt_tokens,
+            cached_tokens=ev.cached_tokens,
+            completion_tokens=ev.completion_tokens,
+            reasoning_tokens=ev.reasoning_tokens,
+            latency_ms=ev.latency_ms,
+            cost_usd=ticks_to_usd(ev.cost_ticks),
+            ok=ev.ok,
+        )
+        for rec in view.history.calls(opt_id)
+        if isinstance(ev := rec.event, ProviderCallCompleted)
+    ]
+    return api.ShowResult(
+        optimization=optimize_result(done, opt_id),
+        at=iso(entry.done_ts_ns or entry.ts_ns) or "",
+        source=entry.source,
+        steps=steps,
+        calls=calls,
+    )
+
+
+# --- costs / budget ------------------------------------------------------------------------
+
+
+def forecast_usd(view: StoreView) -> float:
+    from ..providers.forecast import forecast  # heavy package: only when asked
+
+    rows = [(day, spend.ticks) for day, spend in view.budget.by_day()]
+    return ticks_to_usd(forecast(rows).forecast_30d_ticks)
+
+
+def costs(view: StoreView) -> api.CostsResult:
+    day, month = periods()
+    budget = view.budget
+
+    def rows(pairs: list[tuple[str, Any]]) -> list[api.CostRow]:
+        return [api.CostRow(key=k, cost_usd=ticks_to_usd(s.ticks), calls=s.calls) for k, s in pairs]
+
+    by_day = rows(budget.by_day())[-31:]
+    by_day.reverse()
+    by_model = sorted(rows(budget.by_model()), key=lambda r: -r.cost_usd)
+    by_source = sorted(rows(budget.by_source()), key=lambda r: -r.cost_usd)
+    return api.CostsResult(
+        today_usd=ticks_to_usd(budget.spent(day=day)),
+        month_usd=ticks_to_usd(budget.spent(month=month)),
+        total_usd=ticks_to_usd(budget.total().ticks),
+        forecast_30d_usd=forecast_usd(view),
+        by_day=by_day,
+        by_model=by_model,
+        by_source=by_source,
+    )
+
+
+def budget_info(view: StoreView, config: Config) -> api.BudgetInfo:
+    """Limits recorded with ``promptd budget`` win over config.toml's."""
+    day, month = periods()
+    budget = view.budget
+    stored = budget.settings()
+    if stored.seq > 0:
+        daily = None if stored.daily_ticks is None else ticks_to_usd(stored.daily_ticks)
+        monthly = None if stored.monthly_ticks is None else ticks_to_usd(stored.monthly_ticks)
+        pct = stored.alert_pct
+    else:
+        daily, monthly, pct = (
+            config.budget.daily_usd,
+            config.budget.monthly_usd,
+            config.budget.alert_pct,
+        )
+    return api.BudgetInfo(
+        daily_budget_usd=daily,
+        monthly_budget_usd=monthly,
+        alert_pct=pct,
+        today_usd=ticks_to_usd(budget.spent(day=day)),
+        month_usd=ticks_to_usd(budget.spent(month=month)),
+        reserved_usd=ticks_to_usd(budget.reserved()),
+    )
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def inbox_pending(paths: Paths) -> int:
+    """Regular files waiting in the inbox (temporary and hidden names do not count)."""
+    try:
+        with os.scandir(paths.inbox) as it:
+            return sum(
+                1
+                for e in it
+                if e.is_file(follow_symlinks=False)
+                and not e.name.startswith(".")
+                and not e.name.endswith(_INBOX_SKIP)
+            )
+    except OSError:
+        return 0
+
+
+def batch_infos(view: StoreView) -> list[api.BatchInfo]:
+    now = time.time_ns()
+    out = []
+    for b in view.batches.running():
+        elapsed = max((now - b.started_ts_ns) / 1e9, 1e-3) if b.started_ts_ns else 0.0
+        rate = b.done / elapsed if elapsed else 0.0
+        eta = (b.count - b.done) / rate if rate > 0 else None
+        out.append(
+            api.BatchInfo(
+                id=b.batch_id,
+                file_name=b.file_name,
+                done=b.done,
+                total=b.count,
+                rate_per_s=round(rate, 2),
+                eta_s=None if eta is None else round(eta, 1),
+                cost_usd=ticks_to_usd(b.cost_ticks),
+                state=b.status,
+                output_path=b.output_path,
+                reason=b.reason,
+            )
+        )
+    return out
+
+
+def status(
+    view: StoreView,
+    config: Config,
+    paths: Paths,
+    *,
+    running: bool,
+    pid: int | None,
+    events_bytes: int,
+    provider: api.ProviderStatus,
+    uptime_s: float | None = None,
+    next_backup_at: str | None = None,
+    in_flight: int = 0,
+) -> api.StatusResult:
+    info = budget_info(view, config)
+    stats = view.stats
+    opt_rate = stats.cache("optimization").rate
+    summary = view.backups.summary()
+    failed_last = summary.last_failure_ts_ns > summary.last_ts_ns
+    return api.StatusResult(
+        running=running,
+        pid=pid,
+        version=__version__,
+        home=paths.display_home,
+        engine=config.engine_name(),
+        provider=provider,
+        events=api.EventsStatus(count=stats.events(), last_seq=view.last_seq(), bytes=events_bytes),
+        cache=api.CacheStatus(entries=view.cache.entries(), hit_rate=round(opt_rate or 0.0, 4)),
+        spend=api.SpendStatus(
+            today_usd=info.today_usd,
+            month_usd=info.month_usd,
+            daily_budget_usd=info.daily_budget_usd,
+            monthly_budget_usd=info.monthly_budget_usd,
+            forecast_30d_usd=forecast_usd(view),
+        ),
+        backups=api.BackupsStatus(
+            count=view.backups.count(),
+            last_at=iso(summary.last_ts_ns),
+            next_at=next_backup_at,
+            last_error=summary.last_failure if failed_last else "",
+        ),
+        inbox=api.InboxStatus(
+            path=str(paths.inbox), pending=inbox_pending(paths), batches=batch_infos(view)
+        ),
+        uptime_s=uptime_s,
+        socket=str(paths.socket),
+        log_file=str(paths.log_file),
+        optimizations=stats.optimizations()["completed"],
+        in_flight=in_flight,
+    )
+
+
+def provider_status(config: Config, circuit: str = "closed") -> api.ProviderStatus:
+    kind = config.provider_kind()
+    return api.ProviderStatus(
+        name=kind, model="" if kind == "offline" else config.provider.model, circuit=circuit
+    )
+
+
+# --- the read-only path (no daemon) ----------------------------------------------------------
+
+
+class ReadOnly:
+    """Answers the read-only methods from an LMDB opened read-only (no daemon running)."""
+
+    def __init__(self, log: Any, paths: Paths, config: Config) -> None:
+        self.log = log
+        self.paths = paths
+        self.config = config
+
+    def answer(self, method: str, params: Any, result_type: type[T]) -> T:
+        with self.log.view() as view:
+            if method == "history":
+                result: Any = history(view, params)
+            elif method == "show":
+                result = show(view, params)
+            elif method == "costs":
+                result = costs(view)
+            elif method == "budget.get":
+                result = budget_info(view, self.config)
+            else:
+                raise ValueError(f"{method} needs the daemon")
+        return msgspec.convert(result, result_type, from_attributes=True)
+
+    def status(self) -> api.StatusResult:
+        with self.log.view() as view:
+            return status(
+                view,
+                self.config,
+                self.paths,
+                running=False,
+                pid=None,
+                events_bytes=self.log.size_bytes(),
+                provider=provider_status(self.config),
+            )
+
+
+@contextmanager
+def open_readonly(paths: Paths, config: Config) -> Iterator[ReadOnly]:
+    """The event log opened read-only; an empty in-memory log when there is none yet."""
+    from ..store.lmdb_log import EventLog
+
+    try:
+        log: Any = EventLog.open(paths.events, readonly=True, cache_config=config.cache)
+    except StoreError:
+        if (paths.events / "data.mdb").exists():
+            raise
+        from ..store.memory import MemoryEventLog
+
+        log = MemoryEventLog(cache_config=config.cache)
+    try:
+        yield ReadOnly(log, paths, config)
+    finally:
+        log.close()
+
+
+def offline_status(paths: Paths, config: Config) -> api.StatusResult:
+    """``promptd status`` when no daemon runs: what the log says."""
+    with open_readonly(paths, config) as reader:
+        return reader.status()

@@ -1,0 +1,320 @@
+"""The core service: the event log, the engines, and the control API's main methods.
+
+``status``, ``optimize``, ``lint``, ``history``, ``show``, ``costs``, ``budget.get``,
+``budget.set``. It opens the event log first and closes it last, records ``DaemonStarted``
+and ``DaemonStopped``, and pushes a ``status`` notification to subscribers when the spend
+moves, a budget alert fires or the provider's breaker changes (for the editors' status bar).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .. import __version__, api
+from ..config import Config
+from ..engine.lint import lint as lint_text
+from ..engine.text import prompt_hash
+from ..events import (
+    BudgetAlert,
+    BudgetRefused,
+    BudgetSet,
+    CircuitChanged,
+    ConfigReloaded,
+    DaemonStarted,
+    DaemonStopped,
+    OptimizationCompleted,
+    ProviderCallCompleted,
+)
+from ..store.writer import AsyncEventLog
+from ..values import ticks_to_usd, usd_to_ticks
+from . import logs, queries, rpc
+from .optimizer import Optimizer
+
+if TYPE_CHECKING:
+    from .app import Daemon
+
+log = logs.get("core")
+
+_PUSH_EVENTS = (
+    OptimizationCompleted,
+    ProviderCallCompleted,
+    BudgetAlert,
+    BudgetRefused,
+    CircuitChanged,
+    BudgetSet,
+    ConfigReloaded,
+)
+_SPEND_COALESCE_S = 0.25
+
+
+class CoreService:
+    """The daemon's first service (started first, stopped last)."""
+
+    name = "core"
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.store: AsyncEventLog | None = None
+        self.optimizer: Optimizer | None = None
+        daemon.core = self
+        daemon.reload_hooks.append(self._reloaded)
+
+    @property
+    def config(self) -> Config:
+        return self.daemon.config
+
+    def _store(self) -> AsyncEventLog:
+        if self.store is None:
+            raise RuntimeError("the core service has not started")
+        return self.store
+
+    def _optimizer(self) -> Optimizer:
+        if self.optimizer is None:
+            raise RuntimeError("the core service has not started")
+        return self.optimizer
+
+    def methods(self) -> Mapping[str, rpc.Method]:
+        return {
+            "status": rpc.Method(api.Empty, self.status),
+            "optimize": rpc.Method(api.OptimizeParams, self.optimize, work=True),
+            "lint": rpc.Method(api.LintParams, self.lint),
+            "history": rpc.Method(api.HistoryParams, self.history),
+            "show": rpc.Method(api.ShowParams, self.show),
+            "costs": rpc.Method(api.Empty, self.costs),
+            "budget.get": rpc.Method(api.Empty, self.budget_get),
+            "budget.set": rpc.Method(api.BudgetSetParams, self.budget_set),
+        }
+
+    # --- life ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        paths, config = self.daemon.paths, self.config
+        self.store = await AsyncEventLog.open(paths.events, cache_config=config.cache)
+        self.optimizer = Optimizer(config, self.store)
+        provider = self.optimizer.provider_status()
+        await self.store.append(
+            DaemonStarted(
+                pid=self.daemon.pid,
+                version=__version__,
+                engine=config.engine_name(),
+                provider=provider.name,
+                model=provider.model,
+            )
+        )
+        self.daemon.spawn(self._follow(self.store.last_seq() + 1), "status-push")
+
+    async def stop(self) -> None:
+        store = self._store()
+        if self.optimizer is not None:
+            with contextlib.suppress(Exception):
+                await self.optimizer.aclose()
+        try:
+            await store.append(
+                DaemonStopped(
+                    pid=self.daemon.pid,
+                    reason="signal" if self.daemon.stop_reason == "signal" else "shutdown",
+                    interrupted=self.daemon.interrupted,
+                )
+            )
+        finally:
+            await store.close()
+            self.store = None
+
+    def _reloaded(self, config: Config) -> None:
+        old = self.optimizer
+        self.optimizer = Optimizer(config, self._store())
+        if old is not None:  # calls in flight keep the old engine; close it after them
+            self.daemon.spawn(self._close_later(old), "close-old-engine")
+        provider = self.optimizer.provider_status()
+        self.daemon.spawn(
+            self._store().append(
+                ConfigReloaded(
+                    engine=config.engine_name(), provider=provider.name, model=provider.model
+                )
+            ),
+            "config-reloaded",
+        )
+
+    async def _close_later(self, old: Optimizer) -> None:
+        await asyncio.sleep(self.config.daemon.shutdown_grace_s + self.config.provider.timeout_s)
+        await old.aclose()
+
+    # --- methods -------------------------------------------------------------------------
+
+    async def status(self, params: api.Empty, call: rpc.Call) -> api.StatusResult:
+        store = self._store()
+        next_at = None
+        inbox: api.InboxStatus | None = None
+        for service in self.daemon.services:
+            hook = getattr(service, "next_backup_at", None)
+            if callable(hook):
+                next_at = hook()
+            part = getattr(service, "status", None)
+            if service is not self and callable(part):
+                value = part()
+                if isinstance(value, api.InboxStatus):
+                    inbox = value
+        with store.view() as view:
+            result = queries.status(
+                view,
+                self.config,
+                self.daemon.paths,
+                running=True,
+                pid=self.daemon.pid,
+                events_bytes=store.size_bytes(),
+                provider=self._optimizer().provider_status(),
+                uptime_s=round(time.time() - self.daemon.started_at, 1),
+                next_backup_at=next_at,
+                in_flight=len(self.daemon.dispatcher.in_flight()),
+            )
+        if inbox is not None:
+            result = msgspec.structs.replace(result, inbox=inbox)
+        return result
+
+    async def optimize(
+        self, params: api.OptimizeParams, call: rpc.Call, *, batch_id: str = ""
+    ) -> Any:
+        """The one "optimize one prompt" call (the inbox's batches use it too)."""
+        optimizer = self._optimizer()
+        if params.estimate:
+            return optimizer.estimate(params)
+        return await optimizer.optimize(params, call.progress, batch_id=batch_id)
+
+    async def lint(self, params: api.LintParams, call: rpc.Call) -> api.LintResult:
+        report = lint_text(params.text, params.prompt_type, self.config.engine)
+        return api.LintResult(
+            prompt_type=report.prompt_type, findings=list(report.findings), score=report.score
+        )
+
+    async def history(self, params: api.HistoryParams, call: rpc.Call) -> api.HistoryResult:
+        wanted = prompt_hash(params.text) if params.text is not None else None
+        with self._store().view() as view:
+            return queries.history(view, params, wanted)
+
+    async def show(self, params: api.ShowParams, call: rpc.Call) -> api.ShowResult:
+        with self._store().view() as view:
+            return queries.show(view, params)
+
+    async def costs(self, params: api.Empty, call: rpc.Call) -> api.CostsResult:
+        with self._store().view() as view:
+            return queries.costs(view)
+
+    async def budget_get(self, params: api.Empty, call: rpc.Call) -> api.BudgetInfo:
+        with self._store().view() as view:
+            return queries.budget_info(view, self.config)
+
+    async def budget_set(self, params: api.BudgetSetParams, call: rpc.Call) -> api.BudgetInfo:
+        from ..errors import InputError
+
+        for name, value in (("daily_usd", params.daily_usd), ("monthly_usd", params.monthly_usd)):
+            if value is not None and value < 0:
+                raise InputError(f"{name} cannot be negative; give an amount in USD")
+        if params.alert_pct is not None and not 1 <= params.alert_pct <= 100:
+            raise InputError("alert_pct must be between 1 and 100")
+        store = self._store()
+        with store.view() as view:
+            now = queries.budget_info(view, self.config)
+
+        def limit(new: float | None, clear: bool, current: float | None) -> int | None:
+            if clear:
+                return None
+            value = new if new is not None else current
+            return None if value is None else usd_to_ticks(value)
+
+        await store.append(
+            BudgetSet(
+                daily_ticks=limit(params.daily_usd, params.clear_daily, now.daily_budget_usd),
+                monthly_ticks=limit(
+                    params.monthly_usd, params.clear_monthly, now.monthly_budget_usd
+                ),
+                alert_pct=params.alert_pct if params.alert_pct is not None else now.alert_pct,
+            )
+        )
+        with store.view() as view:
+            return queries.budget_info(view, self.config)
+
+    # --- pushed state --------------------------------------------------------------------
+
+    def notice(self, message: str = "", level: str = "info", event: str = "") -> api.StatusNotice:
+        with self._store().view() as view:
+            info = queries.budget_info(view, self.config)
+        provider = self._optimizer().provider_status()
+        return api.StatusNotice(
+            engine=self.config.engine_name(),
+            provider=provider.name,
+            model=provider.model,
+            circuit=provider.circuit,
+            today_usd=info.today_usd,
+            month_usd=info.month_usd,
+            daily_budget_usd=info.daily_budget_usd,
+            monthly_budget_usd=info.monthly_budget_usd,
+            message=message,
+            level=level,
+            event=event,
+        )
+
+    async def _follow(self, from_seq: int) -> None:
+        """Turn new events into ``status`` notifications for subscribers."""
+        store = self._store()
+        pending_update = False
+        last_push = 0.0
+        async for record in store.subscribe(from_seq):
+            ev = record.event
+            if not isinstance(ev, _PUSH_EVENTS) or not self.daemon.dispatcher.subscribers:
+                continue
+            message, level = _message_for(ev)
+            if message:
+                self.daemon.publish("status", "status", self.notice(message, level, _tag(ev)))
+                continue
+            # spend / state changes: coalesce bursts into one push
+            now = time.monotonic()
+            if now - last_push >= _SPEND_COALESCE_S:
+                last_push = now
+                self.daemon.publish("status", "status", self.notice(event=_tag(ev)))
+            elif not pending_update:
+                pending_update = True
+
+                async def later(tag: str = _tag(ev)) -> None:
+                    nonlocal pending_update, last_push
+                    await asyncio.sleep(_SPEND_COALESCE_S)
+                    pending_update = False
+                    last_push = time.monotonic()
+                    self.daemon.publish("status", "status", self.notice(event=tag))
+
+                self.daemon.spawn(later(), "status-push-later")
+
+
+def _tag(ev: Any) -> str:
+    return str(type(ev).__struct_config__.tag)
+
+
+def _message_for(ev: Any) -> tuple[str, str]:
+    """A sentence for the person, for events worth interrupting them with."""
+    if isinstance(ev, BudgetAlert):
+        period = "daily" if ev.period == "day" else "monthly"
+        return (
+            f"promptd: {ticks_to_usd(ev.spent_ticks):.2f} USD spent, {ev.threshold_pct}% of "
+            f"the {period} budget of {ticks_to_usd(ev.budget_ticks):.2f} USD",
+            "warning",
+        )
+    if isinstance(ev, BudgetRefused):
+        return (
+            f"promptd: the {'daily' if ev.period == 'day' else 'monthly'} budget is used up; "
+            "answering with the offline engine (promptd budget raises it)",
+            "warning",
+        )
+    if isinstance(ev, CircuitChanged) and ev.new == "open":
+        return (
+            f"promptd: {ev.provider} is failing ({ev.reason or 'repeated errors'}); "
+            "answering offline until it recovers",
+            "error",
+        )
+    if isinstance(ev, CircuitChanged) and ev.new == "closed" and ev.old != "closed":
+        return f"promptd: {ev.provider} is answering again", "info"
+    return "", "info"
