@@ -17,7 +17,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_offline_shows_the_xai_table_and_says_so() -> None:
-    code, out, err = run("--json")
+    code, out, _ = run("--json")
     assert code == 0
     data = json.loads(out)
     assert data["engine"] == "offline" and data["provider"] == "xai"
