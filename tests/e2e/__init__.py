@@ -1,0 +1,1 @@
+"""End-to-end tests: real processes (the daemon, the language server, a real Neovim)."""
