@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import msgspec
 
@@ -47,6 +47,14 @@ def _tag(name: str, body: str) -> str:
     return f"<{name}>\n{body}\n</{name}>"
 
 
+class RunFacts(Protocol):
+    """What the agents keep current on the caller's run record (the engine's ``RunMeta``)."""
+
+    cost_ticks: int
+    degraded: bool
+    degraded_reason: str
+
+
 class JsonMode:
     """Whether the endpoint takes json_schema; shared by every agent of one engine."""
 
@@ -70,6 +78,7 @@ class LLMAgents:
         max_tokens: int = 4096,
         temperature: float = 0.2,
         rule_codes: str = "",
+        meta: RunFacts | None = None,
     ) -> None:
         self.meter = meter
         self.model = model
@@ -83,6 +92,7 @@ class LLMAgents:
         self.calls = 0
         self.cached_calls = 0
         self.degraded_reasons: list[str] = []  # a step answered from a stale cache entry
+        self.meta = meta  # kept current: cost so far, degraded when a stale answer was used
 
     # --- the protocol --------------------------------------------------------------------
 
@@ -164,6 +174,11 @@ class LLMAgents:
             self.degraded_reasons.append(
                 f"{agent} answered from an earlier cached response ({outcome.stale_reason})"
             )
+        if self.meta is not None:
+            self.meta.cost_ticks = self.cost_ticks
+            if self.degraded_reasons and not self.meta.degraded:
+                self.meta.degraded = True
+                self.meta.degraded_reason = "; ".join(self.degraded_reasons)
         return outcome.content
 
     async def _ask(self, agent: str, struct: type[S], user: str, ctx: AgentContext) -> S:

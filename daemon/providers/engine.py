@@ -12,8 +12,10 @@ await engine.aclose()
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 import httpx
 import msgspec
@@ -22,7 +24,7 @@ from ..api import EstimateResult
 from ..config import Config
 from ..errors import ConfigError
 from ..values import ticks_to_usd
-from .agents import AGENTS, JsonMode, LLMAgents, meta_prompt
+from .agents import AGENTS, JsonMode, LLMAgents, RunFacts, meta_prompt
 from .budget import periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
 from .openai_compat import OpenAICompatProvider
@@ -66,12 +68,15 @@ def provider_for(
     client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.monotonic,
     environ: dict[str, str] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> OpenAICompatProvider:
     kind = config.provider_kind()
     if kind == "xai":
-        return XAIProvider(config, client=client, clock=clock, environ=environ)
+        return XAIProvider(config, client=client, clock=clock, environ=environ, sleep=sleep)
     if kind == "openai":
-        return OpenAICompatProvider(config, client=client, clock=clock, environ=environ)
+        return OpenAICompatProvider(
+            config, client=client, clock=clock, environ=environ, sleep=sleep
+        )
     raise ConfigError(
         'the LLM engine needs a provider: set XAI_API_KEY, or provider.kind = "xai" or '
         '"openai" in config.toml (the offline engine needs none)'
@@ -88,11 +93,14 @@ class LLMEngine:
         clock: Callable[[], float] = time.monotonic,
         now_ns: Callable[[], int] = time.time_ns,
         environ: dict[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.config = config
         self.log = log
         self.prices = PriceTable(config.prices)
-        self.provider = provider_for(config, client=client, clock=clock, environ=environ)
+        self.provider = provider_for(
+            config, client=client, clock=clock, environ=environ, sleep=sleep
+        )
         self.meter = Meter(self.provider, log, config, prices=self.prices, now_ns=now_ns)
         self.provider.breaker.on_change = self.meter.circuit_changed
         self.router = Router(config, self.provider.model, self.prices, self.provider.name)
@@ -124,9 +132,15 @@ class LLMEngine:
         *,
         model: str | None = None,
         no_cache: bool = False,
+        choice: Choice | None = None,
+        meta: RunFacts | None = None,
     ) -> LLMAgents:
-        """The agents of one run; ``.model``/``.model_reason`` say which model and why."""
-        choice = self.choose(prompt, model)
+        """The agents of one run; ``.model``/``.model_reason`` say which model and why.
+
+        ``choice``: a :meth:`choose` already made (so the cache key and the run agree);
+        ``meta``: the engine's ``RunMeta``, kept current with the run's cost and degradation.
+        """
+        choice = choice or self.choose(prompt, model)
         return LLMAgents(
             self.meter,
             model=choice.model,
@@ -135,6 +149,7 @@ class LLMEngine:
             no_cache=no_cache,
             max_tokens=self.config.provider.max_output_tokens,
             rule_codes=_rule_codes(),
+            meta=meta,
         )
 
     def estimate(self, prompt: str, model: str | None = None) -> EstimateResult:
@@ -218,6 +233,7 @@ def list_models(
     return rows
 
 
+@lru_cache(maxsize=1)
 def _rule_codes() -> str:
     """The Diagnoser's rule codes with their names, from the offline engine's rules."""
     try:

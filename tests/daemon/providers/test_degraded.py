@@ -1,0 +1,86 @@
+"""Graceful degradation through the engine's pipeline: provider down -> cache, else offline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import httpx
+import respx
+
+from daemon.config import EngineConfig
+from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
+from daemon.events import Event, OptimizationCompleted, ProviderCallCompleted
+from daemon.providers import LLMEngine
+
+from .conftest import XAI_URL, xai_config
+from .fakes import answer
+from .memlog import MemLog
+
+PROMPT = "write some stuff about dogs"
+
+
+async def run(engine: LLMEngine, log: MemLog, opt_id: str) -> OptimizationCompleted:
+    async def emit(events: Sequence[Event]) -> object:
+        return await log.append(events)
+
+    choice = engine.choose(PROMPT)
+    meta = RunMeta(model=choice.model, model_reason=choice.reason)
+    agents = engine.agents_for(opt_id, PROMPT, choice=choice, meta=meta)
+    outcome = await run_pipeline(
+        OptimizationRequest(text=PROMPT, opt_id=opt_id),
+        agents,
+        emit=emit,
+        fallback=OfflineAgents(EngineConfig()),
+        meta=meta,
+    )
+    return outcome.completed
+
+
+@respx.mock
+async def test_provider_down_answers_offline_marked_degraded(client, log) -> None:
+    respx.post(XAI_URL).respond(503, json={"error": "overloaded"})
+    engine = LLMEngine(
+        xai_config("retries = 2"), log, client, environ={"XAI_API_KEY": "k"}, sleep=_no_sleep
+    )
+    done = await run(engine, log, "o1")
+    assert done.degraded and "HTTP 503" in done.degraded_reason
+    assert "offline engine" in done.degraded_reason
+    assert done.optimized and done.cost_ticks == 0
+    failed = log.of(ProviderCallCompleted)
+    assert failed and not failed[0].ok and failed[0].attempts == 2
+
+
+@respx.mock
+async def test_llm_run_costs_and_model_reason(client, log) -> None:
+    respx.post(XAI_URL).mock(
+        side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))
+    )
+    engine = LLMEngine(xai_config(), log, client, environ={"XAI_API_KEY": "k"})
+    done = await run(engine, log, "o1")
+    calls = log.of(ProviderCallCompleted)
+    assert not done.degraded and done.engine == "llm"
+    assert done.cost_ticks == sum(c.cost_ticks for c in calls) > 0
+    assert done.model == "grok-4.20-0309-non-reasoning" and "simple" in done.model_reason
+
+
+@respx.mock
+async def test_provider_down_reuses_the_last_answers(client) -> None:
+    now = [10**18]
+    log = MemLog(now_ns=lambda: now[0], ttl_s=60)
+    route = respx.post(XAI_URL).mock(
+        side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))
+    )
+    engine = LLMEngine(
+        xai_config("retries = 1"), log, client, environ={"XAI_API_KEY": "k"}, now_ns=lambda: now[0]
+    )
+    first = await run(engine, log, "o1")
+    now[0] += 7200 * 10**9  # every response-cache entry has expired
+    route.mock(side_effect=None).respond(503)
+    second = await run(engine, log, "o2")
+    assert second.optimized == first.optimized
+    assert second.degraded and "earlier cached response" in second.degraded_reason
+
+
+async def _no_sleep(_: float) -> None:
+    return None
