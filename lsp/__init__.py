@@ -1,5 +1,10 @@
-"""promptd's language server: a thin stdio client of the daemon."""
+"""promptd's language server: a thin stdio client of the daemon.
+
+``lsp.server.main()`` runs it (``promptd lsp``); :mod:`lsp.protocol` holds the command
+ids, settings keys and custom notifications editors rely on; :mod:`lsp.features` holds
+the pure functions (detection, literal editing, diagnostics, actions, hover, lens).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = ["protocol", "server"]

@@ -1,0 +1,73 @@
+"""Prompts and lint reports of documents, cached so every feature shares one pass.
+
+Detection runs once per document version; lint runs once per distinct prompt text (an
+edit re-lints only the prompt it touched). Both are offline and pure: they keep working
+when the daemon is down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from daemon.engine.lint import LintReport, lint
+from daemon.errors import PromptdError
+
+from .detect import Prompt, detect
+from .documents import Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A prompt and its lint report (None when the engine refused the text)."""
+
+    prompt: Prompt
+    report: LintReport | None
+    error: str = ""
+
+
+class Analyzer:
+    def __init__(self, lint_cache_size: int = 4096) -> None:
+        self._prompts: dict[str, tuple[int, int, int, list[Prompt]]] = {}
+        self._lint: OrderedDict[tuple[str, str], tuple[LintReport | None, str]] = OrderedDict()
+        self._lint_size = lint_cache_size
+
+    def prompts(self, doc: Document, min_words: int) -> list[Prompt]:
+        """The document's prompts (cached per version and text)."""
+        cached = self._prompts.get(doc.uri)
+        if cached is not None and cached[:3] == (doc.version, id(doc.text), min_words):
+            return cached[3]
+        found = detect(doc.text, doc.path, doc.language_id, min_words)
+        self._prompts[doc.uri] = (doc.version, id(doc.text), min_words, found)
+        return found
+
+    def forget(self, uri: str) -> None:
+        self._prompts.pop(uri, None)
+
+    def lint(self, text: str, prompt_type: str = "auto") -> tuple[LintReport | None, str]:
+        key = (prompt_type, text)
+        hit = self._lint.get(key)
+        if hit is not None:
+            self._lint.move_to_end(key)
+            return hit
+        try:
+            result: tuple[LintReport | None, str] = (lint(text, prompt_type), "")
+        except PromptdError as exc:
+            result = (None, str(exc))
+        except Exception as exc:  # the engine must not take the server down
+            log.exception("lint failed")
+            result = (None, f"lint failed: {exc}")
+        self._lint[key] = result
+        if len(self._lint) > self._lint_size:
+            self._lint.popitem(last=False)
+        return result
+
+    def checked(self, doc: Document, min_words: int) -> list[Checked]:
+        out: list[Checked] = []
+        for prompt in self.prompts(doc, min_words):
+            report, error = self.lint(prompt.content)
+            out.append(Checked(prompt=prompt, report=report, error=error))
+        return out

@@ -1,0 +1,377 @@
+"""Prompts in Python source: string literals found with a small lexer.
+
+The lexer follows Python's tokenizer rules for what matters here (comments, string
+prefixes, single/triple quotes, escapes, implicit concatenation inside brackets) and runs
+in C-speed regular expressions: ``tokenize`` and ``ast`` take 200 ms on a 5,000-line file,
+this takes a few, so diagnostics keep up with typing. It works on code that does not parse
+yet (an unterminated string ends the scan; everything before it is still found).
+Offsets are code points of the document text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from . import heuristics as h
+from .model import Piece, Prompt, Style
+from .normalize import normalize
+
+_NEXT: Final = re.compile(r"[#'\"]")
+_TRIPLE: Final = {
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
+    "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL),
+}
+_SINGLE: Final = {
+    '"': re.compile(r'(?:[^"\\\r\n]|\\(?:\r\n|[\s\S]))*"'),
+    "'": re.compile(r"(?:[^'\\\r\n]|\\(?:\r\n|[\s\S]))*'"),
+}
+_VALID_PREFIXES: Final = frozenset({"", "r", "u", "b", "f", "br", "rb", "fr", "rf"})
+_OPENERS: Final = "([{"
+_CLOSERS: Final = ")]}"
+_ASSIGN: Final = re.compile(r"(?:^|[^\w.])((?:\w+\.)*\w+)\s*(?::[^=\n]*)?(?:\+|\|)?=\s*[\(\[]?\s*$")
+_KWARG: Final = re.compile(r"[(,]\s*(\w+)\s*=\s*\(?\s*$")
+_CALL: Final = re.compile(r"((?:\w+\.)*\w+)\s*\(\s*$")
+_DICT_VALUE: Final = re.compile(r":\s*\(?\s*$")
+_RETURN: Final = re.compile(r"\breturn\s*\(?\s*$")
+_DEF: Final = re.compile(r"^[ \t]*(?:async\s+)?def\s+(\w+)", re.MULTILINE)
+_ESCAPE: Final = re.compile(
+    r"\\(\r\n|\n|[\\'\"abfnrtv]|[0-7]{1,3}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\})"
+)
+_SIMPLE_ESCAPES: Final = {
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+}
+
+
+@dataclass(slots=True)
+class _Token:
+    start: int
+    end: int
+    prefix: str
+    quote: str
+    body_start: int
+    body_end: int
+    depth: int  # bracket depth before the token
+    gap: str  # code between the previous token (string or comment) and this one
+
+
+def _lex(text: str) -> Iterator[_Token]:
+    """String tokens of ``text``, with the bracket depth and the code before each."""
+    pos = 0
+    depth = 0
+    gap_start = 0
+    while True:
+        match = _NEXT.search(text, pos)
+        if match is None:
+            return
+        at = match.start()
+        code = text[pos:at]
+        if match.group() == "#":
+            depth += _depth_change(code)
+            eol = text.find("\n", at)
+            pos = len(text) if eol < 0 else eol
+            continue
+        # A quote: read back over the prefix letters.
+        prefix_start = at
+        while prefix_start > pos and at - prefix_start < 2 and text[prefix_start - 1] in "rRbBuUfF":
+            prefix_start -= 1
+        if prefix_start > 0 and (text[prefix_start - 1].isalnum() or text[prefix_start - 1] == "_"):
+            prefix_start = at  # the letters belong to a name: no prefix
+        prefix = text[prefix_start:at]
+        depth += _depth_change(text[pos:prefix_start])
+        quote = text[at : at + 3]
+        if quote in _TRIPLE:
+            body = _TRIPLE[quote].match(text, at + 3)
+        else:
+            quote = text[at]
+            body = _SINGLE[quote].match(text, at + 1)
+        if body is None:
+            return  # unterminated: the rest of the file is not reliable yet
+        end = body.end()
+        if prefix.lower() in _VALID_PREFIXES:
+            yield _Token(
+                start=prefix_start,
+                end=end,
+                prefix=prefix,
+                quote=quote,
+                body_start=at + len(quote),
+                body_end=end - len(quote),
+                depth=depth,
+                gap=text[gap_start:prefix_start],
+            )
+        gap_start = end
+        pos = end
+
+
+def _depth_change(code: str) -> int:
+    return sum(code.count(c) for c in _OPENERS) - sum(code.count(c) for c in _CLOSERS)
+
+
+def _strip_comments(code: str) -> str:
+    return re.sub(r"#[^\n]*", "", code)
+
+
+def _decode(text: str, token: _Token) -> tuple[str, list[int], list[str]]:
+    """The value of one literal, the document offset of each character, its fields."""
+    prefix = token.prefix.lower()
+    raw = "r" in prefix
+    fstring = "f" in prefix
+    out: list[str] = []
+    offsets: list[int] = []
+    fields: list[str] = []
+    i = token.body_start
+    end = token.body_end
+    while i < end:
+        ch = text[i]
+        if fstring and ch in "{}":
+            if i + 1 < end and text[i + 1] == ch:
+                out.append(ch)
+                offsets.append(i)
+                i += 2
+                continue
+            if ch == "{":
+                close = _field_end(text, i, end)
+                field = text[i:close]
+                fields.append(field)
+                out.extend(field)
+                offsets.extend(range(i, close))
+                i = close
+                continue
+        if ch == "\\" and not raw:
+            esc = _ESCAPE.match(text, i)
+            if esc is not None:
+                value = _escape_value(esc.group(1), prefix)
+                out.append(value)
+                offsets.extend([i] * len(value))
+                i = esc.end()
+                continue
+        out.append(ch)
+        offsets.append(i)
+        i += 1
+    offsets.append(end)
+    return "".join(out), offsets, fields
+
+
+def _field_end(text: str, start: int, end: int) -> int:
+    """The offset after the ``}`` closing the f-string field opened at ``start``."""
+    depth = 0
+    quote = ""
+    i = start
+    while i < end:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return end
+
+
+def _escape_value(esc: str, prefix: str) -> str:
+    if esc in ("\n", "\r\n"):
+        return ""
+    if esc in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[esc]
+    if esc[0] in "01234567":
+        return chr(int(esc, 8))
+    if esc[0] == "x":
+        return chr(int(esc[1:], 16))
+    if "b" in prefix:
+        return "\\" + esc
+    if esc[0] in "uU":
+        code = int(esc[1:], 16)
+        return chr(code) if code <= 0x10FFFF else "\\" + esc
+    if esc[0] == "N":
+        import unicodedata
+
+        try:
+            return unicodedata.lookup(esc[2:-1])
+        except KeyError:
+            return "\\" + esc
+    return "\\" + esc
+
+
+def _groups(tokens: list[_Token]) -> Iterator[list[_Token]]:
+    """Implicitly concatenated literals: adjacent strings with only space or comments
+    between them, on one line or inside brackets."""
+    group: list[_Token] = []
+    for token in tokens:
+        if group:
+            between = _strip_comments(token.gap)
+            joined = not between.strip() and (token.depth > 0 or "\n" not in between)
+            joined = joined and "\\" not in between.replace("\\\n", "")
+            if joined:
+                group.append(token)
+                continue
+            yield group
+        group = [token]
+    if group:
+        yield group
+
+
+def detect(text: str, min_words: int, eol: str = "\n") -> list[Prompt]:
+    tokens = list(_lex(text))
+    prompts: list[Prompt] = []
+    previous: list[_Token] = []
+    for group in _groups(tokens):
+        found = _classify(text, group, previous, min_words, eol)
+        if found is not None:
+            prompts.append(found)
+        previous = group
+    return prompts
+
+
+def _line_bounds(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return start, len(text) if end < 0 else end
+
+
+def _context(text: str, group: list[_Token], previous: list[_Token]) -> tuple[str, str]:
+    """(reason, name) from the code before the literal, or ("", "")."""
+    first = group[0]
+    code = _strip_comments(first.gap)
+    tail = code[-300:]
+    if previous and _DICT_VALUE.search(tail) and not _strip_comments(first.gap).strip(" \t\n:("):
+        key_token = previous[0]
+        key = text[key_token.body_start : key_token.body_end]
+        if key == "content":
+            return "role", key
+        if h.is_prompt_name(key):
+            return "name", key
+        return "", ""
+    match = _KWARG.search(tail)
+    if match:
+        name = match.group(1)
+        if name in h.NOT_PROMPT_KWARGS:
+            return "excluded", name
+        return ("name", name) if h.is_prompt_name(name) else ("", "")
+    match = _CALL.search(tail)
+    if match:
+        name = match.group(1)
+        if h.is_excluded_call(name):
+            return "excluded", name
+        if h.is_prompt_name(name.rsplit(".", 1)[-1]):
+            return "name", name
+        tail = tail[: match.start(1)]  # prompt = dedent("..."): the assigned name decides
+    match = _ASSIGN.search(tail)
+    if match:
+        name = match.group(1).rsplit(".", 1)[-1]
+        return ("name", name) if h.is_prompt_name(name) else ("", "")
+    if _RETURN.search(tail):
+        defs = list(_DEF.finditer(text, max(0, first.start - 5000), first.start))
+        if defs and h.is_prompt_name(defs[-1].group(1)):
+            return "name", defs[-1].group(1)
+        return "", ""
+    return "", ""
+
+
+def _is_statement(text: str, first: _Token) -> bool:
+    """A string on its own at statement level (a docstring)."""
+    if first.depth > 0:
+        return False
+    line_start, _ = _line_bounds(text, first.start)
+    return not text[line_start : first.start].strip()
+
+
+def _classify(
+    text: str, group: list[_Token], previous: list[_Token], min_words: int, eol: str
+) -> Prompt | None:
+    first, last = group[0], group[-1]
+    line_start, _ = _line_bounds(text, first.start)
+    above_start, _ = _line_bounds(text, max(0, line_start - 1))
+    above = text[above_start:line_start] if line_start > 0 else ""
+    own_line_end = _line_bounds(text, first.start)[1]
+    same_line = text[line_start:own_line_end]
+    if h.has_ignore(above) or h.has_ignore(same_line):
+        return None
+    reason, name = _context(text, group, previous)
+    if h.has_marker(above) or h.has_marker(same_line):
+        reason = "marker"
+    if reason == "excluded":
+        return None
+
+    values: list[str] = []
+    offsets: list[int] = []
+    fields: list[str] = []
+    for token in group:
+        value, token_offsets, token_fields = _decode(text, token)
+        values.append(value)
+        offsets.extend(token_offsets[:-1])
+        fields.extend(token_fields)
+    offsets.append(last.body_end)
+    value = "".join(values)
+
+    if not reason:
+        if _is_statement(text, first) or not h.looks_natural(value, min_words):
+            return None
+        reason = "natural"
+    if not value.strip():
+        return None
+
+    pieces = tuple(
+        Piece(
+            start=t.start,
+            end=t.end,
+            prefix=t.prefix,
+            quote=t.quote,
+            column=t.start - _line_bounds(text, t.start)[0],
+            line_indent=_indent_of(text, t.start),
+            own_line=not text[_line_bounds(text, t.start)[0] : t.start].strip(),
+        )
+        for t in group
+    )
+    bytes_literal = any("b" in t.prefix.lower() for t in group)
+    content, content_offsets, lead, trail, indent, exempt = normalize(
+        value, offsets, multiline_literal=any(len(t.quote) == 3 for t in group)
+    )
+    if not content.strip():
+        return None
+    style = Style(
+        language="python",
+        pieces=pieces,
+        kind="string",
+        fields=tuple(fields),
+        lead=lead,
+        trail=trail,
+        indent=indent,
+        first_line_exempt=exempt,
+        eol=eol,
+    )
+    return Prompt(
+        start=first.start,
+        end=last.end,
+        content=content,
+        offsets=content_offsets,
+        style=style,
+        reason=reason,
+        name=name,
+        editable=not bytes_literal,
+        why_not="a bytes literal holds bytes, not text: promptd does not rewrite it"
+        if bytes_literal
+        else "",
+    )
+
+
+def _indent_of(text: str, offset: int) -> str:
+    line_start, _ = _line_bounds(text, offset)
+    line = text[line_start:offset]
+    return line[: len(line) - len(line.lstrip(" \t"))]

@@ -1,0 +1,83 @@
+"""Diagnostics: the Diagnoser's findings on every prompt of a document, offline.
+
+Severity follows the settings: by default a finding's own severity is mapped down
+(error/warning -> Information, info/hint -> Hint), because a prompt that could be better
+is not a broken program. Each diagnostic has the rule code, a link to the rule's entry in
+docs/rules.md, and ``data`` that lets a code action find its quick fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from lsprotocol import types
+
+from daemon.values import Finding
+
+from .. import protocol
+from .analysis import Checked
+from .detect import Prompt
+from .documents import LineIndex
+from .settings import Settings
+
+SOURCE: Final = "promptd"
+_DEFAULT_SEVERITY: Final = {
+    "error": types.DiagnosticSeverity.Information,
+    "warning": types.DiagnosticSeverity.Information,
+    "info": types.DiagnosticSeverity.Hint,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+
+
+def rules_doc_uri(code: str) -> str:
+    """The rule's entry in docs/rules.md of this promptd checkout (a file URI)."""
+    doc = Path(__file__).resolve().parents[2] / protocol.RULES_DOC_PATH
+    return f"{doc.as_uri()}#{code.lower()}"
+
+
+def finding_range(prompt: Prompt, finding: Finding, index: LineIndex, encoding: str) -> types.Range:
+    """Where a finding is in the document: its span, or the literal's first line."""
+    if finding.span is not None:
+        start, end = prompt.span(finding.span.start, finding.span.end)
+    else:
+        start = prompt.start
+        line = index.line_of(start)
+        line_end = index.starts[line] + len(index.line_text(line))
+        end = min(prompt.end, max(line_end, start + 1))
+    return index.range(start, end, encoding)
+
+
+def to_diagnostics(
+    checked: list[Checked],
+    index: LineIndex,
+    settings: Settings,
+    encoding: str,
+    *,
+    code_links: bool = True,
+) -> list[types.Diagnostic]:
+    if not settings.diagnostics_enabled:
+        return []
+    out: list[types.Diagnostic] = []
+    for item in checked:
+        if item.report is None:
+            continue
+        for number, finding in enumerate(item.report.findings):
+            severity = settings.diagnostics_severity or _DEFAULT_SEVERITY.get(
+                finding.severity, types.DiagnosticSeverity.Hint
+            )
+            data: dict[str, Any] = {"prompt_start": item.prompt.start, "finding": number}
+            out.append(
+                types.Diagnostic(
+                    range=finding_range(item.prompt, finding, index, encoding),
+                    message=finding.message,
+                    severity=severity,
+                    code=finding.code,
+                    code_description=types.CodeDescription(href=rules_doc_uri(finding.code))
+                    if code_links
+                    else None,
+                    source=SOURCE,
+                    data=data,
+                )
+            )
+    return out

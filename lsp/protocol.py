@@ -1,0 +1,68 @@
+"""The names editors rely on: command ids, settings keys, custom notifications.
+
+The VS Code extension and the Neovim plugin use exactly these strings; change them
+together with the clients (``clients/vscode/src/constants.ts``, ``clients/neovim``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SERVER_NAME: Final = "promptd"
+
+# --- commands (workspace/executeCommand) ---------------------------------------------------
+# promptd.optimize: arguments [uri, range, prompt_type?]; range is an LSP Range inside a
+# prompt (or a selection). Reports work-done progress and applies the result with
+# workspace/applyEdit.
+CMD_OPTIMIZE: Final = "promptd.optimize"
+# promptd.optimizeSelection: arguments [uri, range, prompt_type?]; the range is optimized
+# as-is, whether or not it lies in a detected prompt.
+CMD_OPTIMIZE_SELECTION: Final = "promptd.optimizeSelection"
+# promptd.showHistory: arguments [uri?, range?]; returns the daemon's history items (for the
+# prompt at the range when given) and shows a summary with window/showMessage.
+CMD_SHOW_HISTORY: Final = "promptd.showHistory"
+# promptd.showStatus: no arguments; returns the daemon status and sends promptd/status.
+CMD_SHOW_STATUS: Final = "promptd.showStatus"
+CMD_START_DAEMON: Final = "promptd.startDaemon"
+CMD_STOP_DAEMON: Final = "promptd.stopDaemon"
+
+COMMANDS: Final[tuple[str, ...]] = (
+    CMD_OPTIMIZE,
+    CMD_OPTIMIZE_SELECTION,
+    CMD_SHOW_HISTORY,
+    CMD_SHOW_STATUS,
+    CMD_START_DAEMON,
+    CMD_STOP_DAEMON,
+)
+
+# --- custom notifications (server -> client) -----------------------------------------------
+# promptd/status: {"connected": bool, "engine": str, "model": str, "circuit": str,
+#                  "spend_today_usd": float, "daily_budget_usd": float | null, "message": str}
+NOTIFY_STATUS: Final = "promptd/status"
+
+# --- settings ------------------------------------------------------------------------------
+# Given in initializationOptions and workspace/didChangeConfiguration under a "promptd"
+# section, nested ({"diagnostics": {"enabled": true}}) or dotted ("diagnostics.enabled").
+SETTINGS_SECTION: Final = "promptd"
+SETTING_ENGINE: Final = "engine"  # "" (the daemon's configured engine) | offline | llm
+SETTING_MODEL: Final = "model"  # "" (the daemon's configured model) | a model name
+SETTING_DIAGNOSTICS_ENABLED: Final = "diagnostics.enabled"  # bool, default true
+SETTING_DIAGNOSTICS_SEVERITY: Final = "diagnostics.severity"  # error|warning|information|hint
+SETTING_DETECTION_MIN_WORDS: Final = "detection.minWords"  # int >= 1, default 12
+SETTING_CODE_LENS: Final = "codeLens"  # bool, default true
+
+SETTINGS: Final[tuple[str, ...]] = (
+    SETTING_ENGINE,
+    SETTING_MODEL,
+    SETTING_DIAGNOSTICS_ENABLED,
+    SETTING_DIAGNOSTICS_SEVERITY,
+    SETTING_DETECTION_MIN_WORDS,
+    SETTING_CODE_LENS,
+)
+
+# Where the rule codes of diagnostics are documented (Diagnostic.codeDescription links to
+# this file of the promptd checkout, with the rule code as the anchor).
+RULES_DOC_PATH: Final = "docs/rules.md"
+
+# The code action "data" marker, so resolve knows our actions from anyone else's.
+ACTION_DATA_KIND: Final = "promptd.optimize"
