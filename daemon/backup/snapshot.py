@@ -40,7 +40,14 @@ from .manifest import (
     write_json_atomic,
 )
 
-__all__ = ["CopyFacts", "HashingWriter", "HotCopySource", "explain_os_error", "take"]
+__all__ = [
+    "CopyFacts",
+    "HashingWriter",
+    "HotCopySource",
+    "explain_os_error",
+    "inspect_copy",
+    "take",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,16 @@ class CopyFacts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 Inspect = Callable[[Path], CopyFacts]
+
+
+def inspect_copy(folder: Path) -> CopyFacts:
+    """Open the LMDB copy in ``folder`` and read what it holds."""
+    from ..store.lmdb_log import EventLog
+
+    with EventLog.open(folder) as copy:
+        return CopyFacts(
+            store_id=copy.store_id(), last_seq=copy.last_seq(), event_count=copy.count()
+        )
 
 
 class HashingWriter:
@@ -168,8 +185,8 @@ def take(
     source: HotCopySource,
     backups_dir: Path,
     *,
-    inspect: Inspect,
     now: datetime,
+    inspect: Inspect = inspect_copy,
     scheduled: bool = False,
     progress: Progress | None = None,
 ) -> Manifest:
@@ -218,6 +235,9 @@ def take(
         raise BackupError(explain_os_error(exc, backups_dir)) from exc
     except PromptdError as exc:
         _discard(tmp)
+        known = _os_error_in(exc)
+        if known is not None:
+            raise BackupError(explain_os_error(known, backups_dir)) from exc
         raise BackupError(f"the store could not be copied: {exc}") from exc
     except BaseException:
         _discard(tmp)
@@ -230,6 +250,24 @@ def take(
         manifest.duration_ms,
     )
     return manifest
+
+
+_STRERRORS: Final = {
+    os.strerror(n): n for n in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)
+}
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The disk or permission error behind a store error (LMDB reports them as text)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            return seen
+        for text, number in _STRERRORS.items():
+            if text in str(seen):
+                return OSError(number, text)
+        seen = seen.__cause__
+    return None
 
 
 def _discard(tmp: Path) -> None:
