@@ -13,10 +13,11 @@ Kept in one place so the batch code stays independent of how the core service is
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .. import api
-from ..events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
+from ..events import BatchCompleted, BatchItemCompleted, BatchStarted, BudgetRefused, Event
 from .batch import OptimizeCall
 from .book import BatchBook, BatchRecord
 
@@ -24,13 +25,6 @@ if TYPE_CHECKING:
     from ..projections.batches import BatchEntry
     from ..server.app import Daemon
     from ..store.view import StoreView
-
-
-class _NoConnection:
-    """Where an internal optimize call's notifications go: nowhere."""
-
-    def send(self, data: bytes) -> None:
-        pass
 
 
 def record_from_view(view: StoreView, entry: BatchEntry) -> BatchRecord | None:
@@ -100,15 +94,39 @@ class CoreBridge:
         return record
 
     async def optimize(self, call: OptimizeCall) -> api.OptimizeResult:
-        from ..server.rpc import Call
+        """One prompt through the daemon's optimizer (the same path as ``promptd optimize``).
 
+        A provider call the budget refused makes the optimizer answer offline, marked
+        degraded; for a batch that means the budget has run out, so it raises the budget's
+        own :class:`BudgetError` and the runner marks the rest of the batch ``budget``.
+        """
         params = api.OptimizeParams(
             text=call.text,
             prompt_type=call.prompt_type,
             engine=call.engine,
             source=call.source,
         )
-        rpc_call = Call(conn=_NoConnection(), id=None, method="optimize")
-        result = await self.core.optimize(params, rpc_call, batch_id=call.batch_id)
-        assert isinstance(result, api.OptimizeResult)
+        store = self.store
+        before = store.last_seq()
+        result: api.OptimizeResult = await self.core._optimizer().optimize(
+            params, _ignore_progress, batch_id=call.batch_id
+        )
+        if result.degraded:
+            refused = await asyncio.to_thread(_refusal, store, before, result.id)
+            if refused is not None:
+                from ..providers.budget import refusal_error
+
+                raise refusal_error(refused)
         return result
+
+
+def _ignore_progress(progress: api.Progress) -> None:
+    pass
+
+
+def _refusal(store: Any, after_seq: int, opt_id: str) -> BudgetRefused | None:
+    """The BudgetRefused of this optimization, recorded after ``after_seq``, if any."""
+    for rec in store.read_from(after_seq + 1):
+        if isinstance(rec.event, BudgetRefused) and rec.event.opt_id == opt_id:
+            return rec.event
+    return None

@@ -1,0 +1,180 @@
+"""The inbox in a real daemon (offline engine): drop files, get results, bad files explained."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+from daemon.api import BatchIdParams, BatchInfo, BatchSubmitParams
+from daemon.client import Client
+from daemon.events import (
+    BatchCompleted,
+    BatchFailed,
+    BatchItemCompleted,
+    BatchStarted,
+    OptimizationCompleted,
+    OptimizationRequested,
+)
+from daemon.paths import resolve
+
+from .harness import events, inbox_service, running_daemon, until
+
+PROMPTS = [
+    "please kindly write some stuff about dogs, make it good and DONT make it boring!!!",
+    "fix the bug in this code {code} and explain. use python",
+    "Classify the sentiment of the review below as positive, negative or neutral.",
+]
+
+
+def prompts_csv() -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "prompt", "owner"])
+    for i, prompt in enumerate(PROMPTS):
+        writer.writerow([f"p{i}", prompt, "ana"])
+    writer.writerow(["p3", "", "bob"])  # one bad row in a good file
+    return buf.getvalue().encode()
+
+
+def drop(folder: Path, name: str, data: bytes) -> None:
+    """Write under a temporary name, then rename into place (as careful tools do)."""
+    part = folder / f"{name}.part"
+    part.write_bytes(data)
+    part.rename(folder / name)
+
+
+async def test_csv_drop_gives_outbox_file_report_and_done(promptd_home: Path) -> None:
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home) as daemon:
+        assert paths.inbox.stat().st_mode & 0o777 == 0o700
+        drop(paths.inbox, "prompts.csv", prompts_csv())
+        out = paths.outbox / "prompts.optimized.csv"
+        await until(lambda: (paths.inbox / "done" / "prompts.csv").exists(), what="done/")
+        rows = list(csv.DictReader(io.StringIO(out.read_text(), newline="")))
+        assert [r["id"] for r in rows] == ["p0", "p1", "p2", "p3"]
+        assert all(r["owner"] for r in rows)
+        assert [r["status"] for r in rows] == ["ok", "ok", "ok", "error"]
+        assert "{code}" in rows[1]["optimized"]  # placeholders survive
+        assert int(rows[0]["score_after"]) >= int(rows[0]["score_before"])
+        assert "the prompt is empty" in rows[3]["error"]
+        report = (paths.outbox / "prompts.report.md").read_text()
+        assert "Prompts: 4 (3 optimized, 1 failed)" in report
+        assert not (paths.inbox / "prompts.csv").exists()
+
+        started = events(daemon, BatchStarted)
+        assert [(s.file_name, s.count, s.format) for s in started] == [("prompts.csv", 4, "csv")]
+        batch_id = started[0].batch_id
+        items = [e for e in events(daemon, BatchItemCompleted) if e.batch_id == batch_id]
+        assert sorted(e.index for e in items) == [0, 1, 2, 3]
+        done = events(daemon, BatchCompleted)
+        assert [(d.ok, d.failed) for d in done] == [(3, 1)]
+        opts = [o for o in events(daemon, OptimizationCompleted) if o.batch_id == batch_id]
+        assert len(opts) == 3 and {o.source for o in opts} == {"inbox"}
+
+        # The same content again, under another name: answered from the first batch.
+        drop(paths.inbox, "again.csv", prompts_csv())
+        await until(lambda: (paths.inbox / "done" / "again.csv").exists(), what="duplicate")
+        second = events(daemon, BatchStarted)[-1]
+        assert second.duplicate_of == batch_id
+        asked = [r for r in events(daemon, OptimizationRequested) if r.batch_id == second.batch_id]
+        assert asked == []  # nothing optimized (nor billed) again
+        again = (paths.outbox / "again.optimized.csv").read_text()
+        assert [r["optimized"] for r in csv.DictReader(io.StringIO(again, newline=""))] == [
+            r["optimized"] for r in rows
+        ]
+
+
+async def test_malformed_files_move_to_failed_with_an_explanation(promptd_home: Path) -> None:
+    paths = resolve(promptd_home)
+    bad = {
+        "broken.json": (b'[\n  "one",\n  "two" "three"\n]', "invalid JSON at line 3 column 9"),
+        "nocol.csv": (b"text\nhello\n", 'no "prompt" column'),
+        "latin.txt": (b"caf\xe9", "not UTF-8"),
+        "lines.jsonl": (b"{oops\n", "no line is valid JSON"),
+        "empty.md": (b"\n\n", "the file is empty"),
+        "huge.prompt": (b"x" * 2048, "over the inbox limit of 1024 bytes"),
+        "notes.docx": (b"PK", "not an inbox format"),
+    }
+    async with running_daemon(
+        promptd_home, "[inbox]\nstable_s = 0.2\nmax_file_bytes = 1024\n"
+    ) as daemon:
+        for name, (data, _) in bad.items():
+            drop(paths.inbox, name, data)
+        failed = paths.inbox / "failed"
+        await until(
+            lambda: (
+                all((failed / f"{n}.error.txt").exists() for n in bad)
+                and len(events(daemon, BatchFailed)) == len(bad)
+            ),
+            what="error files",
+        )
+        for name, (_, expected) in bad.items():
+            assert (failed / name).exists()
+            assert expected in (failed / f"{name}.error.txt").read_text(), name
+        reasons = {f.file_name: f.reason for f in events(daemon, BatchFailed)}
+        assert set(reasons) == set(bad)
+        # the daemon keeps working
+        drop(paths.inbox, "fine.txt", b"write a haiku about autumn")
+        await until(lambda: (paths.outbox / "fine.optimized.txt").exists(), what="fine.txt")
+
+
+async def test_symlink_out_of_the_inbox_is_never_followed(
+    promptd_home: Path, tmp_path: Path
+) -> None:
+    paths = resolve(promptd_home)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a private prompt that must stay private")
+    async with running_daemon(promptd_home) as daemon:
+        (paths.inbox / "link.txt").symlink_to(secret)
+        drop(paths.inbox, "after.txt", b"write a poem about the sea")
+        await until(lambda: (paths.outbox / "after.optimized.txt").exists(), what="after.txt")
+        inbox_service(daemon).watcher.scan()
+        assert [s.file_name for s in events(daemon, BatchStarted)] == ["after.txt"]
+        assert (paths.inbox / "link.txt").is_symlink()  # left alone
+        assert not (paths.outbox / "link.optimized.txt").exists()
+        assert all("private" not in o.original for o in events(daemon, OptimizationCompleted))
+
+
+async def test_batch_submit_and_status_over_the_socket(promptd_home: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    source = tmp_path / "mine.jsonl"
+    source.write_text(
+        "".join(json.dumps({"prompt": p, "id": i}) + "\n" for i, p in enumerate(PROMPTS))
+    )
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home):
+
+        def submit_and_wait() -> BatchInfo:
+            with Client.connect(paths) as client:
+                info = client.call(
+                    "batch.submit", BatchSubmitParams(path=str(source)), result_type=BatchInfo
+                )
+                assert info.state == "running" and info.total == 3
+                while info.state == "running":
+                    info = client.call(
+                        "batch.status", BatchIdParams(id=info.id), result_type=BatchInfo
+                    )
+                return info
+
+        info = await asyncio.wait_for(asyncio.to_thread(submit_and_wait), 20)
+    assert info.state == "completed" and info.done == 3
+    out = tmp_path / "mine.optimized.jsonl"
+    assert info.output_path == str(out)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [0, 1, 2] and all(r["optimized"] for r in rows)
+    assert (tmp_path / "mine.report.md").exists()
+    assert source.exists()  # a submitted file stays where it is
+
+
+async def test_rearmed_when_the_inbox_is_deleted_and_recreated(promptd_home: Path) -> None:
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home) as daemon:
+        watcher = inbox_service(daemon).watcher
+        shutil.rmtree(paths.inbox)
+        await until(lambda: watcher.arms >= 2 and paths.inbox.is_dir(), what="re-arm")
+        drop(paths.inbox, "later.md", b"write a limerick about a cat")
+        await until(lambda: (paths.outbox / "later.optimized.md").exists(), what="later.md")
