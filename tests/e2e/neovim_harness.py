@@ -26,7 +26,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = REPO / "clients" / "neovim"
-SCRIPT = Path(__file__).resolve().parent / "nvim" / "optimize.lua"
+SCRIPTS = Path(__file__).resolve().parent / "nvim"  # optimize.lua, session.lua, harness.lua
 VENV_BIN = Path(sys.executable).parent  # not resolved: the venv's bin, where promptd lives
 
 NVIM_TIMEOUT_S = 90.0  # the whole editor run; each wait inside has its own deadline
@@ -207,29 +207,28 @@ def _reap(pid_file: Path) -> None:
 
 def run_nvim(
     editor: Editor,
+    script: Literal["optimize.lua", "session.lua"],
     file: Path,
     *,
     env: dict[str, str],
     start: Literal["enable", "setup"],
-    action: Literal["code_action", "command"],
-    cursor: tuple[int, int],
     scratch: Path,
+    **variables: str,
 ) -> NvimRun:
-    """One headless editor session over ``file`` (see nvim/optimize.lua)."""
-    report_file = scratch / f"report-{file.name}.json"
+    """One headless editor session over ``file`` running ``nvim/<script>``; ``variables``
+    become ``PROMPTD_E2E_<NAME>`` environment variables for the script."""
+    report_file = scratch / f"report-{script}-{file.name}.json"
     run_env = dict(env)
     run_env.update(
         PROMPTD_E2E_PLUGIN=str(PLUGIN),
         PROMPTD_E2E_FILE=str(file),
         PROMPTD_E2E_START=start,
-        PROMPTD_E2E_ACTION=action,
-        PROMPTD_E2E_LINE=str(cursor[0]),
-        PROMPTD_E2E_COL=str(cursor[1]),
         PROMPTD_E2E_TIMEOUT_MS=str(WAIT_MS),
         PROMPTD_E2E_REPORT=str(report_file),
     )
+    run_env.update({f"PROMPTD_E2E_{name.upper()}": value for name, value in variables.items()})
     command = [str(editor.path), "--headless", "-u", "NONE", "-i", "NONE", "-n"]
-    command += ["-c", f"luafile {SCRIPT}"]
+    command += ["-c", f"luafile {SCRIPTS / script}"]
     try:
         proc = subprocess.run(
             command,

@@ -83,14 +83,17 @@ def _optimize_python(
 ) -> None:
     file = project / "app.py"
     file.write_text(PYTHON_SOURCE, encoding="utf-8")
+    line, col = cursor_in(PYTHON_SOURCE, PROMPT)
     run = run_nvim(
         editor,
+        "optimize.lua",
         file,
         env=env,
         start=start,
-        action="code_action",
-        cursor=cursor_in(PYTHON_SOURCE, PROMPT),
         scratch=project.parent,
+        action="code_action",
+        line=str(line),
+        col=str(col),
     )
     assert run.returncode == 0, run.explain()
     assert run.report["diagnostics"], run.explain()
@@ -120,14 +123,17 @@ def test_typescript_prompt_with_nvim_011(
 ) -> None:
     file = project / "chat.ts"
     file.write_text(TYPESCRIPT_SOURCE, encoding="utf-8")
+    line, col = cursor_in(TYPESCRIPT_SOURCE, PROMPT)
     run = run_nvim(
         nvim_011,
+        "optimize.lua",
         file,
         env=env,
         start="enable",
-        action="command",  # :PromptdOptimize, the plugin's own command
-        cursor=cursor_in(TYPESCRIPT_SOURCE, PROMPT),
         scratch=project.parent,
+        action="command",  # :PromptdOptimize, the plugin's own command
+        line=str(line),
+        col=str(col),
     )
     assert run.returncode == 0, run.explain()
     assert run.report["filetype"] == "typescript"
@@ -144,12 +150,14 @@ def test_prompt_file_with_nvim_011(nvim_011: Editor, env: dict[str, str], projec
     file.write_text(PROMPT_FILE, encoding="utf-8")
     run = run_nvim(
         nvim_011,
+        "optimize.lua",
         file,
         env=env,
         start="enable",
-        action="code_action",
-        cursor=(1, 3),
         scratch=project.parent,
+        action="code_action",
+        line="1",
+        col="3",
     )
     assert run.returncode == 0, run.explain()
     assert run.report["filetype"] == "prompt"  # the plugin's ftdetect for *.prompt
@@ -157,3 +165,56 @@ def test_prompt_file_with_nvim_011(nvim_011: Editor, env: dict[str, str], projec
     written = file.read_text(encoding="utf-8")
     assert written.strip() != PROMPT
     assert written.strip() == expected_optimization(env, PROMPT).strip()
+
+
+@pytest.mark.parametrize("kind", ["0.11", "0.7"])
+def test_status_line_status_and_history(
+    kind: Literal["0.11", "0.7"], env: dict[str, str], project: Path
+) -> None:
+    editor = require_editor(kind)
+    optimized = expected_optimization(env, PROMPT)  # one optimization in the history
+    file = project / "app.py"
+    file.write_text(PYTHON_SOURCE, encoding="utf-8")
+    run = run_nvim(
+        editor,
+        "session.lua",
+        file,
+        env=env,
+        start="enable" if kind == "0.11" else "setup",
+        scratch=project.parent,
+        scenario="status",
+    )
+    assert run.returncode == 0, run.explain()
+    # Fed by promptd/status: the engine and today's spend.
+    assert run.report["statusline"].startswith("promptd offline $0.00"), run.explain()
+    status = run.report["status"]
+    assert "running" in status and "engine offline" in status, run.explain()
+    assert "home " + env["PROMPTD_HOME"] in status, run.explain()
+    history = run.report["history"]
+    assert optimized != PROMPT
+    assert "->" in history and PROMPT[:20] in history, run.explain()
+
+
+@pytest.mark.parametrize("kind", ["0.11", "0.7"])
+def test_missing_promptd_is_explained(
+    kind: Literal["0.11", "0.7"], promptd_home: Path, project: Path
+) -> None:
+    editor = require_editor(kind)
+    file = project / "app.py"
+    file.write_text(PYTHON_SOURCE, encoding="utf-8")
+    missing = project / "no-such-dir" / "promptd"
+    run = run_nvim(
+        editor,
+        "session.lua",
+        file,
+        env=editor_env(promptd_home, project.parent / "nvim-state"),
+        start="enable" if kind == "0.11" else "setup",
+        scratch=project.parent,
+        scenario="missing",
+        path=str(missing),
+    )
+    assert run.returncode == 0, run.explain()
+    message = run.report["message"]
+    assert f'"{missing}" is not executable' in message
+    assert "Install promptd" in message
+    assert run.report["attached"] is False

@@ -134,14 +134,16 @@ local function show(result)
   end
   if type(result) == 'string' then
     vim.notify(result, vim.log.levels.INFO)
-  elseif type(result) == 'table' and type(result.message) == 'string' then
+  elseif type(result) == 'table' and type(result.message) == 'string' and result.message ~= '' then
     vim.notify(result.message, vim.log.levels.INFO)
-  else
-    vim.notify(vim.inspect(result), vim.log.levels.INFO)
   end
 end
 
--- :PromptdStatus: the status line summary, then the server's full status.
+local function show_lines(lines)
+  vim.notify(table.concat(lines, '\n'), vim.log.levels.INFO)
+end
+
+-- :PromptdStatus: the daemon's status, as the server reports it.
 function M.status()
   local bufnr = vim.api.nvim_get_current_buf()
   local client = need_client(bufnr)
@@ -149,17 +151,18 @@ function M.status()
     return
   end
   local status = require('promptd.status')
-  if status.last then
-    vim.notify(status.format(status.last), vim.log.levels.INFO)
-  end
-  client_mod.execute(client, config.commands.show_status, {}, bufnr, show)
+  client_mod.execute(client, config.commands.show_status, {}, bufnr, function(result)
+    show_lines(status.report(result))
+  end)
 end
 
 function M.history()
   local bufnr = vim.api.nvim_get_current_buf()
   local client = need_client(bufnr)
   if client then
-    client_mod.execute(client, config.commands.show_history, {}, bufnr, show)
+    client_mod.execute(client, config.commands.show_history, {}, bufnr, function(items)
+      show_lines(require('promptd.status').history_report(items))
+    end)
   end
 end
 

@@ -25,7 +25,7 @@ local M = {}
 local uv = vim.uv or vim.loop
 local has_011 = vim.fn.has('nvim-0.11') == 1
 
-M.install_help = 'install promptd so that `promptd` is on PATH (for example '
+M.install_help = 'Install promptd so that `promptd` is on PATH (for example '
   .. '`pipx install /path/to/promptd` from a clone, or `make run` in a clone and use '
   .. '.venv/bin/promptd), or pass setup({ path = "/full/path/to/promptd" }); '
   .. 'see clients/neovim/README.md'

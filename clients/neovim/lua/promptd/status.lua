@@ -129,6 +129,130 @@ function M.format(status)
   return text
 end
 
+local function field(tbl, key)
+  if type(tbl) ~= 'table' then
+    return nil
+  end
+  local value = tbl[key]
+  if value == vim.NIL then
+    return nil
+  end
+  return value
+end
+
+local function budget_text(spent, budget)
+  local text = usd(spent) or '?'
+  if number(budget) then
+    text = text .. ' of ' .. usd(budget)
+  end
+  return text
+end
+
+-- The lines :PromptdStatus shows for the daemon's status (the `status --json` document the
+-- server's promptd.showStatus command answers), or for the server's `promptd/status` answer
+-- when the daemon cannot be reached.
+function M.report(result)
+  if type(result) ~= 'table' then
+    return { 'promptd: no status' }
+  end
+  if result.connected == false then
+    return { 'promptd: daemon not connected: ' .. tostring(field(result, 'message') or '?') }
+  end
+  if result.running == nil then
+    return { M.format(result) }
+  end
+  local lines = {}
+  local head = ('promptd %s: %s'):format(
+    tostring(field(result, 'version') or '?'),
+    result.running and 'running' or 'not running'
+  )
+  if field(result, 'pid') then
+    head = head .. ' (pid ' .. tostring(result.pid) .. ')'
+  end
+  table.insert(lines, head)
+  local provider = field(result, 'provider') or {}
+  local model = field(provider, 'model')
+  table.insert(
+    lines,
+    ('engine %s, provider %s%s, breaker %s'):format(
+      tostring(field(result, 'engine') or '?'),
+      tostring(field(provider, 'name') or '?'),
+      (model and model ~= '') and (' (' .. model .. ')') or '',
+      tostring(field(provider, 'circuit') or '?')
+    )
+  )
+  local spend = field(result, 'spend')
+  if spend then
+    table.insert(
+      lines,
+      ('spend today %s, this month %s, 30-day forecast %s'):format(
+        budget_text(field(spend, 'today_usd'), field(spend, 'daily_budget_usd')),
+        budget_text(field(spend, 'month_usd'), field(spend, 'monthly_budget_usd')),
+        usd(field(spend, 'forecast_30d_usd')) or '?'
+      )
+    )
+  end
+  local cache = field(result, 'cache')
+  if cache then
+    table.insert(
+      lines,
+      ('cache %d entries, hit rate %d%%'):format(
+        number(field(cache, 'entries')) or 0,
+        math.floor((number(field(cache, 'hit_rate')) or 0) * 100 + 0.5)
+      )
+    )
+  end
+  local backups = field(result, 'backups')
+  if backups then
+    table.insert(
+      lines,
+      ('backups %d, last %s, next %s'):format(
+        number(field(backups, 'count')) or 0,
+        tostring(field(backups, 'last_at') or 'never'),
+        tostring(field(backups, 'next_at') or '-')
+      )
+    )
+  end
+  local inbox = field(result, 'inbox')
+  if inbox then
+    table.insert(
+      lines,
+      ('inbox %s (%d pending)'):format(
+        tostring(field(inbox, 'path') or '?'),
+        number(field(inbox, 'pending')) or 0
+      )
+    )
+  end
+  local home = field(result, 'home')
+  if home then
+    table.insert(lines, 'home ' .. tostring(home))
+  end
+  return lines
+end
+
+-- The lines :PromptdHistory shows for the server's promptd.showHistory answer.
+function M.history_report(items)
+  if type(items) ~= 'table' or #items == 0 then
+    return { 'promptd: no optimizations yet' }
+  end
+  local lines = {}
+  for _, item in ipairs(items) do
+    table.insert(
+      lines,
+      ('%s  %s  %s -> %s  %s%s  %s'):format(
+        tostring(field(item, 'id') or ''):sub(1, 8),
+        tostring(field(item, 'at') or ''),
+        tostring(field(item, 'score_before') or '?'),
+        tostring(field(item, 'score_after') or '?'),
+        usd(field(item, 'cost_usd')) or '',
+        field(item, 'cached') and ' cached' or '',
+        tostring(field(item, 'preview') or '')
+      )
+    )
+  end
+  return lines
+end
+
 -- The progress part: "Optimizing prompt: designer 60%", or nil when nothing runs.
 function M.progress_text()
   for _, entry in pairs(progress) do
