@@ -32,7 +32,7 @@ import msgspec
 
 from ..errors import BackupError, PromptdError
 from ..events import BackupRestored
-from ..paths import Paths
+from ..paths import Paths, ensure_private_dir
 from .catalog import BackupEntry, find, unpack
 from .manifest import VERIFY_FILE, VerifyMark, fsync_dir, write_json_atomic
 from .verify import check_unpacked
@@ -320,6 +320,7 @@ def restore(
         if pid is not None:
             say(f"stopping the daemon (pid {pid})")
             daemon.stop(pid)
+        ensure_private_dir(paths.run)
         lock = PidLock(paths.pid_file)
         lock.acquire()  # no daemon may start while the store is being swapped
     except BaseException:
