@@ -46,7 +46,8 @@ _AUDIENCE: Final = re.compile(
     r"employees?|colleagues?|team|parents?|patients?|doctors?|lawyers?|scientists?|"
     r"researchers?|newcomers?|adults?|people|public|newbies|non-experts?|laypeople|"
     r"grandparents?|seniors?|board|recruiters?|hiring managers?|fans?|subscribers?|"
-    r"data scientists?|analysts?|marketers?))\b"
+    r"data scientists?|analysts?|marketers?|\w+-year-olds?|retirees?|toddlers?|"
+    r"(?:\w+ )?(?:audience|readers|viewers|listeners)))\b"
     r"|\baudience\b|\breaders? (?:are|is|will be)\b|\{\{?\s*audience\s*\}?\}",
     re.I,
 )
@@ -61,7 +62,7 @@ _CONSTRAINT: Final = re.compile(
 _CONSTRAINT_START: Final = re.compile(
     r"^(?:use|keep|avoid|don'?t|do not|never|always|make sure|make it|make them|ensure|be |"
     r"stay|limit|include|mention|cite|focus|write in|respond in|answer in|reply in|no |only |"
-    r"remember|note|important|stick to|refrain|try to|aim for|prefer|assume)",
+    r"remember|note|important|stick to|refrain|try to|aim for|prefer|assume|cover|mention)\b",
     re.I,
 )
 _FORMAT_START: Final = re.compile(
@@ -73,7 +74,11 @@ _FORMAT_START: Final = re.compile(
 _REQUEST: Final = re.compile(
     r"^(?:i (?:need|want|would like|'d like)|i'm looking for|help me|tell me|show me|"
     r"your (?:task|job|goal) is|the (?:task|goal) is|can you|could you|would you|"
-    r"we need|let'?s|please)\b",
+    r"we need|let'?s|please)\b"
+    r"|\b(?:(?:i|we) (?:want|need|would like|'d like) to (?:know|understand|find out|learn)|"
+    r"(?:i|we) need (?:a|an|some|your|help|you)|help (?:me|us)|tell (?:me|us)|"
+    r"(?:i|we) would (?:really )?appreciate|what (?:should|would|is|are)|"
+    r"whether (?:we|i) should)\b",
     re.I,
 )
 _HEADING: Final = re.compile(r"^(?:#{1,6}\s+\S.*|[A-Z][\w /&-]{0,40}:)$")
@@ -82,6 +87,39 @@ _CLASSIFY: Final = re.compile(
     r"\b(?:classify|classification|categori[sz]e|label (?:each|every|the|it|them)|tag each|"
     r"extract|extraction|pull out|sentiment|which category|assign (?:a|one) (?:label|category))",
     re.I,
+)
+
+_NOT_TASK_VERBS: Final = frozenset(
+    {
+        "use",
+        "keep",
+        "avoid",
+        "include",
+        "make",
+        "be",
+        "format",
+        "answer",
+        "respond",
+        "reply",
+        "return",
+        "output",
+        "limit",
+        "ensure",
+        "focus",
+        "mention",
+        "cite",
+        "start",
+        "end",
+        "note",
+        "remember",
+        "set",
+        "stop",
+        "act",
+        "play",
+        "consider",
+        "think",
+        "help",
+    }
 )
 
 SentenceKind = str  # role | task | audience | constraint | format | example | input | context
@@ -117,9 +155,11 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def has_format(self) -> bool:
+        prose = " ".join(x.text for x in self.sentences if "example" not in x.kinds)
         return (
             bool(self.of("format"))
-            or bool(FIXED_FORMS.search(self.text))
+            or bool(FORMAT_WORDS.search(prose))
+            or bool(FIXED_FORMS.search(prose))
             or bool(
                 re.search(r"^#{1,6}\s*(?:output|format|response|answer)", self.text, re.I | re.M)
             )
@@ -157,10 +197,21 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
         return out
 
 
+_LEAD: Final = re.compile(
+    r"^(?:(?:could|would|can|will|you|please|then|also|now|first|and)\s+)+", re.I
+)
+
+
 def _first_word(text: str) -> str:
-    cleaned = FILLER.sub("", text).strip(" ,;:-*>•\t0123456789.)")
+    cleaned = FILLER.sub("", text).strip(" ,;:-*>•\t0123456789.)!")
+    cleaned = _LEAD.sub("", cleaned)
     m = re.match(r"[A-Za-z']+", cleaned)
     return m.group(0).lower() if m else ""
+
+
+def _clause_verbs(text: str) -> list[str]:
+    """The first word of each clause after the first (", tell me ...", "; fix ...")."""
+    return [_first_word(part) for part in re.split(r"[,;:]\s*|\s+(?:and|then)\s+", text)[1:]]
 
 
 def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[str]:
@@ -188,7 +239,12 @@ def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[st
         kinds.add("context")
     elif label and label.group(1).lower() in ("constraints", "rules", "requirements"):
         kinds.add("constraint")
-    elif label and len(label.group(1).split()) <= 3 and not _ROLE.match(bare):
+    elif (
+        label
+        and len(label.group(1).split()) <= 3
+        and not _ROLE.match(bare)
+        and _first_word(label.group(1)) not in IMPERATIVES
+    ):
         # "Review: ...", "Text: ...": a labeled piece of input or context, not an instruction.
         kinds.add("input" if "{" in bare or "<" in bare or '"' in bare else "context")
         return frozenset(kinds)
@@ -201,55 +257,33 @@ def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[st
                 kinds.add("task")
         return frozenset(kinds)
     first = _first_word(bare)
+    cleaned = _LEAD.sub("", FILLER.sub("", bare).strip(" ,;:!"))
+    starts_constraint = bool(_CONSTRAINT_START.match(cleaned))
+    starts_format = bool(_FORMAT_START.match(cleaned))
+    is_request = (
+        bool(_REQUEST.search(bare))
+        or bare.endswith("?")
+        or any(v in IMPERATIVES and v not in _NOT_TASK_VERBS for v in _clause_verbs(bare))
+    )
+    is_task = (
+        (first in IMPERATIVES and first not in _NOT_TASK_VERBS and not starts_constraint)
+        or (is_request and not starts_format and not starts_constraint)
+        or section == "task"
+        or "task" in kinds
+    )
     if (
-        _FORMAT_START.match(bare)
-        or (section in ("output", "output format", "format") and bare)
-        or (FORMAT_WORDS.search(bare) and (_CONSTRAINT_START.match(bare) or first in IMPERATIVES))
+        starts_format
+        or section in ("output", "output format", "format")
+        or (FORMAT_WORDS.search(bare) and not is_task)
     ):
         kinds.add("format")
     if (
-        _CONSTRAINT_START.match(FILLER.sub("", bare).strip())
-        or (section in ("constraints", "rules", "guidelines", "requirements"))
-        or (
-            _CONSTRAINT.search(bare)
-            and not (first in IMPERATIVES and "task" not in kinds and not kinds)
-        )
+        starts_constraint
+        or section in ("constraints", "rules", "guidelines", "requirements")
+        or ((_CONSTRAINT.search(bare) or LENGTH_WORDS.search(bare)) and not is_task)
     ):
         kinds.add("constraint")
-    is_request = bool(_REQUEST.match(bare)) or bare.endswith("?")
-    if (
-        ("constraint" not in kinds and "format" not in kinds and first in IMPERATIVES)
-        or (is_request and "format" not in kinds)
-        or (
-            first in IMPERATIVES
-            and first
-            not in (
-                "use",
-                "keep",
-                "avoid",
-                "include",
-                "make",
-                "be",
-                "format",
-                "answer",
-                "respond",
-                "reply",
-                "return",
-                "output",
-                "limit",
-                "ensure",
-                "focus",
-                "mention",
-                "cite",
-                "start",
-                "end",
-                "note",
-                "remember",
-            )
-        )
-    ):
-        kinds.add("task")
-    if section == "task":
+    if is_task:
         kinds.add("task")
     if _AUDIENCE.search(bare):
         kinds.add("audience")
@@ -282,9 +316,21 @@ def analyze(text: str) -> Analysis:
         sentences=tuple(labeled),
         placeholders=phs,
         word_count=len(words(text)),
-        structured=structured or bool(re.search(r"^[A-Z][\w ]{0,30}:\s*\S", text, re.M)),
+        structured=structured
+        or len(_labeled_lines(text)) >= 2
+        or len([ln for ln in text.split("\n") if ln.strip()]) >= 3
+        or "```" in text
+        or bool(re.search(r"^\s*<([A-Za-z_][\w-]*)>\s*$(?s:.*?)^\s*</\1>\s*$", text, re.M)),
         lines=text.count("\n") + 1,
     )
+
+
+def _labeled_lines(text: str) -> list[str]:
+    return [
+        m.group(1)
+        for m in re.finditer(r"^([A-Z][\w ]{0,30}):\s*\S", text, re.M)
+        if _first_word(m.group(1)) not in IMPERATIVES
+    ]
 
 
 def deconstruct(text: str) -> Deconstruction:

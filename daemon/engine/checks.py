@@ -106,9 +106,9 @@ _CONFLICTS: Final = (
 )
 _LIMIT: Final = re.compile(
     r"\b(?:(at most|no more than|under|less than|fewer than|up to|maximum(?: of)?)|"
-    r"(at least|more than|over|minimum(?: of)?)|(exactly|in))?\s*(\d+)\s+"
-    r"(words?|sentences?|paragraphs?|pages?|bullets?|bullet points|items?|lines?|characters?|"
-    r"points?|examples?|ideas?|questions?|tips?|steps?)\b",
+    r"(at least|more than|over|minimum(?: of)?)|(exactly))\s+(\d+)\s+([a-z]+)\b"
+    r"|\b(in)\s+(\d+)\s+(words?|sentences?|paragraphs?|pages?|bullets?|bullet points|items?|"
+    r"lines?|characters?)\b",
     re.I,
 )
 
@@ -131,9 +131,10 @@ def _conflicts(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             )
     limits: dict[str, list[tuple[str, int, re.Match[str]]]] = {}
     for m in _LIMIT.finditer(prose):
-        unit = m.group(5).lower().rstrip("s").replace("bullet point", "bullet")
+        raw_unit = m.group(5) or m.group(8)
+        unit = raw_unit.lower().rstrip("s").replace("bullet point", "bullet")
         kind = "max" if m.group(1) else "min" if m.group(2) else "exact"
-        limits.setdefault(unit, []).append((kind, int(m.group(4)), m))
+        limits.setdefault(unit, []).append((kind, int(m.group(4) or m.group(7)), m))
     for unit, found in limits.items():
         maxes = [n for k, n, _ in found if k == "max"]
         mins = [n for k, n, _ in found if k == "min"]
@@ -155,7 +156,9 @@ def _conflicts(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 _NEGATIVE: Final = re.compile(
     r"^(?:[-*•]\s*)?(?:please\s+)?(?:(?:don'?t|do not|dont|never|avoid|no)\b)", re.I
 )
-_POSITIVE_HINT: Final = re.compile(r"\b(?:instead|rather|but|use|prefer|keep|only)\b", re.I)
+_POSITIVE_HINT: Final = re.compile(
+    r"\b(?:instead|rather|but|prefer|only|except|other than|apart from)\b", re.I
+)
 
 
 @_check("negative-only")
@@ -169,7 +172,8 @@ def _negative(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             raw = s.text[pos:cut_start]
             part = raw.strip()
             lead = len(raw) - len(raw.lstrip())
-            if _NEGATIVE.match(part) and not _POSITIVE_HINT.search(part[4:]):
+            rest = part[4:] + s.text[cut_start:]
+            if _NEGATIVE.match(part) and not _POSITIVE_HINT.search(rest):
                 start = s.sentence.start + pos + lead
                 yield BY_NAME["negative-only"].finding(
                     c.span(start, start + len(part)), part.rstrip(".!")
@@ -270,7 +274,7 @@ def _markers(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
         yield BY_NAME["unfilled-marker"].finding(c.span(m.start(), m.end()), m.group(0))
 
 
-_CAPS: Final = re.compile(r"\b[A-Z][A-Z'’]+\b(?:[\s,]+\b[A-Z][A-Z'’]+\b)*")
+_CAPS: Final = re.compile(r"\b[A-Z][A-Z'’]+\b(?:[\s,]+\b[A-Z][A-Z'’]*\b)*")
 
 
 def shouted_runs(text: str) -> list[tuple[int, int]]:
@@ -337,6 +341,32 @@ def _several(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             )
 
 
+_NOT_NOUN: Final = frozenset(
+    {
+        "",
+        "to",
+        "into",
+        "for",
+        "in",
+        "better",
+        "more",
+        "less",
+        "again",
+        "up",
+        "shorter",
+        "longer",
+        "faster",
+        "please",
+        "so",
+        "and",
+        "as",
+        "work",
+        "sound",
+        "look",
+    }
+)
+
+
 @_check("ambiguous-opening-pronoun")
 def _pronoun(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     if not a.sentences:
@@ -377,9 +407,22 @@ def _pronoun(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     bad = (lead in ("it", "they", "them", "he", "she")) or (
         lead in ("this", "that", "these", "those") and (nxt in aux or nxt == "")
     )
-    if not bad and len(tokens) <= 5 and lead in IMPERATIVES and nxt in PRONOUNS:
-        bad = len(a.sentences) == 1 or "{" not in c.text
+    after_pronoun = tokens[2].lower() if len(tokens) > 2 else ""
+    if (
+        not bad
+        and lead in IMPERATIVES
+        and (nxt in ("it", "them") or (nxt in PRONOUNS and after_pronoun in _NOT_NOUN))
+        and not a.placeholders
+        and "```" not in c.text
+    ):
+        bad = True
         lead = nxt
+    referent = bool(a.placeholders) or bool(
+        re.search(r"```|\"|:\s*\n|\bbelow\b|\bfollowing\b", c.text)
+    )
+    if not bad and lead in ("this", "that", "these", "those") and not referent:
+        bad = True
+        lead = f"{tokens[0]} {tokens[1]}" if len(tokens) > 1 else tokens[0]
     if bad:
         m = re.search(re.escape(lead), first.text, re.I)
         s = first.start + (m.start() if m else 0)
@@ -441,8 +484,21 @@ def _examples(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
         yield BY_NAME["missing-examples"].finding(c.span(m.start(), m.end()), what)
 
 
+_STOP: Final = frozenset(
+    "the and for with that this are was you your its from into then them they".split()
+)
+
+
 def _wordset(text: str) -> set[str]:
-    return {w.lower() for w in words(text) if len(w) > 2}
+    return {w.lower() for w in words(text) if len(w) > 2 and w.lower() not in _STOP}
+
+
+def near_duplicate(a: set[str], b: set[str]) -> bool:
+    """Two word sets that say nearly the same thing."""
+    if min(len(a), len(b)) < 3:
+        return False
+    inter = len(a & b)
+    return inter / min(len(a), len(b)) >= 0.8 and inter / len(a | b) >= 0.6
 
 
 @_check("near-duplicate")
@@ -455,8 +511,7 @@ def _duplicates(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
         if len(ws) < 3:
             continue
         for other, text in seen:
-            overlap = len(ws & other) / len(ws | other)
-            if overlap >= 0.75:
+            if near_duplicate(ws, other):
                 yield BY_NAME["near-duplicate"].finding(
                     c.span(s.sentence.start, s.sentence.end), text[:60]
                 )
@@ -480,7 +535,11 @@ def _language(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
         yield BY_NAME["missing-language-version"].finding(
             c.span(first.start, first.end), "No language, platform or tool is named."
         )
-    elif programming and not VERSION.search(c.text):
+    elif (
+        programming
+        and not VERSION.search(c.text)
+        and not (ptype == "technical" and len(langs) > len(programming))
+    ):
         yield BY_NAME["missing-language-version"].finding(
             c.span(first.start, first.end), f"No {programming[0]} version is given."
         )

@@ -53,21 +53,23 @@ _SIGNALS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
             r"\b(?:story|stories|poem|poetry|haiku|limerick|sonnet|song|lyrics|fiction|"
             r"character|narrative|novel|screenplay|script for a|plot|fairy tale|fable|"
             r"imaginative|creative|slogan|tagline|jingle|rhyme|verse|stanza|metaphor|"
-            r"dialogue|scene|villain|hero|fantasy|sci-fi|science fiction|bedtime)\b",
+            r"dialogue|scene|villain|hero|fantasy|sci-fi|science fiction|bedtime|speech|toast|"
+            r"wedding|blog post|greeting card|joke|riddle|taglines|slogans|poems|songs)\b",
             2.5,
         ),
-        (r"\b(?:imagine|invent|brainstorm|whimsical|funny|humorous|vivid)\b", 1.0),
+        (r"\b(?:imagine|invent|brainstorm|whimsical|funny|humorous|vivid|fun|playful)\b", 1.0),
     ),
     "analytical": (
         (
             r"\b(?:analy[sz]e|analysis|compare|comparison|evaluate|assess|assessment|pros and "
             r"cons|trade-?offs?|trends?|data|dataset|statistics|statistical|metrics?|kpis?|"
-            r"classify|classification|categori[sz]e|sentiment|extract|forecast|predict|"
+            r"forecast|predict|risks?|mitigations?|impact|"
             r"correlation|root cause|swot|insights?|survey|findings|benchmark|ranking|rank|"
             r"score|review the|critique|argument|evidence|report on|market|revenue|churn)\b",
             2.0,
         ),
         (r"\b(?:why|which is better|what are the implications|impact of)\b", 1.0),
+        (r"\b(?:classify|classification|categori[sz]e|sentiment|extract|label each)\b", 3.0),
     ),
 }
 _COMPILED: Final = {

@@ -169,12 +169,21 @@ IMPERATIVES: Final = wordlist(
 
 MODALS: Final = frozenset({"should", "must", "need", "needs", "shall", "will", "can", "could"})
 
+_COUNT: Final = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a single)"
+_UNITS: Final = (
+    r"(?:words?|sentences?|paragraphs?|pages?|lines?|stanzas?|verses?|characters?|chars|"
+    r"bullets?|bullet points?|items?|points?|minutes?|tokens?|examples?|sections?|slides?|"
+    r"lists?|steps?|options?|ideas?|tips?|questions?|rows?|columns?|cells?|names?|"
+    r"taglines?|headlines?|titles?|variations?|versions?|issues?|risks?|reasons?)"
+)
 FORMAT_WORDS: Final = re.compile(
-    r"\b(?:json|yaml|csv|xml|html|markdown|table|bullet(?:ed)?(?: points?| list)?|numbered list|"
-    r"list of|one (?:word|line|sentence|paragraph)|heading|headings|format(?:ted)?|respond with|"
-    r"reply with|answer with|return (?:only|just|the|a|an|json)|output(?: only| format)?|"
-    r"label only|code block|fenced|schema|template|in prose|plain text|\d+ (?:words?|sentences?|"
-    r"paragraphs?|lines?|bullets?|items?|points?))\b",
+    r"\b(?:json|yaml|csv|xml|html|markdown|(?:as|in|into) (?:a |one |two )?(?:[\w-]+ )?tables?|bullet(?:ed)?(?: points?| lists?)?|"
+    r"numbered(?: list| steps)?|list of|one (?:word|line|sentence|paragraph)|headings?|"
+    r"format(?:ted)?|respond with|reply with|answer with|answer in|return (?:only|just|the|a|an|"
+    r"json)|output(?: only| format)?|label only|code block|fenced|schema|template|in prose|"
+    r"plain text|for each\b|one per line|most important first|step[- ]by[- ]step|"
+    r"list (?:at most|up to|exactly|the top|\d+)|title on the first line|"
+    rf"{_COUNT}(?:\s+|-)(?:[\w-]+\s+)?{_UNITS})\b",
     re.I,
 )
 
@@ -186,13 +195,9 @@ FIXED_FORMS: Final = re.compile(
 )
 
 LENGTH_WORDS: Final = re.compile(
-    r"\b(?:\d+(?:\s*-\s*\d+)?\s*(?:words?|sentences?|paragraphs?|pages?|lines?|stanzas?|"
-    r"verses?|characters?|chars|bullets?|bullet points|items?|points?|minutes?|tokens?|"
-    r"examples?|sections?|slides?)|one (?:word|sentence|paragraph|page|line)|"
-    r"(?:two|three|four|five|six|seven|eight|nine|ten) (?:words|sentences|paragraphs|pages|"
-    r"lines|stanzas|bullets|bullet points|items|points|examples|sections)|"
+    rf"\b(?:{_COUNT}(?:\s*-\s*\d+)?(?:\s+|-)(?:[\w-]+\s+)?{_UNITS}|"
     r"short|brief|concise|succinct|tl;?dr|at most|no more than|up to|under \d+|less than|"
-    r"fewer than|word count|length|label only)\b",
+    r"fewer than|word count|length|label only|one-liners?)\b",
     re.I,
 )
 
@@ -291,7 +296,10 @@ _LANG_RE: Final = re.compile(
 _AMBIGUOUS_LANG: Final = frozenset({"go", "r", "c", "node", "shell", "spark", "swift", "react"})
 VERSION: Final = re.compile(
     r"\b(?:v?\d+(?:\.\d+)+|(?:version|v)\s?\d+|es20\d\d|c\+\+\d\d|java \d+|python ?[23]"
-    r"|node ?\d+|(?:latest|current) (?:stable )?version)\b",
+    r"|node ?\d+|(?:latest|current) (?:stable )?version)\b"
+    r"|\b(?:python|java|go|rust|ruby|php|kotlin|swift|scala|typescript|javascript|powershell|"
+    r"bash|perl|lua|dart|julia|elixir|haskell|c\+\+|c#|postgresql|postgres|mysql|node(?:\.js)?|"
+    r"django|react|kubernetes|terraform|ecmascript|es)\s?v?\d+",
     re.I,
 )
 
@@ -319,7 +327,7 @@ FILLER: Final = re.compile(
     r"\b(?:please|kindly|thank you(?: (?:so|very) much)?(?: in advance)?|thanks(?: in advance)?|"
     r"if you (?:could|can|would|don'?t mind)|i was wondering if you could|would you (?:please )?"
     r"(?:be so kind as to )?|could you (?:please )?|can you (?:please )?|"
-    r"i would (?:really )?(?:like|love|appreciate it if) (?:for )?you(?: to)?|"
+    r"i would (?:really )?(?:like|love|appreciate it if) (?:for )?you(?: to| could| would| can)?|"
     r"i(?:'d| would) like you to|i want you to|i need you to|"
     r"it would be (?:great|nice|awesome|helpful) if you could|feel free to|"
     r"as an ai(?: language model)?|basically|just|really|actually|hello|hi|hey(?: there)?|"
@@ -352,12 +360,14 @@ ACRONYMS: Final = wordlist(
 )
 
 INPUT_NAMES: Final = re.compile(
-    r"^(?:text|input|user_?input|code|source|snippet|document|doc|docs|article|email|mail|"
+    r"^(?:\w+_)?(?:text|input|code|source|snippet|document|doc|docs|article|email|mail|"
     r"review|reviews|content|message|messages|data|dataset|query|question|context|transcript|"
     r"essay|passage|html|json|csv|file|diff|patch|log|logs|body|comment|comments|feedback|"
-    r"ticket|report|notes|page|post|story|draft|paper|abstract|chat|conversation|history|"
-    r"response|answer|output|table|records?|rows?|error|stack_?trace|traceback|sql|schema|"
-    r"tweet|customer_\w+|user_\w+|\w+_text|\w+_input|\w+_code|\w+_content|\w+_data)$",
+    r"ticket|tickets|report|notes|page|post|story|draft|paper|abstract|chat|conversation|"
+    r"history|response|responses|answer|answers|output|table|records?|rows?|"
+    r"stack_?trace|traceback|sql|schema|tweet|spec|specification|requirements|survey|surveys|"
+    r"memo|script|invoice|resume|cv|contract|proposal|minutes|letter|list|thread|"
+    r"description|summary|excerpt|statement|claim|argument)$",
     re.I,
 )
 

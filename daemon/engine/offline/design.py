@@ -36,22 +36,44 @@ def _role_line(ptype: str, text: str) -> str:
     langs = languages(text)
     prog = [lang for lang in langs if lang in PROGRAMMING]
     if ptype == "code":
+        if len(prog) >= 2 and re.search(r"\b(?:convert|translate|port|migrate)\b", text, re.I):
+            return f"You are an experienced {prog[0]} and {prog[1]} developer."
         return (
             f"You are an experienced {prog[0]} developer."
             if prog
-            else ("You are an experienced software developer.")
+            else "You are an experienced software developer."
         )
     if langs:
         return f"You are an experienced engineer who knows {langs[0]} well."
     return "You are an experienced engineer."
 
 
-def _output_format(ptype: str, a: Analysis, text: str) -> str:
-    low = text.lower()
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _prose(text: str) -> str:
+    """Lower-cased text without placeholders (their names are not the author's words)."""
+    return re.sub(r"\{[^{}]*\}|\$\{[^{}]*\}|<[A-Z_]+>", " ", text).lower()
+
+
+def _code_language(text: str) -> str:
+    """The language the answer's code is in: a conversion's target, else the first named."""
     prog = [lang for lang in languages(text) if lang in PROGRAMMING]
-    block = f"one fenced {prog[0]} block" if prog else "one fenced code block"
+    target = re.search(r"\b(?:to|into)\s+([\w#+.]+)", text)
+    if target:
+        named = languages(target.group(1))
+        if named and named[0] in PROGRAMMING:
+            return named[0]
+    return prog[0] if prog else ""
+
+
+def _output_format(ptype: str, a: Analysis, text: str) -> str:
+    low = _prose(text)
+    lang = _code_language(text)
+    block = f"one fenced {lang} block" if lang else "one fenced code block"
     if ptype == "code":
-        if re.search(r"\b(?:fix|bug|debug|error|broken)\b", low):
+        if re.search(r"\b(?:fix|bug|debug|broken|crash\w*)\b", low):
             return (
                 f"1. The corrected code in {block}.\n"
                 "2. A short explanation: the cause of the bug and how the fix addresses it."
@@ -61,15 +83,21 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
                 "A list of issues, most important first; for each: where it is, why it "
                 "matters, and the suggested change."
             )
-        if re.search(r"\b(?:explain|what does|how does)\b", low):
-            return "A short summary first, then an explanation of the key parts in order."
-        return f"1. The code in {block}.\n2. A short explanation of the main decisions."
+        if re.search(
+            r"\b(?:write|implement|create|generate|build|refactor|convert|port|add)\b", low
+        ):
+            return f"1. The code in {block}.\n2. A short explanation of the main decisions."
+        return "A short summary first, then an explanation of the key parts in order."
     if ptype == "technical":
+        if re.search(r"\b(?:documentation|docs|runbook|guide|tutorial|readme)\b", low):
+            return "Markdown with one heading per topic, and examples in fenced code blocks."
         return (
             "A short summary first, then the details in short sections or numbered steps, "
             "with commands and configuration in fenced code blocks."
         )
     if ptype == "analytical":
+        if re.search(r"\b(?:extract\w*|pull out)\b", low):
+            return "One line per extracted item, in the order they appear in the input."
         if a.is_classification:
             return "One label per item, one per line."
         return (
@@ -77,12 +105,24 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
             "2. The key points as bullets, each with its supporting evidence.\n"
             "3. Any assumptions or caveats."
         )
+    artifact = re.search(
+        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]*?\b(email|e-mail|letter|"
+        r"message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
+        low,
+    )
+    if artifact:
+        what = artifact.group(1)
+        if what in ("email", "e-mail"):
+            return "The email only: a subject line, then the body, with no commentary."
+        return f"The {what} only, ready to use, with no commentary."
     if ptype == "creative":
-        if re.search(r"\b(?:poem|poetry|lyrics|song|verse)\b", low):
+        if re.search(r"\b(?:poem|poetry|lyrics|song|verse|rhyme)\b", low):
             return "The poem only, with a title on the first line."
         return "The piece only, with a title on the first line and no commentary."
-    if re.search(r"\b(?:write|draft|compose|create)\b", low):
+    if re.search(r"\b(?:write|draft|compose)\b", low):
         return "A title on the first line, then the text in plain prose."
+    if re.search(r"\b(?:plan|itinerary|schedule|steps?|how to)\b", low):
+        return "A numbered list of steps, each with a one-line explanation."
     if a.tasks and all(s.text.rstrip().endswith("?") for s in a.tasks):
         return "A direct answer first, then a short explanation."
     return "A direct answer in plain prose, in short paragraphs."
@@ -98,33 +138,51 @@ def _tag_name(token: str) -> str:
     return name or "input"
 
 
-def _point_at_input(sentence: str, token: str, noun: str) -> str:
-    """ "fix the bug in this code {code}" -> "fix the bug in the code below"."""
+_DET: Final = r"(?:this|the|following|my|our|these|those|attached|given|that)"
+_NOT_PREP: Final = r"(?!(?:in|from|of|on|about|for|to|with|into|at|by|and|or)\b)"
+
+
+def _point_at_input(sentence: str, token: str) -> tuple[str, bool]:
+    """ "fix the bug in this code {code}" -> "fix the bug in the code below".
+
+    Returns the sentence and whether the placeholder was taken out of it (it then moves
+    into its own delimited section).
+    """
     esc = re.escape(token)
-    word = re.escape(noun.lower())
-    patterns = (
-        rf"\b(?:this|the|following|my|our|that)\s+(?:\w+\s+)?{word}s?\s*[:\-]?\s*{esc}",
-        rf"\b(?:this|the|following|my|our|that)\s+(\w+)\s*[:\-]?\s*{esc}",
-        rf"\b{word}s?\s*[:\-]?\s*{esc}",
-        rf"\s*[:\-]?\s*{esc}",
+    noun = placeholder_name(token).split(".")[-1].replace("_", " ").lower()
+    m = re.search(rf"\s*:\s*{esc}\s*[.!?]?\s*$", sentence)
+    if m:
+        head = sentence[: m.start()]
+        head = re.sub(r"\b(?:this|these)\s+([\w-]+)\s*$", r"the \1 below", head, flags=re.I)
+        return tidy(head) + ".", True
+    m = re.search(
+        rf"\b{_DET}\s+((?:{_NOT_PREP}[\w/-]+\s+){{0,2}}{_NOT_PREP}[\w/-]+)\s*{esc}", sentence, re.I
     )
-    for i, pat in enumerate(patterns):
-        m = re.search(pat, sentence, re.I)
-        if not m:
-            continue
-        if i == 1:
-            repl = f"the {m.group(1)} below"
-        elif i == 3:
-            repl = (
-                f" the {noun.lower()} below"
-                if not re.search(r"\b(?:the|this|my|our)\s*$", sentence[: m.start()], re.I)
-                else f" {noun.lower()} below"
-            )
-        else:
-            repl = f"the {noun.lower()} below"
-        out = sentence[: m.start()] + repl + sentence[m.end() :]
-        return tidy(out)
-    return sentence
+    if m:
+        return tidy(f"{sentence[: m.start()]}the {m.group(1)} below{sentence[m.end() :]}"), True
+    m = re.search(rf"\b(in|from|of|on|about|for|to|with|into|at)\s+{esc}", sentence, re.I)
+    if m:
+        out = f"{sentence[: m.start()]}{m.group(1)} the {noun} below{sentence[m.end() :]}"
+        return tidy(out), True
+    return sentence, False
+
+
+_TRAILING_RULE: Final = re.compile(
+    r",\s*(?=(?:and\s+)?(?:make it|make sure|keep it|keep the|be |use |using |avoid |"
+    r"don'?t |do not |never |always |written |in (?:a|an) \w+ tone))",
+    re.I,
+)
+
+
+def _split_rule(task: str) -> tuple[str, str]:
+    """ "Write a story, make it funny" -> ("Write a story.", "Make it funny.")."""
+    m = _TRAILING_RULE.search(task)
+    if not m or m.start() < 12:
+        return task, ""
+    head = task[: m.start()].rstrip(" ,") + "."
+    rule = re.sub(r"^and\s+", "", task[m.end() :].strip(), flags=re.I)
+    rule = capitalize(rule.rstrip(" ."))
+    return head, (rule + "." if rule else "")
 
 
 class _Builder:
@@ -158,7 +216,7 @@ class _Builder:
     def _drop_duplicates(self) -> None:
         if "PD019" not in self.codes:
             return
-        from ..checks import _wordset
+        from ..checks import _wordset, near_duplicate
 
         kept: list[set[str]] = []
         for i, labeled in enumerate(self.a.sentences):
@@ -167,7 +225,7 @@ class _Builder:
             ws = _wordset(self.sentence(i))
             if len(ws) < 3:
                 continue
-            if any(len(ws & k) / len(ws | k) >= 0.75 for k in kept):
+            if any(near_duplicate(ws, k) for k in kept):
                 self.edited[i] = ""
                 self.changes.append(
                     Change(
@@ -243,13 +301,18 @@ class _Builder:
         formats: list[str] = []
         examples: list[str] = []
         split_any = False
+        inline: list[str] = []
         for i, labeled in enumerate(a.sentences):
             text = self.sentence(i)
             if not text:
                 continue
             for tok in input_tokens:
                 if tok in text:
-                    text = _point_at_input(text, tok, _section_name(tok))
+                    text, moved = _point_at_input(text, tok)
+                    if not moved:
+                        # It stays where it is, delimited in place.
+                        text = text.replace(tok, f'"""{tok}"""', 1)
+                        inline.append(tok)
             text = capitalize(text)
             if not re.search(r"[.!?:\"')\]}>`]$", text):
                 text += "."
@@ -262,9 +325,12 @@ class _Builder:
                 parts = split_tasks(text) if "PD014" in self.codes else [text]
                 if len(parts) > 1:
                     split_any = True
-                    tasks.extend(_finish(p, parts[0]) for p in parts)
-                else:
-                    tasks.append(text)
+                    parts = [_finish(p, parts[0]) for p in parts]
+                for part in parts:
+                    head, rule = _split_rule(part)
+                    tasks.append(head)
+                    if rule:
+                        rules.append(rule)
             elif "format" in kinds:
                 formats.append(text)
             elif "constraint" in kinds:
@@ -298,6 +364,7 @@ class _Builder:
             )
         if context:
             lines += ["", "## Context", " ".join(context)]
+        input_tokens = [tok for tok in input_tokens if tok not in inline]
         for tok in input_tokens:
             tag = _tag_name(tok)
             lines += ["", f"## {_section_name(tok)}", f"<{tag}>", tok, f"</{tag}>"]
@@ -311,17 +378,27 @@ class _Builder:
                     kind="structure",
                 )
             )
+        if inline:
+            self.changes.append(
+                Change(
+                    description="Delimited the outside input "
+                    + ", ".join(inline)
+                    + " with triple quotes.",
+                    findings=["PD017"],
+                    kind="structure",
+                )
+            )
         if rules:
             title = "Constraints" if self.ptype in ("code", "technical") else "Guidelines"
             lines += ["", f"## {title}"] + [f"- {r}" for r in rules]
-        lines += ["", "## Output format"]
         if formats:
-            lines.append(" ".join(formats))
-        else:
-            lines.append(_output_format(self.ptype, a, self.text))
+            lines += ["", "## Output format", " ".join(formats)]
+        elif not a.has_format:
+            lines += ["", "## Output format", _output_format(self.ptype, a, self.text)]
             self.changes.append(
                 Change(
-                    description=f"Added an output format that suits a {self.ptype} prompt.",
+                    description=f"Added an output format that suits {_article(self.ptype)} "
+                    f"{self.ptype} prompt.",
                     findings=["PD002"],
                     kind="add",
                 )
@@ -339,7 +416,9 @@ class _Builder:
         elif headed or rules:
             self.changes.append(
                 Change(
-                    description="Organized the prompt into sections.", findings=[], kind="structure"
+                    description="Organized the prompt into sections.",
+                    findings=sorted(self.codes & _FIXABLE_RESTRUCTURE),
+                    kind="structure",
                 )
             )
         return "\n".join(lines).strip()

@@ -127,6 +127,22 @@ def remove_filler(sentence: str) -> tuple[str, list[str]]:
     return capitalize(out), removed
 
 
+_PROPER: Final = {
+    w.lower(): w
+    for w in (
+        "I English French German Spanish Italian Portuguese Dutch Japanese Chinese Korean "
+        "Russian Arabic Hindi Polish Swedish Turkish Monday Tuesday Wednesday Thursday Friday "
+        "Saturday Sunday January February March April June July August September October "
+        "November December Python JavaScript TypeScript Java Rust Go Ruby"
+    ).split()
+}
+
+
+def _lower(word: str) -> str:
+    low = word.lower()
+    return _PROPER.get(low, low)
+
+
 def calm_shouting(sentence: str) -> tuple[str, list[str]]:
     """Lower-case shouted words (acronyms stay) and turn "!!!" into plain punctuation."""
     spans = _protected(sentence)
@@ -137,11 +153,10 @@ def calm_shouting(sentence: str) -> tuple[str, list[str]]:
             continue
         run = sentence[start:end]
         lowered = re.sub(
-            r"[A-Z][A-Z'’]+",
-            lambda m: m.group(0) if m.group(0) in ACRONYMS else m.group(0).lower(),
+            r"[A-Z][A-Z'’]*",
+            lambda m: m.group(0) if m.group(0) in ACRONYMS else _lower(m.group(0)),
             run,
         )
-        lowered = re.sub(r"\bi\b", "I", lowered)
         chars[start:end] = list(lowered)
         changed.append(run)
     out = "".join(chars)
