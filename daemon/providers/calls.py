@@ -17,10 +17,13 @@ has one (even past its TTL), marked stale so the engine can say the answer is de
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -43,6 +46,7 @@ from .openai_compat import OpenAICompatProvider, provider_error_failure
 from .ports import EventLogPort, StoreView, budget_state, cached_cost, cached_text
 from .prices import PriceTable, worst_case_ticks
 
+_log = logging.getLogger("promptd.providers")
 _key_encoder = msgspec.json.Encoder(order="sorted")
 BYTES_PER_TOKEN = 3  # generous: BPE tokenizers average ~4 bytes a token on English
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -97,6 +101,7 @@ class Meter:
         self.limits = config_limits(config.budget)
         self._now_ns = now_ns
         self._pending: list[Event] = []
+        self._recording: set[asyncio.Task[Any]] = set()
 
     def circuit_changed(self, event: CircuitChanged) -> None:
         """The provider's breaker reports here; the event goes out with the next append."""
@@ -107,9 +112,39 @@ class Meter:
         return out
 
     async def flush(self) -> None:
-        """Append breaker changes that are still waiting (none are lost at shutdown)."""
+        """Append what is still waiting: breaker changes, cache hits being recorded."""
+        if self._recording:
+            await asyncio.gather(*self._recording, return_exceptions=True)
         if self._pending:
             await self.log.append(self._take_pending())
+
+    def _lookup(self, key: str, opt_id: str, model: str, now_ns: int) -> CallOutcome | None:
+        """A live response-cache entry, read without a write transaction (the fast path).
+
+        The ``CacheHit`` is recorded in the background (in the store's next group commit):
+        a hit costs nothing, so its answer does not wait for the disk.
+        """
+        with self.log.view() as view:
+            entry = view.cache.get("response", key, now_ns)
+            text = cached_text(entry)
+            if text is None:
+                return None
+            hit = CacheHit(
+                cache="response",
+                key=key,
+                opt_id=opt_id,
+                source_opt_id=str(getattr(entry, "opt_id", "") or ""),
+                saved_ticks=cached_cost(entry),
+            )
+        task = asyncio.get_running_loop().create_task(self.log.append([hit]))
+        self._recording.add(task)
+        task.add_done_callback(self._recorded)
+        return CallOutcome(content=text, model=model, cached=True)
+
+    def _recorded(self, task: asyncio.Task[Any]) -> None:
+        self._recording.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("could not record a response-cache hit", exc_info=task.exception())
 
     def key(self, request: ChatRequest) -> str:
         return request_key(self.provider.name, self.provider.base_url, request)
@@ -128,6 +163,10 @@ class Meter:
     ) -> CallOutcome:
         key = self.key(request)
         now_ns = self._now_ns()
+        if not no_cache:
+            hit = self._lookup(key, opt_id, request.model, now_ns)
+            if hit is not None:
+                return hit
         day, month = periods(now_ns / 1e9)
         # fail fast before holding any budget when the breaker is open
         if self.provider.breaker.state == OPEN:

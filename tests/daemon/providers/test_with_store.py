@@ -81,6 +81,7 @@ async def test_response_cache_hit_through_the_store(store: AsyncEventLog) -> Non
         meter = Meter(prov, store, cfg)
         first = await meter.call(req("same"), opt_id="a")
         second = await meter.call(req("same"), opt_id="b")
+        await meter.flush()  # the hit is recorded in the background
     assert hits == 1 and first.cost_ticks == 4242
     assert second.cached and second.content == "stored" and second.cost_ticks == 0
     [hit] = events(store, CacheHit)

@@ -1,0 +1,157 @@
+"""Provider benchmark: metered calls against a loopback chat-completions server.
+
+1. 100 complex prompts, one Designer call each, at concurrency 16, against a server that
+   takes 200 ms per call: wall time and its ratio to the ideal (calls x latency /
+   concurrency). Target <= 1.3x.
+2. 100 full LLM optimizations (the engine's pipeline, 3-4 calls each) at 16 at a time.
+3. Response-cache hits in-process (an identical request answered from the log): p50/p99.
+   Target p99 < 2 ms.
+
+Everything goes through the real event log (LMDB in a temporary folder, through the
+daemon's AsyncEventLog) and a real HTTP client over 127.0.0.1.
+
+Run: .venv/bin/python bench/providers.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from daemon.config import EngineConfig, parse
+from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
+from daemon.engine.types import AgentContext, Deconstruction, Diagnosis
+from daemon.events import Event
+from daemon.providers import LLMEngine
+from daemon.store import AsyncEventLog
+from tests.daemon.providers.loopback import LoopbackServer
+
+LATENCY_S = 0.2
+PROMPTS = 100
+CONCURRENCY = 16
+HITS = 2000
+
+
+def complex_prompt(i: int) -> str:
+    return (
+        f"Task {i}: You are a senior analyst. Write a detailed report on the quarterly sales "
+        "data below, then compare it with last year, also summarize the three biggest risks "
+        "and list concrete actions. You must cite numbers, never speculate, and keep it under "
+        "800 words. Output Markdown with sections.\n\n" + "Row: region, units, revenue.\n" * 40
+    )
+
+
+def config(base_url: str) -> str:
+    return (
+        f'[provider]\nkind = "openai"\nbase_url = "{base_url}"\nmodel = "grok-4.3"\n'
+        f"max_concurrency = {CONCURRENCY}\n"
+    )
+
+
+async def bench_calls(engine: LLMEngine) -> tuple[float, int]:
+    sem = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(i: int) -> None:
+        async with sem:
+            text = complex_prompt(i)
+            agents = engine.agents_for(f"b{i}", text, no_cache=True)
+            ctx = AgentContext(opt_id=f"b{i}", prompt=text, prompt_type="analytical")
+            await agents.design(ctx, Deconstruction(), Diagnosis())
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(PROMPTS)))
+    return time.perf_counter() - t0, PROMPTS
+
+
+async def bench_pipeline(engine: LLMEngine, log: AsyncEventLog) -> tuple[float, int]:
+    sem = asyncio.Semaphore(CONCURRENCY)
+    fallback = OfflineAgents(EngineConfig())
+
+    async def emit(events: Sequence[Event]) -> object:
+        return await log.append(events)
+
+    async def one(i: int) -> None:
+        async with sem:
+            text = complex_prompt(1000 + i)
+            choice = engine.choose(text)
+            meta = RunMeta(model=choice.model, model_reason=choice.reason)
+            agents = engine.agents_for(f"p{i}", text, choice=choice, meta=meta, no_cache=True)
+            await run_pipeline(
+                OptimizationRequest(text=text, opt_id=f"p{i}", no_cache=True),
+                agents,
+                emit=emit,
+                fallback=fallback,
+                meta=meta,
+            )
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(PROMPTS)))
+    return time.perf_counter() - t0, 0
+
+
+async def bench_hits(engine: LLMEngine) -> list[float]:
+    text = complex_prompt(0)
+    ctx = AgentContext(opt_id="h", prompt=text, prompt_type="analytical")
+    agents = engine.agents_for("h", text)
+    await agents.design(ctx, Deconstruction(), Diagnosis())  # fill the cache
+    times = []
+    for _ in range(HITS):
+        t0 = time.perf_counter()
+        await agents.design(ctx, Deconstruction(), Diagnosis())
+        times.append((time.perf_counter() - t0) * 1000)
+    assert agents.cached_calls >= HITS
+    return times
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp, LoopbackServer(latency_s=LATENCY_S) as server:
+        log = await AsyncEventLog.open(Path(tmp) / "events")
+        engine = LLMEngine(parse(config(server.base_url)), log)
+        try:
+            wall, calls = await bench_calls(engine)
+            ideal = calls * LATENCY_S / CONCURRENCY
+            print(
+                f"calls: {calls} complex prompts x 1 call, concurrency {CONCURRENCY}, "
+                f"{LATENCY_S * 1000:.0f} ms each"
+            )
+            print(
+                f"  wall {wall:.2f} s, ideal {ideal:.2f} s, ratio {wall / ideal:.2f}x "
+                f"(target <= 1.3x); {server.connections} connections"
+            )
+            before = len(server.bodies)
+            wall, _ = await bench_pipeline(engine, log)
+            pcalls = len(server.bodies) - before
+            ideal = pcalls * LATENCY_S / CONCURRENCY
+            print(
+                f"pipeline: {PROMPTS} full optimizations ({pcalls} calls), {CONCURRENCY} at a time"
+            )
+            print(
+                f"  wall {wall:.2f} s, calls x latency / concurrency {ideal:.2f} s, "
+                f"ratio {wall / ideal:.2f}x (each run has 3 dependent rounds: "
+                f"floor {3 * LATENCY_S * PROMPTS / CONCURRENCY / ideal:.2f}x)"
+            )
+            times = await bench_hits(engine)
+            print(
+                f"response-cache hits in-process: {HITS}, p50 {pct(times, 50):.3f} ms, "
+                f"p99 {pct(times, 99):.3f} ms, mean {statistics.fmean(times):.3f} ms "
+                "(target p99 < 2 ms)"
+            )
+        finally:
+            await engine.aclose()
+            await log.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
