@@ -111,6 +111,7 @@ class Optimizer:
         opt_id = new_opt_id()
         model, model_reason = "", ""
         llm = self._llm() if engine == "llm" else None
+        choice = None
         if llm is not None:
             choice = llm.choose(params.text, params.model)
             model, model_reason = choice.model, choice.reason
@@ -131,8 +132,14 @@ class Optimizer:
         meta = RunMeta(model=model, model_reason=model_reason, cache_key=key)
         agents: Any = self.offline
         if llm is not None:
+            # the agents keep ``meta`` current: cost, stale-cache degradation
             agents = llm.agents_for(
-                opt_id, params.text, model=params.model, no_cache=params.no_cache
+                opt_id,
+                params.text,
+                model=params.model,
+                no_cache=params.no_cache,
+                choice=choice,
+                meta=meta,
             )
         final: list[OptimizationCompleted] = []
         miss: list[Event] = (
@@ -143,7 +150,8 @@ class Optimizer:
             out: list[Event] = []
             for ev in events:
                 if isinstance(ev, OptimizationCompleted):
-                    if llm is not None:  # what the provider calls of this run cost
+                    if llm is not None and ev.cost_ticks < agents.cost_ticks:
+                        # every provider call of this run, the fallback's too
                         ev = msgspec.structs.replace(ev, cost_ticks=agents.cost_ticks)
                     final.append(ev)
                 out.append(ev)

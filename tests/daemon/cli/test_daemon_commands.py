@@ -1,0 +1,66 @@
+"""The daemon's commands through click's runner, and what `promptd --help`/`status` import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from daemon.cli import cli
+
+
+def test_status_without_a_daemon_says_so(promptd_home: Path) -> None:
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0, result.output
+    assert "daemon not running" in result.output
+
+
+def test_stop_without_a_daemon_is_fine(promptd_home: Path) -> None:
+    result = CliRunner().invoke(cli, ["stop"])
+    assert result.exit_code == 0 and "not running" in result.output
+
+
+def test_history_without_a_daemon_reads_the_log(promptd_home: Path) -> None:
+    result = CliRunner().invoke(cli, ["history", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"items": []' in result.output
+
+
+def test_budget_refuses_a_bad_amount(promptd_home: Path) -> None:
+    result = CliRunner().invoke(cli, ["budget", "--daily", "lots"])
+    assert result.exit_code == 2
+    assert "not an amount in USD" in result.output
+
+
+def test_optimize_needs_one_source_of_text(promptd_home: Path, tmp_path: Path) -> None:
+    f = tmp_path / "p.txt"
+    f.write_text("x")
+    result = CliRunner().invoke(cli, ["optimize", "text", "--file", str(f)])
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+def _modules_after(*args: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from daemon.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    return set(run.stderr.split())
+
+
+def test_help_imports_no_command_and_no_heavy_library(promptd_home: Path) -> None:
+    mods = _modules_after("--help")
+    assert not {"asyncio", "lmdb", "httpx", "rich", "daemon.server.app"} & mods
+
+
+def test_status_with_a_daemon_imports_neither_asyncio_nor_the_store(promptd_home: Path) -> None:
+    # without a daemon it must read the store; the client path alone is what we check here
+    mods = _modules_after("stop")
+    assert not {"asyncio", "lmdb", "httpx", "daemon.store"} & mods

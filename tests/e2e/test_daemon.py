@@ -1,0 +1,295 @@
+"""The daemon as a real process: start, stop, status, auto-start, signals, many clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon import api
+from daemon.client import DaemonClient
+from daemon.events import DaemonStopped, OptimizationCompleted, OptimizationFailed
+from daemon.paths import Paths, resolve
+from daemon.server import lifecycle
+from daemon.store.lmdb_log import EventLog
+
+PROMPT = "please kindly write some stuff about dogs for {audience}, make it good!!!"
+
+
+def _promptd() -> str:
+    return str(Path(sys.executable).with_name("promptd"))
+
+
+def promptd(
+    *args: str, stdin: str | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_promptd(), *args], input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def stop_daemon(paths: Paths) -> None:
+    """Teardown: ask politely, then with SIGTERM, then SIGKILL; with deadlines."""
+    pid = lifecycle.running_pid(paths)
+    if pid is None:
+        return
+    subprocess.run([_promptd(), "stop", "--timeout", "10"], capture_output=True, timeout=20)
+    if lifecycle.running_pid(paths) == pid:
+        os.kill(pid, signal.SIGKILL)
+        lifecycle.wait_exit(paths, pid, 5)
+
+
+@pytest.fixture
+def paths(promptd_home: Path) -> Iterator[Paths]:
+    p = resolve()
+    yield p
+    stop_daemon(p)
+
+
+def events(paths: Paths) -> list[object]:
+    log = EventLog.open(paths.events, readonly=True)
+    try:
+        return [rec.event for rec in log.read()]
+    finally:
+        log.close()
+
+
+def test_start_status_stop(paths: Paths) -> None:
+    started = promptd("start")
+    assert started.returncode == 0, started.stderr
+    pid = lifecycle.running_pid(paths)
+    assert pid is not None and f"pid {pid}" in started.stdout
+
+    again = promptd("start")
+    assert again.returncode == 0
+    assert f"already running (pid {pid})" in again.stdout
+
+    status = promptd("status", "--json")
+    assert status.returncode == 0, status.stderr
+    doc = json.loads(status.stdout)
+    for key in (
+        "running",
+        "pid",
+        "version",
+        "home",
+        "engine",
+        "provider",
+        "events",
+        "cache",
+        "spend",
+        "backups",
+        "inbox",
+    ):
+        assert key in doc
+    assert doc["running"] is True and doc["pid"] == pid and doc["engine"] == "offline"
+    assert set(doc["provider"]) >= {"name", "model", "circuit"}
+    assert set(doc["events"]) >= {"count", "last_seq", "bytes"}
+    assert set(doc["cache"]) >= {"entries", "hit_rate"}
+    assert set(doc["spend"]) >= {
+        "today_usd",
+        "month_usd",
+        "daily_budget_usd",
+        "monthly_budget_usd",
+        "forecast_30d_usd",
+    }
+    assert set(doc["backups"]) >= {"count", "last_at", "next_at"}
+    assert set(doc["inbox"]) >= {"path", "pending", "batches"}
+
+    stopped = promptd("stop")
+    assert stopped.returncode == 0 and f"stopped (pid {pid})" in stopped.stdout
+    assert lifecycle.running_pid(paths) is None
+    assert not paths.socket.exists() and not paths.pid_file.exists()
+    assert isinstance(events(paths)[-1], DaemonStopped)
+
+    offline = promptd("status")
+    assert offline.returncode == 0 and "daemon not running" in offline.stdout
+    assert json.loads(promptd("status", "--json").stdout)["running"] is False
+
+
+def test_optimize_starts_the_daemon_and_pipes(paths: Paths) -> None:
+    assert lifecycle.running_pid(paths) is None
+    result = promptd("optimize", "-", stdin=PROMPT)
+    assert result.returncode == 0, result.stderr
+    assert "{audience}" in result.stdout  # the optimized prompt, on stdout
+    assert "score" in result.stderr and "→" in result.stderr  # the summary, on stderr
+    assert lifecycle.running_pid(paths) is not None
+
+    as_json = json.loads(promptd("optimize", PROMPT, "--json").stdout)
+    for key in (
+        "id",
+        "original",
+        "optimized",
+        "prompt_type",
+        "engine",
+        "model",
+        "score_before",
+        "score_after",
+        "findings",
+        "changes",
+        "placeholders",
+        "cost_usd",
+        "cached",
+        "degraded",
+        "duration_ms",
+    ):
+        assert key in as_json
+    assert as_json["cached"] is True and as_json["placeholders"] == ["{audience}"]
+
+    history = json.loads(promptd("history", "--json").stdout)
+    assert history["items"][0]["id"] == as_json["id"]
+    shown = json.loads(promptd("show", as_json["id"][:10], "--json").stdout)
+    assert shown["optimization"]["id"] == as_json["id"]
+
+
+def test_a_stale_pid_and_socket_after_sigkill_are_cleaned_up(paths: Paths) -> None:
+    assert promptd("start").returncode == 0
+    pid = lifecycle.running_pid(paths)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert lifecycle.wait_exit(paths, pid, 5)
+    assert paths.pid_file.exists() and paths.socket.exists()  # what a killed daemon leaves
+
+    status = promptd("status")
+    assert "daemon not running" in status.stdout
+    restarted = promptd("start")
+    assert restarted.returncode == 0, restarted.stderr
+    assert "stale" in restarted.stderr
+    new_pid = lifecycle.running_pid(paths)
+    assert new_pid is not None and new_pid != pid
+
+
+def test_a_bad_config_is_named_and_nothing_starts(paths: Paths) -> None:
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text("[daemon]\nshutdown_grace = 3\n")
+    result = promptd("start")
+    assert result.returncode == 2
+    assert "daemon.shutdown_grace" in result.stderr and "Traceback" not in result.stderr
+    assert lifecycle.running_pid(paths) is None
+
+
+def _json_line(sock: socket.socket, line: bytes) -> dict[str, object]:
+    sock.sendall(line)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        assert chunk, "the daemon closed the connection"
+        data += chunk
+    value = json.loads(data)
+    assert isinstance(value, dict)
+    return value
+
+
+def test_malformed_input_to_the_real_daemon(paths: Paths) -> None:
+    assert promptd("start").returncode == 0
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(10)
+    sock.connect(str(paths.socket))
+    try:
+        assert _json_line(sock, b"}{\n")["error"]["code"] == api.PARSE_ERROR  # type: ignore[index]
+        wrong = _json_line(sock, b'{"jsonrpc":"2.0","id":1,"method":"optimize","params":{}}\n')
+        assert wrong["error"]["code"] == api.INVALID_PARAMS  # type: ignore[index]
+        empty = _json_line(
+            sock, b'{"jsonrpc":"2.0","id":2,"method":"optimize","params":{"text":"  "}}\n'
+        )
+        assert empty["error"]["code"] == api.INPUT_ERROR  # type: ignore[index]
+        ok = _json_line(sock, b'{"jsonrpc":"2.0","id":3,"method":"status"}\n')
+        assert ok["result"]["running"] is True  # type: ignore[index]
+    finally:
+        sock.close()
+
+
+async def test_twenty_clients_optimize_at_once(paths: Paths) -> None:
+    assert promptd("start").returncode == 0
+    clients = [await DaemonClient.connect(paths) for _ in range(20)]
+    try:
+        results = await asyncio.gather(
+            *(
+                c.call(
+                    "optimize",
+                    api.OptimizeParams(text=f"{PROMPT} variant {i}", no_cache=True),
+                    result_type=api.OptimizeResult,
+                )
+                for i, c in enumerate(clients)
+            )
+        )
+    finally:
+        for c in clients:
+            await c.close()
+    assert len({r.id for r in results}) == 20
+    assert [r.original for r in results] == [f"{PROMPT} variant {i}" for i in range(20)]
+
+
+async def test_subscribers_get_status_pushes(paths: Paths) -> None:
+    assert promptd("start").returncode == 0
+    client = await DaemonClient.connect(paths)
+    pushed: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    client.on_notification = lambda method, params: pushed.put_nowait((method, params))
+    try:
+        await client.call("subscribe", api.SubscribeParams(topics=["status"]))
+        await client.call("budget.set", api.BudgetSetParams(daily_usd=3.0))
+        method, params = await asyncio.wait_for(pushed.get(), 5)
+    finally:
+        await client.close()
+    notice = json.loads(params)
+    assert method == "status" and notice["daily_budget_usd"] == 3.0
+    assert notice["engine"] == "offline"
+
+
+def _sigterm_with_work(paths: Paths, grace: float, n: int) -> list[object]:
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text(f"[daemon]\nshutdown_grace_s = {grace}\n")
+    assert promptd("start").returncode == 0
+    pid = lifecycle.running_pid(paths)
+    assert pid is not None
+
+    async def flood() -> list[object]:
+        client = await DaemonClient.connect(paths)
+        calls = [
+            asyncio.ensure_future(
+                client.call(
+                    "optimize",
+                    api.OptimizeParams(
+                        text=f"{PROMPT} number {i} " + "and more " * 60, no_cache=True
+                    ),
+                )
+            )
+            for i in range(n)
+        ]
+        await asyncio.sleep(0.15)
+        os.kill(pid, signal.SIGTERM)
+        out = await asyncio.gather(*calls, return_exceptions=True)
+        await client.close()
+        return out
+
+    answers = asyncio.run(flood())
+    assert lifecycle.wait_exit(paths, pid, 15)
+    return answers
+
+
+def test_sigterm_lets_work_in_flight_finish(paths: Paths) -> None:
+    answers = _sigterm_with_work(paths, grace=10.0, n=40)
+    evs = events(paths)
+    stopped = [e for e in evs if isinstance(e, DaemonStopped)]
+    assert stopped and stopped[-1].reason == "signal" and stopped[-1].interrupted == 0
+    done = [e for e in evs if isinstance(e, OptimizationCompleted)]
+    assert len(done) == sum(1 for a in answers if isinstance(a, dict))
+    assert not any(isinstance(e, OptimizationFailed) and e.interrupted for e in evs)
+
+
+def test_sigterm_records_work_cut_off_as_interrupted(paths: Paths) -> None:
+    answers = _sigterm_with_work(paths, grace=0.0, n=200)
+    evs = events(paths)
+    stopped = [e for e in evs if isinstance(e, DaemonStopped)][-1]
+    interrupted = [e for e in evs if isinstance(e, OptimizationFailed) and e.interrupted]
+    assert stopped.interrupted >= 1
+    assert len(interrupted) >= 1
+    refused = [a for a in answers if isinstance(a, Exception)]
+    assert refused  # clients were told: interrupted, or shutting down
