@@ -14,7 +14,7 @@ value changed without ``put`` is not written (the property test catches such a f
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
@@ -109,45 +109,109 @@ class EmptySource:
         return iter(())
 
 
-_DELETED: Any = object()
+_MISSING: Any = object()
 
 
 class State:
     """The fold's read-write overlay over a :class:`Source`.
 
-    Reads decode once and are cached; writes stay in memory until the store takes them with
-    :meth:`writes` (sorted by key, encoded). :meth:`source` gives a read view that includes
-    the pending writes (``append_if`` deciders see earlier events of the same commit).
+    Per table, ``_values`` holds every value read or written so far (``None``: absent) and
+    ``_dirty`` the keys written. Reads decode once; writes stay in memory until the store
+    takes them with :meth:`writes` (sorted by key, encoded). ``add`` keeps pending sums for
+    counter tables (values: lists of ints) without reading them; a read settles them.
+    :meth:`source` gives a read view including everything pending (``append_if`` deciders
+    see the earlier events of the same commit).
     """
 
-    __slots__ = ("_base", "_dirty", "_loaded")
+    __slots__ = ("_base", "_dirty", "_sums", "_values")
 
     def __init__(self, base: Source | None = None) -> None:
         self._base: Source = base if base is not None else EmptySource()
-        self._dirty: dict[str, dict[bytes, Any]] = {}
-        self._loaded: dict[str, dict[bytes, Any]] = {}
+        self._values: dict[str, dict[bytes, Any]] = {}
+        self._dirty: dict[str, set[bytes]] = {}
+        self._sums: dict[str, dict[bytes, list[int]]] = {}
 
-    def get(self, table: Table[T], key: bytes) -> T | None:
-        dirty = self._dirty.get(table.name)
-        if dirty is not None and key in dirty:
-            value = dirty[key]
-            return None if value is _DELETED else value
-        loaded = self._loaded.setdefault(table.name, {})
-        if key in loaded:
-            return loaded[key]  # type: ignore[no-any-return]
-        raw = self._base.get(table.name, key)
+    def _tables_for(self, name: str) -> dict[bytes, Any]:
+        values = self._values[name] = {}
+        self._dirty[name] = set()
+        return values
+
+    def _load(self, table: Table[Any], key: bytes) -> Any:
+        name = table.name
+        raw = self._base.get(name, key)
         value = None if raw is None else table.decode(raw)
-        loaded[key] = value
+        values = self._values.get(name)
+        if values is None:
+            values = self._tables_for(name)
+        values[key] = value
+        sums = self._sums.get(name)
+        if sums is not None and key in sums:
+            value = self._settle(table, key, value, sums.pop(key))
         return value
 
-    def put(self, table: Table[T], key: bytes, value: T) -> None:
-        dirty = self._dirty.get(table.name)
-        if dirty is None:
-            dirty = self._dirty[table.name] = {}
-        dirty[key] = value
+    def get(self, table: Table[T], key: bytes) -> T | None:
+        name = table.name
+        values = self._values.get(name)
+        if values is not None:
+            value = values.get(key, _MISSING)
+            if value is not _MISSING:
+                sums = self._sums.get(name)
+                if sums is not None and key in sums:
+                    return self._settle(table, key, value, sums.pop(key))  # type: ignore[no-any-return]
+                return value  # type: ignore[no-any-return]
+        return self._load(table, key)  # type: ignore[no-any-return]
+
+    def put(self, table: Table[T], key: bytes, value: T | None) -> None:
+        """Set ``key`` (``None`` deletes it)."""
+        name = table.name
+        values = self._values.get(name)
+        if values is None:
+            values = self._tables_for(name)
+        values[key] = value
+        self._dirty[name].add(key)
 
     def delete(self, table: Table[Any], key: bytes) -> None:
-        self.put(table, key, _DELETED)
+        self.put(table, key, None)
+
+    def add(self, table: Table[list[int]], key: bytes, *deltas: int) -> None:
+        """Add ``deltas`` element-wise to a counter (absent counts as zeros). A counter that
+        comes back to all zeros is deleted. Sums are taken lazily: cheap in a hot fold."""
+        sums = self._sums.get(table.name)
+        if sums is None:
+            sums = self._sums[table.name] = {}
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = list(deltas)
+        else:
+            for i, d in enumerate(deltas):
+                acc[i] += d
+
+    def _settle(self, table: Table[Any], key: bytes, value: Any, deltas: list[int]) -> Any:
+        if value is None:
+            total = deltas
+        else:
+            total = list(value)
+            total += [0] * (len(deltas) - len(total))
+            for i, d in enumerate(deltas):
+                total[i] += d
+        result = None if not any(total) else total
+        self.put(table, key, result)
+        return result
+
+    def _settle_all(self, tables: dict[str, Table[Any]], only: str | None = None) -> None:
+        for name in [only] if only is not None else list(self._sums):
+            sums = self._sums.pop(name, None)
+            if not sums:
+                continue
+            table = tables[name]
+            values = self._values.get(name) or {}
+            for key, deltas in sums.items():
+                value = values[key] if key in values else self._load_plain(table, key)
+                self._settle(table, key, value, deltas)
+
+    def _load_plain(self, table: Table[Any], key: bytes) -> Any:
+        raw = self._base.get(table.name, key)
+        return None if raw is None else table.decode(raw)
 
     def dirty_count(self) -> int:
         return sum(len(d) for d in self._dirty.values())
@@ -156,29 +220,21 @@ class State:
         self, tables: dict[str, Table[Any]]
     ) -> Iterator[tuple[str, list[tuple[bytes, bytes | None]]]]:
         """Each table's pending writes, sorted by key; ``None`` means delete."""
+        self._settle_all(tables)
         for name in sorted(self._dirty):
-            table = tables[name]
-            dirty = self._dirty[name]
-            items: list[tuple[bytes, bytes | None]] = [
-                (k, None if v is _DELETED else table.encode(v)) for k, v in sorted(dirty.items())
-            ]
-            yield name, items
-
-    def clear_pending(self) -> None:
-        """Forget pending writes and cached reads (after they were flushed)."""
-        self._dirty.clear()
-        self._loaded.clear()
-
-    def snapshot(self) -> dict[str, dict[bytes, Any]]:
-        """A copy of the pending writes, to roll back to with :meth:`restore`."""
-        return {name: dict(d) for name, d in self._dirty.items()}
-
-    def restore(self, snap: dict[str, dict[bytes, Any]]) -> None:
-        self._dirty = snap
-        self._loaded.clear()
+            encode = tables[name].encode
+            values = self._values[name]
+            yield (
+                name,
+                [
+                    (k, None if (v := values[k]) is None else encode(v))
+                    for k in sorted(self._dirty[name])
+                ],
+            )
 
     def source(self, tables: dict[str, Table[Any]]) -> Source:
         """A read view of the base with the pending writes applied (encoded on demand)."""
+        self._settle_all(tables)
         return _OverlaySource(self, tables)
 
 
@@ -188,13 +244,13 @@ class _OverlaySource:
         self._tables = tables
 
     def _pending(self, table: str) -> dict[bytes, Any]:
-        return self._state._dirty.get(table, {})
+        values = self._state._values.get(table, {})
+        return {k: values[k] for k in self._state._dirty.get(table, ())}
 
     def get(self, table: str, key: bytes) -> bytes | None:
-        pending = self._pending(table)
-        if key in pending:
-            value = pending[key]
-            return None if value is _DELETED else self._tables[table].encode(value)
+        if key in self._state._dirty.get(table, ()):
+            value = self._state._values[table][key]
+            return None if value is None else self._tables[table].encode(value)
         return self._state._base.get(table, key)
 
     def scan(
@@ -216,7 +272,7 @@ class _OverlaySource:
         merged = dict(self._state._base.scan(table, prefix, start=start))
         codec = self._tables[table]
         for k, v in pending.items():
-            if v is _DELETED:
+            if v is None:
                 merged.pop(k, None)
             else:
                 merged[k] = codec.encode(v)
@@ -232,15 +288,15 @@ class Projection:
 
     Subclasses set ``name``, ``version`` (bump it whenever the fold or the stored layout
     changes: a mismatch rebuilds the projection at open), ``tables`` and ``folds`` (event
-    type -> method name). ``fold_all`` names a method that sees every record, unknown ones
-    included (stats counts events by type).
+    type -> method name, called per record in log order). A projection that needs every
+    record (unknown ones included) overrides :meth:`fold_batch`, called once per batch
+    after the per-record folds; it must give the same result however the log is batched.
     """
 
     name: ClassVar[str]
     version: ClassVar[int]
     tables: ClassVar[tuple[Table[Any], ...]]
     folds: ClassVar[dict[type, str]] = {}
-    fold_all: ClassVar[str] = ""
 
     def version_key(self) -> str:
         """What must match the stored checkpoint for the tables to be reused."""
@@ -249,8 +305,11 @@ class Projection:
     def handlers(self) -> dict[type, Fold]:
         return {etype: getattr(self, meth) for etype, meth in self.folds.items()}
 
-    def universal(self) -> Fold | None:
-        return getattr(self, self.fold_all) if self.fold_all else None
+    def fold_batch(self, state: State, records: Sequence[Record]) -> None:
+        """Fold a whole batch at once (none by default)."""
+
+    def has_batch_fold(self) -> bool:
+        return type(self).fold_batch is not Projection.fold_batch
 
 
 class Checkpoint(msgspec.Struct, array_like=True):

@@ -5,9 +5,9 @@ it carries (the local day when it was made), or the UTC day of its record when i
 
 Tables:
 
-* ``budget_spend``         ``d/DAY``, ``m/MONTH``, ``model/MODEL``, ``source/SOURCE``,
-  ``total`` -> :class:`Spend` (ticks and number of calls), and ``rd/DAY``, ``rm/MONTH`` ->
-  :class:`Spend` of the reservations still open on that period
+* ``budget_spend``         ``d/DAY``, ``m/MONTH``, ``model/MODEL``, ``source/SOURCE``
+  -> ``[ticks, calls]`` (read as :class:`Spend`), and ``rd/DAY``, ``rm/MONTH`` -> the
+  same for the reservations still open on that period
 * ``budget_reservations``  reservation id -> :class:`Reservation` (open ones only:
   ``BudgetReserved`` opens, a ``ProviderCallCompleted`` naming it or ``BudgetReleased`` closes)
 * ``budget_sources``       ``opt_id`` -> source (cli, lsp, inbox...): books calls by source
@@ -63,7 +63,7 @@ class AlertSent(msgspec.Struct, array_like=True):
     budget_ticks: int
 
 
-SPEND = Table("budget_spend", Spend)
+SPEND = Table("budget_spend", list[int])  # [ticks, calls], summed with State.add
 RESERVATIONS = Table("budget_reservations", Reservation)
 SOURCES = Table("budget_sources", str)
 SETTINGS = Table("budget_settings", BudgetSettings)
@@ -73,15 +73,7 @@ _SETTINGS_KEY = b"settings"
 
 
 def _add(state: State, key: bytes, ticks: int, calls: int) -> None:
-    spend = state.get(SPEND, key)
-    if spend is None:
-        spend = Spend()
-    spend.ticks += ticks
-    spend.calls += calls
-    if spend.ticks == 0 and spend.calls == 0:
-        state.delete(SPEND, key)
-    else:
-        state.put(SPEND, key, spend)
+    state.add(SPEND, key, ticks, calls)
 
 
 def _period(day: str, month: str, ts_ns: int) -> tuple[str, str]:
@@ -98,7 +90,7 @@ def alert_key(period: str, period_key: str, pct: int) -> bytes:
 
 class BudgetProjection(Projection):
     name = "budget"
-    version = 1
+    version = 3
     tables = (SPEND, RESERVATIONS, SOURCES, SETTINGS, ALERTS)
     folds: ClassVar[dict[type, str]] = {
         OptimizationRequested: "requested",
@@ -124,7 +116,6 @@ class BudgetProjection(Projection):
         _add(state, b"model/" + ev.model.encode(), ticks, 1)
         source = state.get(SOURCES, ev.opt_id.encode()) if ev.opt_id else None
         _add(state, b"source/" + (source or "other").encode(), ticks, 1)
-        _add(state, b"total", ticks, 1)
 
     def reserved(self, state: State, rec: Record) -> None:
         ev: BudgetReserved = rec.event  # type: ignore[assignment]
@@ -197,7 +188,8 @@ class BudgetView:
         self._r = reader
 
     def _spend(self, key: bytes) -> Spend:
-        return self._r.get(SPEND, key) or Spend()
+        value = self._r.get(SPEND, key)
+        return Spend(ticks=value[0], calls=value[1]) if value else Spend()
 
     def spent(self, *, day: str | None = None, month: str | None = None) -> int:
         """Ticks booked on a day (``YYYY-MM-DD``) or a month (``YYYY-MM``); else in total."""
@@ -205,7 +197,7 @@ class BudgetView:
             return self._spend(b"d/" + day.encode()).ticks
         if month is not None:
             return self._spend(b"m/" + month.encode()).ticks
-        return self._spend(b"total").ticks
+        return self.total().ticks
 
     def reserved(self, *, day: str | None = None, month: str | None = None) -> int:
         """Ticks held by open reservations on a day or a month; else all open ones."""
@@ -230,7 +222,10 @@ class BudgetView:
         return self._r.get(ALERTS, alert_key(period, period_key, pct)) is not None
 
     def _rows(self, prefix: bytes) -> list[tuple[str, Spend]]:
-        return [(k[len(prefix) :].decode(), v) for k, v in self._r.scan(SPEND, prefix)]
+        return [
+            (k[len(prefix) :].decode(), Spend(ticks=v[0], calls=v[1]))
+            for k, v in self._r.scan(SPEND, prefix)
+        ]
 
     def by_day(self) -> list[tuple[str, Spend]]:
         """Every day with spend, oldest first."""
@@ -247,4 +242,6 @@ class BudgetView:
         return self._rows(b"source/")
 
     def total(self) -> Spend:
-        return self._spend(b"total")
+        """Everything spent (the sum of the months)."""
+        months = [spend for _, spend in self.by_month()]
+        return Spend(ticks=sum(m.ticks for m in months), calls=sum(m.calls for m in months))

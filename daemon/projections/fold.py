@@ -24,12 +24,12 @@ class Folder:
         for proj in self.projections:
             for table in proj.tables:
                 self.tables[table.name] = table
-        self._universal = [f for p in self.projections if (f := p.universal()) is not None]
+        self._batch = [p.fold_batch for p in self.projections if p.has_batch_fold()]
         self._handlers = [p.handlers() for p in self.projections]
         self._dispatch: dict[type, tuple[Fold, ...]] = {}
 
     def _resolve(self, etype: type) -> tuple[Fold, ...]:
-        folds = list(self._universal)
+        folds: list[Fold] = []
         for handlers in self._handlers:
             fold = handlers.get(etype)
             if fold is not None:
@@ -37,7 +37,7 @@ class Folder:
         found = self._dispatch[etype] = tuple(folds)
         return found
 
-    def fold(self, state: State, records: Iterable[Record]) -> None:
+    def fold(self, state: State, records: Sequence[Record]) -> None:
         dispatch = self._dispatch
         for rec in records:
             folds = dispatch.get(type(rec.event))
@@ -45,6 +45,8 @@ class Folder:
                 folds = self._resolve(type(rec.event))
             for fold in folds:
                 fold(state, rec)
+        for fold_batch in self._batch:
+            fold_batch(state, records)
 
     def checkpoint(self, state: State, last_seq: int) -> None:
         """Record that every projection has folded up to ``last_seq``."""

@@ -4,8 +4,8 @@ Tables:
 
 * ``history``          ``opt_id`` -> :class:`HistoryEntry` (status, summary fields, and the
   sequence numbers of its request, steps, provider calls and outcome)
-* ``history_by_time``  ``be64(first seen ns) + opt_id`` -> ``None``
-* ``history_by_hash``  ``prompt_hash + "/" + be64(first seen ns) + opt_id`` -> ``None``
+* ``history_by_time``  ``be64(first seen ns) + opt_id`` -> ``True``
+* ``history_by_hash``  ``prompt_hash + "/" + be64(first seen ns) + opt_id`` -> ``True``
 
 Entries keep sequence numbers, not copies: the view reads the events from the log.
 """
@@ -57,8 +57,8 @@ class HistoryEntry(msgspec.Struct, array_like=True):
 
 
 HISTORY = Table("history", HistoryEntry)
-BY_TIME = Table("history_by_time", type(None))
-BY_HASH = Table("history_by_hash", type(None))
+BY_TIME = Table("history_by_time", bool)
+BY_HASH = Table("history_by_hash", bool)
 
 
 def _preview(text: str) -> str:
@@ -68,7 +68,7 @@ def _preview(text: str) -> str:
 
 class HistoryProjection(Projection):
     name = "history"
-    version = 1
+    version = 2
     tables = (HISTORY, BY_TIME, BY_HASH)
     folds: ClassVar[dict[type, str]] = {
         OptimizationRequested: "requested",
@@ -84,12 +84,12 @@ class HistoryProjection(Projection):
         entry = state.get(HISTORY, key)
         if entry is None:
             entry = HistoryEntry(opt_id=opt_id, ts_ns=rec.ts_ns, prompt_hash=prompt_hash)
-            state.put(BY_TIME, be64(rec.ts_ns) + key, None)
+            state.put(BY_TIME, be64(rec.ts_ns) + key, True)
             if prompt_hash:
-                state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(rec.ts_ns) + key, None)
+                state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(rec.ts_ns) + key, True)
         elif prompt_hash and not entry.prompt_hash:
             entry.prompt_hash = prompt_hash
-            state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(entry.ts_ns) + key, None)
+            state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(entry.ts_ns) + key, True)
         return entry
 
     def requested(self, state: State, rec: Record) -> None:

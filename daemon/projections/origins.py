@@ -6,6 +6,8 @@ One table, ``origins``: ``"<store_id>/<seq>"`` -> the local sequence number it w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..events import Record
 from .base import Projection, Reader, State, Table
 
@@ -16,11 +18,11 @@ class OriginsProjection(Projection):
     name = "origins"
     version = 1
     tables = (ORIGINS,)
-    fold_all = "record"
 
-    def record(self, state: State, rec: Record) -> None:
-        if rec.origin:
-            state.put(ORIGINS, rec.origin.encode(), rec.seq)
+    def fold_batch(self, state: State, records: Sequence[Record]) -> None:
+        for rec in records:
+            if rec.origin:
+                state.put(ORIGINS, rec.origin.encode(), rec.seq)
 
 
 class OriginsView:

@@ -303,6 +303,10 @@ class BaseEventLog(ABC):
         for raw in self._raw(start, end):
             yield decode_envelope(raw)
 
+    def read_raw(self, start: int = 1, end: int | None = None) -> Iterator[bytes]:
+        """The stored bytes of each record with ``start <= seq < end`` (copies, backups)."""
+        return self._raw(start, end)
+
     def read(self, start: int = 1, end: int | None = None) -> Iterator[Record]:
         """Decoded records with ``start <= seq < end`` (``end=None``: to the last), in order.
 
@@ -354,6 +358,11 @@ class BaseEventLog(ABC):
                 txn.clear(name)
         for name, writes in state.writes(folder.tables):
             txn.write(name, writes, fresh=name != CHECKPOINTS.name)
+
+    def projection_bytes(self) -> dict[str, list[tuple[bytes, bytes]]]:
+        """Every projection table's stored items (for tests and diagnostics)."""
+        with self._reading() as src:
+            return {name: list(src.scan(name)) for name in self._folder.table_names()}
 
     def stale_projections(self, src: Source) -> list[str]:
         """Projections whose stored version or checkpoint does not match this code's."""

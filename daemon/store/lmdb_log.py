@@ -157,15 +157,19 @@ class _LmdbTxn:
 
     def write(self, table: str, items: list[tuple[bytes, bytes | None]], *, fresh: bool) -> None:
         db = self._dbs[table]
-        if fresh:
-            self._txn.cursor(db=db).putmulti(items, append=True)
+        if fresh:  # an empty table: deletes are no-ops, puts go in key order
+            self._txn.cursor(db=db).putmulti(
+                [(k, v) for k, v in items if v is not None], append=True
+            )
             return
         txn = self._txn
-        for key, value in items:
-            if value is None:
-                txn.delete(key, db=db)
-            else:
-                txn.put(key, value, db=db)
+        puts = [(k, v) for k, v in items if v is not None]
+        if len(puts) != len(items):
+            for key, value in items:
+                if value is None:
+                    txn.delete(key, db=db)
+        if puts:
+            txn.cursor(db=db).putmulti(puts)
 
     def clear(self, table: str) -> None:
         self._txn.drop(self._dbs[table], delete=False)
@@ -225,6 +229,7 @@ class EventLog(BaseEventLog):
                 lock=True,
                 subdir=True,
                 max_readers=256,
+                writemap=True,
             )
         except lmdb.Error as exc:
             raise StoreError(f"cannot open the event log at {path}: {exc}") from exc
@@ -334,8 +339,10 @@ class EventLog(BaseEventLog):
             return int(src._txn.stat(self._dbs[LOG_TABLE])["entries"])
 
     def size_bytes(self) -> int:
-        """Bytes of the environment on disk (the data file)."""
-        return (self.path / "data.mdb").stat().st_size
+        """Bytes the environment uses (pages in use; the data file may be larger, sparse)."""
+        with self._reading():
+            info, stat = self._env.info(), self._env.stat()
+        return (int(info["last_pgno"]) + 1) * int(stat["psize"])
 
     def store_id(self) -> str:
         return self._store_id

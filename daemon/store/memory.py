@@ -83,6 +83,7 @@ class MemoryEventLog(BaseEventLog):
         self._lock = threading.RLock()
         self._store_id = uuid.uuid4().hex
         self._closed = False
+        self.rebuild()  # writes each projection's checkpoint, as opening an LMDB log does
 
     @classmethod
     def open(
