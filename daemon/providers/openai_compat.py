@@ -14,6 +14,7 @@ repr.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import sys
 import time
@@ -38,12 +39,11 @@ from .breaker import CircuitBreaker
 from .prices import Usage
 from .retry import BackoffWait, Transient, parse_retry_after, with_retries
 
-try:  # httpcore imports sniffio on every request when it is present, and tries when not
-    import sniffio  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    # A failed import is not cached by Python: each request would search sys.path again
-    # (~1-10 ms a request under load). None in sys.modules makes the miss instant and
-    # changes nothing else: sniffio stays unavailable, as it is.
+# httpcore imports sniffio on every request when it is installed, and tries to when it is
+# not. A failed import is not cached by Python, so each request would search sys.path again
+# (1-10 ms a request on a busy machine). None in sys.modules makes the miss instant and
+# changes nothing else: sniffio stays unavailable, as it is.
+if importlib.util.find_spec("sniffio") is None:  # pragma: no cover - depends on the env
     sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 
@@ -157,7 +157,7 @@ class OpenAICompatProvider(Provider):
         self._owns_client = client is None
         self.client = client if client is not None else make_client(config)
         self._sleep = sleep
-        self._wait = wait
+        self._wait = wait or BackoffWait()  # one jitter source for the provider's life
         self._clock = clock
         self.breaker = CircuitBreaker(
             self.name,
