@@ -13,6 +13,7 @@ import {
   State,
 } from "vscode-languageclient/node";
 
+import { needsEditorArguments } from "./commandArgs";
 import {
   CLIENT_COMMANDS,
   CLIENT_ID,
@@ -25,6 +26,7 @@ import {
 } from "./constants";
 import { currentEnvironment, resolveServerPath } from "./serverPath";
 import { type Mapped, toServerSettings } from "./settings";
+import { historyReport, statusReport } from "./reports";
 import { type StatusParams, statusView } from "./statusText";
 
 const RUNNING_CONTEXT = "promptd.serverRunning";
@@ -106,23 +108,20 @@ function editorArguments(lc: LanguageClient): unknown[] | undefined {
   return [converter.asUri(editor.document.uri), converter.asRange(editor.selection)];
 }
 
-function printResult(title: string, result: unknown): void {
-  if (result === undefined || result === null) {
-    return;
+function printLines(lines: string[]): void {
+  output.appendLine("");
+  for (const line of lines) {
+    output.appendLine(line);
   }
-  output.appendLine(`[${title}]`);
-  output.appendLine(typeof result === "string" ? result : JSON.stringify(result, null, 2));
   output.show(true);
 }
 
 function middleware(): Middleware {
   return {
-    // Palette invocations carry no arguments: give the server the editor's uri and range.
+    // The palette and the context menu do not pass [uri, range]: give the editor's.
     executeCommand: async (command, args, next) => {
       let sent = args;
-      const needsRange =
-        command === SERVER_COMMANDS.optimize || command === SERVER_COMMANDS.optimizeSelection;
-      if (needsRange && args.length === 0 && client) {
+      if (needsEditorArguments(command, args) && client) {
         const filled = editorArguments(client);
         if (!filled) {
           return undefined;
@@ -131,9 +130,9 @@ function middleware(): Middleware {
       }
       const result: unknown = await next(command, sent);
       if (command === SERVER_COMMANDS.showStatus) {
-        printResult("status", result);
+        printLines(statusReport(result));
       } else if (command === SERVER_COMMANDS.showHistory) {
-        printResult("history", result);
+        printLines(historyReport(result));
       }
       return result;
     },
