@@ -23,10 +23,12 @@ import msgspec
 from ..api import EstimateResult
 from ..config import Config
 from ..errors import ConfigError
+from ..events import LintCompleted
 from ..values import ticks_to_usd
 from .agents import AGENTS, JsonMode, LLMAgents, RunFacts, meta_prompt
 from .budget import periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
+from .lint import llm_lint
 from .openai_compat import OpenAICompatProvider
 from .ports import EventLogPort, budget_state
 from .prices import Price, PriceTable, cost_ticks, worst_case_ticks
@@ -181,6 +183,21 @@ class LLMEngine:
             max_output_tokens=max_out,
             estimated_usd=ticks_to_usd(typical),
             worst_case_usd=ticks_to_usd(worst),
+        )
+
+    async def lint(
+        self, text: str, prompt_type: str = "auto", *, no_cache: bool = False
+    ) -> tuple[LintCompleted, bool]:
+        """The model's findings for ``text`` (lint cache first); ``(result, cached)``."""
+        agents = self.agents_for("", text, choice=self.router.choose(text), no_cache=no_cache)
+        return await llm_lint(
+            agents,
+            self.log,
+            text,
+            prompt_type,
+            config=self.config.engine,
+            no_cache=no_cache,
+            now_ns=self._now_ns,
         )
 
     def models(self) -> list[ModelInfo]:

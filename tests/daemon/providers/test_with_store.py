@@ -86,3 +86,32 @@ async def test_response_cache_hit_through_the_store(store: AsyncEventLog) -> Non
     assert second.cached and second.content == "stored" and second.cost_ticks == 0
     [hit] = events(store, CacheHit)
     assert (hit.cache, hit.saved_ticks, hit.source_opt_id) == ("response", 4242, "a")
+
+
+async def test_llm_lint_is_cached(store: AsyncEventLog) -> None:
+    import json
+
+    from daemon.events import CacheMiss, LintCompleted
+    from daemon.providers import LLMEngine
+
+    from .fakes import answer
+
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(200, json=answer(json.loads(request.read())))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        engine = LLMEngine(xai_config(), store, client, environ={"XAI_API_KEY": "k"})
+        text = "write some stuff about dogs"
+        first, cached1 = await engine.lint(text)
+        second, cached2 = await engine.lint(text + "  \n")  # the same prompt, normalized
+        _, cached3 = await engine.lint(text, no_cache=True)
+    assert (cached1, cached2, cached3) == (False, True, False) and calls == 2
+    assert [f.code for f in first.findings] == ["PD003"] and second == first
+    assert first.engine == "llm" and 0 <= first.score <= 100
+    assert [e.cache for e in events(store, CacheHit)] == ["lint"]
+    assert [e.cache for e in events(store, CacheMiss) if e.cache == "lint"] == ["lint"]
+    assert len(events(store, LintCompleted)) == 2
