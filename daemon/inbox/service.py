@@ -125,6 +125,7 @@ class InboxService:
             self._spawn(self.watcher.run(), "inbox-watcher")
 
     async def stop(self) -> None:
+        self.watcher.close()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -65,6 +65,7 @@ class InboxWatcher:
         self._rearm = asyncio.Event()
         self._identity: tuple[int, int] | None = None
         self._last_scan = 0.0
+        self._closing = False
 
     @property
     def polling(self) -> bool:
@@ -85,8 +86,13 @@ class InboxWatcher:
 
     # --- watching --------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Make the running watch return now (before cancelling :meth:`run`)."""
+        self._closing = True
+        self._rearm.set()
+
     async def _watch_loop(self) -> None:
-        while True:
+        while not self._closing:
             if _identity(self.inbox) is None:
                 await asyncio.sleep(self.tick_s)
                 continue

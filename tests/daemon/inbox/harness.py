@@ -93,7 +93,7 @@ def read_log(paths: Paths) -> list[Record]:
     """Every record of a home's event log, read from outside the daemon."""
     if not (paths.events / "data.mdb").exists():
         return []
-    log = EventLog.open(paths.events, readonly=True)
+    log = EventLog.open(paths.events, readonly=True, allow_stale=True)
     try:
         return list(log.read())
     finally:
