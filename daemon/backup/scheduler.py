@@ -77,7 +77,7 @@ class BackupScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._failures = 0
         self._retry_after: datetime | None = None
-        self._check_task: asyncio.Task[bool] | None = None
+        self.startup_check: asyncio.Task[bool] | None = None
 
     # --- decisions (pure, given the clock) -----------------------------------------------
 
@@ -161,7 +161,7 @@ class BackupScheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
-        self._check_task = asyncio.get_running_loop().create_task(
+        self.startup_check = asyncio.get_running_loop().create_task(
             self.check(), name="backup catch-up at start"
         )
         log.info("backup: daily at %02d:%02d; next %s", hour, minute, self.next_at())
@@ -170,7 +170,7 @@ class BackupScheduler:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
-        task, self._check_task = self._check_task, None
+        task, self.startup_check = self.startup_check, None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -79,7 +79,7 @@ def inspect_copy(folder: Path) -> CopyFacts:
     """Open the LMDB copy in ``folder`` and read what it holds."""
     from ..store.lmdb_log import EventLog
 
-    with EventLog.open(folder) as copy:
+    with EventLog.open(folder, readonly=True) as copy:
         return CopyFacts(
             store_id=copy.store_id(), last_seq=copy.last_seq(), event_count=copy.count()
         )

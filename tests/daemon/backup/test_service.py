@@ -1,0 +1,262 @@
+"""The daemon's backup service: runs, failures, rotation, scheduling and catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+
+from daemon import api
+from daemon.backup import catalog, snapshot
+from daemon.backup.scheduler import BackupScheduler, parse_time
+from daemon.backup.service import BackupService
+from daemon.config import BackupConfig, Config
+from daemon.errors import BackupError, ConfigError
+from daemon.events import BackupCreated, BackupFailed, BackupPruned
+from daemon.paths import Paths
+from daemon.store import AsyncEventLog, EventLog
+
+from .samples import history
+
+TZ = ZoneInfo("Europe/Paris")
+
+
+class Clock:
+    """The injected clock: local, aware, moved by the test."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> None:
+        self.at += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 27, 10, 0, tzinfo=TZ))
+
+
+@pytest.fixture
+async def live(paths: Paths) -> AsyncIterator[AsyncEventLog]:
+    log = AsyncEventLog(EventLog.open(paths.events))
+    await log.append(history(3)[:-1])  # without its BackupCreated
+    yield log
+    await log.close()
+
+
+def make_service(
+    paths: Paths, store: AsyncEventLog, clock: Clock, **backup: object
+) -> BackupService:
+    config = Config(backup=msgspec.structs.replace(BackupConfig(), **backup))
+    return BackupService(paths=paths, config=config, store=store, clock=clock)
+
+
+def events_of(store: AsyncEventLog, kind: type) -> list:  # type: ignore[type-arg]
+    return [r.event for r in store.read() if isinstance(r.event, kind)]
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_run_makes_a_verified_backup_and_records_it(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    service = make_service(paths, live, clock)
+    entry = await service.run()
+    assert entry.verified and entry.id == "20261127T090000Z"
+    [created] = events_of(live, BackupCreated)
+    assert (created.backup_id, created.verified, created.event_count) == (entry.id, True, 13)
+    assert created.sha256 == entry.manifest.sha256
+    listed = await service._rpc_list(api.Empty(), None)  # type: ignore[arg-type]
+    assert [b.id for b in listed.backups] == [entry.id]
+    assert listed.backups[0].verified
+    with live.view() as view:
+        assert view.backups.count() == 1
+
+
+async def test_a_failed_run_is_recorded_prunes_nothing_and_keeps_older_backups(
+    paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = make_service(paths, live, clock, keep_daily=1, keep_weekly=0, keep_monthly=0)
+    first = await service.run()
+    clock.advance(days=1)
+    safety = paths.events.parent / "events.before-restore-20261101T000000Z"
+    safety.mkdir()
+
+    def full(self: object, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(snapshot.HashingWriter, "write", full)
+    with pytest.raises(BackupError, match="no space left on the device"):
+        await service.run(scheduled=True)
+    [failed] = events_of(live, BackupFailed)
+    assert failed.scheduled and "no space left" in failed.reason
+    assert events_of(live, BackupPruned) == []
+    assert [e.id for e in catalog.list_backups(paths.backups)[0]] == [first.id]
+    assert safety.exists()  # the safety copy of a restore waits for a good backup
+    with live.view() as view:
+        assert "no space left" in view.backups.summary().last_failure
+
+    monkeypatch.undo()
+    second = await service.run()  # the next run works, and only then prunes
+    assert [e.id for e in catalog.list_backups(paths.backups)[0]] == [second.id]
+    [pruned] = events_of(live, BackupPruned)
+    assert pruned.backup_id == first.id and "beyond the 1 daily" in pruned.reason
+    assert not safety.exists()
+
+
+async def test_rotation_over_days_prunes_with_an_event_for_each_deletion(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    service = make_service(paths, live, clock, keep_daily=3, keep_weekly=0, keep_monthly=0)
+    made = []
+    for _ in range(6):
+        made.append((await service.run(scheduled=True)).id)
+        clock.advance(days=1)
+    kept = [e.id for e in catalog.list_backups(paths.backups)[0]]
+    assert kept == made[-3:]
+    assert [p.backup_id for p in events_of(live, BackupPruned)] == made[:3]
+    with live.view() as view:
+        assert view.backups.count() == 3
+
+
+async def test_a_new_backup_that_does_not_verify_is_removed_and_recorded(
+    paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.backup import service as service_mod
+    from daemon.backup.verify import VerifyResult
+
+    monkeypatch.setattr(
+        service_mod, "verify", lambda e, **kw: VerifyResult(id=e.id, ok=False, reason="bad")
+    )
+    service = make_service(paths, live, clock)
+    with pytest.raises(BackupError, match=r"the new backup did not verify \(bad\)"):
+        await service.run()
+    assert catalog.list_backups(paths.backups) == ([], [])
+    assert [f.reason for f in events_of(live, BackupFailed)] == [
+        "the new backup did not verify (bad); removed it"
+    ]
+    assert events_of(live, BackupCreated) == []
+
+
+async def test_the_daily_job_is_scheduled_as_the_config_says(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    snapshot.take(live, paths.backups, now=clock())  # recent: no catch-up at start
+    service = make_service(paths, live, clock, time="04:30")
+    await service.start()
+    try:
+        assert service.scheduler.startup_check is not None
+        assert await service.scheduler.startup_check is False
+        job = service.scheduler._scheduler.get_job("backup-daily")  # type: ignore[union-attr]
+        assert (job.coalesce, job.misfire_grace_time, job.max_instances) == (True, None, 1)
+        nxt = job.next_run_time
+        assert (nxt.hour, nxt.minute, nxt.second) == (4, 30, 0)
+        assert service.next_backup_at() == nxt.astimezone(ZoneInfo("UTC")).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    finally:
+        await service.stop()
+    assert service.next_backup_at() is None
+    assert len(catalog.list_backups(paths.backups)[0]) == 1
+
+
+async def test_start_catches_up_when_the_last_backup_is_too_old(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    snapshot.take(live, paths.backups, now=clock() - timedelta(hours=30))
+    service = make_service(paths, live, clock, interval_h=24)
+    await service.start()
+    try:
+        assert service.scheduler.startup_check is not None
+        assert await service.scheduler.startup_check is True
+    finally:
+        await service.stop()
+    entries, _ = catalog.list_backups(paths.backups)
+    assert len(entries) == 2 and entries[-1].manifest.scheduled
+    [created] = events_of(live, BackupCreated)
+    assert created.scheduled
+
+
+async def test_the_periodic_check_catches_up_after_a_missed_run(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    snapshot.take(live, paths.backups, now=clock())
+    service = make_service(paths, live, clock, check_interval_s=1)
+    await service.start()
+    try:
+        assert await service.scheduler.startup_check is False  # type: ignore[misc]
+        clock.advance(hours=25)  # the machine slept through 03:00
+        await wait_until(lambda: len(events_of(live, BackupCreated)) == 1)
+    finally:
+        await service.stop()
+    assert len(catalog.list_backups(paths.backups)[0]) == 2
+
+
+async def test_a_failing_catch_up_backs_off_before_retrying(clock: Clock) -> None:
+    calls: list[datetime] = []
+
+    async def failing() -> None:
+        calls.append(clock())
+        raise BackupError("disk full")
+
+    sched = BackupScheduler(
+        BackupConfig(check_interval_s=300, interval_h=24), failing, lambda: None, clock=clock
+    )
+    assert await sched.check() is False and len(calls) == 1
+    assert not sched.due()  # not again at the next check...
+    clock.advance(seconds=300)
+    assert sched.due() and await sched.check() is False  # ...but after one interval
+    clock.advance(seconds=300)
+    assert not sched.due()  # then after two, four, ...
+    clock.advance(seconds=300)
+    assert sched.due()
+
+    async def working() -> None:
+        calls.append(clock())
+
+    sched._run_backup = working
+    assert await sched.check() is True
+    assert sched.due()  # success clears the back-off (and there is still no backup)
+
+
+async def test_stop_waits_for_a_backup_in_progress(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    service = make_service(paths, live, clock)
+    task = asyncio.create_task(service.run())
+    await wait_until(lambda: service._running is not None)
+    task.cancel()  # the caller gives up; the copy thread cannot, so stop() waits for it
+    await service.stop()
+    assert service._running is None or service._running.done()
+    await wait_until(lambda: len(catalog.list_backups(paths.backups)[0]) == 1)
+
+
+def test_backup_time_must_be_a_time_of_day() -> None:
+    assert parse_time("03:00") == (3, 0)
+    assert parse_time(" 23:59 ") == (23, 59)
+    for bad in ("3am", "24:00", "03:60", "3:5", ""):
+        with pytest.raises(ConfigError, match=r"write it as HH:MM"):
+            parse_time(bad)
+
+
+async def test_disabled_backups_schedule_nothing(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    service = make_service(paths, live, clock, enabled=False)
+    await service.start()
+    assert service.next_backup_at() is None and service.scheduler.startup_check is None
+    await service.stop()
