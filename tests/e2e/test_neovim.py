@@ -1,9 +1,9 @@
 """A real Neovim with the promptd plugin optimizes a prompt in a file, end to end.
 
-Each test starts the daemon (offline engine) under the test's PROMPTD_HOME, runs a headless
-Neovim that loads the plugin from clients/neovim, waits for promptd's diagnostics, runs the
-"Optimize prompt" action, writes the buffer and quits; then the file on disk must parse and
-hold exactly what the daemon gives for that prompt.
+The module starts the daemon (offline engine) under its own PROMPTD_HOME; each test runs a
+headless Neovim that loads the plugin from clients/neovim, waits for promptd's diagnostics,
+runs the "Optimize prompt" action, writes the buffer and quits; then the file on disk must
+parse and hold exactly what the daemon gives for that prompt.
 
 Neovim 0.11 starts the server through the plugin's lsp/promptd.lua (vim.lsp.enable);
 Neovim 0.7 through require('promptd').setup(). A missing editor fails the test in CI.
@@ -52,10 +52,12 @@ export function messages(question: string): string[] {{
 PROMPT_FILE = f"{PROMPT}\n"
 
 
-@pytest.fixture
-def env(promptd_home: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The editor's environment, with the daemon running for the test's home."""
-    environment = editor_env(promptd_home, tmp_path / "nvim-state")
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The editors' environment, with one daemon (offline engine) for this module's tests:
+    starting it once keeps the module fast; each test has its own project folder."""
+    home = tmp_path_factory.mktemp("nh")  # short: the socket path is limited to ~107 bytes
+    environment = editor_env(home, tmp_path_factory.mktemp("nvim-state"))
     with running_daemon(environment):
         yield environment
 
@@ -118,18 +120,20 @@ def test_python_prompt_with_nvim_07_setup(
     _optimize_python(nvim_07, env, project, start="setup")
 
 
-def test_typescript_prompt_with_nvim_011(
-    nvim_011: Editor, env: dict[str, str], project: Path
+@pytest.mark.parametrize("kind", ["0.11", "0.7"])
+def test_typescript_prompt_with_promptd_optimize(
+    kind: Literal["0.11", "0.7"], env: dict[str, str], project: Path
 ) -> None:
+    editor = require_editor(kind)
     file = project / "chat.ts"
     file.write_text(TYPESCRIPT_SOURCE, encoding="utf-8")
     line, col = cursor_in(TYPESCRIPT_SOURCE, PROMPT)
     run = run_nvim(
-        nvim_011,
+        editor,
         "optimize.lua",
         file,
         env=env,
-        start="enable",
+        start="enable" if kind == "0.11" else "setup",
         scratch=project.parent,
         action="command",  # :PromptdOptimize, the plugin's own command
         line=str(line),
