@@ -151,12 +151,20 @@ class LLMAgents:
         )
 
     async def _complete(
-        self, agent: str, struct: type[S], messages: list[Message], ctx: AgentContext
-    ) -> str:
+        self,
+        agent: str,
+        struct: type[S],
+        messages: list[Message],
+        ctx: AgentContext,
+        *,
+        fresh: bool = False,
+    ) -> tuple[str, bool]:
+        """The answer text of one call, and whether it came from the response cache."""
+        no_cache = self.no_cache or fresh
         request = self._request(agent, struct, messages)
         try:
             outcome = await self.meter.call(
-                request, opt_id=ctx.opt_id, agent=agent, no_cache=self.no_cache
+                request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache
             )
         except SchemaUnsupportedError:
             if not self.mode.json_schema:
@@ -164,7 +172,7 @@ class LLMAgents:
             self.mode.json_schema = False  # this endpoint only knows json_object
             request = self._request(agent, struct, messages)
             outcome = await self.meter.call(
-                request, opt_id=ctx.opt_id, agent=agent, no_cache=self.no_cache
+                request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache
             )
         self.calls += 1
         self.cost_ticks += outcome.cost_ticks
@@ -179,31 +187,50 @@ class LLMAgents:
             if self.degraded_reasons and not self.meta.degraded:
                 self.meta.degraded = True
                 self.meta.degraded_reason = "; ".join(self.degraded_reasons)
-        return outcome.content
+        return outcome.content, outcome.cached
+
+    async def _answer(
+        self, agent: str, struct: type[S], messages: list[Message], ctx: AgentContext
+    ) -> tuple[str, S | str]:
+        """One answer and its decoded value, or the validation error as text.
+
+        A cached answer that does not validate is never trusted twice: the same request is
+        asked again, fresh, before the answer counts as invalid.
+        """
+        content, cached = await self._complete(agent, struct, messages, ctx)
+        decoded = _decode(content, struct)
+        if isinstance(decoded, str) and cached:
+            content, _ = await self._complete(agent, struct, messages, ctx, fresh=True)
+            decoded = _decode(content, struct)
+        return content, decoded
 
     async def _ask(self, agent: str, struct: type[S], user: str, ctx: AgentContext) -> S:
         messages = [Message(role="user", content=user)]
-        content = await self._complete(agent, struct, messages, ctx)
-        try:
-            return msgspec.json.decode(_strip_fences(content), type=struct)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            first_error = str(exc)
+        content, first = await self._answer(agent, struct, messages, ctx)
+        if not isinstance(first, str):
+            return first
         messages += [
             Message(role="assistant", content=content),
             Message(
                 role="user",
                 content=(
-                    f"Your answer did not validate: {first_error}. Answer again with only "
+                    f"Your answer did not validate: {first}. Answer again with only "
                     "one JSON object that matches the schema."
                 ),
             ),
         ]
-        content = await self._complete(agent, struct, messages, ctx)
-        try:
-            return msgspec.json.decode(_strip_fences(content), type=struct)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise InvalidAnswerError(
-                f"the {agent}'s answer from {self.model} did not validate twice "
-                f"({first_error}; then {exc}); try another model with --model, or "
-                "--engine offline"
-            ) from None
+        _, second = await self._answer(agent, struct, messages, ctx)
+        if not isinstance(second, str):
+            return second
+        raise InvalidAnswerError(
+            f"the {agent}'s answer from {self.model} did not validate twice "
+            f"({first}; then {second}); try another model with --model, or --engine offline"
+        )
+
+
+def _decode(content: str, struct: type[S]) -> S | str:
+    """The answer as ``struct``, or why it is not one."""
+    try:
+        return msgspec.json.decode(_strip_fences(content), type=struct)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return str(exc)

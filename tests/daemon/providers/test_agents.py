@@ -144,3 +144,23 @@ def test_router_choice_and_estimate(client, log) -> None:
     assert est.engine == "llm" and est.calls == 3
     assert 0 < est.estimated_usd < est.worst_case_usd < 0.05
     assert log.events == []  # an estimate makes no call and records nothing
+
+
+@respx.mock
+async def test_a_cached_invalid_answer_is_asked_again_fresh(client, log) -> None:
+    good = answer({"model": "grok-4.3", "messages": [{"content": "You are the Designer"}]})
+    route = respx.post(XAI_URL).mock(
+        side_effect=[
+            httpx.Response(200, json=completion("nope")),
+            httpx.Response(200, json=completion("still nope")),
+            httpx.Response(200, json=good),
+        ]
+    )
+    eng = engine(client, log)
+    with pytest.raises(InvalidAnswerError):
+        await eng.agents_for("o1", CTX.prompt).design(CTX, Deconstruction(), Diagnosis())
+    await eng.meter.flush()
+    again = eng.agents_for("o2", CTX.prompt)
+    design = await again.design(CTX, Deconstruction(), Diagnosis())
+    assert design.prompt.startswith("Write a short article")
+    assert route.call_count == 3 and again.cached_calls == 1
