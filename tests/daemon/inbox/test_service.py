@@ -178,3 +178,36 @@ async def test_rearmed_when_the_inbox_is_deleted_and_recreated(promptd_home: Pat
         await until(lambda: watcher.arms >= 2 and paths.inbox.is_dir(), what="re-arm")
         drop(paths.inbox, "later.md", b"write a limerick about a cat")
         await until(lambda: (paths.outbox / "later.optimized.md").exists(), what="later.md")
+
+
+async def test_hundred_files_dropped_at_once(promptd_home: Path) -> None:
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home) as daemon:
+        for i in range(100):
+            (paths.inbox / f"p{i:03}.txt").write_text(f"write a short poem about the number {i}")
+        done = paths.inbox / "done"
+        await until(lambda: len(list(done.iterdir())) == 100, timeout=60, what="100 done")
+        assert sorted(p.name for p in paths.outbox.glob("*.optimized.txt")) == [
+            f"p{i:03}.optimized.txt" for i in range(100)
+        ]
+        started = events(daemon, BatchStarted)
+        assert len(started) == 100 and len({s.file_name for s in started}) == 100
+        assert len(events(daemon, BatchCompleted)) == 100
+
+
+async def test_slow_partial_write_is_processed_once_complete(promptd_home: Path) -> None:
+    import asyncio
+
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home, "[inbox]\nstable_s = 0.5\n") as daemon:
+        path = paths.inbox / "slow.csv"
+        with path.open("wb") as fh:
+            fh.write(b"id,prompt\n")
+            for i in range(10):
+                fh.write(f"s{i},write a haiku about season {i}\n".encode())
+                fh.flush()
+                await asyncio.sleep(0.1)
+        await until(lambda: (paths.inbox / "done" / "slow.csv").exists(), what="slow.csv")
+        rows = list(csv.DictReader(io.StringIO((paths.outbox / "slow.optimized.csv").read_text())))
+        assert [r["id"] for r in rows] == [f"s{i}" for i in range(10)]
+        assert [(s.file_name, s.count) for s in events(daemon, BatchStarted)] == [("slow.csv", 10)]
