@@ -194,3 +194,41 @@ async def test_provider_down_answers_from_an_expired_cache_entry(client) -> None
     with pytest.raises(ProviderError, match="not calling it"):
         await m.call(req("never asked before"))
     assert log.of(BudgetReleased) == [] and log.budget.holds == {}
+
+
+@respx.mock
+async def test_the_key_is_never_recorded(client, log) -> None:
+    from daemon.errors import AuthError
+    from daemon.events import encode_event
+
+    key = "xai-SECRET-0123456789abcdef"
+    respx.post(XAI_URL).mock(
+        side_effect=[
+            httpx.Response(500, json={"error": f"upstream saw Bearer {key}"}),
+            httpx.Response(500, json={"error": f"upstream saw {key[:8]}"}),
+            httpx.Response(500, json={"error": "x"}),
+            httpx.Response(401, json={"error": f"Incorrect API key provided: {key}"}),
+        ]
+    )
+    cfg = xai_config()
+    prov = XAIProvider(
+        cfg,
+        client=client,
+        environ={"XAI_API_KEY": key},
+        sleep=Sleeps(),
+        wait=BackoffWait(initial_s=0),
+    )
+    m = Meter(prov, log, cfg)
+    with pytest.raises(ProviderError) as first:
+        await m.call(req("a"))
+    with pytest.raises(AuthError) as second:
+        await m.call(req("b"))
+    recorded = b"".join(encode_event(e) for e in log.events)
+    for text in (
+        recorded,
+        str(first.value).encode(),
+        str(second.value).encode(),
+        repr(prov).encode(),
+    ):
+        assert key.encode() not in text and key[:8].encode() not in text
+    assert len(log.of(ProviderCallCompleted)) == 2
