@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -183,6 +184,9 @@ class Daemon:
                 foreground=self.foreground,
                 detached=detached,
             )
+            # The store's writer thread folds projections in Python: hand the GIL back to
+            # the event loop within 1 ms (default 5 ms), so answers do not queue behind it.
+            sys.setswitchinterval(0.001)
             loop = asyncio.get_running_loop()
             self._install_signals(loop)
             return await self._serve()
