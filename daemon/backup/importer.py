@@ -102,10 +102,10 @@ def parse_line(data: bytes | memoryview) -> ImportRecord:
     """One event line of an export; :class:`_LineError` with the reason when it is unusable."""
     try:
         line = _line_decoder.decode(data)
+    except msgspec.ValidationError as exc:  # (a subclass of DecodeError: first)
+        raise _LineError(_reason(exc)) from exc
     except msgspec.DecodeError as exc:
         raise _LineError(f"not a JSON object ({_reason(exc)})") from exc
-    except msgspec.ValidationError as exc:
-        raise _LineError(_reason(exc)) from exc
     if line.ts_ns < 0:
         raise _LineError("ts_ns is negative")
     if line.schema < 1:

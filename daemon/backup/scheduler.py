@@ -6,7 +6,9 @@
 * APScheduler sleeps on the event loop's monotonic clock, which stops while the machine is
   suspended, and its memory job store forgets missed runs across restarts. So at start, and
   every ``backup.check_interval_s`` seconds, :meth:`BackupScheduler.check` runs one catch-up
-  backup when the last one is older than ``backup.interval_h`` (or there is none).
+  backup when the last one is older than ``backup.interval_h``. A home with no backup at all
+  gets its first one from the first periodic check (a few minutes after start), not in the
+  first second of a brand-new daemon.
 * A failed backup is retried by the next check, waiting longer after each failure in a row
   (one check interval, then 2, 4... up to ``interval_h``), so a full disk is not hammered
   every five minutes; the daily job always tries.
@@ -81,13 +83,15 @@ class BackupScheduler:
 
     # --- decisions (pure, given the clock) -----------------------------------------------
 
-    def due(self) -> bool:
+    def due(self, *, at_start: bool = False) -> bool:
         """True when a catch-up backup should run now."""
         now = self._clock()
         if self._retry_after is not None and now < self._retry_after:
             return False
         last = self._last_backup_at()
-        return last is None or now - last >= timedelta(hours=self.config.interval_h)
+        if last is None:
+            return not at_start
+        return now - last >= timedelta(hours=self.config.interval_h)
 
     def _failed(self) -> None:
         self._failures += 1
@@ -118,9 +122,9 @@ class BackupScheduler:
         """The cron job: back up, whatever the last backup's age."""
         await self._run("daily")
 
-    async def check(self) -> bool:
+    async def check(self, at_start: bool = False) -> bool:
         """Catch up when the last backup is older than the interval; True when one ran."""
-        if not self.due():
+        if not self.due(at_start=at_start):
             return False
         return await self._run("catch-up")
 
@@ -162,7 +166,7 @@ class BackupScheduler:
         scheduler.start()
         self._scheduler = scheduler
         self.startup_check = asyncio.get_running_loop().create_task(
-            self.check(), name="backup catch-up at start"
+            self.check(at_start=True), name="backup catch-up at start"
         )
         log.info("backup: daily at %02d:%02d; next %s", hour, minute, self.next_at())
 

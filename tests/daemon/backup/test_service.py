@@ -206,6 +206,19 @@ async def test_the_periodic_check_catches_up_after_a_missed_run(
     assert len(catalog.list_backups(paths.backups)[0]) == 2
 
 
+async def test_a_home_without_backups_gets_its_first_from_the_periodic_check(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    service = make_service(paths, live, clock, check_interval_s=1)
+    await service.start()
+    try:
+        assert await service.scheduler.startup_check is False  # type: ignore[misc]
+        assert catalog.list_backups(paths.backups) == ([], [])
+        await wait_until(lambda: len(events_of(live, BackupCreated)) == 1)
+    finally:
+        await service.stop()
+
+
 async def test_a_failing_catch_up_backs_off_before_retrying(clock: Clock) -> None:
     calls: list[datetime] = []
 
