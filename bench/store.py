@@ -29,7 +29,7 @@ import lmdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.events import (  # noqa: E402
+from daemon.events import (
     AgentStepCompleted,
     BudgetReserved,
     CacheMiss,
@@ -39,8 +39,8 @@ from daemon.events import (  # noqa: E402
     OptimizationRequested,
     ProviderCallCompleted,
 )
-from daemon.store import EventLog  # noqa: E402
-from daemon.values import Scores  # noqa: E402
+from daemon.store import EventLog
+from daemon.values import Scores
 
 AGENTS = ("deconstructor", "diagnoser", "designer", "evaluator")
 SCORE = Scores(clarity=60, specificity=55, structure=70, completeness=50, total=59)
@@ -54,25 +54,59 @@ def optimization(i: int) -> list[Event]:
     day, month = f"2026-11-{1 + i % 28:02d}", "2026-11"
     res = f"res-{i:09d}"
     out: list[Event] = [
-        OptimizationRequested(opt_id=opt, prompt=prompt, prompt_hash=phash, engine="llm",
-                              model="grok-4.3"),
+        OptimizationRequested(
+            opt_id=opt, prompt=prompt, prompt_hash=phash, engine="llm", model="grok-4.3"
+        ),
         CacheMiss(cache="optimization", key=phash[:32], opt_id=opt),
         BudgetReserved(reservation_id=res, ticks=2_000_000, opt_id=opt, day=day, month=month),
     ]
     for agent in AGENTS:
-        out.append(AgentStepCompleted(opt_id=opt, agent=agent, engine="llm", model="grok-4.3",
-                                      duration_us=123_456, summary=f"{agent} done: 3 findings"))
+        out.append(
+            AgentStepCompleted(
+                opt_id=opt,
+                agent=agent,
+                engine="llm",
+                model="grok-4.3",
+                duration_us=123_456,
+                summary=f"{agent} done: 3 findings",
+            )
+        )
     for n in range(2):
-        out.append(ProviderCallCompleted(
-            call_id=f"call-{i:09d}-{n}", provider="xai", model="grok-4.3", opt_id=opt,
-            agent=AGENTS[n], prompt_tokens=812, cached_tokens=256, completion_tokens=301,
-            latency_ms=950, cost_ticks=1_234_567, reservation_id=res if n == 0 else "",
-            request_key=f"{i:016x}{n:016x}", response="{}", day=day, month=month))
-    out.append(OptimizationCompleted(
-        opt_id=opt, prompt_hash=phash, original=prompt,
-        optimized="You are a copywriter. " + prompt, prompt_type="creative", engine="llm",
-        model="grok-4.3", score_before=SCORE, score_after=SCORE, cost_ticks=2_469_134,
-        cache_key=phash[:32], duration_ms=2100))
+        out.append(
+            ProviderCallCompleted(
+                call_id=f"call-{i:09d}-{n}",
+                provider="xai",
+                model="grok-4.3",
+                opt_id=opt,
+                agent=AGENTS[n],
+                prompt_tokens=812,
+                cached_tokens=256,
+                completion_tokens=301,
+                latency_ms=950,
+                cost_ticks=1_234_567,
+                reservation_id=res if n == 0 else "",
+                request_key=f"{i:016x}{n:016x}",
+                response="{}",
+                day=day,
+                month=month,
+            )
+        )
+    out.append(
+        OptimizationCompleted(
+            opt_id=opt,
+            prompt_hash=phash,
+            original=prompt,
+            optimized="You are a copywriter. " + prompt,
+            prompt_type="creative",
+            engine="llm",
+            model="grok-4.3",
+            score_before=SCORE,
+            score_after=SCORE,
+            cost_ticks=2_469_134,
+            cache_key=phash[:32],
+            duration_ms=2100,
+        )
+    )
     return out
 
 
@@ -102,8 +136,10 @@ def main() -> None:
 
 
 def run(root: Path, total: int, batch: int, singles: int) -> None:
-    print(f"event log benchmark: {total:,} events in batches of {batch:,} "
-          "(realistic mix: 10 events per optimization)")
+    print(
+        f"event log benchmark: {total:,} events in batches of {batch:,} "
+        "(realistic mix: 10 events per optimization)"
+    )
     work = batches(total, batch)
 
     # ours ---------------------------------------------------------------------------------
@@ -151,8 +187,10 @@ def run(root: Path, total: int, batch: int, singles: int) -> None:
     rebuild_s = time.perf_counter() - started
     same = log.projection_bytes() == before
     del before
-    print(f"  rebuild all projections    {total / rebuild_s:>12,.0f} events/s  "
-          f"({rebuild_s:.2f} s; target < 10 s per 1M; same bytes as incremental: {same})")
+    print(
+        f"  rebuild all projections    {total / rebuild_s:>12,.0f} events/s  "
+        f"({rebuild_s:.2f} s; target < 10 s per 1M; same bytes as incremental: {same})"
+    )
 
     # single durable appends ---------------------------------------------------------------
     lat: list[float] = []
@@ -164,7 +202,7 @@ def run(root: Path, total: int, batch: int, singles: int) -> None:
     lat.sort()
     p50 = statistics.median(lat) * 1e3
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3
-    print(f"  single durable append      p50 {p50:.3f} ms   p99 {p99:.3f} ms  ({singles:,} appends)")
+    print(f"  single durable append      p50 {p50:.3f} ms   p99 {p99:.3f} ms  ({singles:,} runs)")
     log.close()
 
 

@@ -174,6 +174,7 @@ class State:
         self.put(table, key, None)
 
     def add(self, table: Table[list[int]], key: bytes, *deltas: int) -> None:
+        assert deltas, "add() needs at least one delta"
         """Add ``deltas`` element-wise to a counter (absent counts as zeros). A counter that
         comes back to all zeros is deleted. Sums are taken lazily: cheap in a hot fold."""
         sums = self._sums.get(table.name)

@@ -68,7 +68,7 @@ def _preview(text: str) -> str:
 
 class HistoryProjection(Projection):
     name = "history"
-    version = 2
+    version = 3
     tables = (HISTORY, BY_TIME, BY_HASH)
     folds: ClassVar[dict[type, str]] = {
         OptimizationRequested: "requested",
@@ -130,9 +130,10 @@ class HistoryProjection(Projection):
         entry.prompt_type = ev.prompt_type
         entry.engine = ev.engine
         entry.model = ev.model
-        entry.source = ev.source
-        entry.batch_id = ev.batch_id
-        entry.preview = _preview(ev.original)
+        if not entry.requested_seq:  # else the request said where it came from
+            entry.source = ev.source
+            entry.batch_id = ev.batch_id
+            entry.preview = _preview(ev.original)
         entry.score_before = ev.score_before.total if ev.score_before is not None else -1
         entry.score_after = ev.score_after.total if ev.score_after is not None else -1
         entry.cost_ticks = ev.cost_ticks

@@ -68,29 +68,29 @@ class StatsProjection(Projection):
         if UnknownEvent in counts:
             for rec in records:
                 if isinstance(rec.event, UnknownEvent):
-                    state.add(STATS, b"type/" + rec.event.type.encode())
+                    state.add(STATS, b"type/" + rec.event.type.encode(), 1)
 
     def hit(self, state: State, rec: Record) -> None:
         ev: CacheHit = rec.event  # type: ignore[assignment]
-        state.add(STATS, b"cache/" + ev.cache.encode() + b"/hit")
+        state.add(STATS, b"cache/" + ev.cache.encode() + b"/hit", 1)
 
     def miss(self, state: State, rec: Record) -> None:
         ev: CacheMiss = rec.event  # type: ignore[assignment]
-        state.add(STATS, b"cache/" + ev.cache.encode() + b"/miss")
+        state.add(STATS, b"cache/" + ev.cache.encode() + b"/miss", 1)
 
     def completed(self, state: State, rec: Record) -> None:
         ev: OptimizationCompleted = rec.event  # type: ignore[assignment]
         if ev.changed:
-            state.add(STATS, b"opt/changed")
+            state.add(STATS, b"opt/changed", 1)
         if ev.cached:
-            state.add(STATS, b"opt/cached")
+            state.add(STATS, b"opt/cached", 1)
         if ev.degraded:
-            state.add(STATS, b"opt/degraded")
+            state.add(STATS, b"opt/degraded", 1)
 
     def call(self, state: State, rec: Record) -> None:
         ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
         if not ev.ok:
-            state.add(STATS, b"calls/failed")
+            state.add(STATS, b"calls/failed", 1)
 
 
 class StatsView:

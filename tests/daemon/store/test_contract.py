@@ -186,8 +186,15 @@ def test_projections_follow_appends_and_equal_a_rebuild(make_log: Factory) -> No
     log.append(BudgetSet(daily_ticks=500))
     log.append(OptimizationRequested(opt_id="o1", prompt="Write a poem", prompt_hash="h"))
     log.append(
-        ProviderCallCompleted(call_id="c1", provider="xai", model="grok", opt_id="o1",
-                              cost_ticks=70, day="2026-11-27", month="2026-11")
+        ProviderCallCompleted(
+            call_id="c1",
+            provider="xai",
+            model="grok",
+            opt_id="o1",
+            cost_ticks=70,
+            day="2026-11-27",
+            month="2026-11",
+        )
     )
     with log.view() as view:
         assert view.budget.settings().daily_ticks == 500
