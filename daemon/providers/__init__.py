@@ -12,6 +12,9 @@ The daemon builds one :class:`LLMEngine` per life and asks it for the agents of 
     engine.circuit                                  # closed | open | half_open
     await engine.aclose()
 
+At daemon start (no call in flight yet), ``await release_stale_holds(log)`` gives back the
+budget holds of calls a killed daemon left open.
+
 Errors a run can raise (answer from the offline engine, marked degraded with ``str(exc)``):
 :class:`~daemon.errors.BudgetError`, :class:`~daemon.errors.AuthError`,
 :class:`~daemon.errors.CircuitOpenError`, :class:`~daemon.errors.RateLimitError`,
@@ -26,7 +29,7 @@ from __future__ import annotations
 from .agents import LLMAgents
 from .base import ChatRequest, ChatResult, Message, Provider
 from .breaker import CircuitBreaker
-from .budget import config_limits, periods
+from .budget import config_limits, periods, release_stale_holds
 from .calls import Meter, request_key
 from .engine import LLMEngine, ModelInfo, list_models, provider_for
 from .forecast import Forecast, forecast
@@ -59,5 +62,6 @@ __all__ = [
     "make_client",
     "periods",
     "provider_for",
+    "release_stale_holds",
     "request_key",
 ]

@@ -11,13 +11,19 @@ spend crosses ``alert_pct``. A hold that never became a call is released.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from ..config import BudgetConfig
 from ..errors import BudgetError
-from ..events import BudgetAlert, BudgetRefused, BudgetReserved, BudgetSet, Event
+from ..events import (
+    BudgetAlert,
+    BudgetRefused,
+    BudgetReleased,
+    BudgetReserved,
+    BudgetSet,
+    Event,
+)
 from ..values import ticks_to_usd, usd_to_ticks
-from .ports import BudgetState
+from .ports import BudgetState, EventLogPort
 
 
 def config_limits(config: BudgetConfig) -> BudgetSet:
@@ -123,4 +129,16 @@ def refusal_error(event: BudgetRefused) -> BudgetError:
     )
 
 
-Clock = Callable[[], float]
+async def release_stale_holds(log: EventLogPort) -> int:
+    """Release every open hold: call at daemon start, when no call can be in flight.
+
+    A daemon killed mid-call leaves its reservation open, and an open reservation keeps
+    counting against the budget. Returns how many were released.
+    """
+    with log.view() as view:
+        stale = [r.reservation_id for r in view.budget.open_reservations()]
+    if stale:
+        await log.append(
+            [BudgetReleased(reservation_id=rid, reason="daemon restarted") for rid in stale]
+        )
+    return len(stale)

@@ -37,12 +37,19 @@ class Entry(msgspec.Struct, kw_only=True):
     opt_id: str = ""
 
 
+class _Hold(msgspec.Struct):
+    reservation_id: str
+
+
 class MemBudget:
     def __init__(self) -> None:
         self.spend: dict[str, int] = {}
         self.holds: dict[str, tuple[int, str, str]] = {}
         self._settings = Settings()
         self.alerts: set[tuple[str, str, int]] = set()
+
+    def open_reservations(self) -> list[Any]:
+        return [_Hold(rid) for rid in self.holds]
 
     def spent(self, *, day: str | None = None, month: str | None = None) -> int:
         return self.spend.get(day or month or "total", 0)

@@ -115,3 +115,22 @@ async def test_llm_lint_is_cached(store: AsyncEventLog) -> None:
     assert [e.cache for e in events(store, CacheHit)] == ["lint"]
     assert [e.cache for e in events(store, CacheMiss) if e.cache == "lint"] == ["lint"]
     assert len(events(store, LintCompleted)) == 2
+
+
+async def test_holds_left_by_a_killed_daemon_are_released(store: AsyncEventLog) -> None:
+    from daemon.events import BudgetReleased, BudgetReserved
+    from daemon.providers import release_stale_holds
+
+    await store.append(
+        [
+            BudgetReserved(reservation_id="r1", ticks=500, day="2026-11-27", month="2026-11"),
+            BudgetReserved(reservation_id="r2", ticks=700, day="2026-11-27", month="2026-11"),
+        ]
+    )
+    with store.view() as view:
+        assert view.budget.reserved(day="2026-11-27") == 1200
+    assert await release_stale_holds(store) == 2
+    with store.view() as view:
+        assert view.budget.reserved(day="2026-11-27") == 0
+    assert {e.reservation_id for e in events(store, BudgetReleased)} == {"r1", "r2"}
+    assert await release_stale_holds(store) == 0
