@@ -222,3 +222,30 @@ def test_missing_promptd_is_explained(
     assert f'"{missing}" is not executable' in message
     assert "Install promptd" in message
     assert run.report["attached"] is False
+
+
+def test_selection_in_plain_text_with_nvim_011(
+    nvim_011: Editor, env: dict[str, str], project: Path
+) -> None:
+    # Plain text outside prompts/ is no prompt by itself: the selection is what gets optimized.
+    notes = "Meeting notes.\n" + PROMPT + "\nEnd of notes.\n"
+    file = project / "notes.txt"
+    file.write_text(notes, encoding="utf-8")
+    run = run_nvim(
+        nvim_011,
+        "optimize.lua",
+        file,
+        env=env,
+        start="enable",
+        scratch=project.parent,
+        action="select_line",
+        line="2",
+        col="0",
+        diagnostics="none",
+    )
+    assert run.returncode == 0, run.explain()
+    assert run.report["filetype"] == "text"
+
+    written = file.read_text(encoding="utf-8")
+    optimized = expected_optimization(env, PROMPT)
+    assert written == "Meeting notes.\n" + optimized + "\nEnd of notes.\n"

@@ -4,9 +4,11 @@
 -- Run as:  nvim --headless -u NONE -i NONE -c 'luafile tests/e2e/nvim/optimize.lua'
 -- Besides harness.lua's variables:
 --   PROMPTD_E2E_FILE     the file to open
---   PROMPTD_E2E_ACTION   "code_action" (vim.lsp.buf.code_action, choosing "Optimize prompt")
---                        or "command" (:PromptdOptimize)
+--   PROMPTD_E2E_ACTION   "code_action" (vim.lsp.buf.code_action, choosing "Optimize prompt"),
+--                        "command" (:PromptdOptimize) or "select_line" (:'<,'>PromptdOptimize
+--                        over the cursor's whole line)
 --   PROMPTD_E2E_LINE, PROMPTD_E2E_COL   cursor position inside the prompt (1-based, 0-based)
+--   PROMPTD_E2E_DIAGNOSTICS   "none": do not wait for diagnostics (text that is no prompt)
 local env = vim.env
 local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h') .. '/harness.lua')
 local report = H.report
@@ -31,9 +33,11 @@ H.run(function()
   end)
   H.step('attached')
 
-  H.wait_for('promptd diagnostics', function()
-    return #vim.diagnostic.get(0) > 0
-  end)
+  if env.PROMPTD_E2E_DIAGNOSTICS ~= 'none' then
+    H.wait_for('promptd diagnostics', function()
+      return #vim.diagnostic.get(0) > 0
+    end)
+  end
   report.diagnostics = {}
   for _, d in ipairs(vim.diagnostic.get(0)) do
     table.insert(report.diagnostics, { lnum = d.lnum, message = d.message, code = d.code })
@@ -44,6 +48,13 @@ H.run(function()
 
   if env.PROMPTD_E2E_ACTION == 'command' then
     vim.cmd('PromptdOptimize')
+  elseif env.PROMPTD_E2E_ACTION == 'select_line' then
+    -- As after `V` on the cursor's line then `:'<,'>PromptdOptimize`.
+    local line = tonumber(env.PROMPTD_E2E_LINE)
+    local text = vim.api.nvim_buf_get_lines(0, line - 1, line, true)[1]
+    vim.api.nvim_buf_set_mark(0, '<', line, 0, {})
+    vim.api.nvim_buf_set_mark(0, '>', line, math.max(#text - 1, 0), {})
+    vim.cmd(line .. ',' .. line .. 'PromptdOptimize')
   else
     -- Neovim asks the user to pick an action; pick "Optimize prompt" as a user would.
     vim.ui.select = function(items, _, on_choice)

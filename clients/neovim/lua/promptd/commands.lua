@@ -98,12 +98,12 @@ function M.optimize(opts)
     local action = choose(actions, prompt_type)
     if action == nil then
       if selected then
-        -- Any selection can be optimized: hand the range to the server's command.
+        -- Any selection can be optimized, prompt or not: the server's selection command.
         local args = { params.textDocument.uri, params.range }
         if prompt_type and prompt_type ~= '' then
           table.insert(args, prompt_type)
         end
-        client_mod.execute(client, config.commands.optimize, args, bufnr)
+        client_mod.execute(client, config.commands.optimize_selection, args, bufnr)
         return
       end
       notify(
