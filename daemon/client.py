@@ -87,9 +87,9 @@ def _connect_socket(paths: Paths, timeout: float) -> socket.socket:
     except (FileNotFoundError, ConnectionRefusedError) as exc:
         sock.close()
         raise DaemonNotRunning(paths) from exc
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise DaemonError(f"cannot reach the daemon at {paths.socket}: {exc}") from exc
     return sock
 
 
@@ -131,8 +131,10 @@ class Client:
                 chunk = self._sock.recv(262144)
             except TimeoutError as exc:
                 raise DaemonError(
-                    "the daemon did not answer in time; see run/daemon.log, or retry"
+                    f"the daemon did not answer in time; see {self._paths.log_file}, or retry"
                 ) from exc
+            except OSError as exc:
+                raise DaemonError(f"lost the connection to the daemon: {exc}") from exc
             if not chunk:
                 raise DaemonError(
                     "the daemon closed the connection (it may have stopped); run the "
@@ -155,7 +157,10 @@ class Client:
         token = _token_of(params)
         rid = next(self._ids)
         self._sock.settimeout(timeout)
-        self._sock.sendall(rpc.encode_request(rid, method, params))
+        try:
+            self._sock.sendall(rpc.encode_request(rid, method, params))
+        except OSError as exc:
+            raise DaemonError(f"lost the connection to the daemon: {exc}; run it again") from exc
         while True:
             line = self._read_line()
             try:
@@ -187,7 +192,7 @@ def answers(paths: Paths, timeout: float = 1.0) -> bool:
     """True when something accepts connections on the daemon's socket."""
     try:
         _connect_socket(paths, timeout).close()
-    except (DaemonNotRunning, OSError):
+    except DaemonError:
         return False
     return True
 
@@ -256,6 +261,8 @@ class DaemonClient:
                 )
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise DaemonNotRunning(paths) from exc
+        except (TimeoutError, OSError) as exc:
+            raise DaemonError(f"cannot reach the daemon at {paths.socket}: {exc}") from exc
         return cls(reader, writer, paths)
 
     async def __aenter__(self) -> DaemonClient:

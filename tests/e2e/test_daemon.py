@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -293,3 +294,59 @@ def test_sigterm_records_work_cut_off_as_interrupted(paths: Paths) -> None:
     assert len(interrupted) >= 1
     refused = [a for a in answers if isinstance(a, Exception)]
     assert refused  # clients were told: interrupted, or shutting down
+
+
+def test_foreground_runs_until_ctrl_c(paths: Paths) -> None:
+    from daemon.client import answers
+
+    proc = subprocess.Popen(
+        [_promptd(), "start", "--foreground"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not answers(paths) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        assert lifecycle.running_pid(paths) == proc.pid
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "running (pid" in out and "Ctrl-C" in out and "promptd stopped" in out
+    assert "Traceback" not in err
+    assert lifecycle.running_pid(paths) is None and not paths.socket.exists()
+
+
+def test_sighup_reloads_the_config_and_a_bad_one_is_refused(paths: Paths) -> None:
+    from daemon.events import ConfigReloaded
+
+    assert promptd("start").returncode == 0
+    pid = lifecycle.running_pid(paths)
+    assert pid is not None
+    paths.config_file.write_text("[budget]\ndaily_usd = 4.0\n")
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        budget = json.loads(promptd("budget", "--json").stdout)
+        if budget["daily_budget_usd"] == 4.0:
+            break
+        time.sleep(0.1)
+    assert budget["daily_budget_usd"] == 4.0
+
+    paths.config_file.write_text("[budget]\ndaly_usd = 1.0\n")
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "config not reloaded" not in paths.log_file.read_text():
+        assert time.monotonic() < deadline, "the bad config was not reported in the log"
+        time.sleep(0.05)
+    assert "budget.daly_usd" in paths.log_file.read_text()
+    assert lifecycle.running_pid(paths) == pid  # still running, on the old config
+    assert json.loads(promptd("budget", "--json").stdout)["daily_budget_usd"] == 4.0
+    promptd("stop")
+    assert any(isinstance(e, ConfigReloaded) for e in events(paths))
