@@ -36,9 +36,13 @@ let output: vscode.OutputChannel;
 let statusItem: vscode.StatusBarItem;
 let extensionUri: vscode.Uri;
 
-function readSettings(): Mapped {
+/** The server's settings section; `warn` tells the user about bad values (once per change). */
+function readSettings(warn = true): Mapped {
   const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
   const mapped = toServerSettings((key) => config.get(key));
+  if (!warn) {
+    return mapped;
+  }
   for (const problem of mapped.problems) {
     output.appendLine(`[settings] ${problem}`);
   }
@@ -144,7 +148,7 @@ function middleware(): Middleware {
           return answers;
         }
         return params.items.map((item, i) =>
-          item.section === SETTINGS_SECTION ? readSettings().settings.promptd : answers[i],
+          item.section === SETTINGS_SECTION ? readSettings(false).settings.promptd : answers[i],
         );
       },
     },
@@ -182,6 +186,8 @@ async function startClient(): Promise<void> {
       showBroken("the language server stopped; run “promptd: Restart Language Server”.");
     }
   });
+  // Registered before start so the first status (sent on connect) is not missed.
+  lc.onNotification(NOTIFY_STATUS, (params: StatusParams) => showStatus(params));
   client = lc;
   showStatus(undefined);
   try {
@@ -195,7 +201,6 @@ async function startClient(): Promise<void> {
     );
     return;
   }
-  lc.onNotification(NOTIFY_STATUS, (params: StatusParams) => showStatus(params));
 }
 
 async function stopClient(): Promise<void> {
