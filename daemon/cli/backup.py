@@ -38,7 +38,7 @@ def _local(iso: str) -> str:
         at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return iso
-    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return at.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _daemon_pid(paths: Paths) -> int | None:
@@ -145,22 +145,20 @@ def list_(ctx: click.Context, as_json: bool) -> None:
     from .ui import out
 
     table = Table(box=None, header_style="bold")
-    for column in ("id", "taken (local)", "size", "events", "last seq", "verified"):
-        table.add_column(
-            column, justify="right" if column in ("size", "events", "last seq") else "left"
-        )
+    for column in ("id", "taken", "size", "events", "verified"):
+        table.add_column(column, justify="right" if column in ("size", "events") else "left",
+                         no_wrap=column != "verified")  # fmt: skip
     for entry in reversed(entries):
         m = entry.manifest
         if entry.mark is None:
             verified = "not yet"
         elif entry.mark.ok:
-            verified = f"[green]yes[/] ({_local(entry.mark.at)})"
+            verified = "[green]yes[/]"
         else:
             verified = f"[red]FAILED[/]: {entry.mark.reason}"
         table.add_row(
-            m.id, _local(m.created_at), _size(m.size_bytes), f"{m.event_count:,}",
-            str(m.last_seq), verified,
-        )  # fmt: skip
+            m.id, _local(m.created_at), _size(m.size_bytes), f"{m.event_count:,}", verified
+        )
     out.print(table)
 
 

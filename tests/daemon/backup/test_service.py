@@ -87,6 +87,32 @@ async def test_a_run_makes_a_verified_backup_and_records_it(
         assert view.backups.count() == 1
 
 
+async def test_backup_now_over_the_api_reports_progress(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    from daemon.server.rpc import Call
+
+    class Conn:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send(self, data: bytes) -> None:
+            self.sent.append(data)
+
+    conn = Conn()
+    service = make_service(paths, live, clock)
+    assert set(service.methods()) == {"backup.now", "backup.list", "events.import"}
+    call = Call(conn=conn, id=1, method="backup.now", progress_token="tok")
+    info = await service._rpc_now(api.BackupNowParams(progress_token="tok"), call)
+    await asyncio.sleep(0)  # progress is handed to the loop from the copy thread
+    notes = [msgspec.json.decode(line)["params"] for line in conn.sent]
+    assert {n["token"] for n in notes} == {"tok"} and {n["kind"] for n in notes} == {"backup"}
+    messages = [n["message"] for n in notes]
+    assert messages[0] == "copying the store" and messages[-1] == "verifying"
+    assert "compressing" in messages
+    assert info.verified and info.events == 13 and info.path.endswith(info.id)
+
+
 async def test_a_failed_run_is_recorded_prunes_nothing_and_keeps_older_backups(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

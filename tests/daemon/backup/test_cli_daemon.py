@@ -1,0 +1,106 @@
+"""Backups with a real daemon process: `backup now` through it, status, restore cycles it,
+and no API key in any backup or export."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon.events import BackupCreated, BackupRestored, OptimizationCompleted
+from daemon.paths import Paths, resolve
+from daemon.server import lifecycle
+from daemon.store import EventLog
+
+from .samples import history
+
+KEY = "xai-test-SECRET-0123456789abcdefghij"
+
+
+def promptd(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(sys.executable).with_name("promptd"))
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def home(promptd_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]:
+    monkeypatch.setenv("XAI_API_KEY", KEY)
+    monkeypatch.setenv("PROMPTD_PROVIDER", "offline")  # the key is there; no network is used
+    paths = resolve()
+    yield paths
+    pid = lifecycle.running_pid(paths)
+    if pid is not None:
+        promptd("stop")
+        if lifecycle.running_pid(paths) == pid:
+            os.kill(pid, signal.SIGKILL)
+            lifecycle.wait_exit(paths, pid, 5)
+
+
+def events(paths: Paths) -> list[object]:
+    with EventLog.open(paths.events, readonly=True) as log:
+        return [r.event for r in log.read()]
+
+
+def test_backup_now_status_export_restore_and_no_key_anywhere(home: Paths, tmp_path: Path) -> None:
+    done = promptd("optimize", "write some stuff about dogs for kids, make it good!!!")
+    assert done.returncode == 0, done.stderr
+    pid = lifecycle.running_pid(home)
+    assert pid is not None
+
+    made = promptd("backup", "now", "--json")
+    assert made.returncode == 0, made.stderr
+    info = json.loads(made.stdout)
+    assert info["verified"] is True and info["events"] >= 3
+    assert lifecycle.running_pid(home) == pid  # a hot backup: the daemon kept running
+
+    status = json.loads(promptd("status", "--json").stdout)
+    assert status["backups"]["count"] == 1
+    assert status["backups"]["last_at"] and status["backups"]["next_at"]
+    assert status["backups"]["last_error"] == ""
+
+    for fmt in ("zip", "jsonl", "json", "csv"):
+        out = promptd("export", "--output", str(tmp_path / f"h.{fmt}"))
+        assert out.returncode == 0, out.stderr
+    blobs = [p.read_bytes() for p in tmp_path.iterdir()]
+    with zipfile.ZipFile(tmp_path / "h.zip") as zf:
+        blobs += [zf.read(name) for name in zf.namelist()]
+    for backup_file in home.backups.rglob("*"):
+        if backup_file.is_file():
+            data = backup_file.read_bytes()
+            blobs.append(gzip.decompress(data) if backup_file.suffix == ".gz" else data)
+    assert len(blobs) >= 10
+    assert not [b for b in blobs if KEY.encode() in b]
+
+    other = tmp_path / "other-home"
+    with EventLog.open(other / "events") as log:
+        log.append(history(2))
+    exported = promptd("--home", str(other), "export", "-o", str(tmp_path / "other.jsonl"))
+    assert exported.returncode == 0, exported.stderr
+    merged = promptd("import", str(tmp_path / "other.jsonl"), "--json")  # through the daemon
+    assert merged.returncode == 0, merged.stderr
+    assert json.loads(merged.stdout)["imported"] == 8
+    assert lifecycle.running_pid(home) == pid
+    assert len(json.loads(promptd("history", "--json").stdout)["items"]) == 3
+
+    restored = promptd("backup", "restore", info["id"], "--json")
+    assert restored.returncode == 0, restored.stderr
+    result = json.loads(restored.stdout)
+    assert result["daemon_restarted"] is True and result["safety_copy"]
+    new_pid = lifecycle.running_pid(home)
+    assert new_pid is not None and new_pid != pid
+    listed = json.loads(promptd("history", "--json").stdout)
+    assert len(listed["items"]) == 1  # as it was at the backup
+
+    promptd("stop")
+    kinds = [type(e) for e in events(home)]
+    assert kinds.count(OptimizationCompleted) == 1
+    assert BackupRestored in kinds
+    assert BackupCreated not in kinds  # it was recorded after the copy the store now is
