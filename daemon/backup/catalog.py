@@ -17,11 +17,12 @@ from typing import IO, Final
 
 import msgspec
 
+from .. import api
 from ..errors import BackupError
 from .manifest import ID_RE, Manifest, VerifyMark, read_manifest, read_verify_mark
 from .snapshot import CHUNK, LMDB_DATA
 
-__all__ = ["BackupEntry", "find", "list_backups", "remove", "unpack"]
+__all__ = ["BackupEntry", "backup_info", "find", "list_backups", "remove", "unpack"]
 
 
 class BackupEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +41,20 @@ class BackupEntry(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def data_file(self) -> Path:
         return self.folder / self.manifest.file_name
+
+
+def backup_info(entry: BackupEntry) -> api.BackupInfo:
+    """How the control API and ``backup list --json`` describe a backup."""
+    m = entry.manifest
+    return api.BackupInfo(
+        id=m.id,
+        at=m.created_at,
+        size_bytes=m.size_bytes,
+        events=m.event_count,
+        last_seq=m.last_seq,
+        verified=entry.verified,
+        path=str(entry.folder),
+    )
 
 
 def list_backups(backups_dir: Path) -> tuple[list[BackupEntry], list[str]]:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from ..server.app import Daemon
     from ..server.rpc import Call, Method
 
-__all__ = ["BackupService", "ImportParams", "backup_info"]
+__all__ = ["BackupService", "ImportParams"]
 
 log = logging.getLogger("promptd.backup")
 
@@ -68,19 +68,6 @@ class Store(Protocol):
 
 class ImportParams(api.Params):
     path: str  # absolute path of the export file
-
-
-def backup_info(entry: catalog.BackupEntry) -> api.BackupInfo:
-    m = entry.manifest
-    return api.BackupInfo(
-        id=m.id,
-        at=m.created_at,
-        size_bytes=m.size_bytes,
-        events=m.event_count,
-        last_seq=m.last_seq,
-        verified=entry.verified,
-        path=str(entry.folder),
-    )
 
 
 class BackupService:
@@ -280,11 +267,11 @@ class BackupService:
             loop.call_soon_threadsafe(call.progress, note)
 
         entry = await self.run(progress=progress)
-        return backup_info(entry)
+        return catalog.backup_info(entry)
 
     async def _rpc_list(self, params: api.Empty, call: Call) -> api.BackupListResult:
         entries, _ = await asyncio.to_thread(catalog.list_backups, self.paths.backups)
-        return api.BackupListResult(backups=[backup_info(e) for e in reversed(entries)])
+        return api.BackupListResult(backups=[catalog.backup_info(e) for e in reversed(entries)])
 
     async def _rpc_import(self, params: ImportParams, call: Call) -> ImportSummary:
         path = Path(params.path)

@@ -127,11 +127,10 @@ def list_(ctx: click.Context, as_json: bool) -> None:
       promptd backup list --json
     """
     from ..backup import catalog
-    from ..backup.service import backup_info
 
     paths = home_paths(ctx)
     entries, problems = catalog.list_backups(paths.backups)
-    result = api.BackupListResult(backups=[backup_info(e) for e in reversed(entries)])
+    result = api.BackupListResult(backups=[catalog.backup_info(e) for e in reversed(entries)])
     for problem in problems:
         _say(f"promptd: skipped {problem}")
     if as_json:
