@@ -308,6 +308,9 @@ def render_diff(original: str, optimized: str) -> None:
 
 
 def render_estimate(e: api.EstimateResult) -> None:
+    if e.engine == "offline":
+        out.print("offline engine: no provider calls, costs $0.00")
+        return
     out.print(
         f"{e.engine} · {e.model}: {e.calls} calls, ~{e.input_tokens:,} input tokens, "
         f"up to {e.max_output_tokens:,} output tokens"

@@ -87,8 +87,8 @@ class Daemon:
     # --- services ------------------------------------------------------------------------
 
     def register_service(self, service: Service) -> None:
-        """Add a service: its methods answer from now on; it starts with the daemon (or at
-        once when the daemon already runs is not supported: register before :meth:`run`)."""
+        """Add a service before :meth:`run`: its methods answer once the daemon listens, its
+        ``start`` runs after the services registered before it, its ``stop`` before them."""
         if self._started:
             raise RuntimeError("register services before the daemon starts")
         for name, method in service.methods().items():

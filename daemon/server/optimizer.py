@@ -153,6 +153,8 @@ class Optimizer:
                     if llm is not None and ev.cost_ticks < agents.cost_ticks:
                         # every provider call of this run, the fallback's too
                         ev = msgspec.structs.replace(ev, cost_ticks=agents.cost_ticks)
+                    if ev.degraded:  # a stand-in answer must not be served from cache later
+                        ev = msgspec.structs.replace(ev, cache_key="")
                     final.append(ev)
                 out.append(ev)
             if miss:

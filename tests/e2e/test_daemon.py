@@ -350,3 +350,51 @@ def test_sighup_reloads_the_config_and_a_bad_one_is_refused(paths: Paths) -> Non
     assert json.loads(promptd("budget", "--json").stdout)["daily_budget_usd"] == 4.0
     promptd("stop")
     assert any(isinstance(e, ConfigReloaded) for e in events(paths))
+
+
+def _provider_config(paths: Paths, base_url: str) -> None:
+    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text(
+        "[provider]\n"
+        'kind = "openai"\n'
+        f'base_url = "{base_url}"\n'
+        'model = "grok-4.3"\n'
+        "retries = 1\n"
+        "timeout_s = 5\n"
+        "connect_timeout_s = 1\n"
+    )
+
+
+def test_a_failing_provider_gives_a_degraded_answer_that_is_not_cached(paths: Paths) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    _provider_config(paths, f"http://127.0.0.1:{port}/v1")
+    first = json.loads(promptd("optimize", PROMPT, "--json").stdout)
+    assert first["degraded"] is True and first["engine"] == "offline"
+    assert "answered by the offline engine" in first["degraded_reason"]
+    second = json.loads(promptd("optimize", PROMPT, "--json").stdout)
+    assert second["cached"] is False and second["degraded"] is True
+    status = json.loads(promptd("status", "--json").stdout)
+    assert status["engine"] == "llm" and status["provider"]["name"] == "openai"
+
+
+def test_the_llm_engine_through_the_daemon_books_its_cost(paths: Paths) -> None:
+    from tests.daemon.providers.loopback import LoopbackServer
+
+    with LoopbackServer() as server:
+        _provider_config(paths, server.base_url)
+        first = json.loads(promptd("optimize", PROMPT, "--json").stdout)
+        assert first["engine"] == "llm" and first["degraded"] is False
+        assert first["model"] == "grok-4.3" and first["cost_usd"] > 0
+        again = json.loads(promptd("optimize", PROMPT, "--json").stdout)
+        assert again["cached"] is True and again["cost_usd"] == 0
+        calls = len(server.bodies)
+        assert calls >= 2
+        costs = json.loads(promptd("costs", "--json").stdout)
+        assert costs["total_usd"] == pytest.approx(first["cost_usd"])
+        assert [row["key"] for row in costs["by_model"]] == ["grok-4.3"]
+        shown = json.loads(promptd("show", first["id"], "--json").stdout)
+        assert len(shown["calls"]) == calls
+        assert sum(c["cost_usd"] for c in shown["calls"]) == pytest.approx(first["cost_usd"])
