@@ -249,3 +249,25 @@ def test_selection_in_plain_text_with_nvim_011(
     written = file.read_text(encoding="utf-8")
     optimized = expected_optimization(env, PROMPT)
     assert written == "Meeting notes.\n" + optimized + "\nEnd of notes.\n"
+
+
+@pytest.mark.parametrize("kind", ["0.11", "0.7"])
+def test_settings_reach_the_server(
+    kind: Literal["0.11", "0.7"], env: dict[str, str], project: Path
+) -> None:
+    # 0.11: vim.lsp.config('promptd', {settings = {promptd = ...}}); 0.7: setup({settings = ...}).
+    editor = require_editor(kind)
+    file = project / "app.py"
+    file.write_text(PYTHON_SOURCE, encoding="utf-8")
+    run = run_nvim(
+        editor,
+        "session.lua",
+        file,
+        env=env,
+        start="enable" if kind == "0.11" else "setup",
+        scratch=project.parent,
+        scenario="settings",
+    )
+    assert run.returncode == 0, run.explain()
+    severities = run.report["severities"]
+    assert severities and set(severities) == {1}, run.explain()  # 1 = Error

@@ -58,11 +58,16 @@ function H.load_plugin()
   vim.lsp.set_log_level('debug')
 end
 
--- Start promptd as the test asks: vim.lsp.enable (0.11+) or setup() with `opts`.
+-- Start promptd as the test asks: vim.lsp.enable (0.11+) or setup() with `opts`
+-- ({ path = ..., settings = { <the promptd section> } }).
 function H.start(opts)
   if env.PROMPTD_E2E_START == 'enable' then
+    -- What a 0.11 user writes: vim.lsp.config overrides, then vim.lsp.enable.
     if opts and opts.path then
       vim.lsp.config('promptd', { cmd = { opts.path, 'lsp' } })
+    end
+    if opts and opts.settings then
+      vim.lsp.config('promptd', { settings = { promptd = opts.settings } })
     end
     vim.lsp.enable('promptd')
   else

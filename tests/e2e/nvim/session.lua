@@ -2,7 +2,9 @@
 --   PROMPTD_E2E_SCENARIO=status   the status line fills from promptd/status, :PromptdStatus
 --                                  shows the daemon's status, :PromptdHistory its history;
 --   PROMPTD_E2E_SCENARIO=missing  with PROMPTD_E2E_PATH pointing nowhere, the user is told
---                                  that promptd cannot start and how to install it.
+--                                  that promptd cannot start and how to install it;
+--   PROMPTD_E2E_SCENARIO=settings the user's settings reach the server: with
+--                                  diagnostics.severity = 'error' every diagnostic is an error.
 -- PROMPTD_E2E_FILE is the file to open.
 local env = vim.env
 local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h') .. '/harness.lua')
@@ -47,10 +49,25 @@ local function missing_scenario()
   H.step('told')
 end
 
+local function settings_scenario()
+  H.start({ settings = { diagnostics = { severity = 'error' } } })
+  vim.cmd('edit ' .. vim.fn.fnameescape(env.PROMPTD_E2E_FILE))
+  H.wait_for('promptd diagnostics', function()
+    return #vim.diagnostic.get(0) > 0
+  end)
+  report.severities = {}
+  for _, d in ipairs(vim.diagnostic.get(0)) do
+    table.insert(report.severities, d.severity)
+  end
+  H.step('diagnostics')
+end
+
 H.run(function()
   H.load_plugin()
   if env.PROMPTD_E2E_SCENARIO == 'missing' then
     missing_scenario()
+  elseif env.PROMPTD_E2E_SCENARIO == 'settings' then
+    settings_scenario()
   else
     status_scenario()
   end

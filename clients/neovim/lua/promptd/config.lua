@@ -63,6 +63,15 @@ function M.cmd(path)
   return { path or 'promptd', 'lsp' }
 end
 
+-- initializationOptions carry the same `promptd` section as `settings`, so the server has the
+-- user's settings (set with vim.lsp.config) before the first document opens.
+function M.before_init(params, client_config)
+  if type(client_config.settings) == 'table' then
+    params.initializationOptions =
+      vim.tbl_deep_extend('force', params.initializationOptions or {}, client_config.settings)
+  end
+end
+
 -- The config table for vim.lsp.config (0.11+): `lsp/promptd.lua` returns this.
 function M.lsp_config()
   return {
@@ -72,6 +81,7 @@ function M.lsp_config()
     get_language_id = M.language_id,
     init_options = M.settings(),
     settings = M.settings(),
+    before_init = M.before_init,
     handlers = M.handlers(),
   }
 end
