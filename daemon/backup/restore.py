@@ -47,7 +47,7 @@ __all__ = [
     "safety_copies",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("promptd.backup")
 
 SAFETY_PREFIX: Final = "events.before-restore-"
 STAGING_PREFIX: Final = ".events.restore-"
@@ -258,7 +258,7 @@ def _stage(entry: BackupEntry, staging: Path) -> tuple[int, int]:
     checks: list[str] = []
     try:
         unpack(entry, staging)
-        events, last = check_unpacked(entry, staging, checks)
+        events, last = check_unpacked(entry, staging, checks, rebuild=True)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, BackupError):

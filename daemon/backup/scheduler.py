@@ -35,7 +35,7 @@ from ..errors import ConfigError
 
 __all__ = ["BackupScheduler", "local_now", "parse_time"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("promptd.backup")
 
 DAILY_JOB = "backup-daily"
 CHECK_JOB = "backup-check"

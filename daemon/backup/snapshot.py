@@ -49,7 +49,7 @@ __all__ = [
     "take",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("promptd.backup")
 
 CHUNK: Final = 1 << 20
 LMDB_DATA: Final = "data.mdb"

@@ -6,7 +6,7 @@ Checks, in order (the first that fails is the reason given):
 2. it decompresses, and the result opens as an LMDB event log of the same store;
 3. the log decodes gaplessly: every sequence from 1 to the manifest's last, each record
    decodes, as many events as the manifest says;
-4. every projection rebuilds from it.
+4. every projection rebuilds from it (in memory, compared with the stored ones).
 
 The work happens in a private folder beside the backups (same disk, never ``/tmp``, which
 may be a small RAM disk), removed afterwards. The result is written to the backup's
@@ -31,7 +31,7 @@ from .manifest import VERIFY_FILE, VerifyMark, write_json_atomic
 
 __all__ = ["VerifyResult", "unpacked", "verify"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("promptd.backup")
 
 
 class VerifyResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,8 +58,15 @@ def unpacked(entry: BackupEntry, work_root: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def check_unpacked(entry: BackupEntry, folder: Path, checks: list[str]) -> tuple[int, int]:
-    """Open the unpacked log in ``folder`` and run checks 2-4; (events, last_seq)."""
+def check_unpacked(
+    entry: BackupEntry, folder: Path, checks: list[str], *, rebuild: bool = False
+) -> tuple[int, int]:
+    """Open the unpacked log in ``folder`` and run checks 2-4; (events, last_seq).
+
+    The log's own ``verify`` folds every record into fresh projections (a rebuild in
+    memory) and compares them with the stored ones. ``rebuild``: also write the rebuilt
+    projections (a restore does, so the store it swaps in is ready).
+    """
     from ..store.lmdb_log import EventLog
 
     manifest = entry.manifest
@@ -73,7 +80,10 @@ def check_unpacked(entry: BackupEntry, folder: Path, checks: list[str]) -> tuple
             raise BackupError(
                 f"it holds store {store.store_id()}, the manifest says {manifest.store_id}"
             )
-        report = store.verify()
+        try:
+            report = store.verify()
+        except PromptdError as exc:
+            raise BackupError(f"its projections do not rebuild: {exc}") from exc
         if report.problems:
             raise BackupError(f"its log is damaged: {'; '.join(report.problems[:3])}")
         if (report.events, report.last_seq) != (manifest.event_count, manifest.last_seq):
@@ -84,11 +94,19 @@ def check_unpacked(entry: BackupEntry, folder: Path, checks: list[str]) -> tuple
         if report.events != report.last_seq:
             raise BackupError(f"{report.events} events but the last sequence is {report.last_seq}")
         checks.append(f"log decodes gaplessly: sequences 1..{report.last_seq}")
-        try:
-            store.rebuild()
-        except PromptdError as exc:
-            raise BackupError(f"its projections do not rebuild: {exc}") from exc
-        checks.append("every projection rebuilds")
+        if report.differences:
+            tables = ", ".join(sorted({d.table for d in report.differences}))
+            checks.append(
+                f"every projection rebuilds (the stored {tables} differ from the rebuild; "
+                "a restore rebuilds them)"
+            )
+        else:
+            checks.append("every projection rebuilds, equal to the stored ones")
+        if rebuild:
+            try:
+                store.rebuild()
+            except PromptdError as exc:
+                raise BackupError(f"its projections do not rebuild: {exc}") from exc
         return report.events, report.last_seq
     finally:
         store.close()

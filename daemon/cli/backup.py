@@ -9,6 +9,7 @@ writes the log itself when it does not.
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,9 @@ from ..paths import Paths
 from .common import home_paths, print_json
 
 EXPORT_FORMATS = ("json", "jsonl", "csv", "zip")
+
+# The commands say what happened themselves; the backup modules' log lines are for the daemon.
+logging.getLogger("promptd.backup").addHandler(logging.NullHandler())
 
 
 def _size(n: int) -> str:

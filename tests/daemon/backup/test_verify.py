@@ -40,7 +40,7 @@ def test_a_good_backup_verifies_and_says_so_in_the_list(
         "size and SHA-256 match the manifest; it decompresses",
         "opens as an event log",
         "log decodes gaplessly: sequences 1..22",
-        "every projection rebuilds",
+        "every projection rebuilds, equal to the stored ones",
     ]
     [listed], _ = catalog.list_backups(paths.backups)
     assert listed.verified and listed.mark is not None and listed.mark.events == 22
