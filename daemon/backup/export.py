@@ -11,7 +11,8 @@ Formats:
   events twice, or into the home they came from, adds nothing. An event this version does not
   know also carries ``raw`` (its MessagePack, base64) so it survives the trip.
 * ``csv`` — one row per optimization: time, type, engine, model, scores, cost, findings,
-  original and optimized prompt.
+  original and optimized prompt. A text cell that a spreadsheet would take for a formula
+  (starting with ``= + - @``) gets a leading ``'``; the JSON formats keep the exact text.
 * ``json`` — one document: the optimizations (with scores, findings, changes, costs) and
   every event as in ``jsonl``.
 * ``zip`` — ``events.jsonl`` + ``optimizations.csv`` + ``README.txt``.
@@ -139,6 +140,10 @@ def optimization_row(record: Record, event: OptimizationCompleted) -> dict[str, 
     }
 
 
+_FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+_NUMERIC_TEXT: Final = frozenset({"cost_usd"})
+
+
 def _csv_row(row: dict[str, Any]) -> list[str]:
     out = []
     for column in CSV_COLUMNS:
@@ -153,6 +158,8 @@ def _csv_row(row: dict[str, Any]) -> list[str]:
             value = f"{row['cost_usd']:.6f}"
         if isinstance(value, bool):
             value = "yes" if value else "no"
+        elif isinstance(value, str) and column not in _NUMERIC_TEXT and value.startswith(_FORMULA):
+            value = "'" + value  # a spreadsheet would run it as a formula
         out.append("" if value is None else str(value))
     return out
 

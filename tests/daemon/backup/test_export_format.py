@@ -8,6 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from daemon.backup.export import export
@@ -59,6 +60,21 @@ def test_csv_has_one_readable_row_per_optimization(tmp_path: Path) -> None:
     assert first["finding_codes"] == "PD003 PD002"
     assert (first["findings"], first["changes"], first["cached"]) == ("2", "1", "no")
     assert first["at"] == "2026-09-21T14:13:25.000Z"
+
+
+def test_csv_cells_never_run_as_spreadsheet_formulas(tmp_path: Path) -> None:
+    recs = records(history(1))
+    opt = recs[4].event
+    evil = msgspec.structs.replace(opt, original='=HYPERLINK("http://x","y")', optimized="-1+1")  # type: ignore[type-var]
+    recs[4] = msgspec.structs.replace(recs[4], event=evil)
+    out = tmp_path / "h.csv"
+    export(recs, store_id=STORE, fmt="csv", output=out)
+    [row] = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert row["original"] == '\'=HYPERLINK("http://x","y")'
+    assert row["optimized"] == "'-1+1"
+    jsonl = tmp_path / "h.jsonl"
+    export(recs, store_id=STORE, fmt="jsonl", output=jsonl)
+    assert '"original":"=HYPERLINK' in jsonl.read_text()
 
 
 def test_json_is_one_document_with_the_optimizations_spelled_out(tmp_path: Path) -> None:
