@@ -289,19 +289,29 @@ class BatchRunner:
         queue: asyncio.Queue[Item],
         findings: dict[int, Sequence[Finding]],
     ) -> None:
-        while not queue.empty() and record.batch_id not in self._cancelled:
-            item = queue.get_nowait()
-            if prog.budget_reason:
-                event = self._budget_item(record, item, prog.budget_reason)
-            else:
-                async with self._slots:
-                    if record.batch_id in self._cancelled:
-                        return
-                    event = await self._one(job, record, item, prog, findings)
-            await self._record(event)
-            prog.done += 1
-            prog.cost_ticks += event.cost_ticks
-            self._notify(prog)
+        # Each item's record is committed while the worker runs the next item (one write in
+        # flight per worker): the group commit then carries it with the next prompt's events.
+        writing: asyncio.Future[object] | None = None
+        try:
+            while not queue.empty() and record.batch_id not in self._cancelled:
+                item = queue.get_nowait()
+                if prog.budget_reason:
+                    event = self._budget_item(record, item, prog.budget_reason)
+                else:
+                    async with self._slots:
+                        if record.batch_id in self._cancelled:
+                            return
+                        event = await self._one(job, record, item, prog, findings)
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(self._append(event))
+                self.book.apply(event)
+                prog.done += 1
+                prog.cost_ticks += event.cost_ticks
+                self._notify(prog)
+        finally:
+            if writing is not None:
+                await writing
 
     def _budget_item(self, record: BatchRecord, item: Item, reason: str) -> BatchItemCompleted:
         return BatchItemCompleted(
