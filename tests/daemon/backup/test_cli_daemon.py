@@ -49,6 +49,7 @@ def events(paths: Paths) -> list[object]:
         return [r.event for r in log.read()]
 
 
+@pytest.mark.slow
 def test_backup_now_status_export_restore_and_no_key_anywhere(home: Paths, tmp_path: Path) -> None:
     done = promptd("optimize", "write some stuff about dogs for kids, make it good!!!")
     assert done.returncode == 0, done.stderr

@@ -7,6 +7,7 @@ import errno
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,6 +17,7 @@ from daemon import api
 from daemon.backup import catalog, snapshot
 from daemon.backup.scheduler import BackupScheduler, parse_time
 from daemon.backup.service import BackupService
+from daemon.backup.verify import unpacked
 from daemon.config import BackupConfig, Config
 from daemon.errors import BackupError, ConfigError
 from daemon.events import BackupCreated, BackupFailed, BackupPruned
@@ -85,6 +87,32 @@ async def test_a_run_makes_a_verified_backup_and_records_it(
     assert listed.backups[0].verified
     with live.view() as view:
         assert view.backups.count() == 1
+
+
+async def test_a_backup_while_the_daemon_appends_10000_events(
+    paths: Paths, live: AsyncEventLog, clock: Clock, tmp_path: Path
+) -> None:
+    from daemon.events import OptimizationRequested
+
+    service = make_service(paths, live, clock)
+    base = live.last_seq()
+
+    async def appender() -> None:
+        for b in range(100):
+            await live.append(
+                [OptimizationRequested(opt_id=f"o{b}-{i}", prompt="p" * 100, prompt_hash="h")
+                 for i in range(100)]
+            )  # fmt: skip
+
+    writing = asyncio.create_task(appender())
+    await wait_until(lambda: live.last_seq() >= base + 1_000)
+    entry = await service.run()
+    await writing
+    assert live.last_seq() == base + 10_000 + 1  # + its BackupCreated
+    last = entry.manifest.last_seq
+    assert base + 1_000 <= last < live.last_seq()
+    with unpacked(entry, tmp_path) as folder, EventLog.open(folder, readonly=True) as copy:
+        assert list(copy.read_envelopes()) == list(live.read_envelopes(1, last + 1))
 
 
 async def test_backup_now_over_the_api_reports_progress(
