@@ -100,6 +100,8 @@ class CoreBridge:
         degraded; for a batch that means the budget has run out, so it raises the budget's
         own :class:`BudgetError` and the runner marks the rest of the batch ``budget``.
         """
+        from ..server.rpc import Call
+
         params = api.OptimizeParams(
             text=call.text,
             prompt_type=call.prompt_type,
@@ -108,8 +110,9 @@ class CoreBridge:
         )
         store = self.store
         before = store.last_seq()
-        result: api.OptimizeResult = await self.core._optimizer().optimize(
-            params, _ignore_progress, batch_id=call.batch_id
+        rpc_call = Call(conn=_Nowhere(), id=None, method="optimize")  # no progress token
+        result: api.OptimizeResult = await self.core.optimize(
+            params, rpc_call, batch_id=call.batch_id
         )
         if result.degraded:
             refused = await asyncio.to_thread(_refusal, store, before, result.id)
@@ -120,8 +123,11 @@ class CoreBridge:
         return result
 
 
-def _ignore_progress(progress: api.Progress) -> None:
-    pass
+class _Nowhere:
+    """The connection of an internal call: it asks for no progress, so nothing is sent."""
+
+    def send(self, data: bytes) -> None:
+        pass
 
 
 def _refusal(store: Any, after_seq: int, opt_id: str) -> BudgetRefused | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -137,6 +136,7 @@ async def test_budget_running_out_mid_batch(
             inbox = inbox_service(daemon).status()
             stopped = [b for b in inbox.batches if b.file_name == "many.csv"]
             assert stopped and "budget" in stopped[0].reason
-            status = await core.status(Empty(), None)
+            status = await core.status(Empty(), None)  # what `promptd status` shows
             assert status.inbox.path == str(paths.inbox)
-            await asyncio.sleep(0)
+            shown = [b for b in status.inbox.batches if b.file_name == "many.csv"]
+            assert shown and shown[0].reason.startswith("the daily budget")
