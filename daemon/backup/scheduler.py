@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -144,6 +144,8 @@ class BackupScheduler:
             return
         hour, minute = parse_time(self.config.time)
         tz = self._clock().tzinfo
+        if tz is None or isinstance(tz, timezone):
+            tz = None  # a fixed offset would not follow daylight saving: APScheduler's local zone
         scheduler = AsyncIOScheduler(timezone=tz, event_loop=asyncio.get_running_loop())
         scheduler.add_job(
             self.daily,
