@@ -7,6 +7,7 @@ Designer and the router all read the same :class:`Analysis`, computed once per p
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from typing import Final
@@ -161,7 +162,7 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
             or bool(FORMAT_WORDS.search(prose))
             or bool(FIXED_FORMS.search(prose))
             or bool(
-                re.search(r"^#{1,6}\s*(?:output|format|response|answer)", self.text, re.I | re.M)
+                re.search(r"^#{1,6}[ \t]*(?:output|format|response|answer)", self.text, re.I | re.M)
             )
         )
 
@@ -299,6 +300,7 @@ def analyze(text: str) -> Analysis:
     input_ph = [
         (s, e) for tok, _st, s, e in phs if INPUT_NAMES.match(placeholder_name(tok).split(".")[-1])
     ]
+    starts = [s for s, _e in input_ph]
     labeled: list[Labeled] = []
     section = ""
     structured = False
@@ -309,7 +311,10 @@ def analyze(text: str) -> Analysis:
             structured = True
         elif re.match(r"^(?:[-*•]|\d+[.)])\s+", sentence.text):
             structured = True
-        has_input = any(s < sentence.end and e > sentence.start for s, e in input_ph)
+        # Placeholders are sorted and disjoint: only the last one starting before the
+        # sentence's end can overlap it.
+        i = bisect.bisect_left(starts, sentence.end) - 1
+        has_input = i >= 0 and input_ph[i][1] > sentence.start
         labeled.append(Labeled(sentence, _label(sentence, section, has_input)))
     return Analysis(
         text=text,
@@ -320,15 +325,26 @@ def analyze(text: str) -> Analysis:
         or len(_labeled_lines(text)) >= 2
         or len([ln for ln in text.split("\n") if ln.strip()]) >= 3
         or "```" in text
-        or bool(re.search(r"^\s*<([A-Za-z_][\w-]*)>\s*$(?s:.*?)^\s*</\1>\s*$", text, re.M)),
+        or _has_tag_block(text),
         lines=text.count("\n") + 1,
     )
+
+
+def _has_tag_block(text: str) -> bool:
+    """A line "<name>" followed later by a line "</name>": a delimited input block."""
+    opened: set[str] = set()
+    for m in re.finditer(r"^[ \t]*<(/?)([A-Za-z_][\w-]{0,40})>[ \t]*$", text, re.M):
+        if not m.group(1):
+            opened.add(m.group(2))
+        elif m.group(2) in opened:
+            return True
+    return False
 
 
 def _labeled_lines(text: str) -> list[str]:
     return [
         m.group(1)
-        for m in re.finditer(r"^([A-Z][\w ]{0,30}):\s*\S", text, re.M)
+        for m in re.finditer(r"^([A-Z][\w ]{0,30}):[ \t]*\S", text, re.M)
         if _first_word(m.group(1)) not in IMPERATIVES
     ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Final
 
 from ..values import Finding, Span
@@ -25,6 +26,7 @@ from .text import (
     VERSION,
     LineIndex,
     languages,
+    wordlist,
     words,
 )
 
@@ -49,7 +51,7 @@ class _Ctx:
 
     def quoted(self) -> str:
         """Prose with quoted strings masked too (for rules about the author's own words)."""
-        return re.sub(r"\"[^\"\n]*\"|“[^”\n]*”", lambda m: " " * len(m.group(0)), self.prose)
+        return re.sub(r"\"[^\"\n]*\"|“[^“”\n]*”", lambda m: " " * len(m.group(0)), self.prose)
 
 
 _CHECKS: list[tuple[Rule, Check]] = []
@@ -202,7 +204,7 @@ def _missing_audience(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 
 
 _LONG_FORM: Final = re.compile(
-    r"\b(?:write|draft|compose|create|generate|produce)\b.*\b(?:piece|article|essay|story|post|"
+    r"\b(?:write|draft|compose|create|generate|produce)\b[^.!?\n]{0,200}?\b(?:piece|article|essay|story|post|"
     r"blog|report|analysis|stuff|content|text|narrative|chapter|novel|speech|letter|overview|"
     r"review|guide|script|poem|song|lyrics|description|summary)\b|\b(?:analy[sz]e|analysis|"
     r"report on|discuss|evaluate|assess)\b",
@@ -314,7 +316,9 @@ def _is_filler_adverb(prose: str, m: re.Match[str]) -> bool:
     return not re.match(r"\s+(?:as|like|the|a|one|two|once|for|in|a few|before|after)\b", after)
 
 
-_CONJ_TASK: Final = re.compile(r"(?:,\s*|\s+)(?:and(?: then)?|then|also|plus)\s+([a-z]+)\b", re.I)
+_CONJ_TASK: Final = re.compile(
+    r"(?:,\s*|(?<!\s)\s+)(?:and(?: then)?|then|also|plus)\s+([a-z]+)\b", re.I
+)
 
 
 def split_tasks(sentence: str) -> list[str]:
@@ -484,9 +488,7 @@ def _examples(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
         yield BY_NAME["missing-examples"].finding(c.span(m.start(), m.end()), what)
 
 
-_STOP: Final = frozenset(
-    "the and for with that this are was you your its from into then them they".split()
-)
+_STOP: Final = wordlist("the and for with that this are was you your its from into then them they")
 
 
 def _wordset(text: str) -> set[str]:
@@ -562,14 +564,20 @@ def _wall(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 
 def diagnose(text: str, prompt_type: str, analysis: Analysis | None = None) -> list[Finding]:
     """Every finding of every rule that applies to ``prompt_type``, sorted by position."""
-    a = analysis or analyze(text)
+    return list(_diagnose(text, prompt_type))
+
+
+@lru_cache(maxsize=256)
+def _diagnose(text: str, prompt_type: str) -> tuple[Finding, ...]:
+    # Cached: the Diagnoser, the Evaluator and lint all ask about the same texts.
+    a = analyze(text)
     ctx = _Ctx(text)
     out: list[Finding] = []
     for rule, check in _CHECKS:
         if prompt_type not in rule.types:
             continue
         out.extend(check(a, prompt_type, ctx))
-    return sorted(out, key=lambda f: (f.span.start if f.span else 0, f.code))
+    return tuple(sorted(out, key=lambda f: (f.span.start if f.span else 0, f.code)))
 
 
 def input_names(a: Analysis) -> list[str]:

@@ -35,6 +35,8 @@ _PLACEHOLDER: Final = re.compile(
     r"|(?P<tag><(?P<tagname>[A-Za-z_][\w-]{0,40}(?: [\w-]{1,20}){0,4})>)"
 )
 
+_CLOSING_TAG: Final = re.compile(r"</([A-Za-z_][\w-]{0,40}(?: [\w-]{1,20}){0,4})>")
+
 # HTML tags that are markup, not placeholders, when they appear unpaired.
 _HTML: Final = wordlist(
     """
@@ -48,6 +50,7 @@ _HTML: Final = wordlist(
 def _placeholder_matches(text: str) -> list[tuple[str, str, int, int]]:
     """(token, style, start, end) for each placeholder, in order."""
     out: list[tuple[str, str, int, int]] = []
+    closing = set(_CLOSING_TAG.findall(text)) if "</" in text else set()
     for m in _PLACEHOLDER.finditer(text):
         style = m.lastgroup or ""
         if style == "tagname":
@@ -55,7 +58,7 @@ def _placeholder_matches(text: str) -> list[tuple[str, str, int, int]]:
         if m.group("tag") is not None:
             name = m.group("tagname")
             # A paired tag (<code>...</code>) is a delimiter, not a placeholder.
-            if f"</{name}>" in text or name.lower() in _HTML:
+            if name in closing or name.lower() in _HTML:
                 continue
             style = "tag"
         elif m.group("brace") is not None and m.group(0) == "{}":
@@ -110,14 +113,14 @@ class IntentItem(msgspec.Struct, frozen=True):
     needles: tuple[str, ...]
 
 
-_URL: Final = re.compile(r"\bhttps?://[^\s<>\"'`)\]]+|\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_URL: Final = re.compile(r"\bhttps?://[^\s<>\"'`)\]]+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _CODE_SPAN: Final = re.compile(r"```[^\n]*\n(.*?)```|`([^`\n]+)`", re.S)
 _QUOTE: Final = re.compile(
-    r"\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|(?<![\w'])'([^'\n]{2,200})'(?![\w])"
+    r"\"([^\"\n]{1,200})\"|“([^“”\n]{1,200})”|(?<![\w'])'([^'\n]{2,200})'(?![\w])"
 )
 _UNIT: Final = (
-    r"%|percent|words?|characters?|chars|sentences?|paragraphs?|pages?|lines?|bullets?|"
-    r"bullet points?|items?|points?|steps?|examples?|sections?|options?|ideas?|questions?|"
+    r"%|percent|words?|characters?|chars|sentences?|paragraphs?|pages?|lines?|"
+    r"bullet points?|bullets?|items?|points?|steps?|examples?|sections?|options?|ideas?|questions?|"
     r"tips?|reasons?|names?|slides?|minutes?|mins?|seconds?|secs?|hours?|days?|weeks?|months?|"
     r"years?|ms|s|kb|mb|gb|tb|k|m|tokens?|px|em|rem|usd|eur|dollars?|euros?|km|kg|g|mg|cm|mm|"
     r"stanzas?|verses?|columns?|rows?|tweets?|emails?|variations?|versions?|headlines?"

@@ -92,7 +92,7 @@ def detect_type(text: str) -> tuple[str, float]:
             total += weight * min(hits, 4)
         # Placeholder names are evidence too: {code}, {dataset}, {story_idea}.
         scores[ptype] = total
-    for tok in re.findall(r"\{+\s*\$?([A-Za-z_]\w*)", text[:20_000]):
+    for tok in re.findall(r"(?<!\{)\{+\s*\$?([A-Za-z_]\w*)", text[:20_000]):
         for ptype, signals in _COMPILED.items():
             if any(p.search(tok.replace("_", " ")) for p, _w in signals):
                 scores[ptype] += 1.5

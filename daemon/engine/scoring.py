@@ -79,7 +79,7 @@ def score(
     vague = counts.get("PD003", 0)
     spec = 55.0 - min(vague * 7, 35)
     bonus: list[str] = []
-    if re.search(r"\d", re.sub(r"\{[^}]*\}", "", text)):
+    if re.search(r"\d", re.sub(r"\{[^{}]*\}", "", text)):
         spec += 10
         bonus.append("numbers")
     if a.has_length:
@@ -111,10 +111,10 @@ def score(
     if len(lines) > 1:
         struct += 15
         notes.append("separate lines")
-    if re.search(r"^#{1,6}\s|^[A-Z][\w ]{0,30}:\s*$", text, re.M):
+    if re.search(r"^#{1,6}[ \t]|^[A-Z][\w ]{0,30}:[ \t]*$", text, re.M):
         struct += 15
         notes.append("sections")
-    if re.search(r"^\s*(?:[-*•]|\d+[.)])\s", text, re.M):
+    if re.search(r"^[ \t]*(?:[-*•]|\d+[.)])[ \t]", text, re.M):
         struct += 10
         notes.append("lists")
     inputs = a.input_placeholders()

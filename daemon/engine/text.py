@@ -125,7 +125,7 @@ def split_sentences(text: str) -> list[Sentence]:
         start = 0
         for m in _BOUNDARY.finditer(chunk):
             piece = chunk[start : m.end()]
-            if _ABBREV.search(piece.rstrip("\"')]")):
+            if _ABBREV.search(piece[-12:].rstrip("\"')]")):
                 continue
             _add(out, chunk, start, m.end(), bstart, index)
             start = m.end()
@@ -177,7 +177,8 @@ _UNITS: Final = (
     r"taglines?|headlines?|titles?|variations?|versions?|issues?|risks?|reasons?)"
 )
 FORMAT_WORDS: Final = re.compile(
-    r"\b(?:json|yaml|csv|xml|html|markdown|(?:as|in|into) (?:a |one |two )?(?:[\w-]+ )?tables?|bullet(?:ed)?(?: points?| lists?)?|"
+    r"\b(?:json|yaml|csv|xml|html|markdown|(?:as|in|into) (?:a |one |two )?(?:[\w-]+ )?tables?|"
+    r"bullet(?:ed)?(?: points?| lists?)?|"
     r"numbered(?: list| steps)?|list of|one (?:word|line|sentence|paragraph)|headings?|"
     r"format(?:ted)?|respond with|reply with|answer with|answer in|return (?:only|just|the|a|an|"
     r"json)|output(?: only| format)?|label only|code block|fenced|schema|template|in prose|"

@@ -106,7 +106,7 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
             "3. Any assumptions or caveats."
         )
     artifact = re.search(
-        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]*?\b(email|e-mail|letter|"
+        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]{0,200}?\b(email|e-mail|letter|"
         r"message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
         low,
     )

@@ -12,7 +12,7 @@ from typing import Final
 
 from ..checks import shouted_runs
 from ..guards import placeholder_spans
-from ..text import ACRONYMS, FILLER
+from ..text import ACRONYMS, FILLER, wordlist
 
 # Negative-only instructions with a known positive form: (pattern, positive sentence).
 POSITIVE_FORMS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
@@ -69,7 +69,7 @@ POSITIVE_FORMS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
 
 def _protected(text: str) -> list[tuple[int, int]]:
     spans = [(s, e) for _t, _st, s, e in placeholder_spans(text)]
-    for pat in (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^”\n]*”"):
+    for pat in (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^“”\n]*”"):
         spans += [(m.start(), m.end()) for m in re.finditer(pat, text)]
     return spans
 
@@ -129,12 +129,12 @@ def remove_filler(sentence: str) -> tuple[str, list[str]]:
 
 _PROPER: Final = {
     w.lower(): w
-    for w in (
+    for w in wordlist(
         "I English French German Spanish Italian Portuguese Dutch Japanese Chinese Korean "
         "Russian Arabic Hindi Polish Swedish Turkish Monday Tuesday Wednesday Thursday Friday "
         "Saturday Sunday January February March April June July August September October "
         "November December Python JavaScript TypeScript Java Rust Go Ruby"
-    ).split()
+    )
 }
 
 
