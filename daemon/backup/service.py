@@ -191,9 +191,13 @@ class BackupService:
             if not result.ok:
                 await asyncio.to_thread(catalog.remove, entry)
                 raise BackupError(f"the new backup did not verify ({result.reason}); removed it")
-        except PromptdError as exc:
-            reason = str(exc)
-            log.error("backup failed: %s", reason)
+        except Exception as exc:  # whatever broke it, status must show the failure
+            if isinstance(exc, PromptdError):
+                reason = str(exc)
+                log.error("backup failed: %s", reason)
+            else:
+                reason = f"internal error ({type(exc).__name__}: {exc}); see run/daemon.log"
+                log.exception("backup failed")
             await store.append(BackupFailed(reason=reason, scheduled=scheduled))
             raise BackupError(reason) from exc
         entry = catalog.BackupEntry(
