@@ -142,6 +142,11 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
     word_count: int
     structured: bool  # has headings, lists or labeled lines already
     lines: int
+    has_format: bool  # says what the answer should look like
+    has_length: bool
+    has_audience: bool
+    has_examples: bool
+    is_classification: bool  # a classification or extraction task
 
     def of(self, kind: str) -> list[Labeled]:
         return [s for s in self.sentences if kind in s.kinds]
@@ -153,40 +158,6 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def has_role(self) -> bool:
         return bool(self.of("role"))
-
-    @property
-    def has_format(self) -> bool:
-        prose = " ".join(x.text for x in self.sentences if "example" not in x.kinds)
-        return (
-            bool(self.of("format"))
-            or bool(FORMAT_WORDS.search(prose))
-            or bool(FIXED_FORMS.search(prose))
-            or bool(
-                re.search(r"^#{1,6}[ \t]*(?:output|format|response|answer)", self.text, re.I | re.M)
-            )
-        )
-
-    @property
-    def has_length(self) -> bool:
-        return bool(LENGTH_WORDS.search(self.text) or FIXED_FORMS.search(self.text))
-
-    @property
-    def has_audience(self) -> bool:
-        return bool(_AUDIENCE.search(self.text))
-
-    @property
-    def has_examples(self) -> bool:
-        return bool(self.of("example")) or bool(
-            re.search(
-                r"^#{1,6}\s*examples?|^examples?\s*:|\bfor example\b|\be\.g\.",
-                self.text,
-                re.I | re.M,
-            )
-        )
-
-    @property
-    def is_classification(self) -> bool:
-        return bool(_CLASSIFY.search(self.text))
 
     def input_placeholders(self) -> list[tuple[str, str, int, int]]:
         """Placeholders that stand for outside text (code, email, document, ...)."""
@@ -316,8 +287,23 @@ def analyze(text: str) -> Analysis:
         i = bisect.bisect_left(starts, sentence.end) - 1
         has_input = i >= 0 and input_ph[i][1] > sentence.start
         labeled.append(Labeled(sentence, _label(sentence, section, has_input)))
+    prose = " ".join(x.text for x in labeled if "example" not in x.kinds)
     return Analysis(
         text=text,
+        has_format=any("format" in x.kinds for x in labeled)
+        or bool(FORMAT_WORDS.search(prose) or FIXED_FORMS.search(prose))
+        or bool(re.search(r"^#{1,6}[ \t]*(?:output|format|response|answer)", text, re.I | re.M)),
+        has_length=bool(LENGTH_WORDS.search(text) or FIXED_FORMS.search(text)),
+        has_audience=bool(_AUDIENCE.search(text)),
+        has_examples=any("example" in x.kinds for x in labeled)
+        or bool(
+            re.search(
+                r"^#{1,6}[ \t]*examples?|^examples?[ \t]*:|\bfor example\b|\be\.g\.",
+                text,
+                re.I | re.M,
+            )
+        ),
+        is_classification=bool(_CLASSIFY.search(text)),
         sentences=tuple(labeled),
         placeholders=phs,
         word_count=len(words(text)),

@@ -44,6 +44,7 @@ class _Ctx:
         masked = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), masked)
         masked = re.sub(r"\bhttps?://\S+", lambda m: " " * len(m.group(0)), masked)
         self.prose = masked  # same length as text: spans stay valid
+        self._quoted: str | None = None
 
     def span(self, start: int, end: int) -> Span:
         line, col = self.index.line_col(start)
@@ -51,7 +52,11 @@ class _Ctx:
 
     def quoted(self) -> str:
         """Prose with quoted strings masked too (for rules about the author's own words)."""
-        return re.sub(r"\"[^\"\n]*\"|“[^“”\n]*”", lambda m: " " * len(m.group(0)), self.prose)
+        if self._quoted is None:
+            self._quoted = re.sub(
+                r"\"[^\"\n]*\"|“[^“”\n]*”", lambda m: " " * len(m.group(0)), self.prose
+            )
+        return self._quoted
 
 
 _CHECKS: list[tuple[Rule, Check]] = []

@@ -7,6 +7,7 @@ method show. :func:`detect_type` resolves ``auto`` to a concrete prompt type.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Final
 
 import msgspec
@@ -72,9 +73,22 @@ _SIGNALS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
         (r"\b(?:classify|classification|categori[sz]e|sentiment|extract|label each)\b", 3.0),
     ),
 }
-_COMPILED: Final = {
-    ptype: tuple((re.compile(p, re.I | re.M), w) for p, w in signals)
+# One pass over the text: every signal is a named group "<type>_<index>".
+_WEIGHTS: Final[dict[str, tuple[str, float]]] = {
+    f"{ptype}_{i}": (ptype, weight)
     for ptype, signals in _SIGNALS.items()
+    for i, (_pattern, weight) in enumerate(signals)
+}
+_SCAN: Final = re.compile(
+    "|".join(
+        f"(?P<{ptype}_{i}>{pattern})"
+        for ptype, signals in _SIGNALS.items()
+        for i, (pattern, _weight) in enumerate(signals)
+    ),
+    re.I | re.M,
+)
+_TYPE_WORDS: Final = {
+    ptype: re.compile("|".join(p for p, _w in signals), re.I) for ptype, signals in _SIGNALS.items()
 }
 
 
@@ -84,17 +98,18 @@ def detect_type(text: str) -> tuple[str, float]:
     Keyword evidence per type; ``general`` when nothing stands out.
     """
     prose = mask_placeholders(text[:20_000])
-    scores: dict[str, float] = {}
-    for ptype, signals in _COMPILED.items():
-        total = 0.0
-        for pattern, weight in signals:
-            hits = len(pattern.findall(prose))
-            total += weight * min(hits, 4)
-        # Placeholder names are evidence too: {code}, {dataset}, {story_idea}.
-        scores[ptype] = total
+    hits: Counter[str] = Counter()
+    for m in _SCAN.finditer(prose):
+        if m.lastgroup:
+            hits[m.lastgroup] += 1
+    scores: dict[str, float] = dict.fromkeys(_SIGNALS, 0.0)
+    for group, n in hits.items():
+        ptype, weight = _WEIGHTS[group]
+        scores[ptype] += weight * min(n, 4)
+    # Placeholder names are evidence too: {code}, {dataset}, {story_idea}.
     for tok in re.findall(r"(?<!\{)\{+\s*\$?([A-Za-z_]\w*)", text[:20_000]):
-        for ptype, signals in _COMPILED.items():
-            if any(p.search(tok.replace("_", " ")) for p, _w in signals):
+        for ptype, pattern in _TYPE_WORDS.items():
+            if pattern.search(tok.replace("_", " ")):
                 scores[ptype] += 1.5
     best = max(scores, key=lambda k: (scores[k], -list(scores).index(k)))
     top = scores[best]

@@ -74,6 +74,8 @@ def validate_input(text: str, max_chars: int) -> None:
         raise InputError("the prompt is empty; give the text of a prompt to work on")
     if "\x00" in text:
         raise InputError("the prompt contains NUL bytes (binary data?); give a text prompt")
+    if text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable():
+        return  # the common case: no control, private-use or unassigned characters
     control = sum(
         1
         for ch in text
