@@ -15,7 +15,18 @@ from __future__ import annotations
 
 from ..config import CacheConfig
 from .backups import BackupEntry, BackupsProjection, BackupSummary, BackupsView
-from .base import CHECKPOINTS, LOG_TABLE, META, Checkpoint, Projection, Reader, Source, State, Table
+from .base import (
+    CHECKPOINTS,
+    LOG_TABLE,
+    META,
+    Checkpoint,
+    FreshState,
+    Projection,
+    Reader,
+    Source,
+    State,
+    Table,
+)
 from .batches import BatchEntry, BatchesProjection, BatchesView, BatchItem
 from .budget import AlertSent, BudgetProjection, BudgetSettings, BudgetView, Reservation, Spend
 from .cache import CACHES, CachedValue, CacheProjection, CacheView
@@ -61,6 +72,7 @@ __all__ = [
     "CachedValue",
     "Checkpoint",
     "Folder",
+    "FreshState",
     "HistoryEntry",
     "HistoryProjection",
     "HistoryView",

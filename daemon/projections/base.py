@@ -7,8 +7,8 @@ writes a :class:`State`: an in-memory overlay over the stored tables. The store 
 overlay's writes in the same write transaction as the append (or, for a rebuild, into empty
 tables), so the fold itself does no I/O and the same code serves both paths.
 
-Rule for folds: after changing a value you got from :meth:`State.get`, ``put`` it back; a
-value changed without ``put`` is not written (the property test catches such a fold).
+Rule for folds: ``put`` every value you create or change (even one you got from
+:meth:`State.get` and changed in place); the property test catches a fold that does not.
 """
 
 from __future__ import annotations
@@ -56,11 +56,12 @@ def utc_day(ts_ns: int) -> str:
 class Table(Generic[T]):
     """A named table whose values are MessagePack-encoded ``type`` values."""
 
-    __slots__ = ("_decoder", "_encoder", "name", "type")
+    __slots__ = ("_decoder", "_encoder", "counter", "name", "type")
 
-    def __init__(self, name: str, type_: type[T]) -> None:
+    def __init__(self, name: str, type_: type[T], *, counter: bool = False) -> None:
         self.name = name
         self.type = type_
+        self.counter = counter  # values are lists of ints summed with State.add
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder: msgspec.msgpack.Decoder[T] = msgspec.msgpack.Decoder(type_)
 
@@ -115,74 +116,81 @@ _MISSING: Any = object()
 class State:
     """The fold's read-write overlay over a :class:`Source`.
 
-    Per table, ``_values`` holds every value read or written so far (``None``: absent) and
-    ``_dirty`` the keys written. Reads decode once; writes stay in memory until the store
-    takes them with :meth:`writes` (sorted by key, encoded). ``add`` keeps pending sums for
-    counter tables (values: lists of ints) without reading them; a read settles them.
-    :meth:`source` gives a read view including everything pending (``append_if`` deciders
-    see the earlier events of the same commit).
+    ``_values`` holds, per table, every value read or written so far (``None``: absent);
+    ``_raw`` the stored bytes of the values read from the base. Reads decode once; ``put``
+    is a plain dict store. :meth:`writes` encodes what was touched and keeps what differs
+    from the base (so a fold need not say which values it changed, only ``put`` them).
+    ``add`` keeps pending sums for counter tables without reading them; a read settles
+    them. :meth:`source` gives a read view that includes everything pending (``append_if``
+    deciders see the earlier events of the same commit).
     """
 
-    __slots__ = ("_base", "_dirty", "_sums", "_values")
+    __slots__ = ("_base", "_raw", "_sums", "_values")
 
     def __init__(self, base: Source | None = None) -> None:
         self._base: Source = base if base is not None else EmptySource()
         self._values: dict[str, dict[bytes, Any]] = {}
-        self._dirty: dict[str, set[bytes]] = {}
+        self._raw: dict[str, dict[bytes, bytes | None]] = {}
         self._sums: dict[str, dict[bytes, list[int]]] = {}
 
-    def _tables_for(self, name: str) -> dict[bytes, Any]:
-        values = self._values[name] = {}
-        self._dirty[name] = set()
+    def _table(self, name: str) -> dict[bytes, Any]:
+        values = self._values.get(name)
+        if values is None:
+            values = self._values[name] = {}
+            self._raw[name] = {}
         return values
 
     def _load(self, table: Table[Any], key: bytes) -> Any:
         name = table.name
         raw = self._base.get(name, key)
         value = None if raw is None else table.decode(raw)
-        values = self._values.get(name)
-        if values is None:
-            values = self._tables_for(name)
-        values[key] = value
-        sums = self._sums.get(name)
-        if sums is not None and key in sums:
-            value = self._settle(table, key, value, sums.pop(key))
+        self._table(name)[key] = value
+        self._raw[name][key] = raw
+        if table.counter:
+            sums = self._sums.get(name)
+            if sums is not None and key in sums:
+                value = self._settle(table, key, value, sums.pop(key))
         return value
 
     def get(self, table: Table[T], key: bytes) -> T | None:
-        name = table.name
-        values = self._values.get(name)
+        values = self._values.get(table.name)
         if values is not None:
             value = values.get(key, _MISSING)
             if value is not _MISSING:
-                sums = self._sums.get(name)
-                if sums is not None and key in sums:
-                    return self._settle(table, key, value, sums.pop(key))  # type: ignore[no-any-return]
+                if table.counter:
+                    sums = self._sums.get(table.name)
+                    if sums is not None and key in sums:
+                        value = self._settle(table, key, value, sums.pop(key))
                 return value  # type: ignore[no-any-return]
         return self._load(table, key)  # type: ignore[no-any-return]
 
     def put(self, table: Table[T], key: bytes, value: T | None) -> None:
         """Set ``key`` (``None`` deletes it)."""
-        name = table.name
-        values = self._values.get(name)
+        values = self._values.get(table.name)
         if values is None:
-            values = self._tables_for(name)
+            values = self._table(table.name)
         values[key] = value
-        self._dirty[name].add(key)
 
     def delete(self, table: Table[Any], key: bytes) -> None:
         self.put(table, key, None)
 
     def add(self, table: Table[list[int]], key: bytes, *deltas: int) -> None:
-        assert deltas, "add() needs at least one delta"
-        """Add ``deltas`` element-wise to a counter (absent counts as zeros). A counter that
-        comes back to all zeros is deleted. Sums are taken lazily: cheap in a hot fold."""
+        """Add ``deltas`` element-wise to a counter table's value (absent counts as zeros);
+        one that comes back to all zeros is deleted. Sums are taken lazily: cheap in a hot
+        fold."""
         sums = self._sums.get(table.name)
         if sums is None:
             sums = self._sums[table.name] = {}
         acc = sums.get(key)
         if acc is None:
-            sums[key] = list(deltas)
+            if not deltas:
+                raise ValueError("add() needs at least one delta")
+            sums[key] = [*deltas]
+        elif len(deltas) == 1:
+            acc[0] += deltas[0]
+        elif len(deltas) == 2:
+            acc[0] += deltas[0]
+            acc[1] += deltas[1]
         else:
             for i, d in enumerate(deltas):
                 acc[i] += d
@@ -195,43 +203,37 @@ class State:
             total += [0] * (len(deltas) - len(total))
             for i, d in enumerate(deltas):
                 total[i] += d
-        result = None if not any(total) else total
+        result = total if any(total) else None
         self.put(table, key, result)
         return result
 
-    def _settle_all(self, tables: dict[str, Table[Any]], only: str | None = None) -> None:
-        for name in [only] if only is not None else list(self._sums):
-            sums = self._sums.pop(name, None)
-            if not sums:
-                continue
+    def _settle_all(self, tables: dict[str, Table[Any]]) -> None:
+        for name in list(self._sums):
+            sums = self._sums.pop(name)
             table = tables[name]
             values = self._values.get(name) or {}
             for key, deltas in sums.items():
-                value = values[key] if key in values else self._load_plain(table, key)
+                value = values[key] if key in values else self._load(table, key)
                 self._settle(table, key, value, deltas)
-
-    def _load_plain(self, table: Table[Any], key: bytes) -> Any:
-        raw = self._base.get(table.name, key)
-        return None if raw is None else table.decode(raw)
-
-    def dirty_count(self) -> int:
-        return sum(len(d) for d in self._dirty.values())
 
     def writes(
         self, tables: dict[str, Table[Any]]
     ) -> Iterator[tuple[str, list[tuple[bytes, bytes | None]]]]:
-        """Each table's pending writes, sorted by key; ``None`` means delete."""
+        """Each table's changes, sorted by key; ``None`` means delete."""
         self._settle_all(tables)
-        for name in sorted(self._dirty):
+        for name in sorted(self._values):
             encode = tables[name].encode
             values = self._values[name]
-            yield (
-                name,
-                [
-                    (k, None if (v := values[k]) is None else encode(v))
-                    for k in sorted(self._dirty[name])
-                ],
-            )
+            raws = self._raw[name]
+            out: list[tuple[bytes, bytes | None]] = []
+            for key in sorted(values):
+                value = values[key]
+                new = None if value is None else encode(value)
+                old = raws.get(key, _MISSING)
+                if old is _MISSING or old != new:
+                    out.append((key, new))
+            if out:
+                yield name, out
 
     def source(self, tables: dict[str, Table[Any]]) -> Source:
         """A read view of the base with the pending writes applied (encoded on demand)."""
@@ -244,13 +246,10 @@ class _OverlaySource:
         self._state = state
         self._tables = tables
 
-    def _pending(self, table: str) -> dict[bytes, Any]:
-        values = self._state._values.get(table, {})
-        return {k: values[k] for k in self._state._dirty.get(table, ())}
-
     def get(self, table: str, key: bytes) -> bytes | None:
-        if key in self._state._dirty.get(table, ()):
-            value = self._state._values[table][key]
+        values = self._state._values.get(table)
+        if values is not None and key in values:
+            value = values[key]
             return None if value is None else self._tables[table].encode(value)
         return self._state._base.get(table, key)
 
@@ -264,7 +263,7 @@ class _OverlaySource:
     ) -> Iterator[tuple[bytes, bytes]]:
         pending = {
             k: v
-            for k, v in self._pending(table).items()
+            for k, v in self._state._values.get(table, {}).items()
             if k.startswith(prefix) and (start is None or k >= start)
         }
         if not pending:
@@ -279,6 +278,64 @@ class _OverlaySource:
                 merged[k] = codec.encode(v)
         for k in sorted(merged, reverse=reverse):
             yield k, merged[k]
+
+
+class FreshState(State):
+    """A :class:`State` over nothing, for rebuilds: no base reads, and ``writes`` gives
+    every non-empty value."""
+
+    __slots__ = ()
+
+    def __init__(self, tables: dict[str, Table[Any]]) -> None:
+        super().__init__(None)
+        for name in tables:
+            self._values[name] = {}
+            self._raw[name] = {}
+
+    def get(self, table: Table[T], key: bytes) -> T | None:
+        value = self._values[table.name].get(key)
+        if table.counter and value is not None and not any(value):
+            return None
+        return value
+
+    def put(self, table: Table[T], key: bytes, value: T | None) -> None:
+        if value is None:
+            self._values[table.name].pop(key, None)
+        else:
+            self._values[table.name][key] = value
+
+    def add(self, table: Table[list[int]], key: bytes, *deltas: int) -> None:
+        values = self._values[table.name]
+        acc = values.get(key)
+        if acc is None:
+            if not deltas:
+                raise ValueError("add() needs at least one delta")
+            values[key] = [*deltas]
+        elif len(deltas) == 1:
+            acc[0] += deltas[0]
+        elif len(deltas) == 2:
+            acc[0] += deltas[0]
+            acc[1] += deltas[1]
+        else:
+            for i, d in enumerate(deltas):
+                acc[i] += d
+
+    def writes(
+        self, tables: dict[str, Table[Any]]
+    ) -> Iterator[tuple[str, list[tuple[bytes, bytes | None]]]]:
+        for name in sorted(self._values):
+            table = tables[name]
+            values = self._values[name]
+            if not values:
+                continue
+            encode = table.encode
+            keys = sorted(values)
+            if table.counter:
+                keys = [k for k in keys if any(values[k])]
+            yield name, [(k, encode(values[k])) for k in keys]
+
+    def source(self, tables: dict[str, Table[Any]]) -> Source:
+        raise TypeError("a rebuild's state has no read view")
 
 
 Fold = Callable[[State, Record], None]

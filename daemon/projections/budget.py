@@ -63,17 +63,13 @@ class AlertSent(msgspec.Struct, array_like=True):
     budget_ticks: int
 
 
-SPEND = Table("budget_spend", list[int])  # [ticks, calls], summed with State.add
+SPEND = Table("budget_spend", list[int], counter=True)  # [ticks, calls], summed with State.add
 RESERVATIONS = Table("budget_reservations", Reservation)
 SOURCES = Table("budget_sources", str)
 SETTINGS = Table("budget_settings", BudgetSettings)
 ALERTS = Table("budget_alerts", AlertSent)
 
 _SETTINGS_KEY = b"settings"
-
-
-def _add(state: State, key: bytes, ticks: int, calls: int) -> None:
-    state.add(SPEND, key, ticks, calls)
 
 
 def _period(day: str, month: str, ts_ns: int) -> tuple[str, str]:
@@ -111,11 +107,11 @@ class BudgetProjection(Projection):
             self._close(state, ev.reservation_id)
         day, month = _period(ev.day, ev.month, rec.ts_ns)
         ticks = ev.cost_ticks
-        _add(state, b"d/" + day.encode(), ticks, 1)
-        _add(state, b"m/" + month.encode(), ticks, 1)
-        _add(state, b"model/" + ev.model.encode(), ticks, 1)
+        state.add(SPEND, b"d/" + day.encode(), ticks, 1)
+        state.add(SPEND, b"m/" + month.encode(), ticks, 1)
+        state.add(SPEND, b"model/" + ev.model.encode(), ticks, 1)
         source = state.get(SOURCES, ev.opt_id.encode()) if ev.opt_id else None
-        _add(state, b"source/" + (source or "other").encode(), ticks, 1)
+        state.add(SPEND, b"source/" + (source or "other").encode(), ticks, 1)
 
     def reserved(self, state: State, rec: Record) -> None:
         ev: BudgetReserved = rec.event  # type: ignore[assignment]
@@ -136,8 +132,8 @@ class BudgetProjection(Projection):
                 ts_ns=rec.ts_ns,
             ),
         )
-        _add(state, b"rd/" + day.encode(), ev.ticks, 1)
-        _add(state, b"rm/" + month.encode(), ev.ticks, 1)
+        state.add(SPEND, b"rd/" + day.encode(), ev.ticks, 1)
+        state.add(SPEND, b"rm/" + month.encode(), ev.ticks, 1)
 
     def released(self, state: State, rec: Record) -> None:
         ev: BudgetReleased = rec.event  # type: ignore[assignment]
@@ -150,8 +146,8 @@ class BudgetProjection(Projection):
         if res is None:
             return
         state.delete(RESERVATIONS, key)
-        _add(state, b"rd/" + res.day.encode(), -res.ticks, -1)
-        _add(state, b"rm/" + res.month.encode(), -res.ticks, -1)
+        state.add(SPEND, b"rd/" + res.day.encode(), -res.ticks, -1)
+        state.add(SPEND, b"rm/" + res.month.encode(), -res.ticks, -1)
 
     def set(self, state: State, rec: Record) -> None:
         ev: BudgetSet = rec.event  # type: ignore[assignment]

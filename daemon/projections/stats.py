@@ -30,7 +30,7 @@ from ..events import (
 )
 from .base import Projection, Reader, State, Table
 
-STATS = Table("stats", list[int])  # one-element counters (State.add)
+STATS = Table("stats", list[int], counter=True)  # one-element counters (State.add)
 
 
 class CacheRate(msgspec.Struct, frozen=True, kw_only=True):

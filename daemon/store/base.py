@@ -7,6 +7,7 @@ keep the same contract and the same projection bytes.
 
 from __future__ import annotations
 
+import struct
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -34,8 +35,8 @@ from ..events import (
 from ..projections import (
     CHECKPOINTS,
     LOG_TABLE,
-    Checkpoint,
     Folder,
+    FreshState,
     Projection,
     Source,
     State,
@@ -52,6 +53,9 @@ Decide = Callable[[StoreView], Sequence[Event]]
 _event_encoder = msgspec.msgpack.Encoder()
 _envelope_encoder = msgspec.msgpack.Encoder()
 _READ_CHUNK = 1024
+_EVENT_TYPES = frozenset(EVENT_TYPES)
+_key = struct.Struct(">Q").pack
+_FOLD_CHUNK = 4096
 _MAX_LISTED = 20
 
 
@@ -91,7 +95,7 @@ class Request:
         source_store_id: str = "",
         ts_ns: int | None = None,
     ) -> None:
-        self.events = events
+        self.events: Sequence[Event] = events if isinstance(events, list | tuple) else list(events)
         self.decide = decide
         self.envelopes = envelopes
         self.source_store_id = source_store_id
@@ -241,22 +245,20 @@ class BaseEventLog(ABC):
     ) -> tuple[list[tuple[bytes, bytes]], list[Record]]:
         if req.envelopes:
             return self._prepare_import(req, state, seq)
-        events = req.events
+        events: Sequence[Event] = req.events
         if req.decide is not None:
             events = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
         ts = req.ts_ns if req.ts_ns is not None else now
         items: list[tuple[bytes, bytes]] = []
         records: list[Record] = []
         for event in events:
-            if not isinstance(event, EVENT_TYPES):
+            if type(event) not in _EVENT_TYPES:
                 raise TypeError(
                     f"cannot append {type(event).__name__}: not an event of daemon.events"
                 )
             seq += 1
             raw = _event_encoder.encode(event)
-            items.append(
-                (seq_key(seq), _envelope_encoder.encode((seq, ts, SCHEMA_VERSION, raw, "")))
-            )
+            items.append((_key(seq), _envelope_encoder.encode((seq, ts, SCHEMA_VERSION, raw, ""))))
             records.append(Record(seq=seq, ts_ns=ts, schema=SCHEMA_VERSION, event=event))
         return items, records
 
@@ -350,8 +352,8 @@ class BaseEventLog(ABC):
 
     def _rebuild_body(self, txn: WriteTxn, projections: list[Projection]) -> None:
         folder = Folder(projections)
-        state = State()
-        last = _fold_log(folder, state, txn.source, strict=True)[0]
+        state = FreshState(folder.tables)
+        last = _fold_all(folder, state, txn.source)
         folder.checkpoint(state, last)
         for name in folder.table_names():
             if name != CHECKPOINTS.name:
@@ -383,23 +385,45 @@ class BaseEventLog(ABC):
         fresh rebuild; name unknown event types."""
         report = VerifyReport()
         with self._reading() as src:
-            state = State()
-            last, count, unknown = _fold_log(
-                self._folder, state, src, strict=False, problems=report.problems
-            )
+            state = FreshState(self._folder.tables)
+            last, count, unknown = _fold_log(self._folder, state, src, report.problems)
             self._folder.checkpoint(state, last)
             report.differences = diff_all(self._folder, src, state)
         report.events, report.last_seq, report.unknown_types = count, last, dict(unknown)
         return report
 
 
+def _fold_all(folder: Folder, state: State, src: Source) -> int:
+    """Fold every record of ``src``'s log into ``state`` (the rebuild's fast path); returns
+    the last sequence. A record that does not decode stops it: the log needs attention."""
+    batch: list[Record] = []
+    rec: Record | None = None
+    fold = folder.fold
+    for key, raw in src.scan(LOG_TABLE):
+        try:
+            rec = decode_record(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise CorruptStoreError(
+                f"record {key_seq(key)} does not decode ({exc}); run `promptd verify`, "
+                "then restore a backup"
+            ) from exc
+        batch.append(rec)
+        if len(batch) >= _FOLD_CHUNK:
+            fold(state, batch)
+            batch = []
+    fold(state, batch)
+    return 0 if rec is None else rec.seq
+
+
 def _fold_log(
-    folder: Folder, state: State, src: Source, *, strict: bool, problems: list[str] | None = None
+    folder: Folder, state: State, src: Source, problems: list[str]
 ) -> tuple[int, int, Counter[str]]:
-    """Fold every record of ``src``'s log into ``state``: (last seq, count, unknown types)."""
+    """Check and fold every record of ``src``'s log into ``state`` (verify's path: records
+    that do not decode are listed in ``problems`` and skipped); (last seq, count, unknown
+    types)."""
     expected, last, count = 1, 0, 0
     unknown: Counter[str] = Counter()
-    found: list[str] = problems if problems is not None else []
+    found = problems
     batch: list[Record] = []
 
     def problem(text: str) -> None:
@@ -424,11 +448,6 @@ def _fold_log(
         try:
             rec = decode_record(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            if strict:
-                raise CorruptStoreError(
-                    f"record {seq} does not decode ({exc}); run "
-                    "`promptd verify`, then restore a backup"
-                ) from exc
             problem(f"record {seq} does not decode: {exc}")
             continue
         if rec.seq != seq:
@@ -441,8 +460,3 @@ def _fold_log(
             batch.clear()
     folder.fold(state, batch)
     return last, count, unknown
-
-
-def checkpoint_of(src: Source, name: str) -> Checkpoint | None:
-    raw = src.get(CHECKPOINTS.name, name.encode())
-    return None if raw is None else CHECKPOINTS.decode(raw)

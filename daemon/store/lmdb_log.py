@@ -136,6 +136,9 @@ class _LmdbSource:
             if not (cur.set_range(first) if first else cur.first()):
                 return
             items = cur.iternext()
+        if not prefix:
+            yield from items
+            return
         for key, value in items:
             if not key.startswith(prefix):
                 return
@@ -206,10 +209,14 @@ class EventLog(BaseEventLog):
         map_size: int = 64 << 20,
         cache_config: CacheConfig | None = None,
         allow_stale: bool = False,
+        writemap: bool = False,
     ) -> EventLog:
         """Open (or create, unless ``readonly``) the log at ``path``; rebuild projections
         whose version changed. Read-only, stale projections are an error unless
-        ``allow_stale`` (``verify`` reports them instead)."""
+        ``allow_stale`` (``verify`` reports them instead). ``writemap`` (LMDB's
+        MDB_WRITEMAP) makes commits cheaper, but a full disk then kills the process with
+        SIGBUS instead of raising an error, and every process opening the environment must
+        use the same setting: it is off by default."""
         path = Path(path)
         if readonly and not (path / "data.mdb").exists():
             raise StoreError(
@@ -229,7 +236,7 @@ class EventLog(BaseEventLog):
                 lock=True,
                 subdir=True,
                 max_readers=256,
-                writemap=True,
+                writemap=writemap,
             )
         except lmdb.Error as exc:
             raise StoreError(f"cannot open the event log at {path}: {exc}") from exc

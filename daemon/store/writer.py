@@ -199,15 +199,13 @@ class AsyncEventLog:
     async def subscribe(self, from_seq: int = 1) -> AsyncIterator[Record]:
         """Every record from ``from_seq`` on: first those already stored, then live ones."""
         nxt = max(1, from_seq)
-        while True:
+        while not self._closed:
             got = False
             for rec in self.log.read(nxt, nxt + 512):
                 got = True
                 nxt = rec.seq + 1
                 yield rec
             if not got:
-                if self._closed:
-                    return
                 await self.wait_for(nxt, timeout=1.0)
 
     # --- reads, delegated ----------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_verify_prints_what_differs_and_exits_1_until_rebuilt(
     promptd_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _seed(promptd_home)
-    env = lmdb.open(str(promptd_home / "events"), max_dbs=64, writemap=True)
+    env = lmdb.open(str(promptd_home / "events"), max_dbs=64)
     with env.begin(write=True) as txn:
         txn.delete(b"o1", db=env.open_db(b"history", txn=txn))
     env.close()

@@ -26,7 +26,7 @@ def _requests(n: int, start: int = 0) -> list[OptimizationRequested]:
 
 
 def _raw_env(path: Path) -> lmdb.Environment:
-    return lmdb.open(str(path), max_dbs=64, writemap=True)
+    return lmdb.open(str(path), max_dbs=64)
 
 
 def test_reopening_keeps_events_projections_and_store_id(tmp_path: Path) -> None:
