@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -301,15 +303,28 @@ async def test_a_failing_catch_up_backs_off_before_retrying(clock: Clock) -> Non
 
 
 async def test_stop_waits_for_a_backup_in_progress(
-    paths: Paths, live: AsyncEventLog, clock: Clock
+    paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started, gate = threading.Event(), threading.Event()
+    real_take = snapshot.take
+
+    def slow_take(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        gate.wait(30)
+        return real_take(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "take", slow_take)
     service = make_service(paths, live, clock)
-    task = asyncio.create_task(service.run())
-    await wait_until(lambda: service._running is not None)
-    task.cancel()  # the caller gives up; the copy thread cannot, so stop() waits for it
-    await service.stop()
-    assert service._running is None or service._running.done()
-    await wait_until(lambda: len(catalog.list_backups(paths.backups)[0]) == 1)
+    caller = asyncio.create_task(service.run())
+    await wait_until(started.is_set)
+    caller.cancel()  # the caller gives up; the copy thread cannot
+    stopping = asyncio.create_task(service.stop())
+    done, _ = await asyncio.wait([stopping], timeout=0.3)
+    assert not done  # stop() waits for the copy: LMDB must not close under it
+    gate.set()
+    await stopping
+    assert len(catalog.list_backups(paths.backups)[0]) == 1
+    assert len(events_of(live, BackupCreated)) == 1
 
 
 def test_backup_time_must_be_a_time_of_day() -> None:
