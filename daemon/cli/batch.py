@@ -19,8 +19,6 @@ from ..inbox.formats import FORMATS, output_name
 from ..values import PROMPT_TYPES
 from .common import home_paths, print_json
 
-POLL_S = 0.2
-
 
 def _summary(info: api.BatchInfo) -> str:
     from .ui import usd
@@ -31,39 +29,54 @@ def _summary(info: api.BatchInfo) -> str:
     return text
 
 
-def _follow(client: Client, info: api.BatchInfo) -> api.BatchInfo:
-    """Poll the batch until it ends, drawing a progress bar on a terminal's stderr."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+class _Bar:
+    """The progress bar on stderr: done/total, rate, ETA and spend, from ``progress``."""
 
-    from .ui import err, usd
+    def __init__(self, name: str) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TextColumn("ETA {task.fields[eta]}"),
-        TextColumn("{task.fields[spend]}"),
-        console=err,
-        transient=True,
-    )
-    task = progress.add_task(
-        Path(info.file_name).name, total=info.total, rate="", eta="-", spend=""
-    )
-    with progress:
-        while info.state == "running":
-            eta = "-" if info.eta_s is None else f"{info.eta_s:.0f}s"
-            progress.update(
-                task,
-                completed=info.done,
-                rate=f"{info.rate_per_s:.1f}/s",
-                eta=eta,
-                spend=usd(info.cost_usd),
-            )
-            time.sleep(POLL_S)
-            info = client.call(
-                "batch.status", api.BatchIdParams(id=info.id), result_type=api.BatchInfo
-            )
+        from .ui import err
+
+        self.batch_id = ""
+        self._first: tuple[float, int] | None = None
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("{task.fields[spend]}"),
+            console=err,
+            transient=True,
+        )
+        self.task = self.progress.add_task(name, total=None, rate="", eta="-", spend="")
+
+    def update(self, p: api.Progress) -> None:
+        from .ui import usd
+
+        self.batch_id = p.batch_id or self.batch_id
+        now = time.monotonic()
+        if self._first is None:
+            self._first = (now, p.done)
+        since, done0 = self._first
+        rate = (p.done - done0) / (now - since) if now > since and p.done > done0 else 0.0
+        eta = f"{(p.total - p.done) / rate:.0f}s" if rate > 0 else "-"
+        self.progress.update(
+            self.task,
+            completed=p.done,
+            total=p.total or None,
+            rate=f"{rate:.1f}/s",
+            eta=eta,
+            spend=usd(p.cost_usd),
+        )
+
+
+def submit_and_follow(client: Client, params: api.BatchSubmitParams, bar: _Bar) -> api.BatchInfo:
+    """Submit the file; the answer comes when the batch ends, progress meanwhile."""
+    with bar.progress:
+        info: api.BatchInfo = client.call(
+            "batch.submit", params, result_type=api.BatchInfo, on_progress=bar.update
+        )
     return info
 
 
@@ -143,14 +156,16 @@ def batch(
     params = api.BatchSubmitParams(
         path=str(file), output=str(target), prompt_type=prompt_type, engine=engine
     )
+    bar = _Bar(file.name)
     with Client.connect(paths, autostart=True) as client:
-        info = client.call("batch.submit", params, result_type=api.BatchInfo)
         try:
-            info = _follow(client, info)
+            info = submit_and_follow(client, params, bar)
         except KeyboardInterrupt:
+            which = f"batch {bar.batch_id}" if bar.batch_id else "the batch"
+            stop = f"`promptd batch --cancel {bar.batch_id}`" if bar.batch_id else "--cancel ID"
             err.print(
-                f"detached: batch {info.id} goes on in the daemon; `promptd status` shows it, "
-                f"`promptd batch --cancel {info.id}` stops it"
+                f"detached: {which} goes on in the daemon; `promptd status` shows it, "
+                f"{stop} stops it"
             )
             return
     if as_json:

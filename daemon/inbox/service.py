@@ -9,8 +9,9 @@
   ``inbox/failed/`` beside ``NAME.error.txt`` saying what is wrong and how to fix it.
 * Control API: ``batch.submit`` (the ``promptd batch`` command), ``batch.status`` (alias
   ``batch.get``), ``batch.cancel``; :meth:`InboxService.status` is the inbox part of
-  ``status``. Progress goes to the submitting connection (``progress`` notifications with
-  its token) and to subscribers of the ``batch`` topic.
+  ``status``. ``batch.submit`` answers when the batch ends; meanwhile ``progress``
+  notifications (with the request's token) go to the submitting connection, and to
+  subscribers of the ``batch`` topic (token: the batch id).
 
 Files are opened with ``O_NOFOLLOW`` and must be regular files: nothing outside the inbox is
 read or written for an inbox batch.
@@ -36,7 +37,7 @@ from .batch import BatchProgress, BatchRunner, Job, OptimizeCall, write_atomic
 from .book import BatchBook, BatchRecord
 from .bridge import CoreBridge
 from .formats import check_size, error_name, format_of, output_name, parse, report_name
-from .stability import is_temporary
+from .stability import is_temporary, regular_file_state
 from .watcher import InboxWatcher, ensure_inbox
 
 if TYPE_CHECKING:
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("promptd.inbox")
 
 
-def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> bytes:
-    """The bytes of a regular file, refusing symlinks (unless ``follow``) and oversized files."""
+def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> tuple[bytes, int]:
+    """The bytes and inode of a regular file; symlinks (unless ``follow``), other kinds of
+    file and files over ``max_bytes`` are refused with an InboxError."""
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
@@ -64,7 +66,7 @@ def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> bytes:
         check_size(path.name, st.st_size, max_bytes)
         data = fh.read(max_bytes + 1)
     check_size(path.name, len(data), max_bytes)
-    return data
+    return data, st.st_ino
 
 
 def _unique(folder: Path, name: str) -> Path:
@@ -109,7 +111,8 @@ class InboxService:
 
         status = Method(api.BatchIdParams, self._rpc_status)
         return {
-            "batch.submit": Method(api.BatchSubmitParams, self._rpc_submit, work=False),
+            # not work=True: a long batch must not hold up a stop (it resumes at next start)
+            "batch.submit": Method(api.BatchSubmitParams, self._rpc_submit),
             "batch.status": status,
             "batch.get": status,
             "batch.cancel": Method(api.BatchIdParams, self._rpc_cancel),
@@ -180,11 +183,12 @@ class InboxService:
 
     # --- the inbox -----------------------------------------------------------------------
 
-    def _take(self, path: Path) -> None:
+    def _take(self, path: Path) -> bool:
         if path.name in self._claimed:
-            return
+            return False  # the same name is still running: the watcher asks again later
         self._claimed.add(path.name)
         self._queue.put_nowait(path)
+        return True
 
     async def _consume(self) -> None:
         while True:
@@ -212,7 +216,7 @@ class InboxService:
         started = record.started
         inbox = started.source == "inbox"
         try:
-            data = await asyncio.to_thread(
+            data, ino = await asyncio.to_thread(
                 read_regular, path, self.config.max_file_bytes, follow=not inbox
             )
             if hashlib.sha256(data).hexdigest() != started.sha256:
@@ -245,7 +249,7 @@ class InboxService:
         log.info("resuming batch %s (%d of %d done)", record.batch_id, record.done, started.count)
         if inbox:
             async with self._batch_slots:
-                await self._finish_inbox(path, job)
+                await self._finish_inbox(path, job, ino)
         else:
             await self.runner.run(job)
 
@@ -253,7 +257,7 @@ class InboxService:
         sha = ""
         try:
             try:
-                data = await asyncio.to_thread(read_regular, path, self.config.max_file_bytes)
+                data, ino = await asyncio.to_thread(read_regular, path, self.config.max_file_bytes)
                 sha = hashlib.sha256(data).hexdigest()
                 parsed = parse(path.name, data, self.config.max_file_bytes)
             except InboxError as exc:
@@ -268,13 +272,19 @@ class InboxService:
                 report_path=self.paths.outbox / report_name(path.name),
                 source="inbox",
                 source_path=str(path),
+                engine=self.daemon.config.engine_name(),
             )
-            await self._finish_inbox(path, job)
+            await self._finish_inbox(path, job, ino)
         finally:
             self._claimed.discard(path.name)
 
-    async def _finish_inbox(self, path: Path, job: Job) -> None:
+    async def _finish_inbox(self, path: Path, job: Job, ino: int) -> None:
         record = await self.runner.run(job)
+        now = regular_file_state(path)
+        if now is None or now.ino != ino:
+            # Replaced (or removed) while it ran: the new file is a new batch; keep it.
+            log.info("%s changed while its batch ran; the new file stays in the inbox", path)
+            return
         if record.state == "completed":
             await asyncio.to_thread(self._move, path, self.inbox / "done")
         elif record.state == "cancelled":
@@ -351,7 +361,9 @@ class InboxService:
             )
         if params.engine not in (None, "offline", "llm"):
             raise InboxError(f"unknown engine {params.engine!r}; use offline or llm")
-        data = await asyncio.to_thread(read_regular, path, self.config.max_file_bytes, follow=True)
+        data, _ = await asyncio.to_thread(
+            read_regular, path, self.config.max_file_bytes, follow=True
+        )
         parsed = parse(path.name, data, self.config.max_file_bytes)
         output = Path(params.output).expanduser() if params.output else None
         output = output or path.with_name(output_name(path.name))
@@ -366,7 +378,7 @@ class InboxService:
             source="cli",
             source_path=str(path),
             prompt_type=params.prompt_type,
-            engine=params.engine or "",
+            engine=params.engine or self.daemon.config.engine_name(),
         )
         await asyncio.to_thread(self.bridge.load_sha, self.book, job.sha256)
         started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -377,10 +389,13 @@ class InboxService:
             call.progress(self._notice(prog))
 
         task = self.daemon.spawn(self.runner.run(job, listen), f"batch:{path.name}")
-        done, _ = await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
-        if started not in done:
+        # The answer comes when the batch ends; progress goes out meanwhile. The batch is
+        # the daemon's, not this request's: a client that leaves (Ctrl-C) does not stop it.
+        await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.done():
             task.result()  # raises what stopped it before it began
             raise InboxError(f"{path.name}: the batch did not start; see run/daemon.log")
+        await asyncio.shield(task)
         return self.info(started.result())
 
     async def _rpc_status(self, params: api.BatchIdParams, call: Call) -> api.BatchInfo:

@@ -32,7 +32,8 @@ from .stability import StabilityTracker, is_temporary, regular_file_state, renam
 
 log = logging.getLogger("promptd.inbox")
 
-Take = Callable[[Path], None]
+# Hand a complete file over; False: not now (its name is still being run), ask again later.
+Take = Callable[[Path], bool]
 
 
 def ensure_inbox(inbox: Path) -> None:
@@ -62,6 +63,7 @@ class InboxWatcher:
         self.arms = 0  # how many times the watch was (re)started on the folder
         self.scans = 0
         self._taken: set[tuple[str, int]] = set()  # (name, inode) handed over
+        self._deferred: set[str] = set()  # complete, but the service said "not now"
         self._rearm = asyncio.Event()
         self._identity: tuple[int, int] | None = None
         self._last_scan = 0.0
@@ -156,6 +158,9 @@ class InboxWatcher:
                 continue
             for name in self.tracker.pending():
                 self._consider(self.inbox / name)
+            deferred, self._deferred = self._deferred, set()
+            for name in deferred:
+                self._consider(self.inbox / name, renamed=True)
 
     def scan(self) -> None:
         """Look at every file in the inbox (start, periodic, after a re-arm)."""
@@ -188,9 +193,14 @@ class InboxWatcher:
         ready = self.tracker.observe(
             name, state, now=time.monotonic(), wall_ns=time.time_ns(), renamed=renamed
         )
-        if ready:
+        if not ready:
+            return
+        try:
+            accepted = self._take(path)
+        except Exception:  # the service's problem must not stop the watch
+            log.exception("inbox: handing over %s failed", path)
+            accepted = True
+        if accepted:
             self._taken.add((name, state.ino))
-            try:
-                self._take(path)
-            except Exception:  # the service's problem must not stop the watch
-                log.exception("inbox: handing over %s failed", path)
+        else:
+            self._deferred.add(name)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from daemon.api import BatchSubmitParams
 from daemon.cli import cli
+from daemon.client import Client
 from daemon.errors import PromptdError
 from daemon.events import BatchCompleted
 
@@ -68,10 +71,19 @@ async def test_ctrl_c_detaches_and_the_batch_goes_on(
 ) -> None:
     import daemon.cli.batch as batch_cli
 
-    def interrupted(client: object, info: object) -> object:
-        raise KeyboardInterrupt
+    real = batch_cli.submit_and_follow
 
-    monkeypatch.setattr(batch_cli, "_follow", interrupted)
+    def interrupted(client: Client, params: BatchSubmitParams, bar: Any) -> Any:
+        keep = bar.update
+
+        def stop_at_first(progress: Any) -> None:  # Ctrl-C once the daemon named the batch
+            keep(progress)
+            raise KeyboardInterrupt
+
+        bar.update = stop_at_first
+        return real(client, params, bar)
+
+    monkeypatch.setattr(batch_cli, "submit_and_follow", interrupted)
     source = tmp_path / "go.txt"
     source.write_text("write a story about a lighthouse keeper")
     async with running_daemon(promptd_home) as daemon:

@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from daemon.api import BatchIdParams, BatchInfo, BatchSubmitParams
 from daemon.client import Client
 from daemon.events import (
@@ -150,15 +152,12 @@ async def test_batch_submit_and_status_over_the_socket(promptd_home: Path, tmp_p
 
         def submit_and_wait() -> BatchInfo:
             with Client.connect(paths) as client:
-                info = client.call(
+                done = client.call(
                     "batch.submit", BatchSubmitParams(path=str(source)), result_type=BatchInfo
                 )
-                assert info.state == "running" and info.total == 3
-                while info.state == "running":
-                    info = client.call(
-                        "batch.status", BatchIdParams(id=info.id), result_type=BatchInfo
-                    )
-                return info
+                info = client.call("batch.status", BatchIdParams(id=done.id), result_type=BatchInfo)
+                assert info.id == done.id and info.state == done.state
+                return done
 
         info = await asyncio.wait_for(asyncio.to_thread(submit_and_wait), 20)
     assert info.state == "completed" and info.done == 3
@@ -211,3 +210,64 @@ async def test_slow_partial_write_is_processed_once_complete(promptd_home: Path)
         rows = list(csv.DictReader(io.StringIO((paths.outbox / "slow.optimized.csv").read_text())))
         assert [r["id"] for r in rows] == [f"s{i}" for i in range(10)]
         assert [(s.file_name, s.count) for s in events(daemon, BatchStarted)] == [("slow.csv", 10)]
+
+
+async def test_submit_sends_progress_until_the_batch_completes(
+    promptd_home: Path, tmp_path: Path
+) -> None:
+    from daemon.api import Progress
+    from daemon.client import DaemonClient
+
+    source = tmp_path / "many.csv"
+    source.write_bytes(prompts_csv())
+    paths = resolve(promptd_home)
+    notices: list[Progress] = []
+    async with running_daemon(promptd_home):
+        client = await DaemonClient.connect(paths)
+        try:
+            info = await client.call(
+                "batch.submit",
+                BatchSubmitParams(path=str(source)),
+                result_type=BatchInfo,
+                on_progress=notices.append,
+            )
+        finally:
+            await client.close()
+    assert info.state == "completed" and info.done == 4
+    assert len({n.token for n in notices}) == 1 and notices[0].token
+    assert {n.batch_id for n in notices} == {info.id} and notices[-1].kind == "batch"
+    assert [n.done for n in notices] == sorted(n.done for n in notices)
+    assert (notices[-1].done, notices[-1].total) == (4, 4)
+
+
+async def test_polling_forced_by_the_environment(
+    promptd_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMPTD_INBOX_POLLING", "1")
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home) as daemon:
+        assert inbox_service(daemon).watcher.polling
+        drop(paths.inbox, "polled.prompt", b"write a tagline for a bakery")
+        await until(lambda: (paths.outbox / "polled.optimized.prompt").exists(), what="polled")
+
+
+async def test_a_file_replaced_while_its_batch_runs_is_run_again(promptd_home: Path) -> None:
+    paths = resolve(promptd_home)
+    big = b"id,prompt\n" + b"".join(
+        f"b{i},write a product description for item {i}\n".encode() for i in range(150)
+    )
+    async with running_daemon(promptd_home) as daemon:
+        drop(paths.inbox, "items.csv", big)
+        await until(lambda: events(daemon, BatchItemCompleted), what="the first batch")
+        assert not events(daemon, BatchCompleted)
+        drop(paths.inbox, "items.csv", b"id,prompt\nn1,write a slogan for a gym\n")
+        done = paths.inbox / "done"
+        await until(lambda: len(events(daemon, BatchCompleted)) == 2, timeout=60, what="both")
+        # The first file's bytes were replaced by the second, so only the second moves.
+        await until(lambda: (done / "items.csv").exists(), what="the new file in done/")
+        counts = [s.count for s in events(daemon, BatchStarted)]
+        assert counts == [150, 1]
+        rows = list(csv.DictReader(io.StringIO((paths.outbox / "items.optimized.csv").read_text())))
+        assert [r["id"] for r in rows] == ["n1"]
+        assert (done / "items.csv").read_bytes().startswith(b"id,prompt\nn1,")
+        assert not (paths.inbox / "items.csv").exists()

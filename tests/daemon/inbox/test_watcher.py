@@ -21,9 +21,10 @@ class Taken:
         self.paths: list[Path] = []
         self.contents: dict[str, bytes] = {}
 
-    def __call__(self, path: Path) -> None:
+    def __call__(self, path: Path) -> bool:
         self.paths.append(path)
         self.contents[path.name] = path.read_bytes()
+        return True
 
     def names(self) -> list[str]:
         return [p.name for p in self.paths]
