@@ -244,7 +244,8 @@ class Pipeline:
             cached=meta.cached,
             degraded=meta.degraded,
             degraded_reason=meta.degraded_reason,
-            model=meta.model or outcome.completed.model,
+            # The model that answered: none when the offline rules did (also after a fallback).
+            model=meta.model if outcome.completed.engine != "offline" else "",
             model_reason=meta.model_reason,
             cache_key=meta.cache_key,
             source=request.source,

@@ -92,6 +92,9 @@ def test_offline_rewrite_passes_guards_never_scores_lower_and_is_stable(entry: E
             assert set(change.findings) <= set(BY_CODE)
     if entry.unchanged:
         assert first.prompt == entry.text, first.prompt
+    # Idempotent: optimizing the rewrite changes nothing more.
+    second = design(first.prompt, entry.type, lint(first.prompt, entry.type).findings)
+    assert second.prompt == first.prompt
 
 
 @pytest.mark.parametrize("entry", _ids([e for e in ENTRIES if not e.unchanged]))

@@ -245,7 +245,7 @@ class Failing(OfflineAgents):
 async def test_failing_engine_falls_back_to_offline_and_is_marked_degraded(exc: Exception) -> None:
     outcome, rec = await run(SIMPLE, Failing(exc), fallback=OfflineAgents())
     done = outcome.completed  # type: ignore[attr-defined]
-    assert done.degraded and done.engine == "offline" and done.changed
+    assert done.degraded and done.engine == "offline" and done.changed and done.model == ""
     assert str(exc) in done.degraded_reason and "offline" in done.degraded_reason
     assert not rec.of(OptimizationFailed)
     result = to_result(outcome)  # type: ignore[arg-type]
@@ -336,13 +336,19 @@ async def test_on_step_reports_each_step_sync_or_async() -> None:
     assert calls == ["diagnoser", "designer", "evaluator"]  # fast route: no deconstructor call
 
 
+class LLMLike(OfflineAgents):
+    """The rules, under the LLM engine's name: what the daemon sees from a provider."""
+
+    name = "llm"
+
+
 async def test_meta_and_request_fields_reach_the_result() -> None:
     meta = RunMeta(
         model="grok-4.3", model_reason="quality model", cost_ticks=12_345_000, cache_key="k1"
     )
     outcome, rec = await run(
         COMPLEX,
-        OfflineAgents(),
+        LLMLike(),
         meta=meta,
         request={"opt_id": "abc123", "prompt_type": "code", "source": "lsp", "batch_id": "b1"},
     )
@@ -355,7 +361,9 @@ async def test_meta_and_request_fields_reach_the_result() -> None:
     assert result.model == "grok-4.3" and result.model_reason == "quality model"
     assert result.score_before == done.score_before.total
     assert result.scores_after == done.score_after
-    assert result.route == "full" and result.changed
+    assert result.route == "full" and result.changed and result.engine == "llm"
+    steps = [e for e in rec.events if isinstance(e, AgentStepCompleted)]
+    assert {s.model for s in steps} == {"grok-4.3"}
     cached = to_result(done, cached=True, duration_ms=0)
     assert cached.cached and cached.duration_ms == 0 and cached.optimized == result.optimized
     assert rec.of(OptimizationCompleted)[0] == done
