@@ -37,10 +37,18 @@ Take = Callable[[Path], bool]
 
 
 def ensure_inbox(inbox: Path) -> None:
-    """The inbox and its ``done/`` and ``failed/`` folders, each 0700."""
+    """The inbox and its ``done/`` and ``failed/`` folders, each 0700.
+
+    A ``done`` or ``failed`` that is a symlink is replaced by a real folder: files are moved
+    there, and a link would send them (and the mode change) outside the inbox.
+    """
     ensure_private_dir(inbox)
-    ensure_private_dir(inbox / "done")
-    ensure_private_dir(inbox / "failed")
+    for name in ("done", "failed"):
+        sub = inbox / name
+        if sub.is_symlink():
+            log.warning("inbox: %s is a symlink; replacing it with a folder", sub)
+            sub.unlink()
+        ensure_private_dir(sub)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -67,6 +67,16 @@ async def test_inbox_is_created_private(inbox: Path) -> None:
         assert (inbox / "done").is_dir() and (inbox / "failed").is_dir()
 
 
+async def test_done_and_failed_symlinks_are_replaced(inbox: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    inbox.mkdir(mode=0o700)
+    (inbox / "done").symlink_to(elsewhere)
+    async with start(inbox, Taken()):
+        assert not (inbox / "done").is_symlink() and (inbox / "done").is_dir()
+        assert elsewhere.stat().st_mode & 0o777 == 0o755  # untouched
+
+
 async def test_slow_partial_write_is_taken_once_complete(inbox: Path) -> None:
     taken = Taken()
     async with start(inbox, taken, stable_s=0.4):
