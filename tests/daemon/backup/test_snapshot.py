@@ -112,6 +112,7 @@ def _fail_write(exc: OSError):  # type: ignore[no-untyped-def]
     [
         (OSError(errno.ENOSPC, "No space left on device"), "no space left on the device"),
         (OSError(errno.EACCES, "Permission denied"), "permission denied writing to"),
+        (OSError(errno.EROFS, "Read-only file system"), "is on a read-only file system"),
     ],
 )
 def test_a_failed_write_leaves_the_store_and_older_backups_untouched(
