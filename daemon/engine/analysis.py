@@ -63,11 +63,13 @@ _CONSTRAINT: Final = re.compile(
 _CONSTRAINT_START: Final = re.compile(
     r"^(?:use|keep|avoid|don'?t|do not|never|always|make sure|make it|make them|ensure|be |"
     r"stay|limit|include|mention|cite|focus|write in|respond in|answer in|reply in|no |only |"
-    r"remember|note|important|stick to|refrain|try to|aim for|prefer|assume|cover|mention)\b",
+    r"remember|note|important|stick to|refrain|try to|aim for|prefer|assume|cover|mention|"
+    r"explain (?:it )?(?:like|as if)|pretend)\b",
     re.I,
 )
 _FORMAT_START: Final = re.compile(
-    r"^(?:answer|respond|reply|return|output|format|give the (?:answer|result|output)|"
+    r"^(?:(?:answer|respond|reply)(?=\s+(?:with|in|as|using|only|briefly|concisely|"
+    r"in|by|yes|no|\d)\b)|return|output|format|give the (?:answer|result|output)|"
     r"the (?:answer|output|result|response) (?:should|must)|present|structure|print|"
     r"your (?:answer|output|response))",
     re.I,
@@ -99,9 +101,6 @@ _NOT_TASK_VERBS: Final = frozenset(
         "make",
         "be",
         "format",
-        "answer",
-        "respond",
-        "reply",
         "return",
         "output",
         "limit",
@@ -121,6 +120,10 @@ _NOT_TASK_VERBS: Final = frozenset(
         "think",
         "help",
     }
+)
+
+_EMPHASIS_LABELS: Final = frozenset(
+    {"important", "note", "nb", "warning", "remember", "reminder", "rule", "tip", "caution"}
 )
 
 SentenceKind = str  # role | task | audience | constraint | format | example | input | context
@@ -199,6 +202,11 @@ def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[st
     if section in ("input", "code", "text", "data", "document") or has_input_ph:
         kinds.add("input")
     label = _LABEL.match(bare)
+    if label and label.group(1).lower() in _EMPHASIS_LABELS:
+        # "IMPORTANT: answer in JSON" is an instruction with a label of emphasis.
+        kinds.add("constraint")
+        bare = label.group(2)
+        label = None
     if label and label.group(1).lower() in ("role", "persona"):
         kinds.add("role")
     elif label and label.group(1).lower() in ("task", "instructions", "instruction", "goal"):
@@ -238,7 +246,12 @@ def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[st
         or any(v in IMPERATIVES and v not in _NOT_TASK_VERBS for v in _clause_verbs(bare))
     )
     is_task = (
-        (first in IMPERATIVES and first not in _NOT_TASK_VERBS and not starts_constraint)
+        (
+            first in IMPERATIVES
+            and first not in _NOT_TASK_VERBS
+            and not starts_constraint
+            and not starts_format
+        )
         or (is_request and not starts_format and not starts_constraint)
         or section == "task"
         or "task" in kinds

@@ -219,8 +219,8 @@ _LONG_FORM: Final = re.compile(
 
 @_check("unbounded-length")
 def _unbounded(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
-    if not a.tasks or a.has_length:
-        return
+    if not a.tasks or a.has_length or a.is_classification:
+        return  # labels and extracted fields have no length to give
     if ptype in ("creative", "analytical") or _LONG_FORM.search(c.prose):
         first = a.tasks[0].sentence
         yield BY_NAME["unbounded-length"].finding(c.span(first.start, first.end))

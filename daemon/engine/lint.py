@@ -60,6 +60,15 @@ _SIGNALS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
         ),
         (r"\b(?:imagine|invent|brainstorm|whimsical|funny|humorous|vivid|fun|playful)\b", 1.0),
     ),
+    "general": (
+        (
+            r"\b(?:(?:write|draft|compose)\s+(?:an?\s+|the\s+|my\s+)?(?:[\w-]+\s+)?"
+            r"(?:email|letter|cover letter|message|"
+            r"note|invitation|bio|thank-you|apology)|recipes?|travel|itinerary|trip|gift|"
+            r"birthday|dinner|workout|diet|vacation|hobby|landlord|neighbou?r)\b",
+            2.5,
+        ),
+    ),
     "analytical": (
         (
             r"\b(?:analy[sz]e|analysis|compare|comparison|evaluate|assess|assessment|pros and "

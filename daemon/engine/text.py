@@ -184,7 +184,8 @@ FORMAT_WORDS: Final = re.compile(
     r"numbered(?: list| steps)?|list of|one (?:word|line|sentence|paragraph)|headings?|"
     r"format(?:ted)?|respond with|reply with|answer with|answer in|return (?:only|just|the|a|an|"
     r"json)|output(?: only| format)?|label only|code block|fenced|schema|template|in prose|"
-    r"plain text|for each\b|one per line|most important first|step[- ]by[- ]step|"
+    r"plain text|for each\b|use (?:a |one )?(?:[\w-]+ )?tables?|one per line|"
+    r"most important first|step[- ]by[- ]step|"
     r"list (?:at most|up to|exactly|the top|\d+)|title on the first line|"
     rf"{_COUNT}(?:\s+|-)(?:[\w-]+\s+)?{_UNITS})\b",
     re.I,
@@ -192,7 +193,7 @@ FORMAT_WORDS: Final = re.compile(
 
 # Forms that fix both the format and the length of a creative piece.
 FIXED_FORMS: Final = re.compile(
-    r"\b(?:haiku|limerick|sonnet|tweet|slogan|tagline|headline|couplet|acrostic|"
+    r"\b(?:haiku|limerick|sonnet|tweet|slogan|tagline|headline|couplet|acrostic|joke|riddle|pun|"
     r"one-liner|subject line|elevator pitch)s?\b",
     re.I,
 )
@@ -318,7 +319,14 @@ def languages(text: str) -> list[str]:
             explicit = re.search(r"\b(?:in|use|using|with|written in)\s+$", before) or re.match(
                 r"\s*(?:code|program|script|function|language|version|\d)", after
             )
-            if not explicit or (key in ("c", "r") and m.group(0).islower()):
+            # "React", "Go", "Swift" spelled as the name, inside a sentence, count too.
+            named = (
+                m.group(0) == LANGUAGES[key]
+                and len(key) > 1
+                and m.start() > 0
+                and not re.search(r"(?:^|[.!?:]\s*)$", text[max(0, m.start() - 3) : m.start()])
+            )
+            if not (explicit or named) or (key in ("c", "r") and m.group(0).islower()):
                 continue
         name = LANGUAGES[key]
         if name not in found:
@@ -370,7 +378,8 @@ INPUT_NAMES: Final = re.compile(
     r"history|response|responses|answer|answers|output|table|records?|rows?|"
     r"stack_?trace|traceback|sql|schema|tweet|spec|specification|requirements|survey|surveys|"
     r"memo|script|invoice|resume|cv|contract|proposal|minutes|letter|list|thread|"
-    r"description|summary|excerpt|statement|claim|argument)$",
+    r"description|summary|excerpt|statement|claim|argument|paragraph|paragraphs|sentence|"
+    r"sentences|listing|bio|profile|prompt|article_text|job_description|posting)$",
     re.I,
 )
 

@@ -38,9 +38,10 @@ def _role_line(ptype: str, text: str) -> str:
     if ptype == "code":
         if len(prog) >= 2 and re.search(r"\b(?:convert|translate|port|migrate)\b", text, re.I):
             return f"You are an experienced {prog[0]} and {prog[1]} developer."
+        named = prog or langs
         return (
-            f"You are an experienced {prog[0]} developer."
-            if prog
+            f"You are an experienced {named[0]} developer."
+            if named
             else "You are an experienced software developer."
         )
     if langs:
@@ -88,6 +89,18 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
         ):
             return f"1. The code in {block}.\n2. A short explanation of the main decisions."
         return "A short summary first, then an explanation of the key parts in order."
+    transform = re.search(
+        r"^\W*(translate|rewrite|rephrase|paraphrase|proofread|edit|shorten|simplify|polish|"
+        r"correct|summari[sz]e)\b",
+        " ".join(s.text for s in a.tasks[:1]).lower(),
+    )
+    if transform and ptype != "code":
+        verb = transform.group(1)
+        if verb == "translate":
+            return "The translation only, keeping the original formatting, with no commentary."
+        if verb.startswith("summar"):
+            return "The summary only, in plain prose, with no preamble."
+        return "The revised text only, with no commentary."
     if ptype == "technical":
         if re.search(r"\b(?:documentation|docs|runbook|guide|tutorial|readme)\b", low):
             return "Markdown with one heading per topic, and examples in fenced code blocks."
@@ -116,6 +129,9 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
             return "The email only: a subject line, then the body, with no commentary."
         return f"The {what} only, ready to use, with no commentary."
     if ptype == "creative":
+        short = re.search(r"\b(joke|riddle|pun|slogan|tagline|headline|name)s?\b", low)
+        if short:
+            return f"The {short.group(1)}s only, one per line, with no commentary."
         if re.search(r"\b(?:poem|poetry|lyrics|song|verse|rhyme)\b", low):
             return "The poem only, with a title on the first line."
         return "The piece only, with a title on the first line and no commentary."
@@ -153,7 +169,16 @@ def _point_at_input(sentence: str, token: str) -> tuple[str, bool]:
     m = re.search(rf"\s*:\s*{esc}\s*[.!?]?\s*$", sentence)
     if m:
         head = sentence[: m.start()]
-        head = re.sub(r"\b(?:this|these)\s+([\w-]+)\s*$", r"the \1 below", head, flags=re.I)
+        pointed = re.sub(
+            rf"\b(?:this|these)\s+({re.escape(noun)}s?)\b",
+            r"the \1 below",
+            head,
+            count=1,
+            flags=re.I,
+        )
+        if pointed == head:
+            pointed = re.sub(r"\b(?:this|these)\s+([\w-]+)\s*$", r"the \1 below", head, flags=re.I)
+        head = pointed
         return tidy(head) + ".", True
     m = re.search(
         rf"\b{_DET}\s+((?:{_NOT_PREP}[\w/-]+\s+){{0,2}}{_NOT_PREP}[\w/-]+)\s*{esc}", sentence, re.I
@@ -272,7 +297,8 @@ class _Builder:
             if idx < 0 or is_delimited(out, idx, idx + len(tok)) or tok in done:
                 continue
             tag = _tag_name(tok)
-            out = out[:idx] + f"\n<{tag}>\n{tok}\n</{tag}>\n" + out[idx + len(tok) :]
+            lead = "" if idx == 0 or out[idx - 1] == "\n" else "\n"
+            out = out[:idx] + f"{lead}<{tag}>\n{tok}\n</{tag}>\n" + out[idx + len(tok) :]
             out = re.sub(r"[ \t]+\n", "\n", out)
             out = re.sub(r"\n{3,}", "\n\n", out).strip()
             done.append(tok)
