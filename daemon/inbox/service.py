@@ -247,11 +247,14 @@ class InboxService:
             batch_id=record.batch_id,
         )
         log.info("resuming batch %s (%d of %d done)", record.batch_id, record.done, started.count)
-        if inbox:
+        if not inbox:
+            await self.runner.run(job)
+            return
+        try:
             async with self._batch_slots:
                 await self._finish_inbox(path, job, ino)
-        else:
-            await self.runner.run(job)
+        finally:
+            self._claimed.discard(path.name)
 
     async def _run_inbox_file(self, path: Path) -> None:
         sha = ""

@@ -78,11 +78,18 @@ def test_kill_9_mid_batch_resumes_without_paying_twice(promptd_home: Path) -> No
             while not (paths.inbox / "done" / "dogs.csv").exists():
                 assert time.monotonic() < deadline and second.poll() is None, "no resume"
                 time.sleep(0.05)
+            # The resumed file's name is free again: the same drop is answered as a duplicate.
+            drop(paths.inbox, "dogs.csv", dogs_csv(16))
+            while not (paths.inbox / "done" / "dogs-1.csv").exists():
+                assert time.monotonic() < deadline and second.poll() is None, "no second run"
+                time.sleep(0.05)
             second.send_signal(signal.SIGTERM)
             second.wait(20)
     after = read_log(paths)
-    assert len(of(after, BatchStarted)) == 1 and len(of(after, BatchCompleted)) == 1
-    items = of(after, BatchItemCompleted)
+    first_run, again = of(after, BatchStarted)
+    assert again.duplicate_of == first_run.batch_id
+    assert len(of(after, BatchCompleted)) == 2
+    items = [e for e in of(after, BatchItemCompleted) if e.batch_id == first_run.batch_id]
     assert sorted(e.index for e in items) == list(range(16))  # each item once
     # An item done before the kill was neither optimized nor paid for again.
     asked_by_opt = {e.opt_id: e.prompt for e in of(after, OptimizationRequested)}
@@ -98,7 +105,8 @@ def test_kill_9_mid_batch_resumes_without_paying_twice(promptd_home: Path) -> No
         assert paid_for[prompt] == {item.opt_id}
     rows = list(csv.DictReader(io.StringIO((paths.outbox / "dogs.optimized.csv").read_text())))
     assert [r["id"] for r in rows] == [f"d{i}" for i in range(16)]
-    assert {r["status"] for r in rows} == {"ok"}
+    assert {r["status"] for r in rows} == {"cached"}  # the second drop's answer, at no cost
+    assert all(r["optimized"] and r["cost_usd"] == "0" for r in rows)
 
 
 async def test_budget_running_out_mid_batch(
