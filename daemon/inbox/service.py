@@ -10,8 +10,8 @@
 * Control API: ``batch.submit`` (the ``promptd batch`` command), ``batch.status`` (alias
   ``batch.get``), ``batch.cancel``; :meth:`InboxService.status` is the inbox part of
   ``status``. ``batch.submit`` answers when the batch ends; meanwhile ``progress``
-  notifications (with the request's token) go to the submitting connection, and to
-  subscribers of the ``batch`` topic (token: the batch id).
+  notifications (with the request's token) go to the submitting connection; every batch
+  (inbox drops too) sends ``batch.progress`` to subscribers of the ``batch`` topic.
 
 Files are opened with ``O_NOFOLLOW`` and must be regular files: nothing outside the inbox is
 read or written for an inbox batch.
@@ -330,7 +330,8 @@ class InboxService:
         return await self.bridge.optimize(call)
 
     def _progress(self, prog: BatchProgress) -> None:
-        self.daemon.publish("batch", "progress", self._notice(prog))
+        # "batch.progress", not "progress": a subscriber has no request token to match.
+        self.daemon.publish("batch", "batch.progress", self._notice(prog))
 
     @staticmethod
     def _notice(prog: BatchProgress) -> api.Progress:

@@ -271,3 +271,29 @@ async def test_a_file_replaced_while_its_batch_runs_is_run_again(promptd_home: P
         assert [r["id"] for r in rows] == ["n1"]
         assert (done / "items.csv").read_bytes().startswith(b"id,prompt\nn1,")
         assert not (paths.inbox / "items.csv").exists()
+
+
+async def test_subscribers_see_inbox_batches_progress(promptd_home: Path) -> None:
+    import msgspec
+
+    from daemon.api import Progress
+    from daemon.client import DaemonClient
+
+    paths = resolve(promptd_home)
+    seen: list[Progress] = []
+
+    def on_notification(method: str, raw: bytes) -> None:
+        if method == "batch.progress":
+            seen.append(msgspec.json.decode(raw, type=Progress))
+
+    async with running_daemon(promptd_home):
+        client = await DaemonClient.connect(paths)
+        try:
+            client.on_notification = on_notification
+            await client.call("subscribe", {"topics": ["batch"]})
+            drop(paths.inbox, "watched.csv", prompts_csv())
+            await until(lambda: seen and "completed" in seen[-1].message, what="batch.progress")
+        finally:
+            await client.close()
+    assert seen[-1].message.startswith("watched.csv: 4/4")
+    assert (seen[-1].done, seen[-1].total) == (4, 4) and seen[-1].kind == "batch"
