@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final, Literal
 
 import msgspec
@@ -47,8 +48,9 @@ _HTML: Final = wordlist(
 )
 
 
-def _placeholder_matches(text: str) -> list[tuple[str, str, int, int]]:
-    """(token, style, start, end) for each placeholder, in order."""
+@lru_cache(maxsize=512)
+def _placeholder_matches(text: str) -> tuple[tuple[str, str, int, int], ...]:
+    """(token, style, start, end) for each placeholder, in order (cached: asked often)."""
     out: list[tuple[str, str, int, int]] = []
     closing = set(_CLOSING_TAG.findall(text)) if "</" in text else set()
     for m in _PLACEHOLDER.finditer(text):
@@ -65,7 +67,7 @@ def _placeholder_matches(text: str) -> list[tuple[str, str, int, int]]:
             # A bare {} in prose is usually a JSON example or a set, not a field.
             continue
         out.append((m.group(0), style, m.start(), m.end()))
-    return out
+    return tuple(out)
 
 
 def placeholders(text: str) -> list[str]:
@@ -78,7 +80,7 @@ def placeholders(text: str) -> list[str]:
 
 def placeholder_spans(text: str) -> list[tuple[str, str, int, int]]:
     """Every placeholder occurrence: (token, style, start, end)."""
-    return _placeholder_matches(text)
+    return list(_placeholder_matches(text))
 
 
 def placeholder_name(token: str) -> str:
@@ -150,6 +152,11 @@ def _strip_spans(text: str, pattern: re.Pattern[str]) -> str:
 
 def intent_items(text: str) -> list[IntentItem]:
     """What the author wrote that carries meaning and must survive a rewrite."""
+    return list(_intent_items(text))
+
+
+@lru_cache(maxsize=256)
+def _intent_items(text: str) -> tuple[IntentItem, ...]:
     items: list[IntentItem] = []
     seen: set[tuple[str, ...]] = set()
 
@@ -186,7 +193,7 @@ def intent_items(text: str) -> list[IntentItem]:
         add("identifier", m.group(0), m.group(0))
     for entity in _entities(rest):
         add("entity", entity, entity)
-    return items
+    return tuple(items)
 
 
 def _code_needles(body: str) -> tuple[str, ...]:

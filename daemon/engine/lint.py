@@ -94,7 +94,7 @@ _SCAN: Final = re.compile(
         for ptype, signals in _SIGNALS.items()
         for i, (pattern, _weight) in enumerate(signals)
     ),
-    re.I | re.M,
+    re.M,  # matched against the lower-cased text: faster than re.I
 )
 _TYPE_WORDS: Final = {
     ptype: re.compile("|".join(p for p, _w in signals), re.I) for ptype, signals in _SIGNALS.items()
@@ -108,7 +108,7 @@ def detect_type(text: str) -> tuple[str, float]:
     """
     prose = mask_placeholders(text[:20_000])
     hits: Counter[str] = Counter()
-    for m in _SCAN.finditer(prose):
+    for m in _SCAN.finditer(prose.lower()):
         if m.lastgroup:
             hits[m.lastgroup] += 1
     scores: dict[str, float] = dict.fromkeys(_SIGNALS, 0.0)
