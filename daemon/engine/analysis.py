@@ -126,8 +126,6 @@ _EMPHASIS_LABELS: Final = frozenset(
     {"important", "note", "nb", "warning", "remember", "reminder", "rule", "tip", "caution"}
 )
 
-SentenceKind = str  # role | task | audience | constraint | format | example | input | context
-
 
 class Labeled(msgspec.Struct, frozen=True):
     sentence: Sentence

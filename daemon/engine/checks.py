@@ -13,7 +13,7 @@ from typing import Final
 
 from ..values import Finding, Span
 from .analysis import Analysis, analyze
-from .guards import mask_placeholders, placeholder_name
+from .guards import mask_placeholders
 from .rules import BY_NAME, Rule
 from .text import (
     ACRONYMS,
@@ -72,7 +72,7 @@ def _check(name: str) -> Callable[[Check], Check]:
 
 @_check("missing-task")
 def _missing_task(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
-    if (not a.tasks and not a.of("role")) or (not a.tasks and a.word_count < 3) or not a.tasks:
+    if not a.tasks:
         yield BY_NAME["missing-task"].finding(c.span(0, min(len(c.text), 80)))
 
 
@@ -496,7 +496,7 @@ def _examples(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 _STOP: Final = wordlist("the and for with that this are was you your its from into then them they")
 
 
-def _wordset(text: str) -> set[str]:
+def wordset(text: str) -> set[str]:
     return {w.lower() for w in words(text) if len(w) > 2 and w.lower() not in _STOP}
 
 
@@ -514,7 +514,7 @@ def _duplicates(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     for s in a.sentences:
         if "heading" in s.kinds or "example" in s.kinds:
             continue
-        ws = _wordset(s.text)
+        ws = wordset(s.text)
         if len(ws) < 3:
             continue
         for other, text in seen:
@@ -567,7 +567,7 @@ def _wall(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             yield BY_NAME["wall-of-text"].finding(c.span(para.start(), para.end()), str(n))
 
 
-def diagnose(text: str, prompt_type: str, analysis: Analysis | None = None) -> list[Finding]:
+def diagnose(text: str, prompt_type: str) -> list[Finding]:
     """Every finding of every rule that applies to ``prompt_type``, sorted by position."""
     return list(_diagnose(text, prompt_type))
 
@@ -583,7 +583,3 @@ def _diagnose(text: str, prompt_type: str) -> tuple[Finding, ...]:
             continue
         out.extend(check(a, prompt_type, ctx))
     return tuple(sorted(out, key=lambda f: (f.span.start if f.span else 0, f.code)))
-
-
-def input_names(a: Analysis) -> list[str]:
-    return [placeholder_name(tok) for tok, _s, _b, _e in a.input_placeholders()]

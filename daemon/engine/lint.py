@@ -164,7 +164,7 @@ def lint(text: str, prompt_type: str = "auto", config: EngineConfig | None = Non
     check_input(text, config)
     ptype, detected = resolve_type(prompt_type, text)
     analysis = analyze(text)
-    findings = diagnose(text, ptype, analysis)
+    findings = diagnose(text, ptype)
     rubric = score(text, ptype, findings, analysis)
     return LintReport(
         prompt_type=ptype,

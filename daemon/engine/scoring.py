@@ -59,7 +59,7 @@ def score(
 ) -> Rubric:
     """Score ``text`` as a ``prompt_type`` prompt, explaining each criterion."""
     a = analysis or analyze(text)
-    found = findings if findings is not None else diagnose(text, prompt_type, a)
+    found = findings if findings is not None else diagnose(text, prompt_type)
     counts = Counter(f.code for f in found)
 
     # clarity

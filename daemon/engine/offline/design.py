@@ -16,7 +16,7 @@ from typing import Final, Literal
 from ...config import EngineConfig
 from ...values import Change, Finding
 from ..analysis import Analysis, analyze
-from ..checks import is_delimited, split_tasks
+from ..checks import is_delimited, near_duplicate, split_tasks, wordset
 from ..guards import check, placeholder_name
 from ..text import PROGRAMMING, languages
 from ..types import Design
@@ -241,13 +241,11 @@ class _Builder:
     def _drop_duplicates(self) -> None:
         if "PD019" not in self.codes:
             return
-        from ..checks import _wordset, near_duplicate
-
         kept: list[set[str]] = []
         for i, labeled in enumerate(self.a.sentences):
             if labeled.kinds & {"example", "heading", "input"}:
                 continue
-            ws = _wordset(self.sentence(i))
+            ws = wordset(self.sentence(i))
             if len(ws) < 3:
                 continue
             if any(near_duplicate(ws, k) for k in kept):
