@@ -173,9 +173,12 @@ def show(view: StoreView, params: api.ShowParams) -> api.ShowResult:
 
 
 def forecast_usd(view: StoreView) -> float:
-    from ..providers.forecast import forecast  # heavy package: only when asked
+    """The 30-day forecast; 0 with no spend at all (then the providers are not imported)."""
+    rows = [(day, spend.ticks) for day, spend in view.budget.by_day() if spend.ticks]
+    if not rows:
+        return 0.0
+    from ..providers.forecast import forecast  # a heavy package: only when there is spend
 
-    rows = [(day, spend.ticks) for day, spend in view.budget.by_day()]
     return ticks_to_usd(forecast(rows).forecast_30d_ticks)
 
 
