@@ -437,14 +437,6 @@ class _Builder:
                     kind="structure",
                 )
             )
-        elif headed or rules:
-            self.changes.append(
-                Change(
-                    description="Organized the prompt into sections.",
-                    findings=sorted(self.codes & _FIXABLE_RESTRUCTURE),
-                    kind="structure",
-                )
-            )
         return "\n".join(lines).strip()
 
 

@@ -160,13 +160,11 @@ def calm_shouting(sentence: str) -> tuple[str, list[str]]:
         chars[start:end] = list(lowered)
         changed.append(run)
     out = "".join(chars)
+    changed += re.findall(r"!{2,}|\?{2,}", out)
     out, n = re.subn(r"!{2,}", "!", out)
     if n:
-        changed.append("!!")
         out = re.sub(r"!(\s|$)", r".\1", out)
-    out, n2 = re.subn(r"\?{2,}", "?", out)
-    if n2:
-        changed.append("??")
+    out = re.sub(r"\?{2,}", "?", out)
     out = re.sub(r"\bdont\b", "don't", out)
     out = re.sub(r"\bcant\b", "can't", out)
     return (capitalize(out), changed) if changed else (sentence, [])
