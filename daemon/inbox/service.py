@@ -41,6 +41,7 @@ from .stability import is_temporary, regular_file_state
 from .watcher import InboxWatcher, ensure_inbox
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..server.app import Daemon
     from ..server.rpc import Call, Method
 
@@ -103,6 +104,7 @@ class InboxService:
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
         self._batch_slots = asyncio.Semaphore(max(1, self.config.concurrency))
         self._tasks: set[asyncio.Task[Any]] = set()
+        daemon.reload_hooks.append(self._reloaded)
 
     # --- life ----------------------------------------------------------------------------
 
@@ -134,6 +136,17 @@ class InboxService:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    def _reloaded(self, config: Config) -> None:
+        """SIGHUP: new sizes and timings apply at once; a polling change re-arms the watch.
+        ``inbox.concurrency`` and ``inbox.enabled`` take effect at the next start."""
+        new = config.inbox
+        polling_changed = new.polling != self.config.polling
+        self.config = new
+        self.watcher.config = new
+        self.watcher.tracker.stable_s = new.stable_s
+        if polling_changed:
+            self.watcher.rearm()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)

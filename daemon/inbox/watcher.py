@@ -96,6 +96,10 @@ class InboxWatcher:
 
     # --- watching --------------------------------------------------------------------------
 
+    def rearm(self) -> None:
+        """Start the watch again (after a settings change)."""
+        self._rearm.set()
+
     def close(self) -> None:
         """Make the running watch return now (before cancelling :meth:`run`)."""
         self._closing = True

@@ -297,3 +297,16 @@ async def test_subscribers_see_inbox_batches_progress(promptd_home: Path) -> Non
             await client.close()
     assert seen[-1].message.startswith("watched.csv: 4/4")
     assert (seen[-1].done, seen[-1].total) == (4, 4) and seen[-1].kind == "batch"
+
+
+async def test_sighup_applies_new_inbox_settings(promptd_home: Path) -> None:
+    paths = resolve(promptd_home)
+    async with running_daemon(promptd_home) as daemon:
+        watcher = inbox_service(daemon).watcher
+        arms = watcher.arms
+        paths.config_file.write_text("[inbox]\nstable_s = 0.7\npolling = true\n")
+        daemon.reload()
+        assert watcher.tracker.stable_s == 0.7
+        await until(lambda: watcher.arms > arms and watcher.polling, what="re-armed, polling")
+        drop(paths.inbox, "after-hup.txt", b"write a riddle about time")
+        await until(lambda: (paths.outbox / "after-hup.optimized.txt").exists(), what="result")
