@@ -17,7 +17,13 @@ import pytest
 
 from daemon import api
 from daemon.client import DaemonClient
-from daemon.events import DaemonStopped, OptimizationCompleted, OptimizationFailed
+from daemon.events import (
+    DaemonStopped,
+    OptimizationCompleted,
+    OptimizationFailed,
+    OptimizationRequested,
+    Record,
+)
 from daemon.paths import Paths, resolve
 from daemon.server import lifecycle
 from daemon.store.lmdb_log import EventLog
@@ -244,7 +250,9 @@ async def test_subscribers_get_status_pushes(paths: Paths) -> None:
     assert notice["engine"] == "offline"
 
 
-def _sigterm_with_work(paths: Paths, grace: float, n: int) -> list[object]:
+def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object], int]:
+    """Flood the daemon with ``n`` optimizations, SIGTERM it while they run; the answers
+    and the time (ns) of the signal."""
     paths.config_file.parent.mkdir(parents=True, exist_ok=True)
     paths.config_file.write_text(f"[daemon]\nshutdown_grace_s = {grace}\n")
     assert promptd("start").returncode == 0
@@ -265,28 +273,43 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> list[object]:
             for i in range(n)
         ]
         await asyncio.sleep(0.15)
+        sent.append(time.time_ns())
         os.kill(pid, signal.SIGTERM)
         out = await asyncio.gather(*calls, return_exceptions=True)
         await client.close()
         return out
 
+    sent: list[int] = []
     answers = asyncio.run(flood())
     assert lifecycle.wait_exit(paths, pid, 15)
-    return answers
+    return answers, sent[0]
+
+
+def records(paths: Paths) -> list[Record]:
+    log = EventLog.open(paths.events, readonly=True)
+    try:
+        return list(log.read())
+    finally:
+        log.close()
 
 
 def test_sigterm_lets_work_in_flight_finish(paths: Paths) -> None:
-    answers = _sigterm_with_work(paths, grace=10.0, n=40)
-    evs = events(paths)
+    answers, signalled_ns = _sigterm_with_work(paths, grace=10.0, n=40)
+    recs = records(paths)
+    evs = [r.event for r in recs]
     stopped = [e for e in evs if isinstance(e, DaemonStopped)]
     assert stopped and stopped[-1].reason == "signal" and stopped[-1].interrupted == 0
-    done = [e for e in evs if isinstance(e, OptimizationCompleted)]
+    done = [r for r in recs if isinstance(r.event, OptimizationCompleted)]
     assert len(done) == sum(1 for a in answers if isinstance(a, dict))
+    # work was in flight at the signal, and it finished after it
+    assert any(r.ts_ns > signalled_ns for r in done)
+    requested = {e.opt_id for e in evs if isinstance(e, OptimizationRequested)}
+    assert requested == {r.event.opt_id for r in done}  # type: ignore[attr-defined]
     assert not any(isinstance(e, OptimizationFailed) and e.interrupted for e in evs)
 
 
 def test_sigterm_records_work_cut_off_as_interrupted(paths: Paths) -> None:
-    answers = _sigterm_with_work(paths, grace=0.0, n=200)
+    answers, _ = _sigterm_with_work(paths, grace=0.0, n=200)
     evs = events(paths)
     stopped = [e for e in evs if isinstance(e, DaemonStopped)][-1]
     interrupted = [e for e in evs if isinstance(e, OptimizationFailed) and e.interrupted]
