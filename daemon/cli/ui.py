@@ -276,8 +276,8 @@ def render_summary(r: api.OptimizeResult) -> None:
     err.print(line)
     if r.degraded and r.degraded_reason:
         err.print(f"[yellow]degraded:[/] {r.degraded_reason}")
-    if not r.changed and r.unchanged_reason:
-        err.print(f"unchanged: {r.unchanged_reason}")
+    if not r.changed and r.unchanged_reason:  # the findings left are listed below
+        err.print(f"unchanged: {r.unchanged_reason.split('; ')[0]}", markup=False)
     for change in r.changes:
         codes = f" ({', '.join(change.findings)})" if change.findings else ""
         err.print(f"  [green]✓[/] {change.description}{codes}", markup=True)
