@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -88,7 +89,7 @@ def render_status(s: api.StatusResult) -> None:
     else:
         grid.add_row("daemon", Text("daemon not running (read from the event log)", "yellow"))
     grid.add_row("version", s.version)
-    grid.add_row("home", s.home)
+    grid.add_row("home", Text(s.home))
     circuit_style = {"closed": "green", "open": "red"}.get(s.provider.circuit, "yellow")
     provider = Text(f"{s.engine} · {s.provider.name}")
     if s.provider.model:
@@ -108,14 +109,14 @@ def render_status(s: api.StatusResult) -> None:
     grid.add_row("backups", backups)
     if s.backups.last_error:
         grid.add_row("", Text(f"last backup failed: {s.backups.last_error}", style="red"))
-    grid.add_row("inbox", f"{s.inbox.path} · {s.inbox.pending} pending")
+    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending"))
     for batch in s.inbox.batches:
         eta = f", ETA {_duration(batch.eta_s)}" if batch.eta_s is not None else ""
         line = f"{batch.file_name}: {batch.done}/{batch.total} {batch.state}"
         line += f" ({batch.rate_per_s:.1f}/s{eta}, {usd(batch.cost_usd)})"
         if batch.reason:
             line += f" — {batch.reason}"
-        grid.add_row("", line)
+        grid.add_row("", Text(line))
     out.print(grid)
 
 
@@ -125,7 +126,7 @@ def render_history(result: api.HistoryResult, running: bool) -> None:
     if not result.items:
         err.print('no optimizations yet; try: promptd optimize "your prompt"')
         return
-    table = Table(box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False, expand=True)
     for name, justify in (
         ("id", "left"),
         ("when", "left"),
@@ -136,7 +137,10 @@ def render_history(result: api.HistoryResult, running: bool) -> None:
         ("", "left"),
         ("prompt", "left"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+        if name == "prompt":  # the one column that gives way when the terminal is narrow
+            table.add_column(name, ratio=1, no_wrap=True, overflow="ellipsis")
+        else:
+            table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))  # type: ignore[arg-type]
     for item in result.items:
         flags = " ".join(
             f for f, on in (("cached", item.cached), ("degraded", item.degraded)) if on
@@ -152,7 +156,7 @@ def render_history(result: api.HistoryResult, running: bool) -> None:
             score,
             usd(item.cost_usd),
             flags,
-            item.preview,
+            Text(item.preview),
         )
     out.print(table)
 
@@ -166,7 +170,7 @@ def render_findings(findings: list[object]) -> None:
         where = f"{f.span.line}:{f.span.col} " if f.span else ""
         ask = "  (needs your input)" if f.needs_input else ""
         style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
-        err.print(f"  {where}[{style}]{f.code}[/] {f.severity} {f.message}{ask}", markup=True)
+        err.print(f"  {where}[{style}]{f.code}[/] {f.severity} {escape(f.message)}{ask}")
 
 
 def render_show(s: api.ShowResult, running: bool) -> None:
@@ -184,9 +188,9 @@ def render_show(s: api.ShowResult, running: bool) -> None:
     flags = [f for f, on in (("cached", o.cached), ("degraded", o.degraded)) if on]
     head.add_row("cost", usd(o.cost_usd) + (f" ({', '.join(flags)})" if flags else ""))
     if o.degraded_reason:
-        head.add_row("degraded", o.degraded_reason)
+        head.add_row("degraded", Text(o.degraded_reason))
     if not o.changed and o.unchanged_reason:
-        head.add_row("unchanged", o.unchanged_reason)
+        head.add_row("unchanged", Text(o.unchanged_reason))
     out.print(head)
     if s.steps:
         steps = Table(title="agent steps", box=None, title_justify="left")
@@ -194,7 +198,11 @@ def render_show(s: api.ShowResult, running: bool) -> None:
             steps.add_column(col, justify="right" if col in ("try", "ms") else "left")
         for st in s.steps:
             steps.add_row(
-                st.agent, str(st.attempt), f"{st.duration_ms:.1f}", st.model or "-", st.summary
+                st.agent,
+                str(st.attempt),
+                f"{st.duration_ms:.1f}",
+                st.model or "-",
+                Text(st.summary),
             )
         out.print(steps)
     if s.calls:
@@ -226,7 +234,7 @@ def _cost_table(title: str, rows: list[api.CostRow]) -> Table:
     table.add_column("cost", justify="right")
     table.add_column("calls", justify="right")
     for row in rows:
-        table.add_row(row.key, usd(row.cost_usd), str(row.calls))
+        table.add_row(Text(row.key), usd(row.cost_usd), str(row.calls))
     if not rows:
         table.add_row("(none)", "-", "-")
     return table
@@ -275,12 +283,12 @@ def render_summary(r: api.OptimizeResult) -> None:
     line += Text(f" · {r.duration_ms} ms · {r.id}")
     err.print(line)
     if r.degraded and r.degraded_reason:
-        err.print(f"[yellow]degraded:[/] {r.degraded_reason}")
+        err.print(f"[yellow]degraded:[/] {escape(r.degraded_reason)}")
     if not r.changed and r.unchanged_reason:  # the findings left are listed below
         err.print(f"unchanged: {r.unchanged_reason.split('; ')[0]}", markup=False)
     for change in r.changes:
         codes = f" ({', '.join(change.findings)})" if change.findings else ""
-        err.print(f"  [green]✓[/] {change.description}{codes}", markup=True)
+        err.print(f"  [green]✓[/] {escape(change.description)}{escape(codes)}")
     left = [f for f in r.findings if f.needs_input]
     if left:
         err.print("needs your input:")
