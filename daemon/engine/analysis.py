@@ -175,6 +175,17 @@ _LEAD: Final = re.compile(
 )
 
 
+def _is_count(match: re.Match[str]) -> bool:
+    """A length ("200 words", "three items"), not a shape like "a table" or "JSON"."""
+    return bool(
+        re.match(
+            r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a single)\b",
+            match.group(0),
+            re.I,
+        )
+    )
+
+
 def _first_word(text: str) -> str:
     cleaned = FILLER.sub("", text).strip(" ,;:-*>•\t0123456789.)!")
     cleaned = _LEAD.sub("", cleaned)
@@ -254,10 +265,11 @@ def _label(sentence: Sentence, section: str, has_input_ph: bool) -> frozenset[st
         or section == "task"
         or "task" in kinds
     )
+    shape = FORMAT_WORDS.search(bare)
     if (
         starts_format
         or section in ("output", "output format", "format")
-        or (FORMAT_WORDS.search(bare) and not is_task)
+        or (shape is not None and not is_task and not (starts_constraint and _is_count(shape)))
     ):
         kinds.add("format")
     if (
@@ -364,7 +376,9 @@ def deconstruct(text: str) -> Deconstruction:
         tasks=join("task"),
         audience=audience,
         context=" ".join(join("context")),
-        constraints=[s for s in join("constraint") if s not in join("task")],
+        constraints=[
+            s for s in join("constraint") if s not in join("task") and s not in join("format")
+        ],
         output_format=" ".join(join("format")),
         examples=join("example"),
         input_data=inputs,
