@@ -133,3 +133,14 @@ def test_large_input_under_the_cap_is_optimized() -> None:
     result = optimize(text)
     assert isinstance(result, OptimizationCompleted)
     assert guards.check(text, result.optimized) == []
+
+
+@SETTINGS
+@given(PROMPT, PROMPT)
+def test_placeholder_guard_flags_exactly_the_changed_sets(original: str, rewritten: str) -> None:
+    violation = guards.check_placeholders(original, rewritten)
+    same = set(guards.placeholders(original)) == set(guards.placeholders(rewritten))
+    assert (violation is None) == same
+    if violation is not None:
+        changed = set(guards.placeholders(original)) ^ set(guards.placeholders(rewritten))
+        assert set(violation.items) == changed
