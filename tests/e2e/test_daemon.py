@@ -421,3 +421,32 @@ def test_the_llm_engine_through_the_daemon_books_its_cost(paths: Paths) -> None:
         shown = json.loads(promptd("show", first["id"], "--json").stdout)
         assert len(shown["calls"]) == calls
         assert sum(c["cost_usd"] for c in shown["calls"]) == pytest.approx(first["cost_usd"])
+
+
+async def test_a_refused_budget_is_pushed_to_subscribers_as_a_message(paths: Paths) -> None:
+    from tests.daemon.providers.loopback import LoopbackServer
+
+    with LoopbackServer() as server:
+        _provider_config(paths, server.base_url)
+        assert promptd("start").returncode == 0
+        client = await DaemonClient.connect(paths)
+        notices: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        client.on_notification = lambda method, params: notices.put_nowait(json.loads(params))
+        try:
+            await client.call("subscribe", api.SubscribeParams(topics=["status"]))
+            await client.call("budget.set", api.BudgetSetParams(daily_usd=0.0000001))
+            result = await client.call(
+                "optimize", api.OptimizeParams(text=PROMPT), result_type=api.OptimizeResult
+            )
+            assert result.degraded and "budget" in result.degraded_reason
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                notice = await asyncio.wait_for(notices.get(), 10)
+                if notice["message"]:
+                    break
+                assert asyncio.get_running_loop().time() < deadline
+        finally:
+            await client.close()
+        assert server.bodies == []  # the call never went out
+    assert notice["level"] == "warning" and notice["event"] == "budget.refused"
+    assert "budget is used up" in str(notice["message"])
