@@ -17,6 +17,7 @@ to :class:`UnknownEvent` and projections skip them.
 from __future__ import annotations
 
 import struct
+import typing
 from typing import Final
 
 import msgspec
@@ -33,7 +34,7 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 # --- daemon lifecycle --------------------------------------------------------------------
 
 
-class DaemonStarted(_Event, tag="daemon.started"):
+class DaemonStarted(_Event, frozen=True, kw_only=True, tag="daemon.started"):
     pid: int
     version: str
     engine: str = "offline"
@@ -41,13 +42,13 @@ class DaemonStarted(_Event, tag="daemon.started"):
     model: str = ""
 
 
-class DaemonStopped(_Event, tag="daemon.stopped"):
+class DaemonStopped(_Event, frozen=True, kw_only=True, tag="daemon.stopped"):
     pid: int
     reason: str = "shutdown"  # shutdown | signal | error
     interrupted: int = 0  # optimizations cut off by the bounded wait
 
 
-class ConfigReloaded(_Event, tag="config.reloaded"):
+class ConfigReloaded(_Event, frozen=True, kw_only=True, tag="config.reloaded"):
     engine: str = ""
     provider: str = ""
     model: str = ""
@@ -56,7 +57,7 @@ class ConfigReloaded(_Event, tag="config.reloaded"):
 # --- optimizations -----------------------------------------------------------------------
 
 
-class OptimizationRequested(_Event, tag="optimization.requested"):
+class OptimizationRequested(_Event, frozen=True, kw_only=True, tag="optimization.requested"):
     opt_id: str
     prompt: str
     prompt_hash: str  # sha256 hex of the normalized prompt
@@ -68,7 +69,7 @@ class OptimizationRequested(_Event, tag="optimization.requested"):
     no_cache: bool = False
 
 
-class AgentStepCompleted(_Event, tag="agent.step_completed"):
+class AgentStepCompleted(_Event, frozen=True, kw_only=True, tag="agent.step_completed"):
     opt_id: str
     agent: str  # deconstructor | diagnoser | designer | evaluator
     attempt: int = 1
@@ -79,7 +80,7 @@ class AgentStepCompleted(_Event, tag="agent.step_completed"):
     output: bytes = b""  # the agent's typed output, JSON-encoded, for replay
 
 
-class OptimizationCompleted(_Event, tag="optimization.completed"):
+class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization.completed"):
     opt_id: str
     prompt_hash: str
     original: str
@@ -107,14 +108,14 @@ class OptimizationCompleted(_Event, tag="optimization.completed"):
     batch_id: str = ""
 
 
-class OptimizationFailed(_Event, tag="optimization.failed"):
+class OptimizationFailed(_Event, frozen=True, kw_only=True, tag="optimization.failed"):
     opt_id: str
     error: str  # stable code: input_too_large | guard | provider | budget | interrupted | internal
     message: str
     interrupted: bool = False
 
 
-class CacheHit(_Event, tag="cache.hit"):
+class CacheHit(_Event, frozen=True, kw_only=True, tag="cache.hit"):
     cache: str  # optimization | response | lint
     key: str
     opt_id: str = ""
@@ -122,7 +123,7 @@ class CacheHit(_Event, tag="cache.hit"):
     saved_ticks: int = 0
 
 
-class CacheMiss(_Event, tag="cache.miss"):
+class CacheMiss(_Event, frozen=True, kw_only=True, tag="cache.miss"):
     cache: str
     key: str
     opt_id: str = ""
@@ -131,7 +132,7 @@ class CacheMiss(_Event, tag="cache.miss"):
 # --- providers ---------------------------------------------------------------------------
 
 
-class ProviderCallCompleted(_Event, tag="provider.call_completed"):
+class ProviderCallCompleted(_Event, frozen=True, kw_only=True, tag="provider.call_completed"):
     call_id: str
     provider: str  # xai | openai
     model: str
@@ -155,7 +156,7 @@ class ProviderCallCompleted(_Event, tag="provider.call_completed"):
     month: str = ""  # local month (YYYY-MM)
 
 
-class CircuitChanged(_Event, tag="circuit.changed"):
+class CircuitChanged(_Event, frozen=True, kw_only=True, tag="circuit.changed"):
     provider: str
     old: str  # closed | open | half_open
     new: str
@@ -166,13 +167,13 @@ class CircuitChanged(_Event, tag="circuit.changed"):
 # --- budgets -----------------------------------------------------------------------------
 
 
-class BudgetSet(_Event, tag="budget.set"):
+class BudgetSet(_Event, frozen=True, kw_only=True, tag="budget.set"):
     daily_ticks: int | None = None  # None: no daily limit
     monthly_ticks: int | None = None
     alert_pct: int = 80
 
 
-class BudgetReserved(_Event, tag="budget.reserved"):
+class BudgetReserved(_Event, frozen=True, kw_only=True, tag="budget.reserved"):
     reservation_id: str
     ticks: int  # worst-case cost held against the budget until settled or released
     opt_id: str = ""
@@ -180,12 +181,12 @@ class BudgetReserved(_Event, tag="budget.reserved"):
     month: str = ""
 
 
-class BudgetReleased(_Event, tag="budget.released"):
+class BudgetReleased(_Event, frozen=True, kw_only=True, tag="budget.released"):
     reservation_id: str
     reason: str = ""  # the call never happened, was answered from cache, ...
 
 
-class BudgetAlert(_Event, tag="budget.alert"):
+class BudgetAlert(_Event, frozen=True, kw_only=True, tag="budget.alert"):
     period: str  # day | month
     period_key: str  # 2026-11-27 | 2026-11
     spent_ticks: int
@@ -193,7 +194,7 @@ class BudgetAlert(_Event, tag="budget.alert"):
     threshold_pct: int = 80
 
 
-class BudgetRefused(_Event, tag="budget.refused"):
+class BudgetRefused(_Event, frozen=True, kw_only=True, tag="budget.refused"):
     period: str  # day | month
     period_key: str
     needed_ticks: int
@@ -205,7 +206,7 @@ class BudgetRefused(_Event, tag="budget.refused"):
 # --- batches -----------------------------------------------------------------------------
 
 
-class BatchStarted(_Event, tag="batch.started"):
+class BatchStarted(_Event, frozen=True, kw_only=True, tag="batch.started"):
     batch_id: str
     file_name: str
     sha256: str
@@ -218,7 +219,7 @@ class BatchStarted(_Event, tag="batch.started"):
     duplicate_of: str = ""  # an earlier batch with the same sha256, answered from its events
 
 
-class BatchItemCompleted(_Event, tag="batch.item_completed"):
+class BatchItemCompleted(_Event, frozen=True, kw_only=True, tag="batch.item_completed"):
     batch_id: str
     index: int
     item_id: str = ""
@@ -234,7 +235,7 @@ class BatchItemCompleted(_Event, tag="batch.item_completed"):
     degraded: bool = False
 
 
-class BatchCompleted(_Event, tag="batch.completed"):
+class BatchCompleted(_Event, frozen=True, kw_only=True, tag="batch.completed"):
     batch_id: str
     ok: int = 0
     failed: int = 0
@@ -244,14 +245,14 @@ class BatchCompleted(_Event, tag="batch.completed"):
     report_path: str = ""
 
 
-class BatchFailed(_Event, tag="batch.failed"):
+class BatchFailed(_Event, frozen=True, kw_only=True, tag="batch.failed"):
     file_name: str
     reason: str
     batch_id: str = ""
     sha256: str = ""
 
 
-class BatchCancelled(_Event, tag="batch.cancelled"):
+class BatchCancelled(_Event, frozen=True, kw_only=True, tag="batch.cancelled"):
     batch_id: str
     reason: str = ""
 
@@ -259,7 +260,7 @@ class BatchCancelled(_Event, tag="batch.cancelled"):
 # --- backups -----------------------------------------------------------------------------
 
 
-class BackupCreated(_Event, tag="backup.created"):
+class BackupCreated(_Event, frozen=True, kw_only=True, tag="backup.created"):
     backup_id: str
     file_name: str
     last_seq: int
@@ -271,23 +272,23 @@ class BackupCreated(_Event, tag="backup.created"):
     scheduled: bool = False
 
 
-class BackupFailed(_Event, tag="backup.failed"):
+class BackupFailed(_Event, frozen=True, kw_only=True, tag="backup.failed"):
     reason: str
     scheduled: bool = False
 
 
-class BackupPruned(_Event, tag="backup.pruned"):
+class BackupPruned(_Event, frozen=True, kw_only=True, tag="backup.pruned"):
     backup_id: str
     reason: str = ""
 
 
-class BackupRestored(_Event, tag="backup.restored"):
+class BackupRestored(_Event, frozen=True, kw_only=True, tag="backup.restored"):
     backup_id: str
     previous_last_seq: int = 0
     safety_copy: str = ""
 
 
-class EventsImported(_Event, tag="events.imported"):
+class EventsImported(_Event, frozen=True, kw_only=True, tag="events.imported"):
     file_name: str
     imported: int
     skipped: int = 0
@@ -296,7 +297,7 @@ class EventsImported(_Event, tag="events.imported"):
 # --- lint cache --------------------------------------------------------------------------
 
 
-class LintCompleted(_Event, tag="lint.completed"):
+class LintCompleted(_Event, frozen=True, kw_only=True, tag="lint.completed"):
     """A Diagnoser result worth caching (an LLM lint): folded into the ``lint`` cache."""
 
     key: str  # lint-cache key (sha256 of the canonical lint request)
@@ -337,10 +338,8 @@ Event = (
     | LintCompleted
 )
 
-EVENT_TYPES: Final[tuple[type[_Event], ...]] = Event.__args__  # type: ignore[attr-defined]
-TAGS: Final[frozenset[str]] = frozenset(
-    str(t.__struct_config__.tag) for t in EVENT_TYPES
-)
+EVENT_TYPES: Final[tuple[type[_Event], ...]] = typing.get_args(Event)
+TAGS: Final[frozenset[str]] = frozenset(str(t.__struct_config__.tag) for t in EVENT_TYPES)
 
 
 class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -375,7 +374,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _event_encoder: Final = msgspec.msgpack.Encoder()
-_event_decoder: Final = msgspec.msgpack.Decoder(Event)
+_event_decoder: Final[msgspec.msgpack.Decoder[Event]] = msgspec.msgpack.Decoder(Event)
 _tag_decoder: Final = msgspec.msgpack.Decoder(dict[str, object])
 _envelope_encoder: Final = msgspec.msgpack.Encoder()
 _envelope_decoder: Final = msgspec.msgpack.Decoder(Envelope)
@@ -411,8 +410,9 @@ def decode_event(data: bytes) -> Event | UnknownEvent:
 def encode_record(seq: int, ts_ns: int, event: Event, origin: str = "") -> bytes:
     """The bytes stored under ``seq_key(seq)``."""
     return _envelope_encoder.encode(
-        Envelope(seq=seq, ts_ns=ts_ns, schema=SCHEMA_VERSION, event=encode_event(event),
-                 origin=origin)
+        Envelope(
+            seq=seq, ts_ns=ts_ns, schema=SCHEMA_VERSION, event=encode_event(event), origin=origin
+        )
     )
 
 
@@ -429,8 +429,13 @@ def decode_envelope(data: bytes) -> Envelope:
 
 def decode_record(data: bytes) -> Record:
     env = _envelope_decoder.decode(data)
-    return Record(seq=env.seq, ts_ns=env.ts_ns, schema=env.schema, event=decode_event(env.event),
-                  origin=env.origin)
+    return Record(
+        seq=env.seq,
+        ts_ns=env.ts_ns,
+        schema=env.schema,
+        event=decode_event(env.event),
+        origin=env.origin,
+    )
 
 
 def event_tag(event: Event | UnknownEvent) -> str:
