@@ -14,6 +14,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from ..errors import DaemonError
 from ..paths import Paths, ensure_private_dir
+
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
 
 
 class AlreadyRunning(DaemonError):
@@ -141,8 +144,11 @@ def last_error(paths: Paths) -> str:
     except OSError:
         return ""
     for line in reversed(lines):
-        if " ERROR " in line or line.startswith(("promptd:", "Traceback")):
-            return line.split(" ERROR ", 1)[-1].strip()
+        text = line.strip()
+        if " ERROR " in text:  # TIME ERROR LOGGER message
+            return text.split(" ERROR ", 1)[1].strip().partition(" ")[2]
+        if text.startswith("promptd:") or _EXCEPTION.match(text):  # a crash's last line
+            return text
     return lines[-1].strip() if lines else ""
 
 

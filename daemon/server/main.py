@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: say what it was in one line, the traceback in the log
+        logs.get().exception("the daemon failed: %s: %s", type(exc).__name__, exc)
+        print(f"promptd: the daemon failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 def run_module() -> Any:

@@ -450,3 +450,13 @@ async def test_a_refused_budget_is_pushed_to_subscribers_as_a_message(paths: Pat
         assert server.bodies == []  # the call never went out
     assert notice["level"] == "warning" and notice["event"] == "budget.refused"
     assert "budget is used up" in str(notice["message"])
+
+
+def test_a_daemon_that_cannot_start_says_why(paths: Paths) -> None:
+    paths.events.parent.mkdir(parents=True, exist_ok=True)
+    paths.events.write_text("not an LMDB folder")  # the event log cannot be opened
+    result = promptd("start")
+    assert result.returncode == 1
+    assert "the daemon exited while starting" in result.stderr
+    assert str(paths.events) in result.stderr and "Traceback" not in result.stderr
+    assert lifecycle.running_pid(paths) is None
