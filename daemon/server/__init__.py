@@ -31,6 +31,12 @@ the daemon wait for it (bounded) at shutdown; a handler reports progress with
 ``call.progress(api.Progress(...))``. Exceptions from ``daemon.errors`` become JSON-RPC errors
 with the right code; anything else is logged and answered as an internal error.
 
+Optional hooks the ``status`` method reads: ``next_backup_at() -> str | None`` (ISO 8601) and
+``status() -> api.InboxStatus``. Pushed state: clients call ``subscribe`` with topics
+(``status`` for the editors' status bar, ``batch`` for batch progress); the core service
+publishes ``status`` notifications (:class:`daemon.api.StatusNotice`) when spend moves, a
+budget alert fires or the provider's breaker changes.
+
 Exports are loaded lazily so ``promptd status`` does not import asyncio.
 """
 
