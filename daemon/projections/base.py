@@ -7,8 +7,10 @@ writes a :class:`State`: an in-memory overlay over the stored tables. The store 
 overlay's writes in the same write transaction as the append (or, for a rebuild, into empty
 tables), so the fold itself does no I/O and the same code serves both paths.
 
-Rule for folds: ``put`` every value you create or change (even one you got from
-:meth:`State.get` and changed in place); the property test catches a fold that does not.
+Rule for folds: ``put`` each value you create (and ``delete`` what goes); a value you got
+from :meth:`State.get` may be changed in place: every value a fold touched is encoded at
+the end and written when its bytes differ from the stored ones. The property test
+(incremental == rebuilt, byte for byte) catches a fold that breaks this.
 """
 
 from __future__ import annotations

@@ -108,7 +108,10 @@ class CacheProjection(Projection):
     def _insert(self, state: State, cache: str, key: str, rec: Record, opt_id: str) -> None:
         name = cache.encode()
         prefix = name + b"/"
-        counters = state.get(COUNTERS, name) or CacheCounters()
+        counters = state.get(COUNTERS, name)
+        if counters is None:
+            counters = CacheCounters()
+            state.put(COUNTERS, name, counters)
         entry_key = prefix + key.encode()
         old = state.get(CACHE, entry_key)
         if old is not None:
@@ -130,7 +133,6 @@ class CacheProjection(Projection):
             state.delete(ORDER, oldest)
             state.delete(CACHE, prefix + victim.encode())
             counters.count -= 1
-        state.put(COUNTERS, name, counters)
 
 
 class CacheView:

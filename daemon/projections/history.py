@@ -68,7 +68,7 @@ def _preview(text: str) -> str:
 
 class HistoryProjection(Projection):
     name = "history"
-    version = 3
+    version = 4
     tables = (HISTORY, BY_TIME, BY_HASH)
     folds: ClassVar[dict[type, str]] = {
         OptimizationRequested: "requested",
@@ -84,6 +84,7 @@ class HistoryProjection(Projection):
         entry = state.get(HISTORY, key)
         if entry is None:
             entry = HistoryEntry(opt_id=opt_id, ts_ns=rec.ts_ns, prompt_hash=prompt_hash)
+            state.put(HISTORY, key, entry)
             state.put(BY_TIME, be64(rec.ts_ns) + key, True)
             if prompt_hash:
                 state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(rec.ts_ns) + key, True)
@@ -103,23 +104,22 @@ class HistoryProjection(Projection):
         entry.source = ev.source
         entry.batch_id = ev.batch_id
         entry.preview = _preview(ev.prompt)
-        state.put(HISTORY, ev.opt_id.encode(), entry)
 
     def step(self, state: State, rec: Record) -> None:
         ev: AgentStepCompleted = rec.event  # type: ignore[assignment]
-        entry = self._entry(state, ev.opt_id, rec)
+        key = ev.opt_id.encode()
+        entry = state.get(HISTORY, key) or self._entry(state, ev.opt_id, rec)
         entry.steps.append(rec.seq)
-        state.put(HISTORY, ev.opt_id.encode(), entry)
 
     def call(self, state: State, rec: Record) -> None:
         ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
         if not ev.opt_id:
             return
-        entry = self._entry(state, ev.opt_id, rec)
+        key = ev.opt_id.encode()
+        entry = state.get(HISTORY, key) or self._entry(state, ev.opt_id, rec)
         entry.calls.append(rec.seq)
         if not entry.done_seq:
             entry.cost_ticks += ev.cost_ticks
-        state.put(HISTORY, ev.opt_id.encode(), entry)
 
     def completed(self, state: State, rec: Record) -> None:
         ev: OptimizationCompleted = rec.event  # type: ignore[assignment]
@@ -141,7 +141,6 @@ class HistoryProjection(Projection):
         entry.cached = ev.cached
         entry.degraded = ev.degraded
         entry.error = ""
-        state.put(HISTORY, ev.opt_id.encode(), entry)
 
     def failed(self, state: State, rec: Record) -> None:
         ev: OptimizationFailed = rec.event  # type: ignore[assignment]
@@ -150,7 +149,6 @@ class HistoryProjection(Projection):
         entry.done_seq = rec.seq
         entry.done_ts_ns = rec.ts_ns
         entry.error = ev.error
-        state.put(HISTORY, ev.opt_id.encode(), entry)
 
 
 class HistoryView:

@@ -17,6 +17,7 @@ Reading (any thread)::
 
     for rec in log.read(start=1, end=None): ...    # Records with start <= seq < end
     for rec in log.read_from(seq): ...             # catch-up
+    log.read_envelopes(start, end); log.read_raw(start, end)  # raw events, for export
     with log.view() as v:                          # one consistent read of every projection
         v.history.get(opt_id); v.history.recent(20); v.history.by_prompt_hash(h)
         v.history.steps(opt_id); v.history.calls(opt_id); v.history.completed(opt_id)
@@ -33,6 +34,19 @@ Reading (any thread)::
 Maintenance: ``log.rebuild()``, ``log.verify() -> VerifyReport``, ``log.copy_to(dest)`` (a
 consistent compacted hot copy, for backups), ``log.close()``. Facts: ``last_seq()``,
 ``count()``, ``size_bytes()``, ``store_id()``.
+
+In the asyncio daemon (``AsyncEventLog``; ``await AsyncEventLog.open(path)``)::
+
+    await log.append(events); await log.append_if(decide); await log.append_records(...)
+    await log.wait_for(seq, timeout)               # -> last committed seq
+    async for rec in log.subscribe(from_seq): ...  # stored records, then live ones
+    await log.rebuild(); await log.run_on_writer(fn); await log.close()
+    # plus the sync reads above, on any thread
+
+Every write goes through one writer thread; appends queued meanwhile share one durable
+commit. ``append_if`` deciders run inside that transaction (they may run again if the map
+had to grow: keep them pure). Read-only processes (``promptd status`` with no daemon) use
+``EventLog.open(path, readonly=True)``.
 
 Projections live in named databases of the same environment and are updated in the same
 write transaction as the append they fold; each keeps a checkpoint and a version (a mismatch

@@ -1,7 +1,8 @@
 """The event log in memory: the same contract as :class:`~daemon.store.EventLog`, no disk.
 
-For tests and for the contract test. Tables are dicts of bytes; a write transaction buffers
-its writes and applies them when the body returns, so a failed body changes nothing.
+For tests and for the contract test. Projection tables are dicts of bytes, the log an
+append-only list; a write transaction's changes become visible together when its body
+returns, and a failed body changes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TypeVar
 
 from ..config import CacheConfig
 from ..errors import StoreError
-from ..events import key_seq
+from ..events import key_seq, seq_key
 from ..projections import LOG_TABLE, Source
 from .base import BaseEventLog, WriteTxn
 
@@ -23,10 +24,17 @@ R = TypeVar("R")
 
 
 class _DictSource:
-    def __init__(self, tables: dict[str, dict[bytes, bytes]]) -> None:
+    """Tables as dicts; the log as an append-only list of which the first ``n`` are visible."""
+
+    def __init__(self, tables: dict[str, dict[bytes, bytes]], log: list[bytes], n: int) -> None:
         self._tables = tables
+        self._log = log
+        self.n = n
 
     def get(self, table: str, key: bytes) -> bytes | None:
+        if table == LOG_TABLE:
+            index = key_seq(key) - 1 if len(key) == 8 else -1
+            return self._log[index] if 0 <= index < self.n else None
         return self._tables.get(table, {}).get(key)
 
     def scan(
@@ -37,6 +45,12 @@ class _DictSource:
         start: bytes | None = None,
         reverse: bool = False,
     ) -> Iterator[tuple[bytes, bytes]]:
+        if table == LOG_TABLE and not prefix:
+            first = max(0, key_seq(start) - 1) if start is not None and len(start) == 8 else 0
+            indexes = range(self.n - 1, first - 1, -1) if reverse else range(first, self.n)
+            for i in indexes:
+                yield seq_key(i + 1), self._log[i]
+            return
         data = self._tables.get(table, {})
         keys = sorted(k for k in data if k.startswith(prefix) and (start is None or k >= start))
         for key in reversed(keys) if reverse else keys:
@@ -44,14 +58,17 @@ class _DictSource:
 
 
 class _MemoryTxn:
-    def __init__(self, tables: dict[str, dict[bytes, bytes]]) -> None:
-        # Copy-on-write per table: the body's writes land in copies swapped in at commit.
+    """Projection tables are copied on first write and swapped in at commit; log records are
+    appended to the shared list and become visible when the commit moves ``n``."""
+
+    def __init__(self, tables: dict[str, dict[bytes, bytes]], log: list[bytes]) -> None:
         self._base = tables
         self.tables: dict[str, dict[bytes, bytes]] = dict(tables)
         self._copied: set[str] = set()
-        self.source: Source = _DictSource(self.tables)
-        log = tables.get(LOG_TABLE, {})
-        self.last_seq = key_seq(max(log)) if log else 0
+        self.last_seq = len(log)
+        self._source = _DictSource(self.tables, log, len(log))
+        self.source: Source = self._source
+        self._log = log
 
     def _table(self, name: str) -> dict[bytes, bytes]:
         if name not in self._copied:
@@ -60,7 +77,11 @@ class _MemoryTxn:
         return self.tables[name]
 
     def put_log(self, items: list[tuple[bytes, bytes]]) -> None:
-        self._table(LOG_TABLE).update(items)
+        for key, value in items:
+            if key_seq(key) != len(self._log) + 1:
+                raise StoreError("the event log refused an append (sequence out of order)")
+            self._log.append(value)
+        self._source.n = len(self._log)
 
     def write(self, table: str, items: list[tuple[bytes, bytes | None]], *, fresh: bool) -> None:
         data = self._table(table)
@@ -80,6 +101,8 @@ class MemoryEventLog(BaseEventLog):
     def __init__(self, *, cache_config: CacheConfig | None = None) -> None:
         super().__init__(cache_config)
         self._tables: dict[str, dict[bytes, bytes]] = {}
+        self._log: list[bytes] = []
+        self._n = 0  # committed records
         self._lock = threading.RLock()
         self._store_id = uuid.uuid4().hex
         self._closed = False
@@ -100,35 +123,39 @@ class MemoryEventLog(BaseEventLog):
     def _transact(self, body: Callable[[WriteTxn], R]) -> R:
         with self._lock:
             self._check_open()
-            txn = _MemoryTxn(self._tables)
-            result = body(txn)
+            txn = _MemoryTxn(self._tables, self._log)
+            try:
+                result = body(txn)
+            except BaseException:
+                del self._log[self._n :]  # the uncommitted records
+                raise
             self._tables = txn.tables
+            self._n = len(self._log)
             return result
 
     @contextmanager
     def _reading(self) -> Iterator[Source]:
         with self._lock:
             self._check_open()
-            tables = self._tables  # replaced, never mutated, by commits: a snapshot
-        yield _DictSource(tables)
+            tables, n = self._tables, self._n  # commits replace tables and grow n: a snapshot
+        yield _DictSource(tables, self._log, n)
 
     def _check_open(self) -> None:
         if self._closed:
             raise StoreError("the event log is closed")
 
     def last_seq(self) -> int:
-        with self._reading() as src:
-            for key, _ in src.scan(LOG_TABLE, reverse=True):
-                return key_seq(key)
-        return 0
+        return self._n
 
     def count(self) -> int:
-        with self._lock:
-            return len(self._tables.get(LOG_TABLE, {}))
+        return self._n
 
     def size_bytes(self) -> int:
         with self._lock:
-            return sum(len(k) + len(v) for t in self._tables.values() for k, v in t.items())
+            records = sum(8 + len(v) for v in self._log[: self._n])
+            return records + sum(
+                len(k) + len(v) for t in self._tables.values() for k, v in t.items()
+            )
 
     def store_id(self) -> str:
         return self._store_id
