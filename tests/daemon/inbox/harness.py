@@ -89,6 +89,28 @@ def child_daemon(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[b
             proc.stderr.close()
 
 
+def wait_in_child(
+    cond: Callable[[], object],
+    proc: subprocess.Popen[bytes],
+    paths: Paths,
+    timeout: float,
+    what: str,
+) -> None:
+    """Poll ``cond`` while the child daemon runs; on failure show the daemon's log tail."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            try:
+                tail = paths.log_file.read_text(errors="replace").splitlines()[-15:]
+            except OSError:
+                tail = ["(no daemon log)"]
+            state = "running" if proc.poll() is None else f"exited {proc.returncode}"
+            raise AssertionError(
+                f"waited {timeout} s for {what}; daemon {state}; log:\n" + "\n".join(tail)
+            )
+        time.sleep(0.05)
+
+
 def read_log(paths: Paths) -> list[Record]:
     """Every record of a home's event log, read from outside the daemon."""
     if not (paths.events / "data.mdb").exists():

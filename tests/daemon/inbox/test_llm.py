@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,16 @@ from daemon.paths import resolve
 from daemon.values import ticks_to_usd
 
 from ..providers.loopback import LoopbackServer
-from .harness import child_daemon, events, inbox_service, of, read_log, running_daemon, until
+from .harness import (
+    child_daemon,
+    events,
+    inbox_service,
+    of,
+    read_log,
+    running_daemon,
+    until,
+    wait_in_child,
+)
 
 
 def llm_config(server: LoopbackServer, concurrency: int) -> str:
@@ -57,14 +65,15 @@ def test_kill_9_mid_batch_resumes_without_paying_twice(promptd_home: Path) -> No
     with LoopbackServer(latency_s=0.05, api_key="local-key") as server:
         paths.config_file.write_text(llm_config(server, concurrency=2))
         with child_daemon(promptd_home, env) as first:
-            deadline = time.monotonic() + 20
-            while not paths.inbox.is_dir():
-                assert time.monotonic() < deadline and first.poll() is None, "no inbox"
-                time.sleep(0.05)
+            wait_in_child(paths.inbox.is_dir, first, paths, 30, "the inbox")
             drop(paths.inbox, "dogs.csv", dogs_csv(16))
-            while len(of(read_log(paths), BatchItemCompleted)) < 4:
-                assert time.monotonic() < deadline, "the batch did not get going"
-                time.sleep(0.05)
+            wait_in_child(
+                lambda: len(of(read_log(paths), BatchItemCompleted)) >= 4,
+                first,
+                paths,
+                30,
+                "the batch to get going",
+            )
             os.kill(first.pid, signal.SIGKILL)
             first.wait(10)
         before = read_log(paths)
@@ -74,15 +83,11 @@ def test_kill_9_mid_batch_resumes_without_paying_twice(promptd_home: Path) -> No
         assert not (paths.outbox / "dogs.optimized.csv").exists()
 
         with child_daemon(promptd_home, env) as second:
-            deadline = time.monotonic() + 30
-            while not (paths.inbox / "done" / "dogs.csv").exists():
-                assert time.monotonic() < deadline and second.poll() is None, "no resume"
-                time.sleep(0.05)
+            done = paths.inbox / "done"
+            wait_in_child((done / "dogs.csv").exists, second, paths, 60, "the resumed batch")
             # The resumed file's name is free again: the same drop is answered as a duplicate.
             drop(paths.inbox, "dogs.csv", dogs_csv(16))
-            while not (paths.inbox / "done" / "dogs-1.csv").exists():
-                assert time.monotonic() < deadline and second.poll() is None, "no second run"
-                time.sleep(0.05)
+            wait_in_child((done / "dogs-1.csv").exists, second, paths, 60, "the second drop")
             second.send_signal(signal.SIGTERM)
             second.wait(20)
     after = read_log(paths)
