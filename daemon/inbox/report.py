@@ -46,6 +46,10 @@ def _one_line(text: str, width: int = 90) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def _count(findings: int) -> str:
+    return f"{findings} finding" + ("" if findings == 1 else "s")
+
+
 def _cell(text: str) -> str:
     return _one_line(text).replace("|", "\\|")
 
@@ -111,14 +115,19 @@ def render_report(data: ReportInput) -> str:
         for item in weakest:
             r = results[item.index]
             lines.append(
-                f"- {_label(item)}: {r.score_before} → {r.score_after}, {r.findings} findings:"
+                f"- {_label(item)}: {r.score_before} → {r.score_after}, {_count(r.findings)}:"
                 f" {_one_line(item.prompt, 60)}"
             )
 
     if errors:
         lines += ["", "## Failed rows", ""]
         for item in errors[:LIST_LIMIT]:
-            lines.append(f"- {_label(item)}: {_one_line(results[item.index].error, 160)}")
+            error = _one_line(results[item.index].error, 160)
+            if error.startswith(("row ", "item ", "line ")):  # the parser already said where
+                ident = f" (id {item.item_id})" if item.item_id else ""
+                lines.append(f"- {error}{ident}")
+            else:
+                lines.append(f"- {_label(item)}: {error}")
         if len(errors) > LIST_LIMIT:
             lines.append(f"- … and {len(errors) - LIST_LIMIT} more (see the error column)")
     return "\n".join(lines) + "\n"
