@@ -61,6 +61,8 @@ class OptimizeCall:
 OptimizeOne = Callable[[OptimizeCall], Awaitable[OptimizeResult]]
 AppendEvent = Callable[[Event], Awaitable[object]]
 ProgressHook = Callable[["BatchProgress"], None]
+# opt ids -> their findings, from the log (rows done before a restart, or reused rows)
+FindingsOf = Callable[[list[str]], Awaitable[dict[str, list[Finding]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +154,10 @@ class BatchRunner:
         book: BatchBook,
         concurrency: int = 4,
         on_progress: ProgressHook | None = None,
+        findings_of: FindingsOf | None = None,
     ) -> None:
         self._optimize = optimize
+        self._findings_of = findings_of
         self._append = append
         self.book = book
         self.concurrency = max(1, concurrency)
@@ -379,6 +383,19 @@ class BatchRunner:
         prog: BatchProgress,
         findings: dict[int, Sequence[Finding]],
     ) -> BatchRecord:
+        missing = {
+            item.opt_id: index
+            for index, item in record.items.items()
+            if index not in findings and item.opt_id and item.status in ("ok", "cached")
+        }
+        if missing and self._findings_of is not None:
+            try:
+                known = await self._findings_of(list(missing))
+            except Exception:  # the report is a summary: go on without them
+                log.exception("batch %s: cannot read earlier findings", record.batch_id)
+                known = {}
+            for opt_id, found in known.items():
+                findings[missing[opt_id]] = found
         report = render_report(
             ReportInput(
                 started=record.started,

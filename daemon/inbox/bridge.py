@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import api
 from ..events import BatchCompleted, BatchItemCompleted, BatchStarted, BudgetRefused, Event
+from ..values import Finding
 from .batch import OptimizeCall
 from .book import BatchBook, BatchRecord
 
@@ -92,6 +93,20 @@ class CoreBridge:
         if record is not None:
             book.add(record)
         return record
+
+    async def findings_of(self, opt_ids: list[str]) -> dict[str, list[Finding]]:
+        """The findings of earlier optimizations (for the report of a resumed or reused batch)."""
+
+        def read() -> dict[str, list[Finding]]:
+            out: dict[str, list[Finding]] = {}
+            with self.store.view() as view:
+                for opt_id in opt_ids:
+                    done = view.history.completed(opt_id)
+                    if done is not None:
+                        out[opt_id] = list(done.findings)
+            return out
+
+        return await asyncio.to_thread(read)
 
     async def optimize(self, call: OptimizeCall) -> api.OptimizeResult:
         """One prompt through the daemon's optimizer (the same path as ``promptd optimize``).

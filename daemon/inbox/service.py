@@ -98,6 +98,7 @@ class InboxService:
             book=self.book,
             concurrency=self.config.concurrency,
             on_progress=self._progress,
+            findings_of=self.bridge.findings_of,
         )
         self.watcher = InboxWatcher(self.inbox, self.config, self._take)
         self._claimed: set[str] = set()  # inbox names being run

@@ -83,6 +83,9 @@ async def test_csv_drop_gives_outbox_file_report_and_done(promptd_home: Path) ->
         assert second.duplicate_of == batch_id
         asked = [r for r in events(daemon, OptimizationRequested) if r.batch_id == second.batch_id]
         assert asked == []  # nothing optimized (nor billed) again
+        again_report = (paths.outbox / "again.report.md").read_text()
+        assert "3 answered from earlier results" in again_report
+        assert "## Worst findings" in again_report  # read back from the first batch's events
         again = (paths.outbox / "again.optimized.csv").read_text()
         assert [r["optimized"] for r in csv.DictReader(io.StringIO(again, newline=""))] == [
             r["optimized"] for r in rows
