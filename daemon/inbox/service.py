@@ -385,6 +385,10 @@ class InboxService:
         parsed = parse(path.name, data, self.config.max_file_bytes)
         output = Path(params.output).expanduser() if params.output else None
         output = output or path.with_name(output_name(path.name))
+        if output.resolve() == path.resolve():
+            raise InboxError(
+                f"{output}: the output would overwrite the input; give another --output"
+            )
         if not output.parent.is_dir():
             raise InboxError(f"{output.parent}: no such folder for the output; create it first")
         job = Job(

@@ -62,6 +62,11 @@ async def test_batch_usage_errors(promptd_home: Path, tmp_path: Path) -> None:
     async with running_daemon(promptd_home):
         result = await run_cli("batch", str(bad))
         assert 'promptd: bad.csv: the CSV has no "prompt" column' in said(result)
+        good = tmp_path / "good.txt"
+        good.write_text("write a poem")
+        result = await run_cli("batch", str(good), "--output", str(good))
+        assert "the output would overwrite the input" in said(result)
+        assert good.read_text() == "write a poem"
         result = await run_cli("batch", "--cancel", "b_nope")
         assert "no batch 'b_nope'" in said(result)
 
