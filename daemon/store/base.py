@@ -248,7 +248,8 @@ class BaseEventLog(ABC):
             return self._prepare_import(req, state, seq)
         events: Sequence[Event] = req.events
         if req.decide is not None:
-            events = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
+            decided = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
+            events = as_events(decided) if decided is not None else ()
         ts = req.ts_ns if req.ts_ns is not None else now
         items: list[tuple[bytes, bytes]] = []
         records: list[Record] = []

@@ -114,6 +114,13 @@ def test_append_if_decides_on_the_projections_in_the_same_transaction(make_log: 
         assert view.last_seq() == 2
 
 
+def test_a_decider_may_return_one_event_or_none(make_log: Factory) -> None:
+    log = make_log()
+    assert log.append_if(lambda view: started(view.last_seq() + 1)) == [1]  # type: ignore[arg-type,return-value]
+    assert log.append_if(lambda view: []) == []
+    assert [r.event.pid for r in log.read()] == [1]  # type: ignore[union-attr]
+
+
 def test_a_group_commit_lets_later_deciders_see_earlier_events(make_log: Factory) -> None:
     from daemon.store import Request
 
