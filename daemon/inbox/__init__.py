@@ -1,7 +1,16 @@
 """The inbox: drop a file of prompts, get optimized prompts back in ``outbox/``.
 
-Exports the file formats (:func:`parse`, :func:`render`), the batch runner and the daemon
-service that watches the inbox folder.
+Modules (one concept each):
+
+* :mod:`.formats` parse txt/md/prompt/json/jsonl/csv into items; write results in the same
+  format (exported here: the CLI needs only these, and they import nothing heavy)
+* :mod:`.stability` which dropped files are complete (temporary names, settle time, renames)
+* :mod:`.watcher` watchfiles + periodic scans + re-arm when the folder is replaced
+* :mod:`.book` batches folded from their events (resume, duplicates)
+* :mod:`.batch` the runner: bounded concurrency, budget, events, atomic output
+* :mod:`.report` ``NAME.report.md``
+* :mod:`.bridge` the event log and the daemon's optimize call
+* :mod:`.service` :class:`~.service.InboxService`, the daemon service (``batch.*`` methods)
 """
 
 from __future__ import annotations
