@@ -460,3 +460,41 @@ def test_a_daemon_that_cannot_start_says_why(paths: Paths) -> None:
     assert "the daemon exited while starting" in result.stderr
     assert str(paths.events) in result.stderr and "Traceback" not in result.stderr
     assert lifecycle.running_pid(paths) is None
+
+
+async def test_optimize_reports_progress_per_agent_step(paths: Paths) -> None:
+    assert promptd("start").returncode == 0
+    client = await DaemonClient.connect(paths)
+    seen: list[api.Progress] = []
+    try:
+        result = await client.call(
+            "optimize",
+            api.OptimizeParams(text=PROMPT, no_cache=True),
+            result_type=api.OptimizeResult,
+            on_progress=seen.append,
+        )
+    finally:
+        await client.close()
+    agents = [p.agent for p in seen]
+    assert "diagnoser" in agents and "designer" in agents and "evaluator" in agents
+    assert all(p.kind == "optimize" and p.opt_id == result.id and p.total == 4 for p in seen)
+
+
+def test_costs_and_budget_json_have_their_fields(paths: Paths) -> None:
+    costs = json.loads(promptd("costs", "--json").stdout)
+    assert set(costs) >= {
+        "today_usd",
+        "month_usd",
+        "total_usd",
+        "forecast_30d_usd",
+        "by_day",
+        "by_model",
+        "by_source",
+    }
+    budget = promptd("budget", "--daily", "2.5", "--monthly", "none", "--json")
+    assert budget.returncode == 0, budget.stderr
+    doc = json.loads(budget.stdout)
+    assert doc["daily_budget_usd"] == 2.5 and doc["monthly_budget_usd"] is None
+    assert set(doc) >= {"alert_pct", "today_usd", "month_usd", "reserved_usd"}
+    shown = json.loads(promptd("budget", "--json").stdout)
+    assert shown["daily_budget_usd"] == 2.5
