@@ -7,6 +7,7 @@ without either, the XDG folders from platformdirs are used.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import msgspec
@@ -58,7 +59,10 @@ def resolve(home: str | os.PathLike[str] | None = None) -> Paths:
 
     dirs = platformdirs.PlatformDirs(APP, appauthor=False)
     data = Path(dirs.user_data_dir)
-    runtime = Path(dirs.user_runtime_dir)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is not 0700; run/ is made 0700 itself.
+        warnings.simplefilter("ignore")
+        runtime = Path(dirs.user_runtime_dir)
     return Paths(
         home=None,
         config_file=Path(dirs.user_config_dir) / "config.toml",
