@@ -59,6 +59,12 @@ def _settle(future: asyncio.Future[Any], result: Any) -> None:
         future.set_result(result)
 
 
+def _notify(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
+    """Run ``fn(*args)`` on ``loop``; nothing if that loop is already closed (nobody waits)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(fn, *args)
+
+
 class AsyncEventLog:
     """Async appends through one writer thread (group commit); sync reads delegated."""
 
@@ -118,7 +124,7 @@ class AsyncEventLog:
             result: Any = job.call()
         except BaseException as exc:
             result = exc
-        job.loop.call_soon_threadsafe(_settle, job.future, result)
+        _notify(job.loop, _settle, job.future, result)
 
     def _commit(self, jobs: list[_Job]) -> None:
         results: Sequence[list[int] | BaseException]
@@ -130,9 +136,9 @@ class AsyncEventLog:
             self.commits += 1
         last = max((r[-1] for r in results if isinstance(r, list) and r), default=0)
         for job, result in zip(jobs, results, strict=True):
-            job.loop.call_soon_threadsafe(_settle, job.future, result)
+            _notify(job.loop, _settle, job.future, result)
         if last:
-            self._loop.call_soon_threadsafe(self._advance, last)
+            _notify(self._loop, self._advance, last)
 
     def _advance(self, last: int) -> None:
         if last <= self._last_seq:
