@@ -53,6 +53,7 @@ Decide = Callable[[StoreView], Sequence[Event]]
 
 _event_encoder = msgspec.msgpack.Encoder()
 _envelope_encoder = msgspec.msgpack.Encoder()
+_event_validator = msgspec.msgpack.Decoder(Event)
 _READ_CHUNK = 1024
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 _key = struct.Struct(">Q").pack
@@ -260,6 +261,13 @@ class BaseEventLog(ABC):
                 )
             seq += 1
             raw = _event_encoder.encode(event)
+            try:  # the log is forever: a field of the wrong type must not get in
+                _event_validator.decode(raw)
+            except msgspec.ValidationError as exc:
+                raise TypeError(
+                    f"cannot append {type(event).__name__}: {exc}; build events with the "
+                    "field types daemon.events declares"
+                ) from exc
             items.append((_key(seq), _envelope_encoder.encode((seq, ts, SCHEMA_VERSION, raw, ""))))
             records.append(Record(seq=seq, ts_ns=ts, schema=SCHEMA_VERSION, event=event))
         return items, records

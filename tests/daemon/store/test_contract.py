@@ -95,6 +95,15 @@ def test_something_that_is_not_an_event_is_refused_and_nothing_is_written(
     assert log.count() == 0
 
 
+def test_an_event_with_a_field_of_the_wrong_type_is_refused(make_log: Factory) -> None:
+    log = make_log()
+    bad = DaemonStarted(pid="not a number", version="t")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"cannot append DaemonStarted: Expected `int`"):
+        log.append([started(1), bad])
+    assert log.count() == 0
+    assert log.verify().ok
+
+
 def _reserve(limit: int, ticks: int, rid: str) -> Callable[[StoreView], Sequence[Event]]:
     def decide(view: StoreView) -> Sequence[Event]:
         if view.budget.reserved(day="2026-11-27") + ticks > limit:
