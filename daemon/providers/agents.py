@@ -11,6 +11,7 @@ asked with ``json_object`` and the schema in the system message instead.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from functools import lru_cache
 from importlib import resources
@@ -19,8 +20,9 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from ..engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
-from ..errors import InvalidAnswerError
+from ..errors import BudgetError, InvalidAnswerError, ProviderError
 from .base import ChatRequest, Message, SchemaUnsupportedError
+from .budget import RunHold
 from .calls import Meter
 from .schema import response_format, schema_text
 
@@ -79,6 +81,7 @@ class LLMAgents:
         temperature: float = 0.2,
         rule_codes: str = "",
         meta: RunFacts | None = None,
+        hold: RunHold | None = None,
     ) -> None:
         self.meter = meter
         self.model = model
@@ -93,8 +96,15 @@ class LLMAgents:
         self.cached_calls = 0
         self.degraded_reasons: list[str] = []  # a step answered from a stale cache entry
         self.meta = meta  # kept current: cost so far, degraded when a stale answer was used
+        self.hold = hold  # the run's budget hold, given back when the run is over
+        self._evaluations = 0
 
     # --- the protocol --------------------------------------------------------------------
+
+    async def finish(self, reason: str = "optimization finished") -> None:
+        """The run is over: give back what is left of its budget hold (idempotent)."""
+        if self.hold is not None:
+            await self.meter.release(self.hold, reason)
 
     async def deconstruct(self, ctx: AgentContext) -> Deconstruction:
         user = f"Prompt type: {ctx.prompt_type}\n\n{_tag('prompt', ctx.prompt)}"
@@ -134,7 +144,11 @@ class LLMAgents:
             _tag("rewrite", design.prompt),
             _tag("changes", _encoder.encode(design.changes).decode()),
         ]
-        return await self._ask("evaluator", Evaluation, "\n\n".join(parts), ctx)
+        result = await self._ask("evaluator", Evaluation, "\n\n".join(parts), ctx)
+        self._evaluations += 1
+        if result.accepted or self._evaluations >= 2:  # the pipeline asks no more after this
+            await self.finish()
+        return result
 
     # --- one agent call ------------------------------------------------------------------
 
@@ -164,7 +178,7 @@ class LLMAgents:
         request = self._request(agent, struct, messages)
         try:
             outcome = await self.meter.call(
-                request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache
+                request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache, hold=self.hold
             )
         except SchemaUnsupportedError:
             if not self.mode.json_schema:
@@ -172,7 +186,7 @@ class LLMAgents:
             self.mode.json_schema = False  # this endpoint only knows json_object
             request = self._request(agent, struct, messages)
             outcome = await self.meter.call(
-                request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache
+                request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache, hold=self.hold
             )
         self.calls += 1
         self.cost_ticks += outcome.cost_ticks
@@ -205,6 +219,13 @@ class LLMAgents:
         return content, decoded
 
     async def _ask(self, agent: str, struct: type[S], user: str, ctx: AgentContext) -> S:
+        try:
+            return await self._ask_once(agent, struct, user, ctx)
+        except (ProviderError, BudgetError):
+            await asyncio.shield(self.finish("the LLM run failed"))  # the engine falls back
+            raise
+
+    async def _ask_once(self, agent: str, struct: type[S], user: str, ctx: AgentContext) -> S:
         messages = [Message(role="user", content=user)]
         content, first = await self._answer(agent, struct, messages, ctx)
         if not isinstance(first, str):

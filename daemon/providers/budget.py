@@ -11,6 +11,8 @@ spend crosses ``alert_pct``. A hold that never became a call is released.
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Sequence
 
 from ..config import BudgetConfig
 from ..errors import BudgetError
@@ -41,10 +43,8 @@ def periods(now_s: float | None = None) -> tuple[str, str]:
     return time.strftime("%Y-%m-%d", t), time.strftime("%Y-%m", t)
 
 
-def decide_reserve(
-    state: BudgetState, *, reservation_id: str, ticks: int, opt_id: str = ""
-) -> list[Event]:
-    """``[BudgetReserved]`` when ``ticks`` fit both budgets, else ``[BudgetRefused]``."""
+def refusal(state: BudgetState, ticks: int, opt_id: str = "") -> BudgetRefused | None:
+    """``BudgetRefused`` when ``ticks`` more do not fit the daily or monthly budget."""
     checks = (
         ("day", state.day, state.daily_ticks, state.day_spent + state.day_reserved),
         ("month", state.month, state.monthly_ticks, state.month_spent + state.month_reserved),
@@ -54,16 +54,24 @@ def decide_reserve(
             continue
         remaining = max(0, limit - used)
         if ticks > remaining:
-            return [
-                BudgetRefused(
-                    period=period,
-                    period_key=key,
-                    needed_ticks=ticks,
-                    remaining_ticks=remaining,
-                    budget_ticks=limit,
-                    opt_id=opt_id,
-                )
-            ]
+            return BudgetRefused(
+                period=period,
+                period_key=key,
+                needed_ticks=ticks,
+                remaining_ticks=remaining,
+                budget_ticks=limit,
+                opt_id=opt_id,
+            )
+    return None
+
+
+def decide_reserve(
+    state: BudgetState, *, reservation_id: str, ticks: int, opt_id: str = ""
+) -> list[Event]:
+    """``[BudgetReserved]`` when ``ticks`` fit both budgets, else ``[BudgetRefused]``."""
+    refused = refusal(state, ticks, opt_id)
+    if refused is not None:
+        return [refused]
     return [
         BudgetReserved(
             reservation_id=reservation_id,
@@ -73,6 +81,74 @@ def decide_reserve(
             month=state.month,
         )
     ]
+
+
+class RunHold:
+    """The budget held for a whole optimization, so admitted runs can finish.
+
+    Holding per call only would let 50 concurrent runs each start, hold the budget between
+    them, and all run out midway (paying for half-runs that then degrade). A run instead
+    holds its worst case (``total``) at its first call, or is refused before spending
+    anything; each call then moves its own worst case out of the run's hold (re-reserving
+    the run's id with what is left), and only needs fresh budget beyond that.
+    """
+
+    def __init__(self, total: int, opt_id: str = "") -> None:
+        self.id = f"run-{uuid.uuid4().hex}"
+        self.total = total
+        self.opt_id = opt_id
+        self.taken = False
+        self.remaining = 0
+        self.finished = False
+
+    def apply(self, events: Sequence[Event]) -> None:
+        """Update from the events a decision appended."""
+        for ev in events:
+            if isinstance(ev, BudgetReserved) and ev.reservation_id == self.id:
+                self.taken, self.remaining = True, ev.ticks
+            elif isinstance(ev, BudgetReleased) and ev.reservation_id == self.id:
+                self.taken, self.remaining = True, 0
+
+
+def decide_with_hold(
+    state: BudgetState, hold: RunHold, *, reservation_id: str, ticks: int
+) -> list[Event]:
+    """Reserve one call of a run: from the run's hold, plus fresh budget beyond it."""
+    out: list[Event] = []
+    if not hold.taken and not hold.finished:
+        need = max(hold.total, ticks)
+        refused = refusal(state, need, hold.opt_id)
+        if refused is not None:
+            return [refused]
+        rest = need - ticks
+        if rest > 0:
+            out.append(_hold_event(state, hold, rest))
+    else:
+        extra = max(0, ticks - hold.remaining)
+        refused = refusal(state, extra, hold.opt_id) if extra > 0 else None
+        if refused is not None:
+            return [refused]
+        rest = max(0, hold.remaining - ticks)
+        if rest > 0:
+            out.append(_hold_event(state, hold, rest))  # same id: replaces the old hold
+        elif hold.remaining > 0:
+            out.append(BudgetReleased(reservation_id=hold.id, reason="run hold used up"))
+    out.append(
+        BudgetReserved(
+            reservation_id=reservation_id,
+            ticks=ticks,
+            opt_id=hold.opt_id,
+            day=state.day,
+            month=state.month,
+        )
+    )
+    return out
+
+
+def _hold_event(state: BudgetState, hold: RunHold, ticks: int) -> BudgetReserved:
+    return BudgetReserved(
+        reservation_id=hold.id, ticks=ticks, opt_id=hold.opt_id, day=state.day, month=state.month
+    )
 
 
 def alerts_after(state: BudgetState, cost_ticks: int) -> list[Event]:

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import msgspec
@@ -41,7 +41,15 @@ from ..events import (
 )
 from .base import ChatRequest, ChatResult
 from .breaker import OPEN
-from .budget import alerts_after, config_limits, decide_reserve, periods, refusal_error
+from .budget import (
+    RunHold,
+    alerts_after,
+    config_limits,
+    decide_reserve,
+    decide_with_hold,
+    periods,
+    refusal_error,
+)
 from .openai_compat import OpenAICompatProvider, provider_error_failure
 from .ports import EventLogPort, StoreView, budget_state, cached_cost, cached_text
 from .prices import PriceTable, worst_case_ticks
@@ -111,6 +119,15 @@ class Meter:
         out, self._pending = self._pending, []
         return out
 
+    async def release(self, hold: RunHold, reason: str) -> None:
+        """Give back what is left of a run's hold (the run is over)."""
+        if hold.finished:
+            return
+        hold.finished = True
+        if hold.taken and hold.remaining > 0:
+            hold.remaining = 0
+            await self.log.append([BudgetReleased(reservation_id=hold.id, reason=reason)])
+
     async def flush(self) -> None:
         """Append what is still waiting: breaker changes, cache hits being recorded."""
         if self._recording:
@@ -136,15 +153,19 @@ class Meter:
                 source_opt_id=str(getattr(entry, "opt_id", "") or ""),
                 saved_ticks=cached_cost(entry),
             )
-        task = asyncio.get_running_loop().create_task(self.log.append([hit]))
+        self.background(self.log.append([hit]))
+        return CallOutcome(content=text, model=model, cached=True)
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` without waiting for it; :meth:`flush` waits for it."""
+        task = asyncio.get_running_loop().create_task(work)
         self._recording.add(task)
         task.add_done_callback(self._recorded)
-        return CallOutcome(content=text, model=model, cached=True)
 
     def _recorded(self, task: asyncio.Task[Any]) -> None:
         self._recording.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            _log.error("could not record a response-cache hit", exc_info=task.exception())
+            _log.error("could not record a provider event", exc_info=task.exception())
 
     def key(self, request: ChatRequest) -> str:
         return request_key(self.provider.name, self.provider.base_url, request)
@@ -160,7 +181,9 @@ class Meter:
         opt_id: str = "",
         agent: str = "",
         no_cache: bool = False,
+        hold: RunHold | None = None,
     ) -> CallOutcome:
+        """One metered call; with ``hold``, its budget comes from the run's hold first."""
         key = self.key(request)
         now_ns = self._now_ns()
         if not no_cache:
@@ -200,9 +223,14 @@ class Meter:
             )
             if ticks > 0:
                 state = budget_state(view, self.limits, day, month)
-                events += decide_reserve(
-                    state, reservation_id=reservation_id, ticks=ticks, opt_id=opt_id
-                )
+                if hold is not None:
+                    events += decide_with_hold(
+                        state, hold, reservation_id=reservation_id, ticks=ticks
+                    )
+                else:
+                    events += decide_reserve(
+                        state, reservation_id=reservation_id, ticks=ticks, opt_id=opt_id
+                    )
             return events
 
         appended: list[Event] = []
@@ -218,7 +246,13 @@ class Meter:
         for ev in appended:
             if isinstance(ev, BudgetRefused):
                 raise refusal_error(ev)
-        reserved = any(isinstance(ev, BudgetReserved) for ev in appended)
+        reserved = any(
+            isinstance(ev, BudgetReserved) and ev.reservation_id == reservation_id
+            for ev in appended
+        )
+        if hold is not None:
+            hold.apply(appended)
+            hold.taken = hold.taken or reserved
         return await self._call_provider(
             request,
             key=key,

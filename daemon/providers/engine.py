@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..events import LintCompleted
 from ..values import ticks_to_usd
 from .agents import AGENTS, JsonMode, LLMAgents, RunFacts, meta_prompt
-from .budget import periods, remaining_fraction
+from .budget import RunHold, periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
 from .lint import llm_lint
 from .openai_compat import OpenAICompatProvider
@@ -41,6 +41,7 @@ from .xai import XAIProvider
 TYPICAL_PROMPT_CHARS = 800
 TYPICAL_OUTPUT_TOKENS = 600
 SCHEMA_TOKENS = 350
+HOLD_TTL_S = 600.0  # a run still holding budget after this long has been abandoned
 
 
 class ModelInfo(msgspec.Struct, kw_only=True):
@@ -108,6 +109,8 @@ class LLMEngine:
         self.router = Router(config, self.provider.model, self.prices, self.provider.name)
         self.mode = JsonMode(self.provider.json_schema)
         self._now_ns = now_ns
+        self._clock = clock
+        self._runs: list[tuple[float, LLMAgents]] = []
 
     @property
     def circuit(self) -> str:
@@ -136,14 +139,20 @@ class LLMEngine:
         no_cache: bool = False,
         choice: Choice | None = None,
         meta: RunFacts | None = None,
+        hold: bool = True,
     ) -> LLMAgents:
         """The agents of one run; ``.model``/``.model_reason`` say which model and why.
 
         ``choice``: a :meth:`choose` already made (so the cache key and the run agree);
-        ``meta``: the engine's ``RunMeta``, kept current with the run's cost and degradation.
+        ``meta``: the engine's ``RunMeta``, kept current with the run's cost and degradation;
+        ``hold``: hold the run's worst case at its first call (refused up front when it does
+        not fit); the agents give it back after the last evaluation, on failure, on
+        ``await agents.finish()``, or after ``HOLD_TTL_S``.
         """
         choice = choice or self.choose(prompt, model)
-        return LLMAgents(
+        self._expire_holds()
+        run_hold = RunHold(self.run_worst_case(prompt, choice.model), opt_id) if hold else None
+        agents = LLMAgents(
             self.meter,
             model=choice.model,
             model_reason=choice.reason,
@@ -152,19 +161,44 @@ class LLMEngine:
             max_tokens=self.config.provider.max_output_tokens,
             rule_codes=_rule_codes(),
             meta=meta,
+            hold=run_hold,
         )
+        if run_hold is not None:
+            self._runs.append((self._clock(), agents))
+        return agents
 
-    def estimate(self, prompt: str, model: str | None = None) -> EstimateResult:
-        """What a run on ``prompt`` should cost, and at most, without calling anything."""
-        chosen = model or self.router.choose(prompt, explicit=model).model
-        price = self.prices.get(chosen)
+    def run_worst_case(self, prompt: str, model: str) -> int:
+        """The most a run should cost: every planned call at full output, generous input."""
+        price = self.prices.get(model)
+        input_tokens, max_out, _ = self._run_tokens(prompt)
+        return worst_case_ticks(price, 2 * input_tokens, max_out)
+
+    def _run_tokens(self, prompt: str) -> tuple[int, int, int]:
         calls = calls_for(prompt)
         system = sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
         per_call_in = (
             system + SCHEMA_TOKENS + 2 * estimate_tokens(prompt) + 2 * MESSAGE_OVERHEAD_TOKENS
         )
-        input_tokens = per_call_in * calls
-        max_out = self.config.provider.max_output_tokens * calls
+        return per_call_in * calls, self.config.provider.max_output_tokens * calls, calls
+
+    def _expire_holds(self) -> None:
+        """Give back holds of runs nobody finished (a pipeline that stopped early)."""
+        now = self._clock()
+        keep: list[tuple[float, LLMAgents]] = []
+        for started, agents in self._runs:
+            if agents.hold is None or agents.hold.finished:
+                continue
+            if now - started > HOLD_TTL_S:
+                self.meter.background(agents.finish("run hold expired"))
+            else:
+                keep.append((started, agents))
+        self._runs = keep
+
+    def estimate(self, prompt: str, model: str | None = None) -> EstimateResult:
+        """What a run on ``prompt`` should cost, and at most, without calling anything."""
+        chosen = self.choose(prompt, model).model
+        price = self.prices.get(chosen)
+        input_tokens, max_out, calls = self._run_tokens(prompt)
         typical = 0
         worst = 0
         if price is not None:
@@ -189,7 +223,9 @@ class LLMEngine:
         self, text: str, prompt_type: str = "auto", *, no_cache: bool = False
     ) -> tuple[LintCompleted, bool]:
         """The model's findings for ``text`` (lint cache first); ``(result, cached)``."""
-        agents = self.agents_for("", text, choice=self.router.choose(text), no_cache=no_cache)
+        agents = self.agents_for(
+            "", text, choice=self.router.choose(text), no_cache=no_cache, hold=False
+        )
         return await llm_lint(
             agents,
             self.log,
@@ -206,6 +242,9 @@ class LLMEngine:
         )
 
     async def aclose(self) -> None:
+        for _, agents in self._runs:
+            await agents.finish("daemon stopping")
+        self._runs = []
         await self.meter.flush()
         await self.provider.aclose()
 

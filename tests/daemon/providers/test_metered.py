@@ -232,3 +232,44 @@ async def test_the_key_is_never_recorded(client, log) -> None:
     ):
         assert key.encode() not in text and key[:8].encode() not in text
     assert len(log.of(ProviderCallCompleted)) == 2
+
+
+@respx.mock
+async def test_a_run_holds_its_worst_case_and_gives_back_the_rest(client, log) -> None:
+    from daemon.providers.budget import RunHold
+
+    respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
+    m = meter(client, log)
+    one = m.worst_case(req("a"))
+    await log.append([BudgetSet(daily_ticks=5 * one)])
+    big = RunHold(total=6 * one, opt_id="too-big")
+    with pytest.raises(BudgetError):
+        await m.call(req("a"), hold=big)  # the whole run does not fit: refused up front
+    assert log.budget.holds == {} and log.of(ProviderCallCompleted) == []
+
+    hold = RunHold(total=3 * one, opt_id="run")
+    await m.call(req("a"), hold=hold)
+    assert hold.taken and hold.remaining == 2 * one
+    assert log.budget.holds == {hold.id: (2 * one, *log.budget.holds[hold.id][1:])}
+    await m.call(req("b"), hold=hold)
+    assert hold.remaining == one
+    await m.call(req("c"), hold=hold)
+    await m.call(req("d"), hold=hold)  # beyond the hold: fresh budget, which fits
+    assert hold.remaining == 0 and hold.id not in log.budget.holds
+    await m.release(hold, "done")
+    assert log.budget.holds == {} and log.budget.spent(day=log.of(BudgetReserved)[0].day) == 40
+
+
+@respx.mock
+async def test_finishing_a_run_releases_its_hold(client, log) -> None:
+    from daemon.providers.budget import RunHold
+
+    respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
+    m = meter(client, log)
+    hold = RunHold(total=10 * m.worst_case(req("a")), opt_id="run")
+    await m.call(req("a"), hold=hold)
+    assert hold.id in log.budget.holds
+    await m.release(hold, "optimization finished")
+    await m.release(hold, "again")  # idempotent
+    assert log.budget.holds == {}
+    assert [e.reason for e in log.of(BudgetReleased)] == ["optimization finished"]

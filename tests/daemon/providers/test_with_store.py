@@ -134,3 +134,60 @@ async def test_holds_left_by_a_killed_daemon_are_released(store: AsyncEventLog) 
         assert view.budget.reserved(day="2026-11-27") == 0
     assert {e.reservation_id for e in events(store, BudgetReleased)} == {"r1", "r2"}
     assert await release_stale_holds(store) == 0
+
+
+async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventLog) -> None:
+    import json
+    from collections.abc import Sequence
+
+    from daemon.config import EngineConfig
+    from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
+    from daemon.events import Event, OptimizationCompleted
+    from daemon.providers import LLMEngine
+    from daemon.values import usd_to_ticks
+
+    from .fakes import answer
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.002)
+        body = answer(json.loads(request.read()), cost_ticks=None)
+        body["usage"]["completion_tokens"] = 4096  # every output token used
+        return httpx.Response(200, json=body)
+
+    async def emit(evs: Sequence[Event]) -> object:
+        return await store.append(evs)
+
+    cfg = xai_config("max_concurrency = 50")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        engine = LLMEngine(cfg, store, client, environ={"XAI_API_KEY": "k"})
+        prompt = "write some stuff about dogs"
+        budget = 10 * usd_to_ticks(engine.estimate(prompt).worst_case_usd)
+        await store.append([BudgetSet(daily_ticks=budget)])
+
+        async def one(i: int) -> OptimizationCompleted:
+            choice = engine.choose(prompt)
+            meta = RunMeta(model=choice.model, model_reason=choice.reason)
+            agents = engine.agents_for(f"o{i}", prompt, choice=choice, meta=meta, no_cache=True)
+            out = await run_pipeline(
+                OptimizationRequest(text=prompt, opt_id=f"o{i}", no_cache=True),
+                agents,
+                emit=emit,
+                fallback=OfflineAgents(EngineConfig()),
+                meta=meta,
+            )
+            return out.completed
+
+        done = await asyncio.gather(*(one(i) for i in range(50)))
+        await engine.aclose()
+    degraded = [d for d in done if d.degraded]
+    assert len(done) == 50 and all(d.optimized for d in done)
+    # admitted runs hold their worst case up front, so most of the 10 that fit finish...
+    assert 5 <= len(done) - len(degraded) <= 10
+    # ...and the others are refused before they spend anything, and answer offline
+    assert degraded and all("budget" in d.degraded_reason for d in degraded)
+    calls = events(store, ProviderCallCompleted)
+    assert not {c.opt_id for c in calls} & {d.opt_id for d in degraded}
+    with store.view() as view:
+        assert view.budget.spent(day=calls[0].day) == sum(c.cost_ticks for c in calls)
+        assert view.budget.spent(day=calls[0].day) <= budget
+        assert view.budget.reserved(day=calls[0].day) == 0
