@@ -164,3 +164,26 @@ async def test_a_cached_invalid_answer_is_asked_again_fresh(client, log) -> None
     design = await again.design(CTX, Deconstruction(), Diagnosis())
     assert design.prompt.startswith("Write a short article")
     assert route.call_count == 3 and again.cached_calls == 1
+
+
+@respx.mock
+async def test_an_abandoned_run_gives_its_hold_back(client, log) -> None:
+    from daemon.providers.engine import HOLD_TTL_S
+
+    respx.post(XAI_URL).mock(
+        side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))
+    )
+    now = [100.0]
+    eng = LLMEngine(xai_config(), log, client, environ={"XAI_API_KEY": "k"}, clock=lambda: now[0])
+    abandoned = eng.agents_for("o1", CTX.prompt)
+    await abandoned.deconstruct(CTX)  # takes the run's hold, then the pipeline goes away
+    assert abandoned.hold is not None and abandoned.hold.id in log.budget.holds
+    now[0] += HOLD_TTL_S + 1
+    finished = eng.agents_for("o2", CTX.prompt)
+    await eng.meter.flush()
+    assert abandoned.hold.id not in log.budget.holds
+    d = await finished.deconstruct(CTX)
+    g = await finished.diagnose(CTX)
+    design = await finished.design(CTX, d, g)
+    await finished.evaluate(CTX, d, design)  # accepted: the run is over
+    assert log.budget.holds == {}
