@@ -4,13 +4,16 @@ The daemon builds one :class:`LLMEngine` per life and asks it for the agents of 
 
     from daemon.providers import LLMEngine
     engine = LLMEngine(config, log)                 # log: daemon.store's AsyncEventLog
-    agents = engine.agents_for(opt_id, prompt, model=None, no_cache=False)
-    # run the pipeline with `agents` (the engine's Agents protocol), then read
-    # agents.model, agents.model_reason, agents.cost_ticks, agents.degraded_reasons
+    choice = engine.choose(prompt, model=None)      # .model, .reason (router: fast/quality)
+    agents = engine.agents_for(opt_id, prompt, choice=choice, meta=run_meta, no_cache=False)
+    await run_pipeline(request, agents, fallback=OfflineAgents(...), meta=run_meta, ...)
+    await agents.finish()                           # give back the run's budget hold
+    # agents.cost_ticks / run_meta.cost_ticks, run_meta.degraded(_reason) are kept current
     engine.estimate(prompt)                         # EstimateResult, no call made
     engine.models()                                 # rows of `promptd models`
+    await engine.lint(text)                         # the model's findings, lint-cached
     engine.circuit                                  # closed | open | half_open
-    await engine.aclose()
+    await engine.aclose()                           # releases holds, flushes, closes HTTP
 
 At daemon start (no call in flight yet), ``await release_stale_holds(log)`` gives back the
 budget holds of calls a killed daemon left open.
