@@ -111,27 +111,30 @@ class RunHold:
 
 
 def decide_with_hold(
-    state: BudgetState, hold: RunHold, *, reservation_id: str, ticks: int
+    state: BudgetState, hold: RunHold, held: int | None, *, reservation_id: str, ticks: int
 ) -> list[Event]:
-    """Reserve one call of a run: from the run's hold, plus fresh budget beyond it."""
+    """Reserve one call of a run: from the run's hold, plus fresh budget beyond it.
+
+    ``held`` is the run's hold as the store sees it in this transaction (``None``: none
+    open), so concurrent calls of one run (Deconstructor and Diagnoser) draw on it in turn.
+    """
     out: list[Event] = []
-    if not hold.taken and not hold.finished:
+    if held is None and not hold.taken and not hold.finished:
         need = max(hold.total, ticks)
         refused = refusal(state, need, hold.opt_id)
         if refused is not None:
             return [refused]
-        rest = need - ticks
-        if rest > 0:
-            out.append(_hold_event(state, hold, rest))
+        if need - ticks > 0:
+            out.append(_hold_event(state, hold, need - ticks))
     else:
-        extra = max(0, ticks - hold.remaining)
+        have = held or 0
+        extra = max(0, ticks - have)
         refused = refusal(state, extra, hold.opt_id) if extra > 0 else None
         if refused is not None:
             return [refused]
-        rest = max(0, hold.remaining - ticks)
-        if rest > 0:
-            out.append(_hold_event(state, hold, rest))  # same id: replaces the old hold
-        elif hold.remaining > 0:
+        if have - ticks > 0:
+            out.append(_hold_event(state, hold, have - ticks))  # same id: replaces it
+        elif have > 0:
             out.append(BudgetReleased(reservation_id=hold.id, reason="run hold used up"))
     out.append(
         BudgetReserved(

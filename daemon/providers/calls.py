@@ -124,7 +124,9 @@ class Meter:
         if hold.finished:
             return
         hold.finished = True
-        if hold.taken and hold.remaining > 0:
+        with self.log.view() as view:
+            open_now = view.budget.reservation(hold.id) is not None
+        if open_now:
             hold.remaining = 0
             await self.log.append([BudgetReleased(reservation_id=hold.id, reason=reason)])
 
@@ -224,8 +226,10 @@ class Meter:
             if ticks > 0:
                 state = budget_state(view, self.limits, day, month)
                 if hold is not None:
+                    current = view.budget.reservation(hold.id)
+                    held = None if current is None else current.ticks
                     events += decide_with_hold(
-                        state, hold, reservation_id=reservation_id, ticks=ticks
+                        state, hold, held, reservation_id=reservation_id, ticks=ticks
                     )
                 else:
                     events += decide_reserve(

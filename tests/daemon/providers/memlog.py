@@ -39,6 +39,7 @@ class Entry(msgspec.Struct, kw_only=True):
 
 class _Hold(msgspec.Struct):
     reservation_id: str
+    ticks: int = 0
 
 
 class MemBudget:
@@ -49,7 +50,11 @@ class MemBudget:
         self.alerts: set[tuple[str, str, int]] = set()
 
     def open_reservations(self) -> list[Any]:
-        return [_Hold(rid) for rid in self.holds]
+        return [_Hold(rid, t) for rid, (t, _, _) in self.holds.items()]
+
+    def reservation(self, reservation_id: str) -> _Hold | None:
+        hold = self.holds.get(reservation_id)
+        return None if hold is None else _Hold(reservation_id, hold[0])
 
     def spent(self, *, day: str | None = None, month: str | None = None) -> int:
         return self.spend.get(day or month or "total", 0)

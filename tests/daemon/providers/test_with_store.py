@@ -191,3 +191,30 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
         assert view.budget.spent(day=calls[0].day) == sum(c.cost_ticks for c in calls)
         assert view.budget.spent(day=calls[0].day) <= budget
         assert view.budget.reserved(day=calls[0].day) == 0
+
+
+async def test_concurrent_calls_of_one_run_share_its_hold(store: AsyncEventLog) -> None:
+    from daemon.providers.budget import RunHold
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        return httpx.Response(200, json=completion("x", cost_ticks=1))
+
+    cfg = xai_config()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        prov = XAIProvider(cfg, client=client, environ={"XAI_API_KEY": "k"})
+        meter = Meter(prov, store, cfg)
+        one = meter.worst_case(req("a"))
+        await store.append([BudgetSet(daily_ticks=4 * one)])
+        hold = RunHold(total=4 * one, opt_id="run")  # exactly the whole budget
+        # Deconstructor and Diagnoser at once: both must draw on the one hold
+        await asyncio.gather(meter.call(req("a"), hold=hold), meter.call(req("b"), hold=hold))
+        with store.view() as view:
+            held = view.budget.reservation(hold.id)
+            assert held is not None and held.ticks == 2 * one
+        await meter.call(req("c"), hold=hold)
+        await meter.call(req("d"), hold=hold)
+        await meter.release(hold, "done")
+    with store.view() as view:
+        assert view.budget.open_reservations() == []
+        assert view.budget.spent(day=events(store, ProviderCallCompleted)[0].day) == 4
