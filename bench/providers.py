@@ -82,7 +82,9 @@ async def bench_pipeline(engine: LLMEngine, log: AsyncEventLog) -> tuple[float, 
             text = complex_prompt(1000 + i)
             choice = engine.choose(text)
             meta = RunMeta(model=choice.model, model_reason=choice.reason)
-            agents = engine.agents_for(f"p{i}", text, choice=choice, meta=meta, no_cache=True)
+            agents = engine.agents_for(
+                f"p{i}", text, choice=choice, meta=meta, no_cache=True, hold=True
+            )
             await run_pipeline(
                 OptimizationRequest(text=text, opt_id=f"p{i}", no_cache=True),
                 agents,

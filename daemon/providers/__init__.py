@@ -5,7 +5,7 @@ The daemon builds one :class:`LLMEngine` per life and asks it for the agents of 
     from daemon.providers import LLMEngine
     engine = LLMEngine(config, log)                 # log: daemon.store's AsyncEventLog
     choice = engine.choose(prompt, model=None)      # .model, .reason (router: fast/quality)
-    agents = engine.agents_for(opt_id, prompt, choice=choice, meta=run_meta, no_cache=False)
+    agents = engine.agents_for(opt_id, prompt, choice=choice, meta=run_meta, hold=True)
     await run_pipeline(request, agents, fallback=OfflineAgents(...), meta=run_meta, ...)
     await agents.finish()                           # give back the run's budget hold
     # agents.cost_ticks / run_meta.cost_ticks, run_meta.degraded(_reason) are kept current

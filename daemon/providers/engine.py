@@ -139,15 +139,17 @@ class LLMEngine:
         no_cache: bool = False,
         choice: Choice | None = None,
         meta: RunFacts | None = None,
-        hold: bool = True,
+        hold: bool = False,
     ) -> LLMAgents:
         """The agents of one run; ``.model``/``.model_reason`` say which model and why.
 
         ``choice``: a :meth:`choose` already made (so the cache key and the run agree);
         ``meta``: the engine's ``RunMeta``, kept current with the run's cost and degradation;
         ``hold``: hold the run's worst case at its first call (refused up front when it does
-        not fit); the agents give it back after the last evaluation, on failure, on
-        ``await agents.finish()``, or after ``HOLD_TTL_S``.
+        not fit), so under a tight budget admitted runs finish and the others spend nothing;
+        the agents give it back after the last evaluation, on failure, on
+        ``await agents.finish()``, or after ``HOLD_TTL_S``. Without it each call holds only
+        its own worst case (the budget is never overshot either way).
         """
         choice = choice or self.choose(prompt, model)
         self._expire_holds()
@@ -223,9 +225,7 @@ class LLMEngine:
         self, text: str, prompt_type: str = "auto", *, no_cache: bool = False
     ) -> tuple[LintCompleted, bool]:
         """The model's findings for ``text`` (lint cache first); ``(result, cached)``."""
-        agents = self.agents_for(
-            "", text, choice=self.router.choose(text), no_cache=no_cache, hold=False
-        )
+        agents = self.agents_for("", text, choice=self.router.choose(text), no_cache=no_cache)
         return await llm_lint(
             agents,
             self.log,

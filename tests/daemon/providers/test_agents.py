@@ -175,11 +175,11 @@ async def test_an_abandoned_run_gives_its_hold_back(client, log) -> None:
     )
     now = [100.0]
     eng = LLMEngine(xai_config(), log, client, environ={"XAI_API_KEY": "k"}, clock=lambda: now[0])
-    abandoned = eng.agents_for("o1", CTX.prompt)
+    abandoned = eng.agents_for("o1", CTX.prompt, hold=True)
     await abandoned.deconstruct(CTX)  # takes the run's hold, then the pipeline goes away
     assert abandoned.hold is not None and abandoned.hold.id in log.budget.holds
     now[0] += HOLD_TTL_S + 1
-    finished = eng.agents_for("o2", CTX.prompt)
+    finished = eng.agents_for("o2", CTX.prompt, hold=True)
     await eng.meter.flush()
     assert abandoned.hold.id not in log.budget.holds
     d = await finished.deconstruct(CTX)

@@ -167,7 +167,9 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
         async def one(i: int) -> OptimizationCompleted:
             choice = engine.choose(prompt)
             meta = RunMeta(model=choice.model, model_reason=choice.reason)
-            agents = engine.agents_for(f"o{i}", prompt, choice=choice, meta=meta, no_cache=True)
+            agents = engine.agents_for(
+                f"o{i}", prompt, choice=choice, meta=meta, no_cache=True, hold=True
+            )
             out = await run_pipeline(
                 OptimizationRequest(text=prompt, opt_id=f"o{i}", no_cache=True),
                 agents,
