@@ -135,10 +135,21 @@ class AsyncEventLog:
         else:
             self.commits += 1
         last = max((r[-1] for r in results if isinstance(r, list) and r), default=0)
-        for job, result in zip(jobs, results, strict=True):
-            _notify(job.loop, _settle, job.future, result)
+        settled = list(zip(jobs, results, strict=True))
+        # One callback on our loop: the new last sequence is known before any appender
+        # resumes (so ``wait_for`` right after ``append`` never waits).
+        _notify(
+            self._loop, self._finish, last, [(j, r) for j, r in settled if j.loop is self._loop]
+        )
+        for job, result in settled:
+            if job.loop is not self._loop:
+                _notify(job.loop, _settle, job.future, result)
+
+    def _finish(self, last: int, settled: list[tuple[_Job, Any]]) -> None:
         if last:
-            _notify(self._loop, self._advance, last)
+            self._advance(last)
+        for job, result in settled:
+            _settle(job.future, result)
 
     def _advance(self, last: int) -> None:
         if last <= self._last_seq:
