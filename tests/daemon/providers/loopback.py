@@ -27,6 +27,8 @@ class LoopbackServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._ready = threading.Event()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self._thread = threading.Thread(target=self._run, name="loopback-llm", daemon=True)
 
     @property
@@ -44,8 +46,19 @@ class LoopbackServer:
     ) -> None:
         loop = self._loop
         if loop is not None:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
             loop.call_soon_threadsafe(loop.stop)
         self._thread.join(10)
+
+    async def _shutdown(self) -> None:
+        """Stop listening, close every kept-alive connection, let the handlers end."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        pending = [t for t in self._handlers if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -58,14 +71,15 @@ class LoopbackServer:
         try:
             loop.run_forever()
         finally:
-            self._server.close()
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            loop.run_until_complete(asyncio.sleep(0))
             loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         try:
             while True:
                 try:
@@ -88,7 +102,10 @@ class LoopbackServer:
                     + data
                 )
                 await writer.drain()
+        except ConnectionError:
+            return
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     async def _answer(
