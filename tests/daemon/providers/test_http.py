@@ -183,3 +183,25 @@ async def test_400_about_json_schema_is_reported_for_fallback(client, env, sleep
     )
     with pytest.raises(SchemaUnsupportedError):
         await xai(client, env, sleeps).complete(req)
+
+
+def test_retry_after_forms() -> None:
+    from daemon.providers.retry import parse_retry_after
+
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("1.5") == 1.5
+    assert parse_retry_after("Fri, 27 Nov 2026 10:00:30 GMT", now=1_795_773_600.0) == 30.0
+    assert parse_retry_after("Fri, 27 Nov 2026 09:00:00 GMT", now=1_795_773_600.0) == 0.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@respx.mock
+async def test_retry_after_is_capped(client, env, sleeps) -> None:
+    respx.post(XAI_URL).mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "3600"}),
+            httpx.Response(200, json=completion("ok")),
+        ]
+    )
+    await xai(client, env, sleeps).complete(REQ)
+    assert sleeps.waits == [20.0]  # never an hour-long stall inside a request
