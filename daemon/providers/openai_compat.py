@@ -14,9 +14,7 @@ repr.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -38,13 +36,6 @@ from .base import (
 from .breaker import CircuitBreaker
 from .prices import Usage
 from .retry import BackoffWait, Transient, parse_retry_after, with_retries
-
-# httpcore imports sniffio on every request when it is installed, and tries to when it is
-# not. A failed import is not cached by Python, so each request would search sys.path again
-# (1-10 ms a request on a busy machine). None in sys.modules makes the miss instant and
-# changes nothing else: sniffio stays unavailable, as it is.
-if importlib.util.find_spec("sniffio") is None:  # pragma: no cover - depends on the env
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 
 class KeyRefusedError(AuthError, ProviderCallError):
