@@ -18,7 +18,9 @@ _KEYS = (
 
 
 @pytest.fixture(autouse=True)
-def promptd_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def promptd_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     # A short path: Unix socket paths are limited to ~107 bytes.
     home = tmp_path_factory.mktemp("h")
     monkeypatch.setenv("PROMPTD_HOME", str(home))
