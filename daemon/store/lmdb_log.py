@@ -302,6 +302,11 @@ class EventLog(BaseEventLog):
                     self._resize(int(self._env.info()["map_size"]) * 2)
                 except lmdb.MapResizedError:
                     self._resize(0)
+                except lmdb.BadValsizeError as exc:
+                    raise StoreError(
+                        "cannot write the event log: an id or cache key is longer than LMDB's "
+                        "511-byte key limit; keep ids and keys short (hash long ones)"
+                    ) from exc
                 except lmdb.Error as exc:
                     raise StoreError(f"cannot write the event log at {self.path}: {exc}") from exc
         raise StoreError(f"the event log at {self.path} cannot grow; is the disk full?")

@@ -154,3 +154,12 @@ def test_verify_reports_damage_and_rebuild_repairs_projections(tmp_path: Path) -
         assert "gap: sequence 2 is missing (next is 3)" in report.problems
         assert any(p.startswith("record 4 does not decode") for p in report.problems)
         assert report.lines()[-1].startswith("NOT OK: the log itself is damaged")
+
+
+def test_a_key_past_lmdbs_limit_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    with EventLog.open(tmp_path / "ev") as log:
+        huge = OptimizationRequested(opt_id="o" * 600, prompt="p", prompt_hash="h")
+        with pytest.raises(StoreError, match="511-byte key limit"):
+            log.append([DaemonStarted(pid=1, version="t"), huge])
+        assert log.count() == 0
+        assert log.append(DaemonStarted(pid=2, version="t")) == [1]
