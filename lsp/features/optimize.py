@@ -113,7 +113,9 @@ def workspace_edit(
 
 
 def progress_report(progress: Progress) -> types.WorkDoneProgressReport:
-    message = f"{progress.agent}: {progress.message}" if progress.agent else progress.message
+    message = progress.message
+    if progress.agent and progress.agent not in message:
+        message = f"{progress.agent}: {message}"
     percentage = None
     if progress.total > 0:
         percentage = max(0, min(100, progress.done * 100 // progress.total))
