@@ -177,7 +177,7 @@ class Session:
         if doc is None:
             return
         try:
-            found = diagnostics.to_diagnostics(
+            found = diagnostics.to_json(
                 self.analyzer.checked(doc, self.settings.min_words),
                 doc.index,
                 self.settings,
@@ -187,8 +187,15 @@ class Session:
         except Exception:
             log.exception("diagnostics failed for %s", uri)
             found = []
-        self.server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=doc.version)
+        # Plain JSON, not lsprotocol structs: a large file has a thousand diagnostics, and
+        # cattrs unstructuring them (notify() does) costs more than finding them; a dict
+        # goes straight through the C JSON encoder.
+        self.server.protocol._send_data(
+            {
+                "jsonrpc": "2.0",
+                "method": types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
+                "params": {"uri": uri, "diagnostics": found, "version": doc.version},
+            }
         )
 
     def document(self, uri: str) -> Document:

@@ -29,8 +29,6 @@ _SINGLE: Final = {
     "'": re.compile(r"(?:[^'\\\r\n]|\\(?:\r\n|[\s\S]))*'"),
 }
 _VALID_PREFIXES: Final = frozenset({"", "r", "u", "b", "f", "br", "rb", "fr", "rf"})
-_OPENERS: Final = "([{"
-_CLOSERS: Final = ")]}"
 _ASSIGN: Final = re.compile(r"(?:^|[^\w.])((?:\w+\.)*\w+)\s*(?::[^=\n]*)?(?:\+|\|)?=\s*[\(\[]?\s*$")
 _KWARG: Final = re.compile(r"[(,]\s*(\w+)\s*=\s*\(?\s*$")
 _CALL: Final = re.compile(r"((?:\w+\.)*\w+)\s*\(\s*$")
@@ -115,7 +113,8 @@ def _lex(text: str) -> Iterator[_Token]:
 
 
 def _depth_change(code: str) -> int:
-    return sum(code.count(c) for c in _OPENERS) - sum(code.count(c) for c in _CLOSERS)
+    count = code.count
+    return count("(") + count("[") + count("{") - count(")") - count("]") - count("}")
 
 
 def _strip_comments(code: str) -> str:
@@ -248,8 +247,10 @@ def _line_bounds(text: str, offset: int) -> tuple[int, int]:
 def _context(text: str, group: list[_Token], previous: list[_Token]) -> tuple[str, str]:
     """(reason, name) from the code before the literal, or ("", "")."""
     first = group[0]
-    code = _strip_comments(first.gap)
-    tail = code[-300:]
+    tail = _strip_comments(first.gap[-400:])[-160:]
+    last = tail.rstrip(" \t\r\n(")[-1:]
+    if last not in ("=", ":", ",", "(", "n") and not tail.rstrip(" \t\r\n").endswith("("):
+        return "", ""  # not after =, :, ( or return: no name can say "prompt"
     if previous and _DICT_VALUE.search(tail) and not _strip_comments(first.gap).strip(" \t\n:("):
         key_token = previous[0]
         key = text[key_token.body_start : key_token.body_end]
