@@ -99,7 +99,9 @@ def _raw_ok(atoms: list[tuple[str, bool]], quote: str) -> bool:
     text = "".join(a for a, is_field in atoms if not is_field)
     whole = "".join(a for a, _ in atoms)
     q = quote[0]
-    if "\r" in whole or any(ord(c) < 0x20 and c not in "\n\t" for c in whole):
+    if "\r" in whole or any(
+        (ord(c) < 0x20 and c not in "\n\t") or 0xD800 <= ord(c) <= 0xDFFF for c in whole
+    ):
         return False
     if len(quote) == 1 and ("\n" in whole or q in text):
         return False
@@ -194,6 +196,8 @@ def _check_python(out: str, value: str, prompt: Prompt) -> None:
         tree = ast.parse("(\n" + out + "\n)", mode="eval")
     except SyntaxError as exc:
         raise RenderError(f"the result would not be a valid Python literal ({exc.msg})") from exc
+    except (UnicodeError, ValueError) as exc:
+        raise RenderError(f"the result would not be a valid Python literal ({exc})") from exc
     node = tree.body
     if isinstance(node, ast.Constant):
         if node.value != value:
@@ -216,7 +220,7 @@ def _js_escape(text: str, quote: str) -> str:
             out.append("\\n")
         elif ch == "\r":
             out.append("\\r")
-        elif ch in "\u2028\u2029":
+        elif ch in "\u2028\u2029" or 0xD800 <= ord(ch) <= 0xDFFF:
             out.append(f"\\u{ord(ch):04x}")
         elif (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F:
             out.append(f"\\x{ord(ch):02x}")
@@ -236,6 +240,8 @@ def _template_escape(text: str) -> str:
             out.append("\\$")
         elif ch == "\r":
             out.append("\\r")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append(f"\\u{ord(ch):04x}")
         elif (ord(ch) < 0x20 and ch not in "\t\n") or ord(ch) == 0x7F:
             out.append(f"\\x{ord(ch):02x}")
         else:
@@ -252,7 +258,11 @@ def _render_js(prompt: Prompt, value: str) -> str:
     style = prompt.style
     piece = style.pieces[0]
     if style.kind == "jsx":
-        if piece.quote not in value and "\n" not in value and "{" not in value:
+        plain = not any(
+            ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF or c in "{}&<>\\\n" or c == piece.quote
+            for c in value
+        )
+        if plain:  # JSX attribute strings have no escapes (and decode &entities;)
             return piece.quote + value + piece.quote
         return "{" + _template(value, ()) + "}"
     if style.kind == "template" or "\n" in value:

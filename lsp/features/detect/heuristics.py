@@ -123,6 +123,11 @@ def is_prompt_name(name: str) -> bool:
     )
 
 
+def is_excluded_name(name: str) -> bool:
+    """A name that says it holds something else (error_message, log_text, sql...)."""
+    return any(w in NOT_PROMPT_WORDS for w in name_words(name))
+
+
 def is_excluded_call(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
     return last.lower() in NOT_PROMPT_CALLS or last.endswith(("Error", "Exception", "Warning"))

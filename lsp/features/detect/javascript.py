@@ -72,7 +72,7 @@ class ByteMap:
         extra = 0
         for match in re.finditer(r"[^\x00-\x7f]", text):
             self._at.append(match.start() + extra)
-            extra += len(match.group().encode("utf-8")) - 1
+            extra += len(match.group().encode("utf-8", "surrogatepass")) - 1
             self._extra.append(extra)
 
     def cp(self, byte: int) -> int:
@@ -160,6 +160,8 @@ def _context(literal: tree_sitter.Node) -> tuple[str, str, bool]:
         )
     else:
         return "", "", False
+    if h.is_excluded_name(name):
+        return "excluded", name, False
     return ("name", name, False) if h.is_prompt_name(name) else ("", name, False)
 
 

@@ -262,7 +262,7 @@ def _context(text: str, group: list[_Token], previous: list[_Token]) -> tuple[st
     match = _KWARG.search(tail)
     if match:
         name = match.group(1)
-        if name in h.NOT_PROMPT_KWARGS:
+        if name in h.NOT_PROMPT_KWARGS or h.is_excluded_name(name):
             return "excluded", name
         return ("name", name) if h.is_prompt_name(name) else ("", "")
     match = _CALL.search(tail)
@@ -276,6 +276,8 @@ def _context(text: str, group: list[_Token], previous: list[_Token]) -> tuple[st
     match = _ASSIGN.search(tail)
     if match:
         name = match.group(1).rsplit(".", 1)[-1]
+        if h.is_excluded_name(name):
+            return "excluded", name
         return ("name", name) if h.is_prompt_name(name) else ("", "")
     if _RETURN.search(tail):
         defs = list(_DEF.finditer(text, max(0, first.start - 5000), first.start))
