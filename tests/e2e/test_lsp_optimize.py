@@ -6,7 +6,9 @@ and coming back."""
 from __future__ import annotations
 
 import ast
+import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_lsp
@@ -213,3 +215,52 @@ async def test_show_status_sends_promptd_status(ed: Editor) -> None:
         lambda: any(s.get("engine") == "offline" for s in ed.status) or None,
         what="promptd/status with the engine",
     )
+
+
+@pytest.fixture
+async def hanging_provider(promptd_home: Path) -> AsyncIterator[dict[str, str]]:
+    """A loopback "LLM endpoint" that accepts requests and never answers: an optimization
+    through it runs until someone cancels it."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    (promptd_home / "config.toml").write_text("[daemon]\nshutdown_grace_s = 0.5\n")
+    env = {
+        "PROMPTD_PROVIDER": "openai",
+        "PROMPTD_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "PROMPTD_MODEL": "llama3",
+        "OPENAI_API_KEY": "test-key",
+    }
+    promptd("start", env=env)
+    yield env
+    promptd("stop")
+    for writer in held:
+        writer.close()
+    server.close()
+
+
+async def test_cancel_from_the_editor_stops_the_optimization(
+    client: LanguageClient, hanging_provider: dict[str, str]
+) -> None:
+    ed = Editor(client)
+    await ed.start("visual-studio-code", {"promptd": {"engine": "llm"}})
+    uri = "file:///work/project/c.py"
+    ed.open(uri, 'prompt = "Write some stuff about dogs."\n', "python")
+    running = asyncio.ensure_future(
+        ed.command(protocol.CMD_OPTIMIZE, uri, ed.range_of(uri, "stuff"))
+    )
+    token = await ed.wait_for(
+        lambda: next(iter(client.progress_reports), None), what="work-done progress to begin"
+    )
+    client.protocol.notify(
+        types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
+    )
+    with pytest.raises(Exception, match="cancelled"):
+        await asyncio.wait_for(running, 10)
+    assert client.progress_reports[token][-1].kind == "end"
+    assert ed.applied == [] and ed.texts[uri] == 'prompt = "Write some stuff about dogs."\n'
+    await client.shutdown_session()
