@@ -90,6 +90,7 @@ async def test_diagnostics_show_findings_with_rule_code_link_and_exact_range(ed:
     assert lines == {2, 10}
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_diagnostics_follow_edits(ed: Editor) -> None:
     ed.open(PY, SOURCE, "python")
     await ed.diagnostics(PY, lambda d: any(x.code == "PD003" for x in d))
@@ -121,12 +122,14 @@ async def test_code_actions_are_listed_cheaply_on_prompts_only(ed: Editor) -> No
     assert [a.title for a in selection] == ["Optimize selection as a prompt"]
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_code_actions_filter_by_only(ed: Editor) -> None:
     ed.open(PY, SOURCE, "python")
     rewrite = await ed.actions(PY, ed.range_of(PY, "stuff"), only=["quickfix"])
     assert all(a.kind == "quickfix" for a in rewrite)
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_quick_fix_removes_filler_and_keeps_the_literal_valid(ed: Editor) -> None:
     uri = "file:///work/project/quick.py"
     ed.open(uri, 'question = "Could you please kindly summarize the \\"report\\"?"\n', "python")
@@ -164,6 +167,7 @@ async def test_hover_shows_score_and_top_findings(client: LanguageClient, ed: Ed
     assert await client.text_document_hover_async(hover_params(ed, PY, "return x")) is None
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_code_lens_shows_score_and_runs_optimize(client: LanguageClient, ed: Editor) -> None:
     ed.open(PY, SOURCE, "python")
     lenses = await client.text_document_code_lens_async(
@@ -179,6 +183,7 @@ async def test_code_lens_shows_score_and_runs_optimize(client: LanguageClient, e
     assert lenses[0].range.start.line == 2
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_configuration_change_updates_detection_severity_lens(
     client: LanguageClient, ed: Editor
 ) -> None:
@@ -212,6 +217,7 @@ async def test_configuration_change_updates_detection_severity_lens(
     await ed.diagnostics(uri, lambda d: d == [])
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_bad_setting_is_reported_and_the_server_goes_on(
     client: LanguageClient, ed: Editor
 ) -> None:
@@ -257,6 +263,7 @@ async def test_positions_are_right_for_non_ascii_text(client: LanguageClient, ed
     assert ed.text_at(uri, hover.range).endswith('puppies."')
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_javascript_typescript_and_prompt_files(client: LanguageClient, ed: Editor) -> None:
     js = "file:///work/project/chat.tsx"
     ed.open(
@@ -276,6 +283,7 @@ async def test_javascript_typescript_and_prompt_files(client: LanguageClient, ed
     assert all(d.range.start.line == 3 for d in found)
 
 
+@pytest.mark.parametrize("ed", ["visual-studio-code"], indirect=True)
 async def test_a_bad_document_never_takes_the_server_down(
     client: LanguageClient, ed: Editor
 ) -> None:
