@@ -93,6 +93,8 @@ class Client:
                 result: Any = None
                 if message["method"] == "workspace/applyEdit":
                     result = {"applied": True}
+                elif message["method"] == "workspace/configuration":
+                    result = [None for _ in message["params"]["items"]]
                 self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})
             elif "id" in message:
                 fut = self.pending.pop(message["id"])

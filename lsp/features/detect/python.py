@@ -19,7 +19,9 @@ from . import heuristics as h
 from .model import Piece, Prompt, Style
 from .normalize import normalize
 
-_NEXT: Final = re.compile(r"[#'\"]")
+# The next quote, or a comment that holds one (comments without quotes are skipped in C).
+_NEXT: Final = re.compile(r"#[^\n'\"]*(?=['\"])|['\"]")
+_COMMENT: Final = re.compile(r"#[^\n]*")
 _TRIPLE: Final = {
     '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.DOTALL),
     "'''": re.compile(r"(?:[^'\\]|\\.|'(?!''))*'''", re.DOTALL),
@@ -29,10 +31,6 @@ _SINGLE: Final = {
     "'": re.compile(r"(?:[^'\\\r\n]|\\(?:\r\n|[\s\S]))*'"),
 }
 _VALID_PREFIXES: Final = frozenset({"", "r", "u", "b", "f", "br", "rb", "fr", "rf"})
-_ASSIGN: Final = re.compile(r"(?:^|[^\w.])((?:\w+\.)*\w+)\s*(?::[^=\n]*)?(?:\+|\|)?=\s*[\(\[]?\s*$")
-_KWARG: Final = re.compile(r"[(,]\s*(\w+)\s*=\s*\(?\s*$")
-_CALL: Final = re.compile(r"((?:\w+\.)*\w+)\s*\(\s*$")
-_DICT_VALUE: Final = re.compile(r":\s*\(?\s*$")
 _RETURN: Final = re.compile(r"\breturn\s*\(?\s*$")
 _DEF: Final = re.compile(r"^[ \t]*(?:async\s+)?def\s+(\w+)", re.MULTILINE)
 _ESCAPE: Final = re.compile(
@@ -74,9 +72,8 @@ def _lex(text: str) -> Iterator[_Token]:
         if match is None:
             return
         at = match.start()
-        code = text[pos:at]
-        if match.group() == "#":
-            depth += _depth_change(code)
+        if text[at] == "#":
+            depth += _depth_change(_code(text[pos:at]))
             eol = text.find("\n", at)
             pos = len(text) if eol < 0 else eol
             continue
@@ -87,7 +84,7 @@ def _lex(text: str) -> Iterator[_Token]:
         if prefix_start > 0 and (text[prefix_start - 1].isalnum() or text[prefix_start - 1] == "_"):
             prefix_start = at  # the letters belong to a name: no prefix
         prefix = text[prefix_start:at]
-        depth += _depth_change(text[pos:prefix_start])
+        depth += _depth_change(_code(text[pos:prefix_start]))
         quote = text[at : at + 3]
         if quote in _TRIPLE:
             body = _TRIPLE[quote].match(text, at + 3)
@@ -110,6 +107,11 @@ def _lex(text: str) -> Iterator[_Token]:
             )
         gap_start = end
         pos = end
+
+
+def _code(segment: str) -> str:
+    """``segment`` without its comments (brackets in comments do not count)."""
+    return _COMMENT.sub("", segment) if "#" in segment else segment
 
 
 def _depth_change(code: str) -> int:
@@ -244,46 +246,61 @@ def _line_bounds(text: str, offset: int) -> tuple[int, int]:
     return start, len(text) if end < 0 else end
 
 
+def _trailing_name(code: str) -> str:
+    """The dotted name at the end of ``code`` ("client.chat" in "x = client.chat")."""
+    i = len(code)
+    while i > 0 and (code[i - 1].isalnum() or code[i - 1] in "_."):
+        i -= 1
+    return code[i:].strip(".")
+
+
+def _assigned_name(code: str) -> str:
+    """The name before a final ``=`` / ``+=`` (assignment or keyword argument), or ""."""
+    code = code.rstrip(" \t\r\n([")
+    if not code.endswith("="):
+        return ""
+    code = code[:-1]
+    if code.endswith(("=", "!", "<", ">")):  # a comparison, not an assignment
+        return ""
+    code = code.rstrip("+|").rstrip(" \t")
+    line = code[code.rfind("\n") + 1 :]
+    if ":" in line and "(" not in line.rsplit(":", 1)[1]:  # x: str = ...
+        code = code[: len(code) - len(line)] + line.split(":", 1)[0].rstrip()
+    return _trailing_name(code)
+
+
 def _context(text: str, group: list[_Token], previous: list[_Token]) -> tuple[str, str]:
     """(reason, name) from the code before the literal, or ("", "")."""
     first = group[0]
     tail = _strip_comments(first.gap[-400:])[-160:]
-    last = tail.rstrip(" \t\r\n(")[-1:]
-    if last not in ("=", ":", ",", "(", "n") and not tail.rstrip(" \t\r\n").endswith("("):
-        return "", ""  # not after =, :, ( or return: no name can say "prompt"
-    if previous and _DICT_VALUE.search(tail) and not _strip_comments(first.gap).strip(" \t\n:("):
+    stripped = tail.rstrip(" \t\r\n")
+    bare = stripped.rstrip("(")
+    if previous and tail.strip(" \t\r\n(") == ":":  # {"key": "value"}
         key_token = previous[0]
         key = text[key_token.body_start : key_token.body_end]
         if key == "content":
             return "role", key
-        if h.is_prompt_name(key):
-            return "name", key
-        return "", ""
-    match = _KWARG.search(tail)
-    if match:
-        name = match.group(1)
+        return ("name", key) if h.is_prompt_name(key) else ("", "")
+    if stripped.endswith("("):
+        name = _trailing_name(stripped[:-1].rstrip())
+        if name:
+            if h.is_excluded_call(name):
+                return "excluded", name
+            if h.is_prompt_name(name.rsplit(".", 1)[-1]):
+                return "name", name
+            # prompt = dedent("..."): the assigned name decides
+            stripped = stripped[: len(stripped) - 1].rstrip()[: -len(name)]
+            bare = stripped.rstrip(" \t\r\n(")
+    name = _assigned_name(stripped)
+    if name:
+        name = name.rsplit(".", 1)[-1]
         if name in h.NOT_PROMPT_KWARGS or h.is_excluded_name(name):
             return "excluded", name
         return ("name", name) if h.is_prompt_name(name) else ("", "")
-    match = _CALL.search(tail)
-    if match:
-        name = match.group(1)
-        if h.is_excluded_call(name):
-            return "excluded", name
-        if h.is_prompt_name(name.rsplit(".", 1)[-1]):
-            return "name", name
-        tail = tail[: match.start(1)]  # prompt = dedent("..."): the assigned name decides
-    match = _ASSIGN.search(tail)
-    if match:
-        name = match.group(1).rsplit(".", 1)[-1]
-        if h.is_excluded_name(name):
-            return "excluded", name
-        return ("name", name) if h.is_prompt_name(name) else ("", "")
-    if _RETURN.search(tail):
+    if bare.endswith("return") and _RETURN.search(tail):
         defs = list(_DEF.finditer(text, max(0, first.start - 5000), first.start))
         if defs and h.is_prompt_name(defs[-1].group(1)):
             return "name", defs[-1].group(1)
-        return "", ""
     return "", ""
 
 
