@@ -28,6 +28,7 @@ from . import protocol
 from .features import actions, diagnostics, hover, lens, literals, optimize, settings
 from .features.analysis import Analyzer
 from .features.daemon_link import DaemonLink
+from .features.detect import find_at
 from .features.documents import Document, Documents
 
 log = logging.getLogger(__name__)
@@ -245,8 +246,6 @@ class Session:
             return None
         offset = doc.index.offset(params.position, self.encoding)
         prompts = self.analyzer.prompts(doc, self.settings.min_words)
-        from .features.detect import find_at
-
         prompt = find_at(prompts, offset)
         if prompt is None:
             return None
@@ -422,8 +421,6 @@ class Session:
             doc = self.document(args[0])
             rng = self.server.protocol._converter.structure(args[1], types.Range)
             start, end = doc.index.offsets(rng, self.encoding)
-            from .features.detect import find_at
-
             prompt = find_at(self.analyzer.prompts(doc, self.settings.min_words), start, end)
             text = prompt.content if prompt is not None else doc.text[start:end] or None
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,6 @@ class Prompt:
     name: str = ""  # the name, key or call that says it is a prompt
     editable: bool = True
     why_not: str = ""  # when not editable: why, in words for a person
-    key: tuple[int, str] = field(default=(0, ""), compare=False)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Document offsets of content[start:end] (clamped)."""
