@@ -131,38 +131,3 @@ def to_json(
                 }
             )
     return out
-
-
-def to_diagnostics(
-    checked: list[Checked],
-    index: LineIndex,
-    settings: Settings,
-    encoding: str,
-    *,
-    code_links: bool = True,
-) -> list[types.Diagnostic]:
-    if not settings.diagnostics_enabled:
-        return []
-    out: list[types.Diagnostic] = []
-    for item in checked:
-        if item.report is None:
-            continue
-        for number, finding in enumerate(item.report.findings):
-            severity = settings.diagnostics_severity or _DEFAULT_SEVERITY.get(
-                finding.severity, types.DiagnosticSeverity.Hint
-            )
-            data: dict[str, Any] = {"prompt_start": item.prompt.start, "finding": number}
-            out.append(
-                types.Diagnostic(
-                    range=finding_range(item.prompt, finding, index, encoding),
-                    message=finding.message,
-                    severity=severity,
-                    code=finding.code,
-                    code_description=types.CodeDescription(href=rules_doc_uri(finding.code))
-                    if code_links
-                    else None,
-                    source=SOURCE,
-                    data=data,
-                )
-            )
-    return out
