@@ -115,6 +115,23 @@ class EmptySource:
 _MISSING: Any = object()
 
 
+def _accumulate(sums: dict[bytes, Any], key: bytes, deltas: tuple[int, ...]) -> None:
+    """Add ``deltas`` element-wise to ``sums[key]`` (a list of ints; absent starts it)."""
+    acc = sums.get(key)
+    if acc is None:
+        if not deltas:
+            raise ValueError("add() needs at least one delta")
+        sums[key] = [*deltas]
+    elif len(deltas) == 1:
+        acc[0] += deltas[0]
+    elif len(deltas) == 2:
+        acc[0] += deltas[0]
+        acc[1] += deltas[1]
+    else:
+        for i, d in enumerate(deltas):
+            acc[i] += d
+
+
 class State:
     """The fold's read-write overlay over a :class:`Source`.
 
@@ -183,19 +200,7 @@ class State:
         sums = self._sums.get(table.name)
         if sums is None:
             sums = self._sums[table.name] = {}
-        acc = sums.get(key)
-        if acc is None:
-            if not deltas:
-                raise ValueError("add() needs at least one delta")
-            sums[key] = [*deltas]
-        elif len(deltas) == 1:
-            acc[0] += deltas[0]
-        elif len(deltas) == 2:
-            acc[0] += deltas[0]
-            acc[1] += deltas[1]
-        else:
-            for i, d in enumerate(deltas):
-                acc[i] += d
+        _accumulate(sums, key, deltas)
 
     def _settle(self, table: Table[Any], key: bytes, value: Any, deltas: list[int]) -> Any:
         if value is None:
@@ -307,20 +312,7 @@ class FreshState(State):
             self._values[table.name][key] = value
 
     def add(self, table: Table[list[int]], key: bytes, *deltas: int) -> None:
-        values = self._values[table.name]
-        acc = values.get(key)
-        if acc is None:
-            if not deltas:
-                raise ValueError("add() needs at least one delta")
-            values[key] = [*deltas]
-        elif len(deltas) == 1:
-            acc[0] += deltas[0]
-        elif len(deltas) == 2:
-            acc[0] += deltas[0]
-            acc[1] += deltas[1]
-        else:
-            for i, d in enumerate(deltas):
-                acc[i] += d
+        _accumulate(self._values[table.name], key, deltas)
 
     def writes(
         self, tables: dict[str, Table[Any]]
