@@ -29,17 +29,66 @@ Also exported: the price table (:class:`PriceTable`, :func:`cost_ticks`), the 30
 
 from __future__ import annotations
 
-from .agents import LLMAgents
-from .base import ChatRequest, ChatResult, Message, Provider
-from .breaker import CircuitBreaker
-from .budget import config_limits, periods, release_stale_holds
-from .calls import Meter, request_key
-from .engine import LLMEngine, ModelInfo, list_models, provider_for
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Light, and imported eagerly: the submodule ``forecast`` would otherwise shadow the function.
 from .forecast import Forecast, forecast
-from .openai_compat import OpenAICompatProvider, make_client
-from .prices import Price, PriceTable, Usage, cost_ticks
-from .router import Router
-from .xai import XAIProvider
+
+if TYPE_CHECKING:
+    from .agents import LLMAgents
+    from .base import ChatRequest, ChatResult, Message, Provider
+    from .breaker import CircuitBreaker
+    from .budget import config_limits, periods, release_stale_holds
+    from .calls import Meter, request_key
+    from .engine import LLMEngine, ModelInfo, list_models, provider_for
+    from .openai_compat import OpenAICompatProvider, make_client
+    from .prices import Price, PriceTable, Usage, cost_ticks
+    from .router import Router
+    from .xai import XAIProvider
+
+# Exports are loaded on first use: the package pulls httpx and the engine (~0.4 s), and a
+# light submodule such as ``daemon.providers.forecast`` (used by ``promptd status``)
+# must not pay for that.
+_EXPORTS = {
+    "LLMAgents": "agents",
+    "ChatRequest": "base",
+    "ChatResult": "base",
+    "Message": "base",
+    "Provider": "base",
+    "CircuitBreaker": "breaker",
+    "config_limits": "budget",
+    "periods": "budget",
+    "release_stale_holds": "budget",
+    "Meter": "calls",
+    "request_key": "calls",
+    "LLMEngine": "engine",
+    "ModelInfo": "engine",
+    "list_models": "engine",
+    "provider_for": "engine",
+    "OpenAICompatProvider": "openai_compat",
+    "make_client": "openai_compat",
+    "Price": "prices",
+    "PriceTable": "prices",
+    "Usage": "prices",
+    "cost_ticks": "prices",
+    "Router": "router",
+    "XAIProvider": "xai",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "ChatRequest",
