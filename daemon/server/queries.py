@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import msgspec
 
 from .. import __version__, api
+from ..backup.catalog import list_backups
 from ..config import Config
-from ..errors import RPCError, StoreError
+from ..errors import BackupError, RPCError, StoreError
 from ..events import AgentStepCompleted, OptimizationCompleted, ProviderCallCompleted
 from ..paths import Paths
 from ..store.view import StoreView
@@ -271,6 +272,19 @@ def batch_infos(view: StoreView) -> list[api.BatchInfo]:
     return out
 
 
+def backups_on_disk(paths: Paths) -> tuple[int | None, int]:
+    """How many backups ``backup list`` shows and when the newest was taken (ns; 0: none).
+
+    The folder, not the ``backups`` projection: a restore rewinds the log to before the
+    newer backups were made, but they stay on disk. ``(None, 0)`` when it cannot be listed.
+    """
+    try:
+        entries, _ = list_backups(paths.backups)
+    except BackupError:
+        return None, 0
+    return len(entries), entries[-1].manifest.created_ns if entries else 0
+
+
 def status(
     view: StoreView,
     config: Config,
@@ -288,7 +302,10 @@ def status(
     stats = view.stats
     opt_rate = stats.cache("optimization").rate
     summary = view.backups.summary()
-    failed_last = summary.last_failure_ts_ns > summary.last_ts_ns
+    count, last_ns = backups_on_disk(paths)
+    if count is None:
+        count, last_ns = view.backups.count(), summary.last_ts_ns
+    failed_last = summary.last_failure_ts_ns > last_ns
     return api.StatusResult(
         running=running,
         pid=pid,
@@ -306,8 +323,8 @@ def status(
             forecast_30d_usd=forecast_usd(view),
         ),
         backups=api.BackupsStatus(
-            count=view.backups.count(),
-            last_at=iso(summary.last_ts_ns),
+            count=count,
+            last_at=iso(last_ns),
             next_at=next_backup_at,
             last_error=summary.last_failure if failed_last else "",
         ),

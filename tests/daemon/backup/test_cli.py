@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from daemon.backup import snapshot
 from daemon.cli import main
-from daemon.events import BackupRestored
+from daemon.events import BackupCreated, BackupRestored
 from daemon.paths import Paths
 from daemon.store import EventLog
 
@@ -134,3 +134,33 @@ def test_import_refuses_a_bad_file_with_line_and_reason(paths: Paths, tmp_path: 
     code, _, err = run("import", str(bad))
     assert code == 1
     assert "bad.jsonl, line 1: object missing required field `origin`" in err
+
+
+def test_status_after_a_restore_counts_the_backups_on_disk(paths: Paths) -> None:
+    """The restored log predates the newer backups; status still shows what `backup list` does."""
+    taken = []
+    for day in (25, 26, 27):
+        with EventLog.open(paths.events) as log:
+            if log.last_seq() == 0:
+                log.append(history(2))
+            manifest = snapshot.take(log, paths.backups, now=datetime(2026, 11, day, 3, tzinfo=UTC))
+            log.append(
+                BackupCreated(
+                    backup_id=manifest.id,
+                    file_name=manifest.file_name,
+                    last_seq=manifest.last_seq,
+                    event_count=manifest.event_count,
+                    size_bytes=manifest.size_bytes,
+                    sha256=manifest.sha256,
+                )
+            )
+        taken.append(manifest)
+    code, _, err = run("backup", "restore", taken[0].id)
+    assert code == 0, err
+    code, out, _ = run("backup", "list", "--json")
+    assert len(json.loads(out)["backups"]) == 3
+    code, out, err = run("status", "--json")
+    assert code == 0, err
+    backups = json.loads(out)["backups"]
+    assert backups["count"] == 3
+    assert backups["last_at"] == "2026-11-27T03:00:00Z"
