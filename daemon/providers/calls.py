@@ -23,6 +23,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -90,6 +91,31 @@ class CallOutcome(msgspec.Struct, frozen=True, kw_only=True):
     stale_reason: str = ""
 
 
+def _cache_hit(entry: object, key: str, opt_id: str) -> CacheHit:
+    """The record of answering ``opt_id`` from a live response-cache entry."""
+    return CacheHit(
+        cache="response",
+        key=key,
+        opt_id=opt_id,
+        source_opt_id=str(getattr(entry, "opt_id", "") or ""),
+        saved_ticks=cached_cost(entry),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One call that may go out: what its ``ProviderCallCompleted`` will say it was."""
+
+    request: ChatRequest
+    key: str
+    opt_id: str
+    agent: str
+    reservation_id: str  # "" when no budget was reserved for it
+    day: str
+    month: str
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
 class Meter:
     """Metered chat completions against one provider and one event log."""
 
@@ -148,13 +174,7 @@ class Meter:
             text = cached_text(entry)
             if text is None:
                 return None
-            hit = CacheHit(
-                cache="response",
-                key=key,
-                opt_id=opt_id,
-                source_opt_id=str(getattr(entry, "opt_id", "") or ""),
-                saved_ticks=cached_cost(entry),
-            )
+            hit = _cache_hit(entry, key, opt_id)
         self.background(self.log.append([hit]))
         return CallOutcome(content=text, model=model, cached=True)
 
@@ -209,17 +229,8 @@ class Meter:
                 entry = view.cache.get("response", key, now_ns)
                 text = cached_text(entry)
                 if text is not None:
-                    saved = cached_cost(entry)
                     hit_box.append(CallOutcome(content=text, model=request.model, cached=True))
-                    return [
-                        CacheHit(
-                            cache="response",
-                            key=key,
-                            opt_id=opt_id,
-                            source_opt_id=str(getattr(entry, "opt_id", "") or ""),
-                            saved_ticks=saved,
-                        )
-                    ]
+                    return [_cache_hit(entry, key, opt_id)]
             events: list[Event] = (
                 [] if no_cache else [CacheMiss(cache="response", key=key, opt_id=opt_id)]
             )
@@ -257,8 +268,8 @@ class Meter:
         if hold is not None:
             hold.apply(appended)
             hold.taken = hold.taken or reserved
-        return await self._call_provider(
-            request,
+        call = _Call(
+            request=request,
             key=key,
             opt_id=opt_id,
             agent=agent,
@@ -266,21 +277,27 @@ class Meter:
             day=day,
             month=month,
         )
+        return await self._call_provider(call)
 
-    async def _call_provider(
-        self,
-        request: ChatRequest,
-        *,
-        key: str,
-        opt_id: str,
-        agent: str,
-        reservation_id: str,
-        day: str,
-        month: str,
-    ) -> CallOutcome:
-        call_id = uuid.uuid4().hex
+    def _completed(self, call: _Call, **outcome: Any) -> ProviderCallCompleted:
+        """The record of one call that went out; ``outcome`` says how it ended."""
+        return ProviderCallCompleted(
+            call_id=call.call_id,
+            provider=self.provider.name,
+            model=call.request.model,
+            opt_id=call.opt_id,
+            agent=call.agent,
+            reservation_id=call.reservation_id,
+            request_key=call.key,
+            day=call.day,
+            month=call.month,
+            **outcome,
+        )
+
+    async def _call_provider(self, call: _Call) -> CallOutcome:
+        reservation_id = call.reservation_id
         try:
-            result = await self.provider.complete(request)
+            result = await self.provider.complete(call.request)
         except ProviderError as exc:
             failure = provider_error_failure(exc)
             if failure.attempts == 0 or not hasattr(exc, "failure"):
@@ -293,28 +310,16 @@ class Meter:
                 if events:
                     await self.log.append(events)
             else:
-                await self.log.append(
-                    [
-                        *self._take_pending(),
-                        ProviderCallCompleted(
-                            call_id=call_id,
-                            provider=self.provider.name,
-                            model=request.model,
-                            opt_id=opt_id,
-                            agent=agent,
-                            ok=False,
-                            status=failure.status,
-                            error=failure.error[:500],
-                            latency_ms=failure.latency_ms,
-                            attempts=failure.attempts,
-                            reservation_id=reservation_id,
-                            request_key=key,
-                            day=day,
-                            month=month,
-                        ),
-                    ]
+                failed = self._completed(
+                    call,
+                    ok=False,
+                    status=failure.status,
+                    error=failure.error[:500],
+                    latency_ms=failure.latency_ms,
+                    attempts=failure.attempts,
                 )
-            return await self._stale_or_raise(key, opt_id, exc)
+                await self.log.append([*self._take_pending(), failed])
+            return await self._stale_or_raise(call.key, call.opt_id, exc)
         except BaseException:
             # cancelled mid-call: give the hold back so it does not block the budget
             if reservation_id:
@@ -322,35 +327,15 @@ class Meter:
                     [BudgetReleased(reservation_id=reservation_id, reason="cancelled")]
                 )
             raise
-        return await self._settle(
-            result, request, call_id, key, opt_id, agent, reservation_id, day, month
-        )
+        return await self._settle(result, call)
 
-    async def _settle(
-        self,
-        result: ChatResult,
-        request: ChatRequest,
-        call_id: str,
-        key: str,
-        opt_id: str,
-        agent: str,
-        reservation_id: str,
-        day: str,
-        month: str,
-    ) -> CallOutcome:
+    async def _settle(self, result: ChatResult, call: _Call) -> CallOutcome:
         reported = result.reported_cost_ticks
-        cost = (
-            reported
-            if reported is not None
-            else self.prices.cost_ticks(request.model, result.usage)
-        )
+        model = call.request.model
+        cost = reported if reported is not None else self.prices.cost_ticks(model, result.usage)
         usage = result.usage
-        done = ProviderCallCompleted(
-            call_id=call_id,
-            provider=self.provider.name,
-            model=request.model,
-            opt_id=opt_id,
-            agent=agent,
+        done = self._completed(
+            call,
             ok=True,
             status=result.status,
             prompt_tokens=usage.prompt_tokens,
@@ -361,22 +346,18 @@ class Meter:
             cost_ticks=cost,
             cost_reported=reported is not None,
             attempts=result.attempts,
-            reservation_id=reservation_id,
-            request_key=key,
             response=result.content,
-            day=day,
-            month=month,
         )
         pending = self._take_pending()
 
         def decide(view: StoreView) -> Sequence[Event]:
             alerts: list[Event] = []
             if cost > 0:
-                alerts = alerts_after(budget_state(view, self.limits, day, month), cost)
+                alerts = alerts_after(budget_state(view, self.limits, call.day, call.month), cost)
             return [*pending, done, *alerts]
 
         await self.log.append_if(decide)
-        return CallOutcome(content=result.content, model=request.model, cost_ticks=cost)
+        return CallOutcome(content=result.content, model=model, cost_ticks=cost)
 
     async def _stale_or_raise(self, key: str, opt_id: str, exc: ProviderError) -> CallOutcome:
         """The last answer to this request, however old, or the provider's error."""
