@@ -17,8 +17,23 @@ from rich.text import Text
 
 from .. import api
 
+
+class _Commentary(Console):
+    """stderr: wrapped to the terminal's width; piped, never hard-wrapped (rich would wrap at
+    80 columns), so a log keeps one finding per line. Asked on each print: stderr can change."""
+
+    @property
+    def soft_wrap(self) -> bool:
+        isatty = getattr(self.file, "isatty", None)
+        return not (callable(isatty) and isatty())
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        pass  # decided by the stream, not at construction
+
+
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = _Commentary(stderr=True, highlight=False)
 
 
 def usd(value: float | None) -> str:
