@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import api
+from .backup import _size
 
 
 class _Commentary(Console):
@@ -75,15 +76,6 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _against(spent: float, budget: float | None) -> Text:
