@@ -7,7 +7,9 @@
 * Growth: ``MapFullError`` doubles the map and retries the whole transaction (nothing lost).
   A process that sees ``MapResizedError`` (another process grew the map) adopts the new size.
   Re-mapping is unsafe while a transaction is open in this process, so reads and writes take
-  a shared guard and a resize takes it exclusively.
+  a shared guard and a resize takes it exclusively. A hot copy (a backup) holds its read
+  transaction for as long as it runs, so it first grows the map with headroom, and a resize
+  that still comes during a copy waits for the copy to end instead of failing the append.
 * A stale reader slot left by a killed process is cleared on open (``reader_check``).
 * Write transactions belong to the thread that opened them; in the asyncio daemon every write
   goes through :class:`~daemon.store.writer.AsyncEventLog`'s writer thread.
@@ -37,6 +39,8 @@ R = TypeVar("R")
 _MAX_DBS = 32
 _GROW_TRIES = 40  # 64 MiB doubled 40 times is far past any disk
 _GUARD_TIMEOUT_S = 30.0
+_MIB = 1 << 20
+_COPY_HEADROOM_MIN = 64 * _MIB  # free map space a copy leaves at least (and the store's size)
 
 
 class _ResizeGuard:
@@ -45,6 +49,7 @@ class _ResizeGuard:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._active = 0
+        self._copying = 0  # of the _active holders: copies, which always end on their own
         self._resizing = False
         self._local = threading.local()
 
@@ -65,6 +70,19 @@ class _ResizeGuard:
                 self._cond.notify_all()
 
     @contextmanager
+    def copying(self) -> Iterator[None]:
+        """Shared, for a hot copy: a resize waits for it as long as it takes."""
+        with self.shared():
+            with self._cond:
+                self._copying += 1
+            try:
+                yield
+            finally:
+                with self._cond:
+                    self._copying -= 1
+                    self._cond.notify_all()
+
+    @contextmanager
     def exclusive(self) -> Iterator[None]:
         if getattr(self._local, "depth", 0):
             raise StoreError(
@@ -74,7 +92,9 @@ class _ResizeGuard:
         with self._cond:
             self._cond.wait_for(lambda: not self._resizing)
             self._resizing = True
-            if not self._cond.wait_for(lambda: self._active == 0, _GUARD_TIMEOUT_S):
+            while not self._cond.wait_for(lambda: self._active == 0, _GUARD_TIMEOUT_S):
+                if self._copying:
+                    continue  # a backup is copying; it ends by itself, then the map grows
                 self._resizing = False
                 self._cond.notify_all()
                 raise StoreError("the event log map must grow but read views stay open; try again")
@@ -367,11 +387,26 @@ class EventLog(BaseEventLog):
         if any(dest.iterdir()):
             raise StoreError(f"cannot copy the event log into {dest}: the folder is not empty")
         self._check_open()
+        self._grow_for_copy()
         try:
-            with self._guard.shared():
+            with self._guard.copying():
                 self._env.copy(str(dest), compact=True)
         except lmdb.Error as exc:
             raise StoreError(f"cannot copy the event log to {dest}: {exc}") from exc
+
+    def _grow_for_copy(self) -> None:
+        """Leave free map space for the appends that come while a copy runs (its read
+        transaction pins every page, so each commit meanwhile takes new ones): a resize
+        during the copy would have to wait for it to end."""
+        if self.readonly:
+            return
+        used = self.size_bytes()
+        target = used + max(used, _COPY_HEADROOM_MIN)
+        target = -(-target // _MIB) * _MIB
+        if target <= int(self._env.info()["map_size"]):
+            return
+        with contextlib.suppress(StoreError):  # best effort: a resize in the copy waits for it
+            self._resize(target)
 
     def close(self) -> None:
         if not self._closed:

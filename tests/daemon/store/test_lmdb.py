@@ -6,14 +6,16 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import lmdb
 import pytest
 
 from daemon.errors import StoreError
 from daemon.events import DaemonStarted, OptimizationRequested, seq_key
-from daemon.store import EventLog
+from daemon.store import EventLog, lmdb_log
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -163,3 +165,45 @@ def test_a_key_past_lmdbs_limit_is_a_clear_error_and_writes_nothing(tmp_path: Pa
             log.append([DaemonStarted(pid=1, version="t"), huge])
         assert log.count() == 0
         assert log.append(DaemonStarted(pid=2, version="t")) == [1]
+
+
+class _SlowCopyEnv:
+    """The LMDB environment, but its ``copy`` holds its read transaction until released."""
+
+    def __init__(self, env: lmdb.Environment) -> None:
+        self._env = env
+        self.copying = threading.Event()
+        self.release = threading.Event()
+
+    def copy(self, path: str, compact: bool = False) -> None:
+        with self._env.begin(write=False):  # stands for the copy's own read transaction
+            self.copying.set()
+            assert self.release.wait(30)
+        self._env.copy(path, compact=compact)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+@pytest.mark.parametrize("headroom", [64 << 20, 0])
+def test_an_append_that_must_grow_the_map_during_a_backup_copy_does_not_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, headroom: int
+) -> None:
+    """With headroom the append needs no resize; without, its resize waits out the copy."""
+    monkeypatch.setattr(lmdb_log, "_GUARD_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(lmdb_log, "_COPY_HEADROOM_MIN", headroom)
+    with EventLog.open(tmp_path / "ev", map_size=64 * 1024) as log:
+        log.append(_requests(20))
+        slow = _SlowCopyEnv(log._env)
+        log._env = slow
+        copier = threading.Thread(target=log.copy_to, args=(tmp_path / "copy",))
+        copier.start()
+        assert slow.copying.wait(10)
+        threading.Timer(0.6, slow.release.set).start()  # the copy ends after several timeouts
+        for n in range(5):  # far past the 64 KiB map: it must grow
+            log.append(_requests(100, 20 + n * 100))
+        copier.join(30)
+        assert not copier.is_alive()
+        assert log.count() == 520 and log.verify().ok
+    with EventLog.open(tmp_path / "copy", readonly=True) as copy:
+        assert copy.count() in (20, 520) and copy.verify().ok
