@@ -238,14 +238,25 @@ class EventLog(BaseEventLog):
         SIGBUS instead of raising an error, and every process opening the environment must
         use the same setting: it is off by default."""
         path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise StoreError(
+                f"the event log at {path} should be a folder but is a file; "
+                "move that file away (promptd creates the folder)"
+            )
         if readonly and not (path / "data.mdb").exists():
             raise StoreError(
                 f"no event log at {path} yet; start the daemon (`promptd start`) "
                 "or run a command that writes, to create it"
             )
-        try:
-            if not readonly:
+        if not readonly:
+            try:
                 path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the event log folder {path}: {exc.strerror or exc}; "
+                    "check that its parent is a writable folder"
+                ) from exc
+        try:
             env = lmdb.open(
                 str(path),
                 map_size=map_size,

@@ -207,3 +207,16 @@ def test_an_append_that_must_grow_the_map_during_a_backup_copy_does_not_fail(
         assert log.count() == 520 and log.verify().ok
     with EventLog.open(tmp_path / "copy", readonly=True) as copy:
         assert copy.count() in (20, 520) and copy.verify().ok
+
+
+def test_an_events_path_that_is_a_file_is_a_store_error_that_says_what_to_do(
+    tmp_path: Path,
+) -> None:
+    events = tmp_path / "events"
+    events.write_text("not a folder")
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match="should be a folder but is a file; move that file"):
+            EventLog.open(events, readonly=readonly)
+    with pytest.raises(StoreError, match="cannot create the event log folder"):
+        EventLog.open(events / "inner")
+    assert events.read_text() == "not a folder"
