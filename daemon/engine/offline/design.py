@@ -28,6 +28,7 @@ _EDIT_TEXT: Final = {
     "PD013": "Removed filler and politeness ({items}).",
     "PD012": "Turned shouting into plain emphasis ({items}).",
     "PD005": "Turned a negative-only instruction into a positive one ({items}).",
+    "PD003": "Dropped a vague request the positive instruction beside it makes concrete ({items}).",
 }
 _FIXABLE_RESTRUCTURE: Final = {"PD002", "PD006", "PD014", "PD017", "PD022"}
 

@@ -195,6 +195,26 @@ def make_positive(sentence: str) -> tuple[str, list[str]]:
     return capitalize(tidy(out)) + (end if end != "!" else "."), changed
 
 
+_VACUOUS: Final = re.compile(
+    r"^(?:(?:and|but)\s+)?make (?:it|this) (?:really |very |extra )?(?:good|nice|great|better)$",
+    re.I,
+)
+
+
+def drop_vacuous(sentence: str) -> tuple[str, list[str]]:
+    """Drop "make it good" clauses from a sentence that has another clause to keep."""
+    parts = re.split(r"(,\s*|;\s*|\s+and\s+)", sentence.rstrip(".!?"))
+    clauses = parts[::2]
+    dropped = [c.strip() for c in clauses if _VACUOUS.match(c.strip())]
+    if not dropped or len(dropped) == len(clauses):
+        return sentence, []
+    kept = [c for c in clauses if not _VACUOUS.match(c.strip())]
+    seps = [sep for i, sep in enumerate(parts[1::2]) if not _VACUOUS.match(clauses[i].strip())]
+    out = "".join(c + (seps[i] if i < len(kept) - 1 else "") for i, c in enumerate(kept))
+    end = sentence.rstrip()[-1:] if sentence.rstrip()[-1:] in ".!?" else "."
+    return capitalize(tidy(out)) + end, dropped
+
+
 def clean_sentence(sentence: str) -> tuple[str, dict[str, list[str]]]:
     """All local edits; returns the new sentence and what each edit changed, by rule code."""
     done: dict[str, list[str]] = {}
@@ -207,4 +227,8 @@ def clean_sentence(sentence: str) -> tuple[str, dict[str, list[str]]]:
     out, positive = make_positive(out)
     if positive:
         done["PD005"] = positive
+        # the positive form now says which quality is meant; "make it good" beside it is noise
+        out, vacuous = drop_vacuous(out)
+        if vacuous:
+            done["PD003"] = vacuous
     return out, done

@@ -92,3 +92,20 @@ def test_negative_without_known_positive_stays_a_finding() -> None:
     r = optimize("Write a short bio of Ada Lovelace for a museum plaque. Don't mention Byron.")
     assert "Don't mention Byron" in r.optimized
     assert any(f.code == "PD005" for f in r.findings)
+
+
+def test_make_it_good_goes_when_a_positive_instruction_says_the_quality() -> None:
+    r = optimize(
+        "please kindly write some stuff about dogs for {audience}, make it good and DONT "
+        "make it boring!!!"
+    )
+    assert "- Make it engaging." in r.optimized
+    assert "good" not in r.optimized
+    dropped = [c for c in r.changes if c.findings == ["PD003"]]
+    assert len(dropped) == 1 and '"make it good"' in dropped[0].description
+
+
+def test_make_it_good_alone_is_left_for_the_author() -> None:
+    r = optimize("please write a story about dogs for {audience}, make it good!!!")
+    assert "make it good" in r.optimized.lower()
+    assert "PD003" in {f.code for f in r.findings if f.needs_input}
