@@ -135,7 +135,7 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
             return f"The {short.group(1)}s only, one per line, with no commentary."
         if re.search(r"\b(?:poem|poetry|lyrics|song|verse|rhyme)\b", low):
             return "The poem only, with a title on the first line."
-        return "The piece only, with a title on the first line and no commentary."
+        return "The piece only, with a title on the first line."
     if re.search(r"\b(?:write|draft|compose)\b", low):
         return "A title on the first line, then the text in plain prose."
     if re.search(r"\b(?:plan|itinerary|schedule|steps?|how to)\b", low):

@@ -108,3 +108,13 @@ def test_rewrite_fixes_what_it_claims(entry: Entry) -> None:
     # Filler, shouting, missing format/role and undelimited input are gone after the rewrite.
     for code in fixed_claims & {"PD002", "PD006", "PD012", "PD013", "PD017", "PD019"}:
         assert code not in after, f"{code} still present after the rewrite"
+
+
+@pytest.mark.parametrize("entry", _ids([e for e in ENTRIES if not e.unchanged]))
+def test_rewrite_adds_no_negative_only_wording(entry: Entry) -> None:
+    """What the Designer writes itself (guidelines, output formats) follows the rules it checks."""
+    before = {f.code for f in lint(entry.text, entry.type).findings}
+    result = design(entry.text, entry.type, lint(entry.text, entry.type).findings)
+    after = {f.code for f in lint(result.prompt, entry.type).findings}
+    if "PD005" not in before:
+        assert "PD005" not in after, result.prompt
