@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from ..api import BatchInfo, OptimizeResult
 from ..errors import BudgetError, PromptdError
 from ..events import (
@@ -255,29 +257,18 @@ class BatchRunner:
                 continue
             event: BatchItemCompleted | None = None
             if item.error:
-                event = BatchItemCompleted(
-                    batch_id=record.batch_id,
-                    index=item.index,
-                    item_id=item.item_id,
-                    status="error",
-                    error=item.error,
-                )
+                event = _not_optimized(record, item, "error", item.error)
             elif earlier is not None:
                 old = earlier.items.get(item.index)
                 if old is not None and old.status in ("ok", "cached"):
-                    event = BatchItemCompleted(
+                    # the earlier answer, reused at no cost
+                    event = msgspec.structs.replace(
+                        old,
                         batch_id=record.batch_id,
-                        index=item.index,
                         item_id=item.item_id,
-                        opt_id=old.opt_id,
                         status="cached",
-                        optimized=old.optimized,
-                        score_before=old.score_before,
-                        score_after=old.score_after,
-                        findings=old.findings,
                         cost_ticks=0,
                         cached=True,
-                        degraded=old.degraded,
                     )
             if event is not None:
                 await self._record(event)
@@ -300,7 +291,7 @@ class BatchRunner:
             while not queue.empty() and record.batch_id not in self._cancelled:
                 item = queue.get_nowait()
                 if prog.budget_reason:
-                    event = self._budget_item(record, item, prog.budget_reason)
+                    event = _not_optimized(record, item, "budget", f"not run: {prog.budget_reason}")
                 else:
                     async with self._slots:
                         if record.batch_id in self._cancelled:
@@ -316,15 +307,6 @@ class BatchRunner:
         finally:
             if writing is not None:
                 await writing
-
-    def _budget_item(self, record: BatchRecord, item: Item, reason: str) -> BatchItemCompleted:
-        return BatchItemCompleted(
-            batch_id=record.batch_id,
-            index=item.index,
-            item_id=item.item_id,
-            status="budget",
-            error=f"not run: {reason}",
-        )
 
     async def _one(
         self,
@@ -346,7 +328,7 @@ class BatchRunner:
             result = await self._optimize(call)
         except BudgetError as exc:
             prog.budget_reason = prog.budget_reason or str(exc)
-            return self._budget_item(record, item, str(exc))
+            return _not_optimized(record, item, "budget", f"not run: {exc}")
         except PromptdError as exc:
             error = str(exc)
         except Exception as exc:  # one broken row must not stop the batch
@@ -368,13 +350,7 @@ class BatchRunner:
                 cached=result.cached,
                 degraded=result.degraded,
             )
-        return BatchItemCompleted(
-            batch_id=record.batch_id,
-            index=item.index,
-            item_id=item.item_id,
-            status="error",
-            error=error,
-        )
+        return _not_optimized(record, item, "error", error)
 
     async def _complete(
         self,
@@ -439,6 +415,13 @@ class BatchRunner:
                 hook(prog)
             except Exception:  # a broken listener must not break the batch
                 log.exception("batch progress listener failed")
+
+
+def _not_optimized(record: BatchRecord, item: Item, status: str, error: str) -> BatchItemCompleted:
+    """A row that got no answer: ``error`` (unusable or failed) or ``budget`` (not run)."""
+    return BatchItemCompleted(
+        batch_id=record.batch_id, index=item.index, item_id=item.item_id, status=status, error=error
+    )
 
 
 def _write_both(output: Path, data: bytes, report_path: Path, report: str) -> None:
