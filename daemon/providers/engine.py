@@ -22,6 +22,7 @@ import msgspec
 
 from ..api import EstimateResult
 from ..config import Config
+from ..engine.rules import RULES
 from ..errors import ConfigError
 from ..events import LintCompleted
 from ..values import ticks_to_usd
@@ -177,9 +178,11 @@ class LLMEngine:
 
     def _run_tokens(self, prompt: str) -> tuple[int, int, int]:
         calls = calls_for(prompt)
-        system = sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
         per_call_in = (
-            system + SCHEMA_TOKENS + 2 * estimate_tokens(prompt) + 2 * MESSAGE_OVERHEAD_TOKENS
+            _system_tokens()
+            + SCHEMA_TOKENS
+            + 2 * estimate_tokens(prompt)
+            + 2 * MESSAGE_OVERHEAD_TOKENS
         )
         return per_call_in * calls, self.config.provider.max_output_tokens * calls, calls
 
@@ -249,9 +252,14 @@ class LLMEngine:
         await self.provider.aclose()
 
 
+@lru_cache(maxsize=1)
+def _system_tokens() -> int:
+    """The agents' system prompts, in tokens, on average (the same for every run)."""
+    return sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
+
+
 def _typical_cost(price: Price) -> int:
-    system = sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
-    per_call = system + SCHEMA_TOKENS + 2 * estimate_tokens("x" * TYPICAL_PROMPT_CHARS)
+    per_call = _system_tokens() + SCHEMA_TOKENS + 2 * estimate_tokens("x" * TYPICAL_PROMPT_CHARS)
     calls = 4
     return cost_ticks(
         price,
@@ -292,17 +300,4 @@ def list_models(
 @lru_cache(maxsize=1)
 def _rule_codes() -> str:
     """The Diagnoser's rule codes with their names, from the offline engine's rules."""
-    try:
-        from ..engine import rules
-    except ImportError:  # pragma: no cover - the engine ships its rules
-        return ""
-    table = getattr(rules, "RULES", None)
-    if not table:
-        return ""
-    lines = []
-    for rule in table:
-        code = getattr(rule, "code", "")
-        name = getattr(rule, "name", "") or getattr(rule, "rule", "")
-        if code:
-            lines.append(f"{code} {name}".strip())
-    return "\n".join(lines)
+    return "\n".join(f"{rule.code} {rule.name}" for rule in RULES)
