@@ -70,10 +70,6 @@ def _cost(value: float) -> str:
     return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
-def _aliases(names: list[str]) -> str:
-    return ", ".join(names)
-
-
 def _tokens(n: int) -> str:
     if n <= 0:
         return "?"
@@ -131,6 +127,6 @@ def models(ctx: click.Context, as_json: bool) -> None:
     out.print(table)
     for row in result.models:
         if row.aliases:
-            out.print(f"Billed as {row.model}: {_aliases(row.aliases)}", style="dim")
+            out.print(f"Billed as {row.model}: {', '.join(row.aliases)}", style="dim")
     if result.note:
         Console(stderr=True, highlight=False).print(result.note)
