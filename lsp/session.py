@@ -8,6 +8,9 @@ feature that fails is logged and answers nothing, the others go on.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+import json
 import logging
 import time
 import uuid
@@ -178,7 +181,7 @@ class Session:
         if doc is None:
             return
         try:
-            found = diagnostics.to_json(
+            found = diagnostics.encode(
                 self.analyzer.checked(doc, self.settings.min_words),
                 doc.index,
                 self.settings,
@@ -187,17 +190,24 @@ class Session:
             )
         except Exception:
             log.exception("diagnostics failed for %s", uri)
-            found = []
-        # Plain JSON, not lsprotocol structs: a large file has a thousand diagnostics, and
-        # cattrs unstructuring them (notify() does) costs more than finding them; a dict
-        # goes straight through the C JSON encoder.
-        self.server.protocol._send_data(
-            {
-                "jsonrpc": "2.0",
-                "method": types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
-                "params": {"uri": uri, "diagnostics": found, "version": doc.version},
-            }
+            found = "[]"
+        # JSON text, not lsprotocol structs nor dicts: a large file has a thousand
+        # diagnostics, and building and encoding objects for them (then collecting the
+        # garbage) costs more than finding them; the text is assembled from cached pieces.
+        method = types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
+        self._send_json(
+            f'{{"jsonrpc":"2.0","method":"{method}","params":{{"uri":{json.dumps(uri)},'
+            f'"diagnostics":{found},"version":{doc.version}}}}}'
         )
+
+    def _send_json(self, body: str) -> None:
+        """Write one JSON-RPC message that is already JSON text (ASCII) to the client."""
+        writer = self.server.protocol.writer
+        if writer is None:
+            log.error("no transport to send %d bytes to", len(body))
+            return
+        data = body.encode()
+        writer.write(f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
 
     def document(self, uri: str) -> Document:
         doc = self.documents.get(uri)
@@ -524,8 +534,6 @@ class Session:
 
 def guarded(fallback: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Catch and log a failing handler, answering ``fallback()``; Failed passes through."""
-    import functools
-    import inspect
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.iscoroutinefunction(fn):

@@ -2,12 +2,13 @@
 
 Severity follows the settings: by default a finding's own severity is mapped down
 (error/warning -> Information, info/hint -> Hint), because a prompt that could be better
-is not a broken program. Each diagnostic has the rule code, a link to the rule's entry in
-docs/rules.md, and ``data`` that lets a code action find its quick fix.
+is not a broken program. Each diagnostic has the rule code and a link to the rule's entry in
+docs/rules.md.
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from functools import cache
 from pathlib import Path
@@ -51,54 +52,58 @@ def finding_range(prompt: Prompt, finding: Finding, index: LineIndex, encoding: 
     return index.range(start, end, encoding)
 
 
-# (literal source, start column, encoding, settings, links) -> diagnostics as JSON objects
-# whose lines are relative to the literal's first line: an edit elsewhere in the document
-# (even one that moves the prompt down) reuses them.
-_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+# (literal source, start column, encoding, settings, links) -> the literal's diagnostics as
+# JSON text pieces (start line, start character, end line, the rest) whose lines are
+# relative to the literal's first line: an edit elsewhere in the document (even one that
+# moves the prompt down) reuses them, and publishing a thousand diagnostics is one f-string
+# each, with no dicts for the garbage collector to walk.
+_CACHE: OrderedDict[tuple[Any, ...], list[tuple[int, int, int, str]]] = OrderedDict()
 _CACHE_SIZE: Final = 8192
+_dumps: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
-def _relative(
+def _pieces(
     item: Checked, index: LineIndex, settings: Settings, encoding: str, code_links: bool
-) -> list[dict[str, Any]]:
+) -> list[tuple[int, int, int, str]]:
     prompt = item.prompt
     assert item.report is not None
     base = index.line_of(prompt.start)
-    out: list[dict[str, Any]] = []
-    for number, finding in enumerate(item.report.findings):
+    out: list[tuple[int, int, int, str]] = []
+    for finding in item.report.findings:
         severity = settings.diagnostics_severity or _DEFAULT_SEVERITY.get(
             finding.severity, types.DiagnosticSeverity.Hint
         )
         rng = finding_range(prompt, finding, index, encoding)
-        diag: dict[str, Any] = {
-            "range": {
-                "start": {"line": rng.start.line - base, "character": rng.start.character},
-                "end": {"line": rng.end.line - base, "character": rng.end.character},
-            },
+        rest: dict[str, Any] = {
             "message": finding.message,
             "severity": int(severity),
             "code": finding.code,
             "source": SOURCE,
-            "data": {"finding": number},
         }
         if code_links:
-            diag["codeDescription"] = {"href": rules_doc_uri(finding.code)}
-        out.append(diag)
+            rest["codeDescription"] = {"href": rules_doc_uri(finding.code)}
+        head = (rng.start.line - base, rng.start.character, rng.end.line - base)
+        out.append((*head, f"{rng.end.character}}}}},{_dumps(rest)[1:]}"))
     return out
 
 
-def to_json(
+def encode(
     checked: list[Checked],
     index: LineIndex,
     settings: Settings,
     encoding: str,
     *,
     code_links: bool = True,
-) -> list[dict[str, Any]]:
-    """The document's diagnostics as LSP JSON objects (what publishDiagnostics carries)."""
+) -> str:
+    """The document's diagnostics as the JSON array text publishDiagnostics carries.
+
+    Each diagnostic has range, severity, code, codeDescription (when the client supports
+    it), source and message: what the editor shows, nothing more, written compactly, since
+    a large file has a thousand of them and the whole array crosses the pipe on each edit.
+    """
     if not settings.diagnostics_enabled:
-        return []
-    out: list[dict[str, Any]] = []
+        return "[]"
+    out: list[str] = []
     text = index.text
     for item in checked:
         if item.report is None:
@@ -109,25 +114,15 @@ def to_json(
         key = (text[prompt.start : prompt.end], column, encoding, settings, code_links)
         cached = _CACHE.get(key)
         if cached is None:
-            cached = _relative(item, index, settings, encoding, code_links)
+            cached = _pieces(item, index, settings, encoding, code_links)
             _CACHE[key] = cached
             if len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
-        for diag in cached:
-            rng = diag["range"]
-            out.append(
-                {
-                    **diag,
-                    "range": {
-                        "start": {
-                            "line": rng["start"]["line"] + line,
-                            "character": rng["start"]["character"],
-                        },
-                        "end": {
-                            "line": rng["end"]["line"] + line,
-                            "character": rng["end"]["character"],
-                        },
-                    },
-                }
-            )
-    return out
+        else:
+            _CACHE.move_to_end(key)
+        out.extend(
+            f'{{"range":{{"start":{{"line":{line + a},"character":{character}}},'
+            f'"end":{{"line":{line + b},"character":{rest}'
+            for a, character, b, rest in cached
+        )
+    return "[" + ",".join(out) + "]"
