@@ -204,7 +204,7 @@ def refusal_error(event: BudgetRefused) -> BudgetError:
         f"the {which} budget of {usd(event.budget_ticks)} for {event.period_key} "
         f"has {usd(event.remaining_ticks)} left and this call may cost up to "
         f"{usd(event.needed_ticks)}; raise it with `promptd budget "
-        f"--{'daily' if event.period == 'day' else 'monthly'} USD` or use --engine offline"
+        f"--{which} USD` or use --engine offline"
     )
 
 
