@@ -43,7 +43,7 @@ from ..events import (
     OptimizationFailed,
     OptimizationRequested,
 )
-from ..values import Finding, Scores, ticks_to_usd
+from ..values import Finding, ticks_to_usd
 from . import guards
 from .analysis import analyze, deconstruct
 from .checks import split_tasks
@@ -244,8 +244,6 @@ class Pipeline:
             cached=meta.cached,
             degraded=meta.degraded,
             degraded_reason=meta.degraded_reason,
-            # The model that answered: none when the offline rules did (also after a fallback).
-            model=meta.model if outcome.completed.engine != "offline" else "",
             model_reason=meta.model_reason,
             cache_key=meta.cache_key,
             source=request.source,
@@ -379,7 +377,7 @@ class _Run:
             )
         if accepted is None and attempt == 2:
             unchanged_reason += "; a second try failed too, so the original is returned unchanged"
-        before = evaluation.before if evaluation else _offline_scores(self.text, self.ptype)
+        before = evaluation.before if evaluation else score(self.text, self.ptype).scores
         after = evaluation.after if (evaluation and accepted) else before
         completed = OptimizationCompleted(
             opt_id=self.opt_id,
@@ -388,6 +386,7 @@ class _Run:
             optimized=accepted.prompt if accepted else self.text,
             prompt_type=self.ptype,
             engine=agents.name,
+            # the model that answered: none when the offline rules did (also after a fallback)
             model=self.meta.model if agents.name != "offline" else "",
             route=route,
             changed=accepted is not None,
@@ -401,10 +400,6 @@ class _Run:
         return OptimizationOutcome(
             completed=completed, steps=self.steps, reasons=reasons, attempts=attempt
         )
-
-
-def _offline_scores(text: str, ptype: str) -> Scores:
-    return score(text, ptype).scores
 
 
 async def run_pipeline(
