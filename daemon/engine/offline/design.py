@@ -232,11 +232,7 @@ class _Builder:
                 self.edited[i] = new
         for code, items in self.edit_items.items():
             shown = ", ".join(f'"{x}"' for x in dict.fromkeys(items))
-            self.changes.append(
-                Change(
-                    description=_EDIT_TEXT[code].format(items=shown), findings=[code], kind="edit"
-                )
-            )
+            self._note("edit", code, _EDIT_TEXT[code].format(items=shown))
         self._drop_duplicates()
 
     def _drop_duplicates(self) -> None:
@@ -251,15 +247,15 @@ class _Builder:
                 continue
             if any(near_duplicate(ws, k) for k in kept):
                 self.edited[i] = ""
-                self.changes.append(
-                    Change(
-                        description=f'Removed a repeated sentence ("{labeled.text[:50]}").',
-                        findings=["PD019"],
-                        kind="remove",
-                    )
+                self._note(
+                    "remove", "PD019", f'Removed a repeated sentence ("{labeled.text[:50]}").'
                 )
             else:
                 kept.append(ws)
+
+    def _note(self, kind: str, code: str, description: str) -> None:
+        """Record a change of ``kind`` (edit, structure, remove, add) answering ``code``."""
+        self.changes.append(Change(description=description, findings=[code], kind=kind))
 
     def sentence(self, i: int) -> str:
         return self.edited.get(i, self.a.sentences[i].text)
@@ -280,11 +276,7 @@ class _Builder:
         out = self._delimit_in_place(out)
         if "PD002" in self.codes and not analyze(out).has_format:
             out += "\n\n## Output format\n" + _output_format(self.ptype, self.a, self.text)
-            self.changes.append(
-                Change(
-                    description="Added an output format section.", findings=["PD002"], kind="add"
-                )
-            )
+            self._note("add", "PD002", "Added an output format section.")
         return out
 
     def _delimit_in_place(self, out: str) -> str:
@@ -302,14 +294,11 @@ class _Builder:
             out = re.sub(r"\n{3,}", "\n\n", out).strip()
             done.append(tok)
         if done:
-            self.changes.append(
-                Change(
-                    description="Delimited the outside input "
-                    + ", ".join(done)
-                    + " with tags so it cannot be taken for instructions.",
-                    findings=["PD017"],
-                    kind="structure",
-                )
+            self._note(
+                "structure",
+                "PD017",
+                f"Delimited the outside input {', '.join(done)} with tags so it cannot be "
+                "taken for instructions.",
             )
         return out
 
@@ -367,9 +356,7 @@ class _Builder:
         lines: list[str] = []
         if not roles and "PD006" in self.codes:
             roles.append(_role_line(self.ptype, self.text))
-            self.changes.append(
-                Change(description=f'Named a role ("{roles[0]}").', findings=["PD006"], kind="add")
-            )
+            self._note("add", "PD006", f'Named a role ("{roles[0]}").')
         if roles:
             lines += [" ".join(roles), ""]
         headed = bool(roles or input_tokens or len(tasks) > 1 or context)
@@ -380,13 +367,7 @@ class _Builder:
         else:
             lines.append(tasks[0])
         if split_any:
-            self.changes.append(
-                Change(
-                    description="Split the tasks into ordered steps.",
-                    findings=["PD014"],
-                    kind="structure",
-                )
-            )
+            self._note("structure", "PD014", "Split the tasks into ordered steps.")
         if context:
             lines += ["", "## Context", " ".join(context)]
         input_tokens = [tok for tok in input_tokens if tok not in inline]
@@ -394,24 +375,17 @@ class _Builder:
             tag = _tag_name(tok)
             lines += ["", f"## {_section_name(tok)}", f"<{tag}>", tok, f"</{tag}>"]
         if input_tokens:
-            self.changes.append(
-                Change(
-                    description="Moved the outside input "
-                    + ", ".join(input_tokens)
-                    + " into its own delimited section.",
-                    findings=["PD017"],
-                    kind="structure",
-                )
+            self._note(
+                "structure",
+                "PD017",
+                f"Moved the outside input {', '.join(input_tokens)} into its own delimited "
+                "section.",
             )
         if inline:
-            self.changes.append(
-                Change(
-                    description="Delimited the outside input "
-                    + ", ".join(inline)
-                    + " with triple quotes.",
-                    findings=["PD017"],
-                    kind="structure",
-                )
+            self._note(
+                "structure",
+                "PD017",
+                f"Delimited the outside input {', '.join(inline)} with triple quotes.",
             )
         if rules:
             title = "Constraints" if self.ptype in ("code", "technical") else "Guidelines"
@@ -420,24 +394,15 @@ class _Builder:
             lines += ["", "## Output format", " ".join(formats)]
         elif not a.has_format:
             lines += ["", "## Output format", _output_format(self.ptype, a, self.text)]
-            self.changes.append(
-                Change(
-                    description=f"Added an output format that suits {_article(self.ptype)} "
-                    f"{self.ptype} prompt.",
-                    findings=["PD002"],
-                    kind="add",
-                )
+            self._note(
+                "add",
+                "PD002",
+                f"Added an output format that suits {_article(self.ptype)} {self.ptype} prompt.",
             )
         if examples:
             lines += ["", "## Examples", *examples]
         if "PD022" in self.codes:
-            self.changes.append(
-                Change(
-                    description="Split the block of text into sections.",
-                    findings=["PD022"],
-                    kind="structure",
-                )
-            )
+            self._note("structure", "PD022", "Split the block of text into sections.")
         return "\n".join(lines).strip()
 
 
