@@ -77,7 +77,6 @@ class Job:
     output_path: Path
     report_path: Path
     source: str = "inbox"  # inbox | cli
-    source_path: str = ""  # the input file (inbox: its path inside the inbox)
     prompt_type: str = "auto"
     engine: str = ""  # "" = the configured engine
     batch_id: str = ""  # set when resuming

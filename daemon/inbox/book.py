@@ -23,7 +23,6 @@ from ..events import (
 )
 
 BatchState = Literal["running", "completed", "failed", "cancelled"]
-BATCH_EVENTS = (BatchStarted, BatchItemCompleted, BatchCompleted, BatchFailed, BatchCancelled)
 
 
 @dataclass(slots=True)

@@ -288,7 +288,6 @@ class InboxService:
                 output_path=self.paths.outbox / output_name(path.name),
                 report_path=self.paths.outbox / report_name(path.name),
                 source="inbox",
-                source_path=str(path),
                 engine=self.daemon.config.engine_name(),
             )
             await self._finish_inbox(path, job, ino)
@@ -398,7 +397,6 @@ class InboxService:
             output_path=output,
             report_path=output.with_name(report_name(path.name)),
             source="cli",
-            source_path=str(path),
             prompt_type=params.prompt_type,
             engine=params.engine or self.daemon.config.engine_name(),
         )

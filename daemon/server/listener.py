@@ -71,7 +71,6 @@ class Connection:
         self.max_bytes = max_bytes
         self.number = number
         self.closed = False
-        self.subscriptions: set[str] = set()
 
     def send(self, data: bytes) -> None:
         if self.closed or self.writer.is_closing():
