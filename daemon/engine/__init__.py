@@ -20,22 +20,72 @@ Public surface (import from here):
 
 from __future__ import annotations
 
-from .guards import GuardViolation, check, check_input, missing_intent, placeholders
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported eagerly: ``lint`` is what most callers want, and the submodule of the same name
+# would otherwise shadow the function.
 from .lint import LintReport, detect_type, lint, resolve_type
-from .offline import OfflineAgents
-from .pipeline import (
-    OptimizationOutcome,
-    OptimizationRequest,
-    Pipeline,
-    RunMeta,
-    choose_route,
-    new_opt_id,
-    run_pipeline,
-    to_result,
-)
-from .rules import RULES, Rule, rule
-from .text import prompt_hash
-from .types import AgentContext, Agents, Deconstruction, Design, Diagnosis, Evaluation
+
+if TYPE_CHECKING:
+    from .guards import GuardViolation, check, check_input, missing_intent, placeholders
+    from .offline import OfflineAgents
+    from .pipeline import (
+        OptimizationOutcome,
+        OptimizationRequest,
+        Pipeline,
+        RunMeta,
+        choose_route,
+        new_opt_id,
+        run_pipeline,
+        to_result,
+    )
+    from .rules import RULES, Rule, rule
+    from .text import prompt_hash
+    from .types import AgentContext, Agents, Deconstruction, Design, Diagnosis, Evaluation
+
+# The rest load on first use, so ``promptd lint`` does not import the pipeline (asyncio,
+# events, the API structs) or the offline Designer.
+_EXPORTS = {
+    "GuardViolation": "guards",
+    "check": "guards",
+    "check_input": "guards",
+    "missing_intent": "guards",
+    "placeholders": "guards",
+    "OfflineAgents": "offline",
+    "OptimizationOutcome": "pipeline",
+    "OptimizationRequest": "pipeline",
+    "Pipeline": "pipeline",
+    "RunMeta": "pipeline",
+    "choose_route": "pipeline",
+    "new_opt_id": "pipeline",
+    "run_pipeline": "pipeline",
+    "to_result": "pipeline",
+    "RULES": "rules",
+    "Rule": "rules",
+    "rule": "rules",
+    "prompt_hash": "text",
+    "AgentContext": "types",
+    "Agents": "types",
+    "Deconstruction": "types",
+    "Design": "types",
+    "Diagnosis": "types",
+    "Evaluation": "types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "RULES",
