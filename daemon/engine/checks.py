@@ -33,16 +33,27 @@ from .text import (
 Check = Callable[[Analysis, str, "_Ctx"], Iterator[Finding]]
 
 
+_FENCED: Final = re.compile(r"```.*?(?:```|$)", re.S)
+_INLINE_CODE: Final = re.compile(r"`[^`\n]*`")
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group(0))
+
+
+def _mask_code(text: str) -> str:
+    """``text`` with fenced blocks (closed or not) and inline code spans blanked out."""
+    return _INLINE_CODE.sub(_blank, _FENCED.sub(_blank, text))
+
+
 class _Ctx:
     """Per-run helpers: spans with line/col, and text with placeholders/code masked."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.index = LineIndex(text)
-        masked = mask_placeholders(text)
-        masked = re.sub(r"```.*?(?:```|$)", lambda m: " " * len(m.group(0)), masked, flags=re.S)
-        masked = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), masked)
-        masked = re.sub(r"\bhttps?://\S+", lambda m: " " * len(m.group(0)), masked)
+        masked = _mask_code(mask_placeholders(text))
+        masked = re.sub(r"\bhttps?://\S+", _blank, masked)
         self.prose = masked  # same length as text: spans stay valid
         self._quoted: str | None = None
 
@@ -53,9 +64,7 @@ class _Ctx:
     def quoted(self) -> str:
         """Prose with quoted strings masked too (for rules about the author's own words)."""
         if self._quoted is None:
-            self._quoted = re.sub(
-                r"\"[^\"\n]*\"|“[^“”\n]*”", lambda m: " " * len(m.group(0)), self.prose
-            )
+            self._quoted = re.sub(r"\"[^\"\n]*\"|“[^“”\n]*”", _blank, self.prose)
         return self._quoted
 
 
@@ -228,8 +237,7 @@ def _unbounded(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 
 @_check("unbalanced-braces")
 def _braces(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
-    text = re.sub(r"```.*?(?:```|$)", lambda m: " " * len(m.group(0)), c.text, flags=re.S)
-    text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)
+    text = _mask_code(c.text)
     stack: list[int] = []
     for i, ch in enumerate(text):
         if ch == "{":
