@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from .. import api
 from ..errors import InboxError
 from ..events import BatchFailed, Event
-from ..values import PROMPT_TYPES
+from ..values import PROMPT_TYPES, ticks_to_usd
 from .batch import BatchProgress, BatchRunner, Job, OptimizeCall, write_atomic
 from .book import BatchBook, BatchRecord
 from .bridge import CoreBridge
@@ -189,7 +189,7 @@ class InboxService:
             total=record.started.count,
             rate_per_s=0.0,
             eta_s=0.0 if record.state != "running" else None,
-            cost_usd=record.cost_ticks / 10**10,
+            cost_usd=ticks_to_usd(record.cost_ticks),
             state=record.state,
             output_path=done.output_path if done else record.started.output_path,
             reason=record.reason,
