@@ -10,6 +10,10 @@ import msgspec
 import pytest
 
 from daemon.config import Config, parse
+from daemon.providers.calls import Meter
+from daemon.providers.ports import EventLogPort
+from daemon.providers.retry import BackoffWait
+from daemon.providers.xai import XAIProvider
 
 from .memlog import MemLog
 
@@ -76,6 +80,23 @@ class Sleeps:
 
     async def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+
+def metered(
+    client: httpx.AsyncClient, log: EventLogPort, extra: str = "", *, key: str = "k"
+) -> Meter:
+    """A Meter on an xAI provider with ``key`` that neither sleeps nor backs off."""
+    cfg = xai_config(extra)
+    prov = XAIProvider(
+        cfg,
+        client=client,
+        environ={"XAI_API_KEY": key},
+        sleep=Sleeps(),
+        wait=BackoffWait(initial_s=0),
+    )
+    m = Meter(prov, log, cfg)
+    prov.breaker.on_change = m.circuit_changed
+    return m
 
 
 @pytest.fixture

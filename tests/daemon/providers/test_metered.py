@@ -19,26 +19,11 @@ from daemon.events import (
     CircuitChanged,
     ProviderCallCompleted,
 )
-from daemon.providers import ChatRequest, Message, Meter, XAIProvider
-from daemon.providers.retry import BackoffWait
+from daemon.providers import ChatRequest, Message
 from daemon.values import usd_to_ticks
 
-from .conftest import XAI_URL, Sleeps, completion, xai_config
+from .conftest import XAI_URL, completion, metered
 from .memlog import MemLog
-
-
-def meter(client: httpx.AsyncClient, log: MemLog, extra: str = "") -> Meter:
-    cfg = xai_config(extra)
-    prov = XAIProvider(
-        cfg,
-        client=client,
-        environ={"XAI_API_KEY": "k"},
-        sleep=Sleeps(),
-        wait=BackoffWait(initial_s=0),
-    )
-    m = Meter(prov, log, cfg)
-    prov.breaker.on_change = m.circuit_changed
-    return m
 
 
 def req(text: str = "hello", max_tokens: int = 1000) -> ChatRequest:
@@ -59,7 +44,7 @@ async def test_success_records_tokens_and_computed_cost(client, log) -> None:
             reasoning_tokens=2_000,
         ),
     )
-    out = await meter(client, log).call(req(), opt_id="o1", agent="designer")
+    out = await metered(client, log).call(req(), opt_id="o1", agent="designer")
     [ev] = log.of(ProviderCallCompleted)
     expected = usd_to_ticks((6_000 * 1.25 + 4_000 * 0.20 + 3_000 * 2.50) / 1e6)
     assert out.cost_ticks == ev.cost_ticks == expected
@@ -80,7 +65,7 @@ async def test_success_records_tokens_and_computed_cost(client, log) -> None:
 @respx.mock
 async def test_reported_ticks_win(client, log) -> None:
     respx.post(XAI_URL).respond(200, json=completion("a", cost_ticks=777))
-    out = await meter(client, log).call(req())
+    out = await metered(client, log).call(req())
     [ev] = log.of(ProviderCallCompleted)
     assert out.cost_ticks == ev.cost_ticks == 777 and ev.cost_reported
 
@@ -89,7 +74,7 @@ async def test_reported_ticks_win(client, log) -> None:
 async def test_failed_call_is_recorded_and_releases_the_hold(client, log) -> None:
     respx.post(XAI_URL).respond(503, text="down")
     with pytest.raises(ProviderError):
-        await meter(client, log).call(req())
+        await metered(client, log).call(req())
     [ev] = log.of(ProviderCallCompleted)
     assert not ev.ok and ev.status == 503 and ev.attempts == 3 and ev.cost_ticks == 0
     assert log.budget.holds == {}
@@ -98,7 +83,7 @@ async def test_failed_call_is_recorded_and_releases_the_hold(client, log) -> Non
 @respx.mock
 async def test_identical_request_is_a_cache_hit_that_costs_nothing(client, log) -> None:
     route = respx.post(XAI_URL).respond(200, json=completion("once", cost_ticks=5000))
-    m = meter(client, log)
+    m = metered(client, log)
     first = await m.call(req(), opt_id="o1")
     second = await m.call(req(), opt_id="o2")
     await m.flush()  # the hit is recorded in the background
@@ -118,7 +103,7 @@ async def test_budget_refusal_is_clear_and_recorded(client, log) -> None:
     with pytest.raises(
         BudgetError, match=r"daily budget of \$0.0010 .*`promptd budget --daily USD`"
     ):
-        await meter(client, log).call(req(max_tokens=4096))
+        await metered(client, log).call(req(max_tokens=4096))
     [refused] = log.of(BudgetRefused)
     assert refused.period == "day" and refused.needed_ticks > refused.remaining_ticks
     assert route.call_count == 0
@@ -128,9 +113,9 @@ async def test_budget_refusal_is_clear_and_recorded(client, log) -> None:
 async def test_config_budget_applies_until_one_is_set(client, log) -> None:
     respx.post(XAI_URL).respond(200, json=completion("x"))
     with pytest.raises(BudgetError, match="monthly"):
-        await meter(client, log, "[budget]\nmonthly_usd = 0.0001").call(req())
+        await metered(client, log, "[budget]\nmonthly_usd = 0.0001").call(req())
     await log.append([BudgetSet(monthly_ticks=None)])
-    await meter(client, log, "[budget]\nmonthly_usd = 0.0001").call(req())
+    await metered(client, log, "[budget]\nmonthly_usd = 0.0001").call(req())
 
 
 async def test_fifty_concurrent_calls_never_overshoot(log) -> None:
@@ -148,7 +133,7 @@ async def test_fifty_concurrent_calls_never_overshoot(log) -> None:
         return httpx.Response(200, json=completion("x", prompt_tokens=4, completion_tokens=1000))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        m = meter(client, log, "max_concurrency = 50")
+        m = metered(client, log, "max_concurrency = 50")
         budget = 10 * m.worst_case(req())
         await log.append([BudgetSet(daily_ticks=budget)])
         results = await asyncio.gather(
@@ -167,7 +152,7 @@ async def test_fifty_concurrent_calls_never_overshoot(log) -> None:
 async def test_one_alert_per_period(client, log) -> None:
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=usd_to_ticks(0.3)))
     await log.append([BudgetSet(daily_ticks=usd_to_ticks(100), monthly_ticks=usd_to_ticks(1))])
-    m = meter(client, log, "max_output_tokens = 100")
+    m = metered(client, log, "max_output_tokens = 100")
     for i in range(3):
         await m.call(req(f"p{i}", max_tokens=10))
     [alert] = log.of(BudgetAlert)
@@ -179,7 +164,7 @@ async def test_provider_down_answers_from_an_expired_cache_entry(client) -> None
     clock = [1_000_000_000_000]
     log = MemLog(now_ns=lambda: clock[0], ttl_s=60)
     route = respx.post(XAI_URL).respond(200, json=completion("remembered"))
-    m = meter(client, log, "retries = 1\nbreaker_failures = 1")
+    m = metered(client, log, "retries = 1\nbreaker_failures = 1")
     m._now_ns = lambda: clock[0]
     await m.call(req())
     clock[0] += 3600 * 1_000_000_000  # long expired
@@ -210,15 +195,7 @@ async def test_the_key_is_never_recorded(client, log) -> None:
             httpx.Response(401, json={"error": f"Incorrect API key provided: {key}"}),
         ]
     )
-    cfg = xai_config()
-    prov = XAIProvider(
-        cfg,
-        client=client,
-        environ={"XAI_API_KEY": key},
-        sleep=Sleeps(),
-        wait=BackoffWait(initial_s=0),
-    )
-    m = Meter(prov, log, cfg)
+    m = metered(client, log, key=key)
     with pytest.raises(ProviderError) as first:
         await m.call(req("a"))
     with pytest.raises(AuthError) as second:
@@ -228,7 +205,7 @@ async def test_the_key_is_never_recorded(client, log) -> None:
         recorded,
         str(first.value).encode(),
         str(second.value).encode(),
-        repr(prov).encode(),
+        repr(m.provider).encode(),
     ):
         assert key.encode() not in text and key[:8].encode() not in text
     assert len(log.of(ProviderCallCompleted)) == 2
@@ -239,7 +216,7 @@ async def test_a_run_holds_its_worst_case_and_gives_back_the_rest(client, log) -
     from daemon.providers.budget import RunHold
 
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
-    m = meter(client, log)
+    m = metered(client, log)
     one = m.worst_case(req("a"))
     await log.append([BudgetSet(daily_ticks=5 * one)])
     big = RunHold(total=6 * one, opt_id="too-big")
@@ -265,7 +242,7 @@ async def test_finishing_a_run_releases_its_hold(client, log) -> None:
     from daemon.providers.budget import RunHold
 
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
-    m = meter(client, log)
+    m = metered(client, log)
     hold = RunHold(total=10 * m.worst_case(req("a")), opt_id="run")
     await m.call(req("a"), hold=hold)
     assert hold.id in log.budget.holds

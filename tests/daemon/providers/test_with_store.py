@@ -12,10 +12,9 @@ import pytest
 from daemon.errors import BudgetError
 from daemon.events import BudgetSet, CacheHit, ProviderCallCompleted
 from daemon.providers import ChatRequest, Message, Meter, XAIProvider
-from daemon.providers.retry import BackoffWait
 from daemon.store import AsyncEventLog
 
-from .conftest import Sleeps, completion, xai_config
+from .conftest import completion, metered, xai_config
 
 
 @pytest.fixture
@@ -42,16 +41,8 @@ async def test_fifty_concurrent_calls_against_a_budget_for_ten(store: AsyncEvent
         await asyncio.sleep(0.005)
         return httpx.Response(200, json=completion("x", prompt_tokens=4, completion_tokens=1000))
 
-    cfg = xai_config("max_concurrency = 50")
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        prov = XAIProvider(
-            cfg,
-            client=client,
-            environ={"XAI_API_KEY": "k"},
-            sleep=Sleeps(),
-            wait=BackoffWait(initial_s=0),
-        )
-        meter = Meter(prov, store, cfg)
+        meter = metered(client, store, "max_concurrency = 50")
         budget = 10 * meter.worst_case(req("p00"))
         await store.append([BudgetSet(daily_ticks=budget)])
         results = await asyncio.gather(
