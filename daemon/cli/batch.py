@@ -21,6 +21,7 @@ from .common import home_paths, print_json
 
 
 def _summary(info: api.BatchInfo) -> str:
+    """Plain text (print it with ``markup=False``: a file name may hold brackets)."""
     from .ui import usd
 
     text = f"{Path(info.file_name).name}: {info.done}/{info.total} prompts, {usd(info.cost_usd)}"
@@ -141,7 +142,7 @@ def batch(
         if as_json:
             print_json(info)
         else:
-            err.print(f"cancelling batch {info.id}: {_summary(info)}")
+            err.print(f"cancelling batch {info.id}: {_summary(info)}", markup=False)
         return
     if file is None:
         raise click.UsageError("give a FILE of prompts (or --cancel ID)")
@@ -165,14 +166,15 @@ def batch(
             stop = f"`promptd batch --cancel {bar.batch_id}`" if bar.batch_id else "--cancel ID"
             err.print(
                 f"detached: {which} goes on in the daemon; `promptd status` shows it, "
-                f"{stop} stops it"
+                f"{stop} stops it",
+                markup=False,
             )
             return
     if as_json:
         print_json(info)
     if info.state == "completed":
         if not as_json:
-            err.print(_summary(info))
+            err.print(_summary(info), markup=False)
             click.echo(info.output_path)
         return
     raise click.ClickException(f"batch {info.id} {info.state}: {info.reason or _summary(info)}")

@@ -51,6 +51,17 @@ async def test_batch_writes_the_result_beside_the_input(promptd_home: Path, tmp_
         assert custom.exists()
 
 
+async def test_a_file_name_with_brackets_is_printed_as_it_is(
+    promptd_home: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "work[v2].txt"
+    source.write_text("write a poem about rain")
+    async with running_daemon(promptd_home):
+        result = await run_cli("batch", str(source))
+        assert result.exit_code == 0, result.output
+        assert "work[v2].txt: 1/1 prompts, $0.00" in result.output
+
+
 async def test_batch_usage_errors(promptd_home: Path, tmp_path: Path) -> None:
     (tmp_path / "x.docx").write_text("x")
     result = await run_cli("batch", str(tmp_path / "x.docx"))
