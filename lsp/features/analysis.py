@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from daemon.engine.lint import LintReport, lint
 from daemon.errors import PromptdError
 
-from .detect import Prompt, detect
+from .detect import Prompt, detect, redetect
 from .documents import Document
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,20 @@ class Checked:
 
 class Analyzer:
     def __init__(self, lint_cache_size: int = 4096) -> None:
-        self._prompts: dict[str, tuple[int, int, int, list[Prompt]]] = {}
+        self._prompts: dict[str, tuple[int, str, int, list[Prompt]]] = {}
         self._lint: OrderedDict[tuple[str, str], tuple[LintReport | None, str]] = OrderedDict()
         self._lint_size = lint_cache_size
 
     def prompts(self, doc: Document, min_words: int) -> list[Prompt]:
         """The document's prompts (cached per version and text)."""
         cached = self._prompts.get(doc.uri)
-        if cached is not None and cached[:3] == (doc.version, id(doc.text), min_words):
+        if cached is None or cached[2] != min_words:
+            found = detect(doc.text, doc.path, doc.language_id, min_words)
+        elif cached[0] == doc.version and cached[1] is doc.text:
             return cached[3]
-        found = detect(doc.text, doc.path, doc.language_id, min_words)
-        self._prompts[doc.uri] = (doc.version, id(doc.text), min_words, found)
+        else:  # an edit since: reuse what it did not touch
+            found = redetect(cached[1], cached[3], doc.text, doc.path, doc.language_id, min_words)
+        self._prompts[doc.uri] = (doc.version, doc.text, min_words, found)
         return found
 
     def forget(self, uri: str) -> None:

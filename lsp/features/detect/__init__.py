@@ -12,7 +12,16 @@ from pathlib import PurePosixPath
 from . import javascript, markdown, python
 from .model import Piece, Prompt, Style, find_at
 
-__all__ = ["Piece", "Prompt", "Style", "detect", "detect_text", "find_at", "language_of"]
+__all__ = [
+    "Piece",
+    "Prompt",
+    "Style",
+    "detect",
+    "detect_text",
+    "find_at",
+    "language_of",
+    "redetect",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +87,25 @@ def detect(text: str, path: PurePosixPath, language_id: str, min_words: int) -> 
     except Exception:
         log.exception("prompt detection failed for %s; no prompts reported", path)
         return []
+
+
+def redetect(
+    old_text: str,
+    old: list[Prompt],
+    text: str,
+    path: PurePosixPath,
+    language_id: str,
+    min_words: int,
+) -> list[Prompt]:
+    """``detect(text, ...)``, given ``old == detect(old_text, ...)``: a Python edit inside
+    one prompt's literal re-reads that literal only (typing in a prompt costs well under a
+    millisecond instead of a scan of the file); anything else is detected afresh."""
+    if language_of(path, language_id) == "python":
+        try:
+            found = python.redetect(old_text, old, text, min_words, _eol(text))
+        except Exception:
+            log.exception("incremental detection failed for %s; scanning the file", path)
+            found = None
+        if found is not None:
+            return found
+    return detect(text, path, language_id, min_words)

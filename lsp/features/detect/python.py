@@ -10,9 +10,10 @@ Offsets are code points of the document text.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from . import heuristics as h
@@ -315,7 +316,7 @@ def _is_statement(text: str, first: _Token) -> bool:
 def _classify(
     text: str, group: list[_Token], previous: list[_Token], min_words: int, eol: str
 ) -> Prompt | None:
-    first, last = group[0], group[-1]
+    first = group[0]
     line_start, _ = _line_bounds(text, first.start)
     above_start, _ = _line_bounds(text, max(0, line_start - 1))
     above = text[above_start:line_start] if line_start > 0 else ""
@@ -328,7 +329,21 @@ def _classify(
         reason = "marker"
     if reason == "excluded":
         return None
+    statement = not reason and _is_statement(text, first)
+    return _build(text, group, reason, name, statement, min_words, eol)
 
+
+def _build(
+    text: str,
+    group: list[_Token],
+    reason: str,
+    name: str,
+    statement: bool,
+    min_words: int,
+    eol: str,
+) -> Prompt | None:
+    """The prompt of a classified literal group ("" reason: a prompt if natural prose)."""
+    first, last = group[0], group[-1]
     values: list[str] = []
     offsets: list[int] = []
     fields: list[str] = []
@@ -341,7 +356,7 @@ def _classify(
     value = "".join(values)
 
     if not reason:
-        if _is_statement(text, first) or not h.looks_natural(value, min_words):
+        if statement or not h.looks_natural(value, min_words):
             return None
         reason = "natural"
     if not value.strip():
@@ -395,3 +410,120 @@ def _indent_of(text: str, offset: int) -> str:
     line_start, _ = _line_bounds(text, offset)
     line = text[line_start:offset]
     return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+# An edit that changes none of these inside one literal's body leaves every token, bracket
+# and comment of the file where it was: only that literal's value changes.
+_UNSAFE_IN_EDIT: Final = re.compile(r"['\"\\\r\n]")
+_BLOCK: Final = 4096
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix (compared a block at a time, in C)."""
+    limit = min(len(a), len(b))
+    i = 0
+    while i < limit and a[i : i + _BLOCK] == b[i : i + _BLOCK]:
+        i += _BLOCK
+    i = min(i, limit)
+    while i < limit and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """Length of the common suffix, at most ``limit``."""
+    n = 0
+    while n < limit:
+        step = min(_BLOCK, limit - n)
+        if a[len(a) - n - step : len(a) - n] != b[len(b) - n - step : len(b) - n]:
+            break
+        n += step
+    while n < limit and a[len(a) - n - 1] == b[len(b) - n - 1]:
+        n += 1
+    return n
+
+
+def _token_of(piece: Piece) -> _Token:
+    body_start = piece.start + len(piece.prefix) + len(piece.quote)
+    body_end = piece.end - len(piece.quote)
+    return _Token(piece.start, piece.end, piece.prefix, piece.quote, body_start, body_end, 0, "")
+
+
+def _moved(token: _Token, start: int, end: int, delta: int) -> _Token:
+    """``token`` after [start, end) changed length by ``delta``."""
+    if token.body_start <= start and end <= token.body_end:  # the edited one
+        return replace(token, end=token.end + delta, body_end=token.body_end + delta)
+    if token.start >= end:
+        return replace(
+            token,
+            start=token.start + delta,
+            end=token.end + delta,
+            body_start=token.body_start + delta,
+            body_end=token.body_end + delta,
+        )
+    return token
+
+
+def _shifted(prompt: Prompt, delta: int, line_end: int) -> Prompt:
+    """``prompt`` moved by ``delta``; pieces before ``line_end`` (new offsets) are on the
+    edited line, so their column moves too."""
+    pieces = tuple(
+        replace(
+            piece,
+            start=piece.start + delta,
+            end=piece.end + delta,
+            column=piece.column + delta if piece.start + delta < line_end else piece.column,
+        )
+        for piece in prompt.style.pieces
+    )
+    return replace(
+        prompt,
+        start=prompt.start + delta,
+        end=prompt.end + delta,
+        offsets=[offset + delta for offset in prompt.offsets],
+        style=replace(prompt.style, pieces=pieces),
+    )
+
+
+def redetect(
+    old_text: str, old: list[Prompt], text: str, min_words: int, eol: str = "\n"
+) -> list[Prompt] | None:
+    """``detect(text)`` from ``detect(old_text) == old`` when ``text`` differs from
+    ``old_text`` only inside one prompt's literal body, without quotes, backslashes or line
+    breaks in what changed, so no token of the file moves but by an offset: that prompt is
+    decoded again and the later ones shifted. None when the edit is not that simple (or may
+    change how a neighbour is classified): call :func:`detect`.
+    """
+    start = _common_prefix(old_text, text)
+    limit = min(len(old_text), len(text)) - start
+    suffix = _common_suffix(old_text, text, limit)
+    old_end, new_end = len(old_text) - suffix, len(text) - suffix
+    removed, inserted = old_text[start:old_end], text[start:new_end]
+    if _UNSAFE_IN_EDIT.search(removed) or _UNSAFE_IN_EDIT.search(inserted):
+        return None
+    if start > 0 and old_text[start - 1] == "\\":
+        return None  # the edit would change an escape sequence
+    at = bisect.bisect_right([p.start for p in old], start) - 1
+    if at < 0:
+        return None
+    prompt = old[at]
+    tokens = [_token_of(piece) for piece in prompt.style.pieces]
+    if not any(t.body_start <= start and old_end <= t.body_end for t in tokens):
+        return None
+    # Markers and `def` lines are read from the lines around literals: keep them out.
+    line_start, line_end = _line_bounds(text, start)
+    old_line = old_text[line_start : _line_bounds(old_text, start)[1]]
+    new_line = text[line_start:line_end]
+    if any(word in line for line in (old_line, new_line) for word in ("promptd", "def")):
+        return None
+    after = old_text[prompt.end : prompt.end + 200].lstrip(" \t\r\n")
+    if after[:1] in (":", "#", ""):
+        return None  # a dict key (it names the next value) or a comment: not simple
+    delta = len(inserted) - len(removed)
+    moved = [_moved(t, start, old_end, delta) for t in tokens]
+    reason = "" if prompt.reason == "natural" else prompt.reason
+    rebuilt = _build(text, moved, reason, prompt.name, False, min_words, eol)
+    if rebuilt is None:
+        return None
+    later = [_shifted(p, delta, line_end) for p in old[at + 1 :]] if delta else old[at + 1 :]
+    return [*old[:at], rebuilt, *later]
