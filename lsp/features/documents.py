@@ -42,6 +42,25 @@ class LineIndex:
             self.starts.append(match.end())
         self._ends.append(len(text))
 
+    def edited(self, start: int, end: int, inserted: str) -> LineIndex:
+        """The index of the text with ``text[start:end]`` replaced by ``inserted``: shifted
+        when no line break changes (typing within a line), else built afresh."""
+        text = self.text[:start] + inserted + self.text[end:]
+        if (
+            "\n" in inserted
+            or "\r" in inserted
+            or (start > 0 and self.text[start - 1] == "\r")
+            or _NEWLINE.search(self.text, start, end) is not None
+        ):
+            return LineIndex(text)
+        delta = len(inserted) - (end - start)
+        line = self.line_of(start)
+        index = LineIndex.__new__(LineIndex)
+        index.text = text
+        index.starts = self.starts[: line + 1] + [s + delta for s in self.starts[line + 1 :]]
+        index._ends = self._ends[:line] + [e + delta for e in self._ends[line:]]
+        return index
+
     @property
     def line_count(self) -> int:
         return len(self.starts)
@@ -132,7 +151,8 @@ class Document:
         for change in changes:
             if isinstance(change, types.TextDocumentContentChangePartial):
                 start, end = self.index.offsets(change.range, encoding)
-                self.text = self.text[:start] + change.text + self.text[end:]
+                self._index = self.index.edited(start, end, change.text)
+                self.text = self._index.text
             else:
                 self.text = change.text
         self.version = version

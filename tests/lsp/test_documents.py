@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from lsprotocol import types
 
 from lsp.features.documents import Document, LineIndex
@@ -54,3 +56,19 @@ def test_incremental_changes_apply_in_order() -> None:
     assert doc.version == 2
     doc.apply([types.TextDocumentContentChangeWholeDocument(text="new")], version=3)
     assert doc.text == "new" and doc.index.line_count == 1
+
+
+def test_an_edited_index_matches_one_built_afresh() -> None:
+    rng = random.Random(3)
+    text = "one\r\ntwo\rthree\nfour 🐱\n\nsix"
+    index = LineIndex(text)
+    for _ in range(500):
+        start = rng.randint(0, len(text))
+        end = min(len(text), start + rng.choice([0, 1, 2]))
+        inserted = "".join(
+            rng.choice(["a", "🐱", "\r", "\n", " "]) for _ in range(rng.choice([0, 1, 2]))
+        )
+        index = index.edited(start, end, inserted)
+        text = text[:start] + inserted + text[end:]
+        fresh = LineIndex(text)
+        assert (index.text, index.starts, index._ends) == (fresh.text, fresh.starts, fresh._ends)
