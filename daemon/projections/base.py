@@ -15,6 +15,7 @@ the end and written when its bytes differ from the stored ones. The property tes
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -43,6 +44,22 @@ def be32(n: int) -> bytes:
 
 def from_be64(b: bytes) -> int:
     return int(_U64.unpack(b)[0])
+
+
+_HEX = re.compile(r"(?:[0-9a-f]{2}){1,255}")
+
+
+def text_key(text: str) -> bytes:
+    """A short key part for a digest or other text, which no other such part starts with.
+
+    Prompt hashes and cache keys are lowercase hex digests: stored as their bytes (half the
+    length) after a marker and the length. Keys of the tables that take random inserts on
+    every commit are short so that each commit writes fewer pages. Other text is kept as is,
+    ended by ``/``.
+    """
+    if _HEX.fullmatch(text):
+        return b"#" + bytes((len(text) // 2,)) + bytes.fromhex(text)
+    return b"=" + text.encode() + b"/"
 
 
 @lru_cache(maxsize=64)

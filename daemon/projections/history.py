@@ -24,7 +24,7 @@ from ..events import (
     ProviderCallCompleted,
     Record,
 )
-from .base import Projection, Reader, State, Table, be64
+from .base import Projection, Reader, State, Table, be64, text_key
 
 _PREVIEW = 80
 
@@ -68,7 +68,7 @@ def _preview(text: str) -> str:
 
 class HistoryProjection(Projection):
     name = "history"
-    version = 4
+    version = 5
     tables = (HISTORY, BY_TIME, BY_HASH)
     folds: ClassVar[dict[type, str]] = {
         OptimizationRequested: "requested",
@@ -87,10 +87,10 @@ class HistoryProjection(Projection):
             state.put(HISTORY, key, entry)
             state.put(BY_TIME, be64(rec.ts_ns) + key, True)
             if prompt_hash:
-                state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(rec.ts_ns) + key, True)
+                state.put(BY_HASH, text_key(prompt_hash) + be64(rec.ts_ns) + key, True)
         elif prompt_hash and not entry.prompt_hash:
             entry.prompt_hash = prompt_hash
-            state.put(BY_HASH, prompt_hash.encode() + b"/" + be64(entry.ts_ns) + key, True)
+            state.put(BY_HASH, text_key(prompt_hash) + be64(entry.ts_ns) + key, True)
         return entry
 
     def requested(self, state: State, rec: Record) -> None:
@@ -182,7 +182,7 @@ class HistoryView:
 
     def by_prompt_hash(self, prompt_hash: str, limit: int | None = None) -> list[HistoryEntry]:
         out: list[HistoryEntry] = []
-        prefix = prompt_hash.encode() + b"/"
+        prefix = text_key(prompt_hash)
         for key, _ in self._r.scan(BY_HASH, prefix, reverse=True):
             if limit is not None and len(out) >= limit:
                 break

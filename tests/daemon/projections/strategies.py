@@ -8,7 +8,7 @@ from daemon import events as ev
 from daemon.values import Finding, Scores
 
 ids = st.sampled_from(["o1", "o2", "o3", "o4"])
-keys = st.sampled_from(["k1", "k2", "k3", "k4", "k5"])
+keys = st.sampled_from(["k1", "k2", "k3", "k4", "k5", "ab12", "ab12cd"])  # hex: stored compact
 res_ids = st.sampled_from(["r1", "r2", "r3"])
 batch_ids = st.sampled_from(["b1", "b2"])
 days = st.sampled_from(["", "2026-11-26", "2026-11-27"])

@@ -289,3 +289,30 @@ def test_backups_and_batches_projections() -> None:
         assert [b.batch_id for b in view.batches.running()] == ["x"]
         y = view.batches.get("y")
         assert y is not None and y.status == "completed" and y.duplicate_of == "x"
+
+
+def test_hex_hashes_and_keys_stored_compact_are_found_exactly() -> None:
+    """Hex digests are stored as their bytes: a hash that another starts with, an uppercase
+    or odd-length one, and plain text each find only their own entries."""
+    sha = "0123456789abcdef" * 4
+    hashes = {"a1": "ab12", "b2": "ab12cd", "c3": sha, "d4": "AB12", "e5": "ab1", "f6": "ab12"}
+    log = MemoryEventLog(cache_config=CacheConfig(max_entries=10))
+    for n, (opt, h) in enumerate(hashes.items()):
+        log.append(
+            [
+                OptimizationRequested(opt_id=opt, prompt="p", prompt_hash=h),
+                _completed(opt, cache_key=h, prompt_hash=h),
+            ],
+            ts_ns=T0 + n * SEC,
+        )
+    with log.view() as view:
+        assert [e.opt_id for e in view.history.by_prompt_hash("ab12")] == ["f6", "a1"]
+        for opt, h in hashes.items():
+            if h != "ab12":
+                assert [e.opt_id for e in view.history.by_prompt_hash(h)] == [opt]
+            hit = view.cache.get("optimization", h, T0 + 10 * SEC)
+            assert hit is not None and hit.opt_id == ("f6" if h == "ab12" else opt)
+        assert view.history.by_prompt_hash("ab") == []
+        assert view.cache.get("optimization", "ab", T0) is None
+        assert view.cache.entries("optimization") == 5
+        assert view.cache.live_entries("optimization", T0) == 5
