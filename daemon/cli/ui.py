@@ -19,9 +19,10 @@ from .. import api
 from .backup import _size
 
 
-class _Commentary(Console):
-    """stderr: wrapped to the terminal's width; piped, never hard-wrapped (rich would wrap at
-    80 columns), so a log keeps one finding per line. Asked on each print: stderr can change."""
+class _Console(Console):
+    """Wraps to the terminal's width; piped, never hard-wraps (rich would wrap at 80 columns),
+    so a log keeps one finding per line and a diff still applies. Tables keep their layout.
+    Asked on each print: the stream can change (tests swap it)."""
 
     @property
     def soft_wrap(self) -> bool:
@@ -33,8 +34,8 @@ class _Commentary(Console):
         pass  # decided by the stream, not at construction
 
 
-out = Console(highlight=False, soft_wrap=False)
-err = _Commentary(stderr=True, highlight=False)
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 
 def usd(value: float | None) -> str:

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from daemon import api
-from daemon.cli.ui import render_summary
+from daemon.cli.ui import render_diff, render_summary
 from daemon.values import Change, Finding, Span
 
 LONG = (
@@ -68,3 +68,10 @@ def test_on_a_terminal_a_long_finding_wraps_to_its_width(monkeypatch: pytest.Mon
     lines = terminal.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 60
     assert any(line.startswith("  1:1 PD008 warning No length is given.") for line in lines)
+
+
+def test_a_piped_diff_keeps_long_lines_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    original = "please write " + "some stuff about dogs, " * 8
+    render_diff(original, "Write three facts about dogs.")
+    lines = capsys.readouterr().out.splitlines()
+    assert "-" + original in lines and "+Write three facts about dogs." in lines
