@@ -419,27 +419,26 @@ _BLOCK: Final = 4096
 
 
 def _common_prefix(a: str, b: str) -> int:
-    """Length of the common prefix (compared a block at a time, in C)."""
+    """Length of the common prefix (compared in halving blocks, in C)."""
     limit = min(len(a), len(b))
-    i = 0
-    while i < limit and a[i : i + _BLOCK] == b[i : i + _BLOCK]:
-        i += _BLOCK
-    i = min(i, limit)
-    while i < limit and a[i] == b[i]:
-        i += 1
+    i, step = 0, _BLOCK
+    while step:
+        while i + step <= limit and a[i : i + step] == b[i : i + step]:
+            i += step
+        step //= 2
     return i
 
 
 def _common_suffix(a: str, b: str, limit: int) -> int:
     """Length of the common suffix, at most ``limit``."""
-    n = 0
-    while n < limit:
-        step = min(_BLOCK, limit - n)
-        if a[len(a) - n - step : len(a) - n] != b[len(b) - n - step : len(b) - n]:
-            break
-        n += step
-    while n < limit and a[len(a) - n - 1] == b[len(b) - n - 1]:
-        n += 1
+    n, step = 0, _BLOCK
+    while step:
+        while (
+            n + step <= limit
+            and a[len(a) - n - step : len(a) - n] == b[len(b) - n - step : len(b) - n]
+        ):
+            n += step
+        step //= 2
     return n
 
 
