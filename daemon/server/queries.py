@@ -27,8 +27,6 @@ from ..values import Scores, ticks_to_usd
 
 T = TypeVar("T")
 
-_INBOX_SKIP = (".part", ".tmp", "~", ".crdownload", ".swp")
-
 
 def iso(ts_ns: int | None) -> str | None:
     if not ts_ns:
@@ -235,14 +233,12 @@ def budget_info(view: StoreView, config: Config) -> api.BudgetInfo:
 
 def inbox_pending(paths: Paths) -> int:
     """Regular files waiting in the inbox (temporary and hidden names do not count)."""
+    from ..inbox.stability import is_temporary  # the watcher's own rule, so both agree
+
     try:
         with os.scandir(paths.inbox) as it:
             return sum(
-                1
-                for e in it
-                if e.is_file(follow_symlinks=False)
-                and not e.name.startswith(".")
-                and not e.name.endswith(_INBOX_SKIP)
+                1 for e in it if e.is_file(follow_symlinks=False) and not is_temporary(e.name)
             )
     except OSError:
         return 0
