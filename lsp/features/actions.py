@@ -18,7 +18,7 @@ from .. import protocol
 from . import literals
 from .analysis import Analyzer
 from .detect import Prompt, find_at
-from .documents import Document
+from .documents import Document, range_json
 from .fixes import quick_fix
 from .optimize import Target, workspace_edit
 
@@ -28,13 +28,6 @@ QUICKFIX = types.CodeActionKind.QuickFix
 
 def _wanted(kind: str, only: list[str] | None) -> bool:
     return not only or any(kind == o or kind.startswith(o + ".") for o in only)
-
-
-def _range_json(rng: types.Range) -> dict[str, Any]:
-    return {
-        "start": {"line": rng.start.line, "character": rng.start.character},
-        "end": {"line": rng.end.line, "character": rng.end.character},
-    }
 
 
 def _optimize_action(
@@ -49,7 +42,7 @@ def _optimize_action(
     data = {
         "promptd": protocol.ACTION_DATA_KIND,
         "uri": uri,
-        "range": _range_json(rng),
+        "range": range_json(rng),
         "prompt_type": prompt_type,
         "selection": selection,
         "version": version,
@@ -58,7 +51,7 @@ def _optimize_action(
     if not use_resolve:
         name = protocol.CMD_OPTIMIZE_SELECTION if selection else protocol.CMD_OPTIMIZE
         command = types.Command(
-            title=title, command=name, arguments=[uri, _range_json(rng), prompt_type]
+            title=title, command=name, arguments=[uri, range_json(rng), prompt_type]
         )
     return types.CodeAction(title=title, kind=REWRITE, data=data, command=command)
 

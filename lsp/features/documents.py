@@ -115,6 +115,14 @@ class LineIndex:
         return (start, end) if start <= end else (end, start)
 
 
+def range_json(rng: types.Range) -> dict[str, dict[str, int]]:
+    """``rng`` as plain JSON, for command arguments and action data the client echoes."""
+    return {
+        "start": {"line": rng.start.line, "character": rng.start.character},
+        "end": {"line": rng.end.line, "character": rng.end.character},
+    }
+
+
 def uri_path(uri: str) -> PurePosixPath:
     """The path part of a URI (``file:///a/b.py`` -> ``/a/b.py``), for language detection."""
     parsed = urlparse(uri)

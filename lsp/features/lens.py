@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from .. import protocol
 from .analysis import Checked
-from .documents import LineIndex
+from .documents import LineIndex, range_json
 from .settings import Settings
 
 
@@ -28,15 +28,8 @@ def lenses(
                 command=types.Command(
                     title=title,
                     command=protocol.CMD_OPTIMIZE,
-                    arguments=[uri, _range_json(rng)],
+                    arguments=[uri, range_json(rng)],
                 ),
             )
         )
     return out
-
-
-def _range_json(rng: types.Range) -> dict[str, dict[str, int]]:
-    return {
-        "start": {"line": rng.start.line, "character": rng.start.character},
-        "end": {"line": rng.end.line, "character": rng.end.character},
-    }
