@@ -317,10 +317,9 @@ def _classify(
     text: str, group: list[_Token], previous: list[_Token], min_words: int, eol: str
 ) -> Prompt | None:
     first = group[0]
-    line_start, _ = _line_bounds(text, first.start)
+    line_start, own_line_end = _line_bounds(text, first.start)
     above_start, _ = _line_bounds(text, max(0, line_start - 1))
     above = text[above_start:line_start] if line_start > 0 else ""
-    own_line_end = _line_bounds(text, first.start)[1]
     same_line = text[line_start:own_line_end]
     if h.has_ignore(above) or h.has_ignore(same_line):
         return None
@@ -362,18 +361,7 @@ def _build(
     if not value.strip():
         return None
 
-    pieces = tuple(
-        Piece(
-            start=t.start,
-            end=t.end,
-            prefix=t.prefix,
-            quote=t.quote,
-            column=t.start - _line_bounds(text, t.start)[0],
-            line_indent=_indent_of(text, t.start),
-            own_line=not text[_line_bounds(text, t.start)[0] : t.start].strip(),
-        )
-        for t in group
-    )
+    pieces = tuple(_piece(text, t) for t in group)
     bytes_literal = any("b" in t.prefix.lower() for t in group)
     content, content_offsets, lead, trail, indent, exempt = normalize(
         value, offsets, multiline_literal=any(len(t.quote) == 3 for t in group)
@@ -406,10 +394,18 @@ def _build(
     )
 
 
-def _indent_of(text: str, offset: int) -> str:
-    line_start, _ = _line_bounds(text, offset)
-    line = text[line_start:offset]
-    return line[: len(line) - len(line.lstrip(" \t"))]
+def _piece(text: str, token: _Token) -> Piece:
+    line_start = text.rfind("\n", 0, token.start) + 1
+    before = text[line_start : token.start]
+    return Piece(
+        start=token.start,
+        end=token.end,
+        prefix=token.prefix,
+        quote=token.quote,
+        column=token.start - line_start,
+        line_indent=before[: len(before) - len(before.lstrip(" \t"))],
+        own_line=not before.strip(),
+    )
 
 
 # An edit that changes none of these inside one literal's body leaves every token, bracket
