@@ -1,8 +1,8 @@
 """Prompts and lint reports of documents, cached so every feature shares one pass.
 
-Detection runs once per document version; lint runs once per distinct prompt text (an
-edit re-lints only the prompt it touched). Both are offline and pure: they keep working
-when the daemon is down.
+Detection runs once per document version (an edit inside a prompt re-reads that prompt
+only); lint runs once per distinct prompt text (an edit re-lints only the prompt it
+touched). Both are offline and pure: they keep working when the daemon is down.
 """
 
 from __future__ import annotations
@@ -31,20 +31,23 @@ class Checked:
 
 class Analyzer:
     def __init__(self, lint_cache_size: int = 4096) -> None:
-        self._prompts: dict[str, tuple[int, str, int, list[Prompt]]] = {}
+        # uri -> (version, text, (language id, min words), prompts found in that text)
+        self._prompts: dict[str, tuple[int, str, tuple[str, int], list[Prompt]]] = {}
         self._lint: OrderedDict[tuple[str, str], tuple[LintReport | None, str]] = OrderedDict()
         self._lint_size = lint_cache_size
 
     def prompts(self, doc: Document, min_words: int) -> list[Prompt]:
-        """The document's prompts (cached per version and text)."""
+        """The document's prompts (cached per version and text; after an edit, detection
+        reuses the prompts of the text before it)."""
         cached = self._prompts.get(doc.uri)
-        if cached is None or cached[2] != min_words:
+        how = (doc.language_id, min_words)
+        if cached is None or cached[2] != how:
             found = detect(doc.text, doc.path, doc.language_id, min_words)
         elif cached[0] == doc.version and cached[1] is doc.text:
             return cached[3]
-        else:  # an edit since: reuse what it did not touch
+        else:
             found = redetect(cached[1], cached[3], doc.text, doc.path, doc.language_id, min_words)
-        self._prompts[doc.uri] = (doc.version, doc.text, min_words, found)
+        self._prompts[doc.uri] = (doc.version, doc.text, how, found)
         return found
 
     def forget(self, uri: str) -> None:

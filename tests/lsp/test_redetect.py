@@ -80,3 +80,17 @@ def test_typing_inside_a_prompt_takes_the_fast_path_and_shifts_the_rest() -> Non
     assert fast[0] is old[0] or fast[0].content.endswith("always answer in French, please.")
     # a quote typed into a literal re-tokenizes the file: not the fast path
     assert python.redetect(SOURCE, old, SOURCE[:at] + '"' + SOURCE[at:], 8) is None
+
+
+def test_the_analyzer_follows_edits_and_a_change_of_language() -> None:
+    from lsp.features.analysis import Analyzer
+    from lsp.features.documents import Document
+
+    analyzer = Analyzer()
+    doc = Document(uri="file:///p/app", text=SOURCE, language_id="python", version=1)
+    assert analyzer.prompts(doc, 8) == detect(SOURCE, PATH, "python", 8)
+    at = SOURCE.index("answer in French")
+    doc.text, doc.version = SOURCE[:at] + "always " + SOURCE[at:], 2
+    assert analyzer.prompts(doc, 8) == detect(doc.text, PATH, "python", 8)
+    doc.language_id, doc.version = "plaintext", 3  # reopened as another language
+    assert analyzer.prompts(doc, 8) == []
