@@ -564,7 +564,9 @@ def _language(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 def _short(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     n = len(words(mask_placeholders(c.text))) + len(a.placeholders)
     if 0 < n < 4:
-        yield BY_NAME["too-short"].finding(c.span(0, len(c.text.rstrip())), str(n))
+        yield BY_NAME["too-short"].finding(
+            c.span(0, len(c.text.rstrip())), f"{n} word" if n == 1 else f"{n} words"
+        )
 
 
 @_check("wall-of-text")

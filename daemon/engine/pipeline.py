@@ -149,7 +149,11 @@ def _summary(output: msgspec.Struct) -> str:
 
 
 def _unchanged_reason(ev: Evaluation, findings: list[Finding]) -> str:
-    base = f"already clear, specific and structured (score {ev.before.total})"
+    """Why the Designer left the prompt as it is: good already, or blocked on the author."""
+    if any(f.severity in ("error", "warning") for f in findings):
+        base = f"nothing to improve safely without your input (score {ev.before.total})"
+    else:
+        base = f"already clear, specific and structured (score {ev.before.total})"
     if not findings:
         return base
     shown = "; ".join(

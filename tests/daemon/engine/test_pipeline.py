@@ -129,6 +129,15 @@ async def test_a_good_prompt_comes_back_unchanged_with_the_reason() -> None:
     ]
 
 
+async def test_a_prompt_only_the_author_can_fix_is_not_called_clear() -> None:
+    outcome, _ = await run("poem", OfflineAgents())
+    done = outcome.completed  # type: ignore[attr-defined]
+    assert not done.changed
+    assert "without your input" in done.unchanged_reason
+    assert "already clear" not in done.unchanged_reason
+    assert "only 1 word." in done.unchanged_reason
+
+
 class Rejecting(OfflineAgents):
     """A Designer whose rewrites always score lower: retried once, then unchanged."""
 
