@@ -12,7 +12,8 @@ from typing import Final
 
 import msgspec
 
-from .values import Change, Finding, Scores
+from .events import OptimizationCompleted
+from .values import Change, Finding, Scores, ticks_to_usd
 
 # JSON-RPC 2.0 error codes (the standard ones and ours, in the server-defined range)
 PARSE_ERROR: Final = -32700
@@ -78,6 +79,36 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     model_reason: str = ""
     scores_before: Scores | None = None
     scores_after: Scores | None = None
+
+
+def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
+    """A stored ``OptimizationCompleted`` as the API (and ``optimize --json``) shows it."""
+    before, after = done.score_before, done.score_after
+    return OptimizeResult(
+        id=done.opt_id,
+        original=done.original,
+        optimized=done.optimized,
+        prompt_type=done.prompt_type,
+        engine=done.engine,
+        model=done.model,
+        score_before=before.total if before else 0,
+        score_after=after.total if after else 0,
+        findings=list(done.findings),
+        changes=list(done.changes),
+        placeholders=list(done.placeholders),
+        cost_usd=ticks_to_usd(done.cost_ticks),
+        cached=done.cached,
+        degraded=done.degraded,
+        duration_ms=done.duration_ms,
+        changed=done.changed,
+        unchanged_reason=done.unchanged_reason,
+        degraded_reason=done.degraded_reason,
+        detected_type=done.detected,
+        route=done.route,
+        model_reason=done.model_reason,
+        scores_before=before,
+        scores_after=after,
+    )
 
 
 class EstimateResult(msgspec.Struct, kw_only=True):

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ..api import OptimizeResult
+from ..api import OptimizeResult, result_from_event
 from ..config import EngineConfig
 from ..errors import BudgetError, EngineError, InputError, ProviderError
 from ..events import (
@@ -43,7 +43,7 @@ from ..events import (
     OptimizationFailed,
     OptimizationRequested,
 )
-from ..values import Finding, ticks_to_usd
+from ..values import Finding
 from . import guards
 from .analysis import analyze, deconstruct
 from .checks import split_tasks
@@ -430,31 +430,5 @@ def to_result(
     daemon answers from its cache with an earlier event.
     """
     ev = done.completed if isinstance(done, OptimizationOutcome) else done
-    before = ev.score_before
-    after = ev.score_after
-    result = OptimizeResult(
-        id=ev.opt_id,
-        original=ev.original,
-        optimized=ev.optimized,
-        prompt_type=ev.prompt_type,
-        engine=ev.engine,
-        model=ev.model,
-        score_before=before.total if before else 0,
-        score_after=after.total if after else 0,
-        findings=ev.findings,
-        changes=ev.changes,
-        placeholders=ev.placeholders,
-        cost_usd=ticks_to_usd(ev.cost_ticks),
-        cached=ev.cached,
-        degraded=ev.degraded,
-        duration_ms=ev.duration_ms,
-        changed=ev.changed,
-        unchanged_reason=ev.unchanged_reason,
-        degraded_reason=ev.degraded_reason,
-        detected_type=ev.detected,
-        route=ev.route,
-        model_reason=ev.model_reason,
-        scores_before=before,
-        scores_after=after,
-    )
+    result = result_from_event(ev)
     return msgspec.structs.replace(result, **overrides) if overrides else result

@@ -23,7 +23,7 @@ from ..errors import BackupError, RPCError, StoreError
 from ..events import AgentStepCompleted, OptimizationCompleted, ProviderCallCompleted
 from ..paths import Paths
 from ..store.view import StoreView
-from ..values import Scores, ticks_to_usd
+from ..values import ticks_to_usd
 
 T = TypeVar("T")
 
@@ -44,37 +44,10 @@ def periods(now_s: float | None = None) -> tuple[str, str]:
     return time.strftime("%Y-%m-%d", t), time.strftime("%Y-%m", t)
 
 
-def _total(scores: Scores | None) -> int:
-    return scores.total if scores is not None else 0
-
-
 def optimize_result(done: OptimizationCompleted, opt_id: str | None = None) -> api.OptimizeResult:
-    """``OptimizationCompleted`` as the API shows it."""
-    return api.OptimizeResult(
-        id=opt_id or done.opt_id,
-        original=done.original,
-        optimized=done.optimized,
-        prompt_type=done.prompt_type,
-        engine=done.engine,
-        model=done.model,
-        score_before=_total(done.score_before),
-        score_after=_total(done.score_after),
-        findings=list(done.findings),
-        changes=list(done.changes),
-        placeholders=list(done.placeholders),
-        cost_usd=ticks_to_usd(done.cost_ticks),
-        cached=done.cached,
-        degraded=done.degraded,
-        duration_ms=done.duration_ms,
-        changed=done.changed,
-        unchanged_reason=done.unchanged_reason,
-        degraded_reason=done.degraded_reason,
-        detected_type=done.detected,
-        route=done.route,
-        model_reason=done.model_reason,
-        scores_before=done.score_before,
-        scores_after=done.score_after,
-    )
+    """``OptimizationCompleted`` as the API shows it (under ``opt_id`` when given)."""
+    result = api.result_from_event(done)
+    return result if opt_id is None else msgspec.structs.replace(result, id=opt_id)
 
 
 # --- history / show ------------------------------------------------------------------------
