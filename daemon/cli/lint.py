@@ -6,31 +6,9 @@ import sys
 
 import click
 
-from ..errors import InputError
-from .common import print_json
+from .common import print_json, read_prompt
 
 _TYPES = ("auto", "general", "creative", "technical", "analytical", "code")
-
-
-def read_prompt(text: str | None, file: str | None) -> str:
-    """The prompt from TEXT, ``-`` (stdin) or ``--file``; a clear error when it is ambiguous."""
-    if text is not None and file is not None:
-        raise click.UsageError("give the prompt as TEXT or with --file, not both")
-    if file is not None:
-        try:
-            with open(file, encoding="utf-8") as fh:
-                return fh.read()
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{file} is not UTF-8 text ({exc.reason}); give a text file") from exc
-        except OSError as exc:
-            raise InputError(f"cannot read {file}: {exc.strerror}") from exc
-    if text == "-" or (text is None and not sys.stdin.isatty()):
-        return sys.stdin.read()
-    if text is None:
-        raise click.UsageError(
-            "no prompt given; use promptd lint TEXT, promptd lint - (read stdin) or --file F"
-        )
-    return text
 
 
 @click.command()
@@ -62,7 +40,7 @@ def lint(text: str | None, file: str | None, prompt_type: str, as_json: bool) ->
     """
     from ..engine.lint import lint as run_lint
 
-    prompt = read_prompt(text, file)
+    prompt = read_prompt(text, file, "lint")
     report = run_lint(prompt, prompt_type)
     if as_json:
         print_json(report.findings)

@@ -9,34 +9,10 @@ import click
 
 from .. import api
 from ..client import Client
-from ..errors import InputError
 from ..values import PROMPT_TYPES
-from .common import home_paths, print_json
+from .common import home_paths, print_json, read_prompt
 
 TYPES = ("auto", *PROMPT_TYPES)
-
-
-def read_prompt(text: str | None, file: Path | None) -> str:
-    """The prompt from TEXT, ``-`` (stdin) or ``--file``: exactly one of them."""
-    if text is not None and file is not None:
-        raise click.UsageError("give the prompt as TEXT or with --file, not both")
-    if file is not None:
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {file}: {exc.strerror}; check the path") from exc
-    elif text == "-" or (text is None and not sys.stdin.isatty()):
-        data = sys.stdin.buffer.read()
-    elif text is not None:
-        return text
-    else:
-        raise click.UsageError('give a prompt: promptd optimize "TEXT", - for stdin, or --file F')
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"the prompt is not UTF-8 text (byte {exc.start}); save it as UTF-8"
-        ) from exc
 
 
 class _Progress:
@@ -125,7 +101,7 @@ def optimize(
       cat draft.txt | promptd optimize - --diff
       promptd optimize --engine llm --estimate "summarize {document} for {audience}"
     """
-    prompt = read_prompt(text, file)
+    prompt = read_prompt(text, file, "optimize")
     paths = home_paths(ctx)
     params = api.OptimizeParams(
         text=prompt,
