@@ -42,7 +42,9 @@ Exports are loaded lazily so ``promptd status`` does not import asyncio.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .app import Daemon, Service
@@ -51,13 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["Call", "Daemon", "Method", "Service"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("Daemon", "Service"):
-        from . import app
-
-        return getattr(app, name)
-    if name in ("Call", "Method"):
-        from . import rpc
-
-        return getattr(rpc, name)
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"Daemon": "app", "Service": "app", "Call": "rpc", "Method": "rpc"}
+)
