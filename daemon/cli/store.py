@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from pathlib import Path
 
 import click
 
 from .. import config as _config
 from ..errors import StoreError
 from ..paths import Paths
+from ..server.lifecycle import running_pid
 from ..store import EventLog
 from .common import home_paths, print_json
-
-
-def running_pid(pid_file: Path) -> int | None:
-    """The pid in ``pid_file`` if that process is alive, else ``None``."""
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    if pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid  # alive, owned by someone else
-    return pid
 
 
 def _require_log(paths: Paths) -> None:
@@ -52,7 +34,7 @@ def rebuild(ctx: click.Context) -> None:
       promptd stop && promptd rebuild
     """
     paths = home_paths(ctx)
-    pid = running_pid(paths.pid_file)
+    pid = running_pid(paths)  # the daemon's pid-file lock, not a bare pid that may be reused
     if pid is not None:
         raise StoreError(
             f"the daemon is running (pid {pid}) and owns the store; stop it with "

@@ -11,6 +11,7 @@ import pytest
 
 from daemon.cli import main
 from daemon.events import OptimizationRequested
+from daemon.server.lifecycle import PidLock
 from daemon.store import EventLog
 
 
@@ -74,12 +75,26 @@ def test_rebuild_refuses_while_the_daemon_runs(
 ) -> None:
     _seed(promptd_home)
     (promptd_home / "run").mkdir()
+    daemon_lock = PidLock(promptd_home / "run" / "promptd.pid")  # what a running daemon holds
+    daemon_lock.acquire()
+    try:
+        assert _exit_code(["rebuild"]) == 1
+        err = capsys.readouterr().err
+        assert f"the daemon is running (pid {os.getpid()})" in err
+        assert "promptd stop" in err
+        assert _exit_code(["verify"]) == 0  # read-only: fine while it runs
+    finally:
+        daemon_lock.release()
+
+
+def test_a_stale_pid_file_naming_a_live_process_does_not_block_rebuild(
+    promptd_home: Path,
+) -> None:
+    # A killed daemon's pid file whose pid now belongs to another process (here: the test).
+    _seed(promptd_home)
+    (promptd_home / "run").mkdir()
     (promptd_home / "run" / "promptd.pid").write_text(f"{os.getpid()}\n")
-    assert _exit_code(["rebuild"]) == 1
-    err = capsys.readouterr().err
-    assert f"the daemon is running (pid {os.getpid()})" in err
-    assert "promptd stop" in err
-    assert _exit_code(["verify"]) == 0  # read-only: fine while it runs
+    assert _exit_code(["rebuild"]) == 0
 
 
 def test_without_a_log_both_say_how_to_get_one(
