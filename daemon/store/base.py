@@ -54,6 +54,7 @@ Decide = Callable[[StoreView], Sequence[Event]]
 _event_encoder = msgspec.msgpack.Encoder()
 _envelope_encoder = msgspec.msgpack.Encoder()
 _event_validator = msgspec.msgpack.Decoder(Event)
+_batch_validator = msgspec.msgpack.Decoder(list[Event])
 _READ_CHUNK = 1024
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 _key = struct.Struct(">Q").pack
@@ -216,7 +217,8 @@ class BaseEventLog(ABC):
         A request that fails on its own (its decider raised, an event is invalid) gets its
         exception as its result and adds nothing; the others go on.
         """
-        return self._transact(lambda txn: self._commit_body(txn, requests))
+        with _no_gc():
+            return self._transact(lambda txn: self._commit_body(txn, requests))
 
     def _commit_body(
         self, txn: WriteTxn, requests: Sequence[Request]
@@ -251,25 +253,30 @@ class BaseEventLog(ABC):
         if req.decide is not None:
             decided = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
             events = as_events(decided) if decided is not None else ()
+        if not events:
+            return [], []
+        if not _EVENT_TYPES.issuperset(map(type, events)):
+            bad = next(e for e in events if type(e) not in _EVENT_TYPES)
+            raise TypeError(f"cannot append {type(bad).__name__}: not an event of daemon.events")
         ts = req.ts_ns if req.ts_ns is not None else now
-        items: list[tuple[bytes, bytes]] = []
-        records: list[Record] = []
-        for event in events:
-            if type(event) not in _EVENT_TYPES:
-                raise TypeError(
-                    f"cannot append {type(event).__name__}: not an event of daemon.events"
-                )
-            seq += 1
-            raw = _event_encoder.encode(event)
-            try:  # the log is forever: a field of the wrong type must not get in
-                _event_validator.decode(raw)
-            except msgspec.ValidationError as exc:
-                raise TypeError(
-                    f"cannot append {type(event).__name__}: {exc}; build events with the "
-                    "field types daemon.events declares"
-                ) from exc
-            items.append((_key(seq), _envelope_encoder.encode((seq, ts, SCHEMA_VERSION, raw, ""))))
-            records.append(Record(seq=seq, ts_ns=ts, schema=SCHEMA_VERSION, event=event))
+        raws = list(map(_event_encoder.encode, events))
+        _validate(raws, events)
+        seqs = range(seq + 1, seq + 1 + len(raws))
+        encode = _envelope_encoder.encode
+        items = list(
+            zip(
+                map(_key, seqs),
+                [
+                    encode((s, ts, SCHEMA_VERSION, raw, ""))
+                    for s, raw in zip(seqs, raws, strict=True)
+                ],
+                strict=True,
+            )
+        )
+        records = [
+            Record(seq=s, ts_ns=ts, schema=SCHEMA_VERSION, event=e)
+            for s, e in zip(seqs, events, strict=True)
+        ]
         return items, records
 
     def _prepare_import(
@@ -404,10 +411,30 @@ class BaseEventLog(ABC):
         return report
 
 
+def _validate(raws: list[bytes], events: Sequence[Event]) -> None:
+    """Check that every encoded event decodes as the event it claims to be: the log is
+    forever, and a field of the wrong type must not get in. One decode for the whole batch
+    (a MessagePack array of them); only a failing batch is looked at event by event."""
+    try:
+        _batch_validator.decode(b"\xdd" + len(raws).to_bytes(4, "big") + b"".join(raws))
+        return
+    except msgspec.ValidationError:
+        pass
+    for raw, event in zip(raws, events, strict=True):
+        try:
+            _event_validator.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise TypeError(
+                f"cannot append {type(event).__name__}: {exc}; build events with the "
+                "field types daemon.events declares"
+            ) from exc
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a rebuild allocates millions of objects that
-    all stay alive (it would scan them again and again for nothing)."""
+    """Pause the cyclic garbage collector while a commit or a rebuild allocates objects that
+    all stay alive until it ends (it would scan them again and again for nothing; what a
+    commit leaves behind is freed by reference counting when it returns)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
