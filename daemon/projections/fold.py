@@ -7,12 +7,15 @@ type), so folding costs one dict lookup per record plus the folds themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 
 from ..events import Record
 from .base import CHECKPOINTS, Checkpoint, Fold, Projection, Source, State, Table
+
+_event_of = attrgetter("event")
 
 
 class Folder:
@@ -39,12 +42,14 @@ class Folder:
 
     def fold(self, state: State, records: Sequence[Record]) -> None:
         dispatch = self._dispatch
-        for rec in records:
-            folds = dispatch.get(type(rec.event))
-            if folds is None:
-                folds = self._resolve(type(rec.event))
-            for fold in folds:
-                fold(state, rec)
+        types = list(map(type, map(_event_of, records)))
+        present = set(types)
+        for etype in present.difference(dispatch):
+            self._resolve(etype)
+        if any(dispatch[etype] for etype in present):  # else no record has a per-record fold
+            for rec, folds in zip(records, map(dispatch.__getitem__, types), strict=True):
+                for fold in folds:
+                    fold(state, rec)
         for fold_batch in self._batch:
             fold_batch(state, records)
 

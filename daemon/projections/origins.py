@@ -7,11 +7,13 @@ One table, ``origins``: ``"<store_id>/<seq>"`` -> the local sequence number it w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from ..events import Record
 from .base import Projection, Reader, State, Table
 
 ORIGINS = Table("origins", int)
+_origin_of = attrgetter("origin")
 
 
 class OriginsProjection(Projection):
@@ -20,6 +22,8 @@ class OriginsProjection(Projection):
     tables = (ORIGINS,)
 
     def fold_batch(self, state: State, records: Sequence[Record]) -> None:
+        if not any(map(_origin_of, records)):  # only imported records have one
+            return
         for rec in records:
             if rec.origin:
                 state.put(ORIGINS, rec.origin.encode(), rec.seq)
