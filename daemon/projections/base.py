@@ -15,7 +15,6 @@ the end and written when its bytes differ from the stored ones. The property tes
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -46,7 +45,7 @@ def from_be64(b: bytes) -> int:
     return int(_U64.unpack(b)[0])
 
 
-_HEX = re.compile(r"(?:[0-9a-f]{2}){1,255}")
+_HEX_DIGITS = "0123456789abcdef"
 
 
 def text_key(text: str) -> bytes:
@@ -55,10 +54,11 @@ def text_key(text: str) -> bytes:
     Prompt hashes and cache keys are lowercase hex digests: stored as their bytes (half the
     length) after a marker and the length. Keys of the tables that take random inserts on
     every commit are short so that each commit writes fewer pages. Other text is kept as is,
-    ended by ``/``.
+    ended by ``/`` (prefix-free as long as it holds no ``/``: digests and ids do not).
     """
-    if _HEX.fullmatch(text):
-        return b"#" + bytes((len(text) // 2,)) + bytes.fromhex(text)
+    n = len(text)
+    if 0 < n <= 510 and not n % 2 and not text.strip(_HEX_DIGITS):  # lowercase hex digits only
+        return b"#" + bytes((n // 2,)) + bytes.fromhex(text)
     return b"=" + text.encode() + b"/"
 
 
