@@ -46,6 +46,7 @@ from ..projections import (
 )
 from ..projections.fold import diff_all
 from ..projections.origins import ORIGINS
+from .typecheck import needs_decode
 from .view import StoreView
 
 R = TypeVar("R")
@@ -260,7 +261,8 @@ class BaseEventLog(ABC):
             raise TypeError(f"cannot append {type(bad).__name__}: not an event of daemon.events")
         ts = req.ts_ns if req.ts_ns is not None else now
         raws = list(map(_event_encoder.encode, events))
-        _validate(raws, events)
+        if needs_decode(events):
+            _validate(raws, events)
         seqs = range(seq + 1, seq + 1 + len(raws))
         encode = _envelope_encoder.encode
         items = list(
@@ -413,8 +415,9 @@ class BaseEventLog(ABC):
 
 def _validate(raws: list[bytes], events: Sequence[Event]) -> None:
     """Check that every encoded event decodes as the event it claims to be: the log is
-    forever, and a field of the wrong type must not get in. One decode for the whole batch
-    (a MessagePack array of them); only a failing batch is looked at event by event."""
+    forever, and a field of the wrong type must not get in (for a batch that
+    :func:`~.typecheck.needs_decode` cannot clear). One decode for the whole batch (a
+    MessagePack array of them); only a failing batch is looked at event by event."""
     try:
         _batch_validator.decode(b"\xdd" + len(raws).to_bytes(4, "big") + b"".join(raws))
         return
