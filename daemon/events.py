@@ -363,8 +363,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     origin: str = ""
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True):
-    """A decoded envelope: what readers of the log get."""
+class Record(msgspec.Struct, frozen=True):
+    """A decoded envelope: what readers of the log get. (Positional fields, in this order,
+    so that the append path can build a batch of them in one ``map``.)"""
 
     seq: int
     ts_ns: int

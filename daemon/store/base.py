@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from itertools import repeat
 from typing import Protocol, TypeVar
 
 import msgspec
@@ -234,11 +235,12 @@ class BaseEventLog(ABC):
             except Exception as exc:
                 results.append(exc)
                 continue
+            first = seq + 1
             if records:
                 txn.put_log(items)
                 seq = records[-1].seq
                 self._folder.fold(state, records)
-            results.append([r.seq for r in records])
+            results.append(list(range(first, seq + 1)))  # a request's records are gapless
         if seq != start:
             self._folder.checkpoint(state, seq)
             for name, writes in state.writes(self._folder.tables):
@@ -264,21 +266,10 @@ class BaseEventLog(ABC):
         if needs_decode(events):
             _validate(raws, events)
         seqs = range(seq + 1, seq + 1 + len(raws))
-        encode = _envelope_encoder.encode
-        items = list(
-            zip(
-                map(_key, seqs),
-                [
-                    encode((s, ts, SCHEMA_VERSION, raw, ""))
-                    for s, raw in zip(seqs, raws, strict=True)
-                ],
-                strict=True,
-            )
-        )
-        records = [
-            Record(seq=s, ts_ns=ts, schema=SCHEMA_VERSION, event=e)
-            for s, e in zip(seqs, events, strict=True)
-        ]
+        # C-level loops: zip builds each envelope's fields, map encodes them / builds Records
+        envelopes = zip(seqs, repeat(ts), repeat(SCHEMA_VERSION), raws, repeat(""), strict=False)
+        items = list(zip(map(_key, seqs), map(_envelope_encoder.encode, envelopes), strict=True))
+        records = list(map(Record, seqs, repeat(ts), repeat(SCHEMA_VERSION), events))
         return items, records
 
     def _prepare_import(
