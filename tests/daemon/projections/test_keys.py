@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 from daemon.projections.base import text_key
 
 hex_digests = st.binary(min_size=1, max_size=255).map(bytes.hex)
-texts = st.one_of(hex_digests, st.text(st.characters(blacklist_characters="/"), max_size=40))
+texts = st.one_of(
+    hex_digests,
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/"), max_size=40),
+)
 
 
 def test_a_lowercase_hex_digest_is_stored_as_its_bytes() -> None:
