@@ -16,6 +16,7 @@ the end and written when its bytes differ from the stored ones. The property tes
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -360,12 +361,15 @@ class Projection:
     type -> method name, called per record in log order). A projection that needs every
     record (unknown ones included) overrides :meth:`fold_batch`, called once per batch
     after the per-record folds; it must give the same result however the log is batched.
+    One whose batch fold concerns imported records only (those with an ``origin``) sets
+    ``imported_only``: it is skipped for batches of fresh appends.
     """
 
     name: ClassVar[str]
     version: ClassVar[int]
     tables: ClassVar[tuple[Table[Any], ...]]
     folds: ClassVar[dict[type, str]] = {}
+    imported_only: ClassVar[bool] = False
 
     def version_key(self) -> str:
         """What must match the stored checkpoint for the tables to be reused."""
@@ -374,8 +378,9 @@ class Projection:
     def handlers(self) -> dict[type, Fold]:
         return {etype: getattr(self, meth) for etype, meth in self.folds.items()}
 
-    def fold_batch(self, state: State, records: Sequence[Record]) -> None:
-        """Fold a whole batch at once (none by default)."""
+    def fold_batch(self, state: State, records: Sequence[Record], kinds: Counter[type]) -> None:
+        """Fold a whole batch at once (none by default); ``kinds`` counts the records of
+        each event type (``UnknownEvent`` for those this code does not know)."""
 
     def has_batch_fold(self) -> bool:
         return type(self).fold_batch is not Projection.fold_batch

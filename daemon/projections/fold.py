@@ -6,6 +6,7 @@ type), so folding costs one dict lookup per record plus the folds themselves.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
@@ -27,7 +28,9 @@ class Folder:
         for proj in self.projections:
             for table in proj.tables:
                 self.tables[table.name] = table
-        self._batch = [p.fold_batch for p in self.projections if p.has_batch_fold()]
+        batch = [p for p in self.projections if p.has_batch_fold()]
+        self._batch = [p.fold_batch for p in batch]
+        self._batch_appended = [p.fold_batch for p in batch if not p.imported_only]
         self._handlers = [p.handlers() for p in self.projections]
         self._dispatch: dict[type, tuple[Fold, ...]] = {}
 
@@ -40,18 +43,28 @@ class Folder:
         found = self._dispatch[etype] = tuple(folds)
         return found
 
-    def fold(self, state: State, records: Sequence[Record]) -> None:
+    def fold(
+        self,
+        state: State,
+        records: Sequence[Record],
+        kinds: Counter[type] | None = None,
+        *,
+        appended: bool = False,
+    ) -> None:
+        """Fold ``records`` in log order. ``kinds``: the count of each event type among them,
+        when the caller has it (appends count their events, one pass fewer over the
+        records); ``appended``: fresh appends, which have no origin."""
+        if kinds is None:
+            kinds = Counter(map(type, map(_event_of, records)))
         dispatch = self._dispatch
-        types = list(map(type, map(_event_of, records)))
-        present = set(types)
-        for etype in present.difference(dispatch):
+        for etype in kinds.keys() - dispatch.keys():
             self._resolve(etype)
-        if any(dispatch[etype] for etype in present):  # else no record has a per-record fold
-            for rec, folds in zip(records, map(dispatch.__getitem__, types), strict=True):
-                for fold in folds:
+        if any(dispatch[etype] for etype in kinds):  # else no record has a per-record fold
+            for rec in records:
+                for fold in dispatch[type(rec.event)]:
                     fold(state, rec)
-        for fold_batch in self._batch:
-            fold_batch(state, records)
+        for fold_batch in self._batch_appended if appended else self._batch:
+            fold_batch(state, records, kinds)
 
     def checkpoint(self, state: State, last_seq: int) -> None:
         """Record that every projection has folded up to ``last_seq``."""

@@ -6,14 +6,13 @@ One table, ``origins``: ``"<store_id>/<seq>"`` -> the local sequence number it w
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from operator import attrgetter
 
 from ..events import Record
 from .base import Projection, Reader, State, Table
 
 ORIGINS = Table("origins", int)
-_origin_of = attrgetter("origin")
 
 
 class OriginsProjection(Projection):
@@ -21,9 +20,9 @@ class OriginsProjection(Projection):
     version = 1
     tables = (ORIGINS,)
 
-    def fold_batch(self, state: State, records: Sequence[Record]) -> None:
-        if not any(map(_origin_of, records)):  # only imported records have one
-            return
+    imported_only = True
+
+    def fold_batch(self, state: State, records: Sequence[Record], kinds: Counter[type]) -> None:
         for rec in records:
             if rec.origin:
                 state.put(ORIGINS, rec.origin.encode(), rec.seq)

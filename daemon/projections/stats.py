@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import ClassVar
 
 import msgspec
@@ -45,7 +44,6 @@ class CacheRate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _TAG_OF: dict[type, str] = {t: str(t.__struct_config__.tag) for t in EVENT_TYPES}
-_event_of = attrgetter("event")
 
 
 class StatsProjection(Projection):
@@ -59,13 +57,12 @@ class StatsProjection(Projection):
         ProviderCallCompleted: "call",
     }
 
-    def fold_batch(self, state: State, records: Sequence[Record]) -> None:
-        counts = Counter(map(type, map(_event_of, records)))
-        for etype, n in counts.items():
+    def fold_batch(self, state: State, records: Sequence[Record], kinds: Counter[type]) -> None:
+        for etype, n in kinds.items():
             tag = _TAG_OF.get(etype)
             if tag is not None:
                 state.add(STATS, b"type/" + tag.encode(), n)
-        if UnknownEvent in counts:
+        if UnknownEvent in kinds:
             for rec in records:
                 if isinstance(rec.event, UnknownEvent):
                     state.add(STATS, b"type/" + rec.event.type.encode(), 1)

@@ -231,7 +231,7 @@ class BaseEventLog(ABC):
         results: list[list[int] | Exception] = []
         for req in requests:
             try:
-                items, records = self._prepare(req, state, seq, now)
+                items, records, kinds = self._prepare(req, state, seq, now)
             except Exception as exc:
                 results.append(exc)
                 continue
@@ -239,7 +239,7 @@ class BaseEventLog(ABC):
             if records:
                 txn.put_log(items)
                 seq = records[-1].seq
-                self._folder.fold(state, records)
+                self._folder.fold(state, records, kinds, appended=kinds is not None)
             results.append(list(range(first, seq + 1)))  # a request's records are gapless
         if seq != start:
             self._folder.checkpoint(state, seq)
@@ -249,28 +249,31 @@ class BaseEventLog(ABC):
 
     def _prepare(
         self, req: Request, state: State, seq: int, now: int
-    ) -> tuple[list[tuple[bytes, bytes]], list[Record]]:
+    ) -> tuple[list[tuple[bytes, bytes]], list[Record], Counter[type] | None]:
+        """The log items and Records of a request, and for fresh appends the count of each
+        event type (``None`` for imports)."""
         if req.envelopes:
-            return self._prepare_import(req, state, seq)
+            return *self._prepare_import(req, state, seq), None
         events: Sequence[Event] = req.events
         if req.decide is not None:
             decided = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
             events = as_events(decided) if decided is not None else ()
         if not events:
-            return [], []
-        if not _EVENT_TYPES.issuperset(map(type, events)):
+            return [], [], None
+        kinds = Counter(map(type, events))
+        if not _EVENT_TYPES.issuperset(kinds):
             bad = next(e for e in events if type(e) not in _EVENT_TYPES)
             raise TypeError(f"cannot append {type(bad).__name__}: not an event of daemon.events")
         ts = req.ts_ns if req.ts_ns is not None else now
         raws = list(map(_event_encoder.encode, events))
-        if needs_decode(events):
+        if needs_decode(events, kinds):
             _validate(raws, events)
         seqs = range(seq + 1, seq + 1 + len(raws))
         # C-level loops: zip builds each envelope's fields, map encodes them / builds Records
         envelopes = zip(seqs, repeat(ts), repeat(SCHEMA_VERSION), raws, repeat(""), strict=False)
         items = list(zip(map(_key, seqs), map(_envelope_encoder.encode, envelopes), strict=True))
         records = list(map(Record, seqs, repeat(ts), repeat(SCHEMA_VERSION), events))
-        return items, records
+        return items, records, kinds
 
     def _prepare_import(
         self, req: Request, state: State, seq: int

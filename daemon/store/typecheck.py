@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -51,20 +51,15 @@ def plain_fields(cls: type) -> Fields | None:
     return found
 
 
-def needs_decode(events: Sequence[msgspec.Struct]) -> bool:
+def needs_decode(events: Sequence[msgspec.Struct], kinds: Collection[type]) -> bool:
     """Whether the batch must be decoded back to be sure it is well typed (``False``: every
-    event is of a plain-field type and every value exactly of one of its field's types)."""
-    kinds = list(map(type, events))
-    present = set(kinds)
-    for cls in present:
+    event is of a plain-field type and every value exactly of one of its field's types).
+    ``kinds``: the types of the events (each once)."""
+    for cls in kinds:
         fields = plain_fields(cls)
         if fields is None:
             return True
-        group = (
-            events
-            if len(present) == 1
-            else [e for e, k in zip(events, kinds, strict=True) if k is cls]
-        )
+        group = events if len(kinds) == 1 else [e for e in events if type(e) is cls]
         for getter, allowed in fields:
             if not allowed.issuperset(map(type, map(getter, group))):
                 return True
