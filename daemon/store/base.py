@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, overload
 
 import msgspec
 
@@ -236,11 +236,11 @@ class BaseEventLog(ABC):
                 results.append(exc)
                 continue
             first = seq + 1
-            if records:
+            if items:
                 txn.put_log(items)
-                seq = records[-1].seq
+                seq += len(items)  # a request's records are gapless
                 self._folder.fold(state, records, kinds, appended=kinds is not None)
-            results.append(list(range(first, seq + 1)))  # a request's records are gapless
+            results.append(list(range(first, seq + 1)))
         if seq != start:
             self._folder.checkpoint(state, seq)
             for name, writes in state.writes(self._folder.tables):
@@ -249,7 +249,7 @@ class BaseEventLog(ABC):
 
     def _prepare(
         self, req: Request, state: State, seq: int, now: int
-    ) -> tuple[list[tuple[bytes, bytes]], list[Record], Counter[type] | None]:
+    ) -> tuple[list[tuple[bytes, bytes]], Sequence[Record], Counter[type] | None]:
         """The log items and Records of a request, and for fresh appends the count of each
         event type (``None`` for imports)."""
         if req.envelopes:
@@ -272,8 +272,7 @@ class BaseEventLog(ABC):
         # C-level loops: zip builds each envelope's fields, map encodes them / builds Records
         envelopes = zip(seqs, repeat(ts), repeat(SCHEMA_VERSION), raws, repeat(""), strict=False)
         items = list(zip(map(_key, seqs), map(_envelope_encoder.encode, envelopes), strict=True))
-        records = list(map(Record, seqs, repeat(ts), repeat(SCHEMA_VERSION), events))
-        return items, records, kinds
+        return items, _Appended(seqs, ts, events), kinds
 
     def _prepare_import(
         self, req: Request, state: State, seq: int
@@ -405,6 +404,40 @@ class BaseEventLog(ABC):
             report.differences = diff_all(self._folder, src, state)
         report.events, report.last_seq, report.unknown_types = count, last, dict(unknown)
         return report
+
+
+class _Appended(Sequence[Record]):
+    """The Records of freshly appended events, made when a fold first reads them: a batch
+    that only the type counts concern (stats) never needs them."""
+
+    __slots__ = ("_events", "_made", "_seqs", "_ts")
+
+    def __init__(self, seqs: range, ts_ns: int, events: Sequence[Event]) -> None:
+        self._seqs = seqs
+        self._ts = ts_ns
+        self._events = events
+        self._made: list[Record] | None = None
+
+    def _records(self) -> list[Record]:
+        if self._made is None:
+            ts, schema = repeat(self._ts), repeat(SCHEMA_VERSION)
+            self._made = list(map(Record, self._seqs, ts, schema, self._events))
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self._records())
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        return self._records()[index]
 
 
 def _validate(raws: list[bytes], events: Sequence[Event]) -> None:
