@@ -47,7 +47,7 @@ from ..projections import (
 )
 from ..projections.fold import diff_all
 from ..projections.origins import ORIGINS
-from .typecheck import needs_decode
+from .typecheck import to_decode
 from .view import StoreView
 
 R = TypeVar("R")
@@ -266,8 +266,9 @@ class BaseEventLog(ABC):
             raise TypeError(f"cannot append {type(bad).__name__}: not an event of daemon.events")
         ts = req.ts_ns if req.ts_ns is not None else now
         raws = list(map(_event_encoder.encode, events))
-        if needs_decode(events, kinds):
-            _validate(raws, events)
+        unsure, unsure_raws = to_decode(events, raws, kinds)
+        if unsure:
+            _validate(unsure_raws, unsure)
         seqs = range(seq + 1, seq + 1 + len(raws))
         # C-level loops: zip builds each envelope's fields, map encodes them / builds Records
         envelopes = zip(seqs, repeat(ts), repeat(SCHEMA_VERSION), raws, repeat(""), strict=False)
@@ -443,7 +444,7 @@ class _Appended(Sequence[Record]):
 def _validate(raws: list[bytes], events: Sequence[Event]) -> None:
     """Check that every encoded event decodes as the event it claims to be: the log is
     forever, and a field of the wrong type must not get in (for a batch that
-    :func:`~.typecheck.needs_decode` cannot clear). One decode for the whole batch (a
+    the fast check of :mod:`.typecheck` cannot clear). One decode for the whole batch (a
     MessagePack array of them); only a failing batch is looked at event by event."""
     try:
         _batch_validator.decode(b"\xdd" + len(raws).to_bytes(4, "big") + b"".join(raws))

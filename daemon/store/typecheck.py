@@ -10,8 +10,9 @@ not an ``int`` here, nor a ``str`` subclass a ``str``), and that is checked fiel
 over the whole batch, at C speed.
 
 Anything else (a nested Struct, a list, a literal, a constraint, a subclass, an ``int`` in a
-``float`` field) is not decided here: :func:`needs_decode` says so, and the caller decodes,
-which has the last word and gives the precise error.
+``float`` field) is not decided here: :func:`to_decode` hands those events back (all of their
+type in the batch), and the caller decodes them, which has the last word and gives the
+precise error.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import types
 import typing
 from collections.abc import Callable, Collection, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 _PLAIN: frozenset[type] = frozenset({str, int, bool, bytes, float, type(None)})
 
+E = TypeVar("E", bound=msgspec.Struct)
 Fields = tuple[tuple[Callable[[Any], Any], frozenset[type]], ...]
 _fields: dict[type, Fields | None] = {}
 
@@ -51,16 +53,27 @@ def plain_fields(cls: type) -> Fields | None:
     return found
 
 
-def needs_decode(events: Sequence[msgspec.Struct], kinds: Collection[type]) -> bool:
-    """Whether the batch must be decoded back to be sure it is well typed (``False``: every
-    event is of a plain-field type and every value exactly of one of its field's types).
-    ``kinds``: the types of the events (each once)."""
-    for cls in kinds:
-        fields = plain_fields(cls)
-        if fields is None:
-            return True
-        group = events if len(kinds) == 1 else [e for e in events if type(e) is cls]
-        for getter, allowed in fields:
-            if not allowed.issuperset(map(type, map(getter, group))):
-                return True
-    return False
+def cleared(cls: type, group: Sequence[Any]) -> bool:
+    """Whether every event of ``group`` (all of type ``cls``) is sure to decode back."""
+    fields = plain_fields(cls)
+    if fields is None:
+        return False
+    return all(allowed.issuperset(map(type, map(get, group))) for get, allowed in fields)
+
+
+def to_decode(
+    events: Sequence[E], raws: Sequence[bytes], kinds: Collection[type]
+) -> tuple[list[E], list[bytes]]:
+    """The events (and their encodings, in log order) that the fast check cannot clear, for
+    the caller to decode back; the others are sure. ``kinds``: the types in ``events``."""
+    if len(kinds) == 1:
+        [cls] = kinds
+        return ([], []) if cleared(cls, events) else (list(events), list(raws))
+    groups: dict[type, list[E]] = {cls: [] for cls in kinds}
+    for event in events:
+        groups[type(event)].append(event)
+    unsure = {cls for cls, group in groups.items() if not cleared(cls, group)}
+    if not unsure:
+        return [], []
+    pairs = [(e, r) for e, r in zip(events, raws, strict=True) if type(e) in unsure]
+    return [e for e, _ in pairs], [r for _, r in pairs]

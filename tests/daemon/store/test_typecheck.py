@@ -23,7 +23,7 @@ from daemon.events import (
     encode_event,
 )
 from daemon.store import EventLog
-from daemon.store.typecheck import needs_decode, plain_fields
+from daemon.store.typecheck import cleared, plain_fields, to_decode
 
 
 class Color(enum.StrEnum):
@@ -59,7 +59,7 @@ def test_an_event_the_fast_check_clears_decodes_back_as_itself(
     fields = msgspec.structs.fields(cls)
     kwargs = {f.name: data.draw(values, label=f.name) for f in fields}
     event = cls(**kwargs)  # msgspec does not check types here
-    if needs_decode([event], {type(event)}):
+    if not cleared(cls, [event]):
         return  # the decode decides (tested below through append)
     assert decode_event(encode_event(event)) == event  # type: ignore[arg-type]
 
@@ -70,7 +70,22 @@ def test_values_of_exactly_the_declared_types_need_no_decode() -> None:
         BudgetSet(daily_ticks=None, monthly_ticks=5, alert_pct=80),
         DaemonStarted(pid=1, version="t"),
     ]
-    assert not needs_decode(batch, {type(e) for e in batch})
+    raws = [encode_event(e) for e in batch]
+    assert to_decode(batch, raws, {type(e) for e in batch}) == ([], [])
+
+
+def test_only_the_types_the_fast_check_cannot_clear_are_handed_back_for_decoding() -> None:
+    good, bad = DaemonStarted(pid=1, version="t"), DaemonStarted(pid=True, version="t")
+    reloaded = ConfigReloaded(engine="llm")
+    completed = OptimizationCompleted(
+        opt_id="o", prompt_hash="h", original="a", optimized="b", prompt_type="general"
+    )
+    batch = [good, reloaded, bad, completed]
+    raws = [encode_event(e) for e in batch]
+    unsure, unsure_raws = to_decode(batch, raws, {type(e) for e in batch})
+    # every DaemonStarted (one of them is wrong) and the nested-field type, in log order
+    assert unsure == [good, bad, completed]
+    assert unsure_raws == [raws[0], raws[2], raws[3]]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +99,7 @@ def test_values_of_exactly_the_declared_types_need_no_decode() -> None:
 def test_a_wrong_type_the_fast_check_sends_on_is_refused_with_the_decoders_error(
     tmp_path: Path, event: msgspec.Struct, error: str
 ) -> None:
-    assert needs_decode([event], {type(event)})
+    assert not cleared(type(event), [event])
     log = EventLog.open(tmp_path / "events")
     with pytest.raises(
         TypeError, match=re.escape(f"cannot append {type(event).__name__}: {error}")
@@ -96,7 +111,7 @@ def test_a_wrong_type_the_fast_check_sends_on_is_refused_with_the_decoders_error
 
 def test_a_str_subclass_is_decoded_back_before_it_is_accepted(tmp_path: Path) -> None:
     event = ConfigReloaded(engine=Color.RED)
-    assert needs_decode([event], {type(event)})
+    assert not cleared(type(event), [event])
     log = EventLog.open(tmp_path / "events")
     assert log.append(event) == [1]  # an enum of str is a str on the wire
     [rec] = list(log.read())
