@@ -245,13 +245,13 @@ def run(root: Path, total: int, batch: int, singles: int, mix: str) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     log.rebuild()
     rebuild_s, rebuild_cpu = time.perf_counter() - started, time.process_time() - cpu
-    same = log.projection_bytes() == before
+    identical = log.projection_bytes() == before
     del before
     print(
         f"  rebuild all projections    {total / rebuild_s:>12,.0f} events/s  "
         f"({rebuild_s:.2f} s, {rebuild_cpu:.2f} s CPU; target < 10 s per 1M)"
     )
-    print(f"  rebuilt == incremental     {same} (every projection table, byte for byte)")
+    print(f"  rebuilt == incremental     {identical} (every projection table, byte for byte)")
 
     # single durable appends ---------------------------------------------------------------
     lat: list[float] = []
