@@ -22,7 +22,16 @@ test: $(STAMP) lint docs-check clients pytest
 pytest: $(STAMP)
 	$(PY) -m pytest -q
 
-lint: $(STAMP)
+# mypy resolves imports by folder, and the package promptd.daemon lives in daemon/: a tree of two
+# links (build/typecheck/promptd/{daemon,lsp}) gives it the installed layout without copying.
+TYPECHECK := build/typecheck/promptd
+
+$(TYPECHECK):
+	mkdir -p $(TYPECHECK)
+	ln -sfn ../../../daemon $(TYPECHECK)/daemon
+	ln -sfn ../../../lsp $(TYPECHECK)/lsp
+
+lint: $(STAMP) $(TYPECHECK)
 	$(VENV)/bin/ruff check $(PYSRC)
 	$(VENV)/bin/ruff format --check $(PYSRC)
 	$(VENV)/bin/mypy
@@ -33,10 +42,10 @@ format: $(STAMP)
 
 ## docs/rules.md is generated from the rule definitions; CI checks it is current.
 docs: $(STAMP)
-	$(PY) -m daemon.engine.rules_doc > docs/rules.md
+	$(PY) -m promptd.daemon.engine.rules_doc > docs/rules.md
 
 docs-check: $(STAMP)
-	$(PY) -m daemon.engine.rules_doc --check docs/rules.md
+	$(PY) -m promptd.daemon.engine.rules_doc --check docs/rules.md
 
 clients: $(STAMP)
 	$(MAKE) -C clients/vscode test

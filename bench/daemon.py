@@ -25,10 +25,10 @@ from pathlib import Path
 # This file is bench/daemon.py: keep its folder off the path so `daemon` is the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from daemon import api  # noqa: E402
-from daemon.client import DaemonClient  # noqa: E402
-from daemon.paths import resolve  # noqa: E402
-from daemon.server import lifecycle  # noqa: E402
+from promptd.daemon import api  # noqa: E402
+from promptd.daemon.client import DaemonClient  # noqa: E402
+from promptd.daemon.paths import resolve  # noqa: E402
+from promptd.daemon.server import lifecycle  # noqa: E402
 
 PROMPT = (
     "please kindly write some stuff about dogs for {audience}, make it good and DONT make it "

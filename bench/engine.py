@@ -25,10 +25,10 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from daemon.engine import OfflineAgents, OptimizationRequest, lint, run_pipeline  # noqa: E402
-from daemon.engine.analysis import analyze  # noqa: E402
-from daemon.engine.checks import _diagnose  # noqa: E402
-from daemon.events import Event  # noqa: E402
+from promptd.daemon.engine import OfflineAgents, OptimizationRequest, lint, run_pipeline  # noqa: E402
+from promptd.daemon.engine.analysis import analyze  # noqa: E402
+from promptd.daemon.engine.checks import _diagnose  # noqa: E402
+from promptd.daemon.events import Event  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "corpus.toml"
 

@@ -6,7 +6,7 @@
    inbox concurrency 4: wall time and its ratio to the ideal (provider calls x latency /
    concurrency). Target <= 1.3x.
 
-Each run starts ``python -m daemon.server`` in a temporary home (the real LMDB log, the real
+Each run starts ``python -m promptd.daemon.server`` in a temporary home (the real LMDB log, the real
 watcher), drops the file with a rename (taken at once) and polls for the result. Figures are
 printed; nothing is asserted.
 
@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.events import BatchCompleted, ProviderCallCompleted
-from daemon.paths import resolve
-from daemon.store import EventLog
+from promptd.daemon.events import BatchCompleted, ProviderCallCompleted
+from promptd.daemon.paths import resolve
+from promptd.daemon.store import EventLog
 from tests.daemon.providers.loopback import LoopbackServer
 
 LATENCY_S = 0.2
@@ -46,7 +46,7 @@ def prompts_csv(n: int, text: str) -> bytes:
 
 def start_daemon(home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.server", "--home", str(home)],
+        [sys.executable, "-m", "promptd.daemon.server", "--home", str(home)],
         env={**os.environ, **env, "PROMPTD_HOME": str(home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

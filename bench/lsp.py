@@ -135,7 +135,7 @@ async def run(args: argparse.Namespace) -> None:
     source, prompt_lines = make_source()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        *(os.environ.get("BENCH_SERVER", "-m lsp.server").split()),
+        *(os.environ.get("BENCH_SERVER", "-m promptd.lsp.server").split()),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         limit=2**26,

@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from daemon.config import EngineConfig, parse
-from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
-from daemon.engine.types import AgentContext, Deconstruction, Diagnosis
-from daemon.events import Event
-from daemon.providers import LLMEngine
-from daemon.store import AsyncEventLog
+from promptd.daemon.config import EngineConfig, parse
+from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
+from promptd.daemon.engine.types import AgentContext, Deconstruction, Diagnosis
+from promptd.daemon.events import Event
+from promptd.daemon.providers import LLMEngine
+from promptd.daemon.store import AsyncEventLog
 from tests.daemon.providers.loopback import LoopbackServer
 
 LATENCY_S = 0.2

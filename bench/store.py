@@ -51,7 +51,7 @@ import lmdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.events import (
+from promptd.daemon.events import (
     AgentStepCompleted,
     BudgetReserved,
     CacheMiss,
@@ -62,8 +62,8 @@ from daemon.events import (
     OptimizationRequested,
     ProviderCallCompleted,
 )
-from daemon.store import EventLog, lmdb_log
-from daemon.values import Scores
+from promptd.daemon.store import EventLog, lmdb_log
+from promptd.daemon.values import Scores
 
 AGENTS = ("deconstructor", "diagnoser", "designer", "evaluator")
 SCORE = Scores(clarity=60, specificity=55, structure=70, completeness=50, total=59)

@@ -8,7 +8,7 @@
   ``gopls -remote=auto``) and wait for its socket with a deadline.
 
 Errors: a daemon that is not there raises :class:`DaemonNotRunning`; an error answer raises
-:class:`~daemon.errors.RPCError` with the daemon's code and message (and the exit code the
+:class:`~promptd.daemon.errors.RPCError` with the daemon's code and message (and the exit code the
 CLI should use).
 """
 

@@ -1,7 +1,8 @@
 """promptd's language server: a thin stdio client of the daemon.
 
-``lsp.server.main()`` runs it (``promptd lsp``); :mod:`lsp.protocol` holds the command
-ids, settings keys and custom notifications editors rely on; :mod:`lsp.features` holds
+``promptd.lsp.server.main()`` runs it (``promptd lsp``); :mod:`promptd.lsp.protocol` holds the
+command
+ids, settings keys and custom notifications editors rely on; :mod:`promptd.lsp.features` holds
 the pure functions (detection, literal editing, diagnostics, actions, hover, lens).
 """
 

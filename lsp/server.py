@@ -1,7 +1,7 @@
 """``promptd lsp``: create the language server and register its handlers.
 
-Each handler is a line or two that calls the :class:`~lsp.session.Session`; the work is
-done by the pure functions in :mod:`lsp.features`. A failing handler is logged and
+Each handler is a line or two that calls the :class:`~promptd.lsp.session.Session`; the work is
+done by the pure functions in :mod:`promptd.lsp.features`. A failing handler is logged and
 answers nothing; it never takes the server down.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from daemon import __version__
+from promptd.daemon import __version__
 
 from . import protocol
 from .session import Session, guarded

@@ -1,7 +1,7 @@
 """The server's state and its flows: documents, settings, diagnostics, optimize, status.
 
 ``server.py`` registers handlers that call into one :class:`Session`; the answers are
-computed by the pure functions in :mod:`lsp.features`. Everything here is defensive: a
+computed by the pure functions in :mod:`promptd.lsp.features`. Everything here is defensive: a
 feature that fails is logged and answers nothing, the others go on.
 """
 
@@ -23,9 +23,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
-from daemon import api
-from daemon.errors import DaemonError, PromptdError
-from daemon.paths import resolve
+from promptd.daemon import api
+from promptd.daemon.errors import DaemonError, PromptdError
+from promptd.daemon.paths import resolve
 
 from . import protocol
 from .features import actions, diagnostics, hover, lens, literals, optimize, settings

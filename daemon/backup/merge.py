@@ -3,7 +3,7 @@
 Shared by the daemon (``events.import``) and ``promptd import`` without a daemon. The store
 does the idempotence (``append_records`` skips origins it holds, and this store's own);
 this module leaves out the exporting home's local machinery (see
-:data:`~daemon.backup.importer.LOCAL_ONLY_TAGS`) and counts.
+:data:`~promptd.daemon.backup.importer.LOCAL_ONLY_TAGS`) and counts.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The backup service inside the daemon: scheduled and on-demand backups, rotation, import.
 
-:class:`BackupService` is what :data:`daemon.server.main.SERVICES` loads. It answers
+:class:`BackupService` is what :data:`promptd.daemon.server.main.SERVICES` loads. It answers
 
 * ``backup.now`` (``api.BackupNowParams`` -> ``api.BackupInfo``, with ``progress``),
 * ``backup.list`` (-> ``api.BackupListResult``),
 * ``events.import`` (:class:`ImportParams` -> :class:`ImportSummary`): ``promptd import``
   while the daemon runs (the daemon is the only writer),
 
-and runs :class:`~daemon.backup.scheduler.BackupScheduler`. One backup at a time.
+and runs :class:`~promptd.daemon.backup.scheduler.BackupScheduler`. One backup at a time.
 
 A backup run (:meth:`BackupService.run`): hot copy → verify the new backup → record
 ``BackupCreated`` → drop the safety copies of earlier restores → rotate (each deletion a

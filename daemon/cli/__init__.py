@@ -15,37 +15,61 @@ import click
 from .. import __version__
 from ..errors import PromptdError
 
-# command name -> (module, attribute, one-line help shown by `promptd --help`)
+# command name -> (module relative to this package, attribute, one-line help in `promptd --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "start": ("daemon.cli.lifecycle", "start", "Start the daemon (in the background by default)."),
-    "stop": ("daemon.cli.lifecycle", "stop", "Stop the daemon gracefully."),
+    "start": (
+        ".lifecycle",
+        "start",
+        "Start the daemon (in the background by default).",
+    ),
+    "stop": (".lifecycle", "stop", "Stop the daemon gracefully."),
     "status": (
-        "daemon.cli.lifecycle",
+        ".lifecycle",
         "status",
         "Show the dashboard: daemon, spend, cache, backups.",
     ),
-    "optimize": ("daemon.cli.optimize", "optimize", "Optimize a prompt and print the result."),
-    "lint": ("daemon.cli.lint", "lint", "Print the Diagnoser's findings for a prompt (offline)."),
-    "history": ("daemon.cli.records", "history", "List recent optimizations."),
-    "show": ("daemon.cli.records", "show", "Show one optimization with its agent steps and costs."),
+    "optimize": (
+        ".optimize",
+        "optimize",
+        "Optimize a prompt and print the result.",
+    ),
+    "lint": (
+        ".lint",
+        "lint",
+        "Print the Diagnoser's findings for a prompt (offline).",
+    ),
+    "history": (".records", "history", "List recent optimizations."),
+    "show": (
+        ".records",
+        "show",
+        "Show one optimization with its agent steps and costs.",
+    ),
     "costs": (
-        "daemon.cli.records",
+        ".records",
         "costs",
         "Show spend by day, model and source, with a forecast.",
     ),
-    "budget": ("daemon.cli.records", "budget", "Show or set the daily and monthly budget."),
-    "models": ("daemon.cli.models", "models", "List the provider's models with prices."),
+    "budget": (".records", "budget", "Show or set the daily and monthly budget."),
+    "models": (".models", "models", "List the provider's models with prices."),
     "batch": (
-        "daemon.cli.batch",
+        ".batch",
         "batch",
         "Optimize every prompt in a file (txt, md, json, jsonl, csv).",
     ),
-    "backup": ("daemon.cli.backup", "backup", "Make, list, verify or restore backups."),
-    "export": ("daemon.cli.backup", "export", "Export history as json, jsonl, csv or zip."),
-    "import": ("daemon.cli.backup", "import_", "Merge an export's events into the log."),
-    "rebuild": ("daemon.cli.store", "rebuild", "Rebuild every projection from the event log."),
-    "verify": ("daemon.cli.store", "verify", "Check the event log and every projection."),
-    "lsp": ("daemon.cli.lsp", "lsp", "Run the language server on stdio (editors start this)."),
+    "backup": (".backup", "backup", "Make, list, verify or restore backups."),
+    "export": (".backup", "export", "Export history as json, jsonl, csv or zip."),
+    "import": (".backup", "import_", "Merge an export's events into the log."),
+    "rebuild": (
+        ".store",
+        "rebuild",
+        "Rebuild every projection from the event log.",
+    ),
+    "verify": (".store", "verify", "Check the event log and every projection."),
+    "lsp": (
+        ".lsp",
+        "lsp",
+        "Run the language server on stdio (editors start this).",
+    ),
 }
 
 
@@ -57,7 +81,7 @@ class LazyGroup(click.Group):
         spec = COMMANDS.get(cmd_name)
         if spec is None:
             return None
-        module = importlib.import_module(spec[0])
+        module = importlib.import_module(spec[0], __package__)
         command = getattr(module, spec[1])
         assert isinstance(command, click.Command)
         return command

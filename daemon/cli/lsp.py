@@ -19,6 +19,6 @@ def lsp(ctx: click.Context) -> None:
     home = ctx.find_root().obj
     if isinstance(home, str):  # --home reaches the server the way PROMPTD_HOME does
         os.environ["PROMPTD_HOME"] = home
-    from lsp.server import main
+    from promptd.lsp.server import main
 
     main()

@@ -1,6 +1,6 @@
 """How the daemon's answers look to a person: rich tables, colour only on a terminal.
 
-Pure rendering of :mod:`daemon.api` results; every function takes the result and prints it.
+Pure rendering of :mod:`promptd.daemon.api` results; every function takes the result and prints it.
 Data that pipes (an optimized prompt) goes to stdout, commentary to stderr.
 """
 

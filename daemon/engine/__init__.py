@@ -7,7 +7,7 @@ Public surface (import from here):
   ``OptimizationRequested``, one ``AgentStepCompleted`` per step, then
   ``OptimizationCompleted`` / ``OptimizationFailed``. Returns an
   :class:`OptimizationOutcome`; :func:`to_result` turns it (or a stored
-  ``OptimizationCompleted``) into ``daemon.api.OptimizeResult``. :class:`RunMeta` carries
+  ``OptimizationCompleted``) into ``promptd.daemon.api.OptimizeResult``. :class:`RunMeta` carries
   what the caller owns (cost, cache, degraded, model and why).
 * :class:`OfflineAgents` — the rules engine (``name = "offline"``).
 * :func:`lint` → :class:`LintReport`; :func:`detect_type` → ``(type, confidence)``;

@@ -1,4 +1,4 @@
-"""The offline Diagnoser: one check per rule of :mod:`daemon.engine.rules`.
+"""The offline Diagnoser: one check per rule of :mod:`promptd.daemon.engine.rules`.
 
 :func:`diagnose` runs every check that applies to the prompt type and returns findings sorted
 by position. Checks are pure functions of the text and its :class:`~.analysis.Analysis`.

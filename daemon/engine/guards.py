@@ -8,7 +8,7 @@
   strings, code spans, identifiers, URLs, named entities, explicit constraints); a rewrite
   that loses one is rejected with the missing items named.
 * :func:`check_size` keeps a rewrite from ballooning; :func:`check_input` refuses inputs over
-  the configured cap with :class:`~daemon.errors.InputError`.
+  the configured cap with :class:`~promptd.daemon.errors.InputError`.
 
 :func:`check` runs all three and returns the violations (empty: the rewrite is acceptable).
 """
@@ -252,7 +252,7 @@ class GuardViolation(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def check_input(text: str, config: EngineConfig | None = None) -> None:
-    """Raise :class:`~daemon.errors.InputError` for empty, binary or over-cap input."""
+    """Raise :class:`~promptd.daemon.errors.InputError` for empty, binary or over-cap input."""
     validate_input(text, (config or EngineConfig()).max_input_chars)
 
 

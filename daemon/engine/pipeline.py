@@ -1,10 +1,10 @@
 """The optimization pipeline: route, run the four agents, guard, evaluate, record.
 
 ``await run_pipeline(request, agents, emit=..., config=...)`` (or :class:`Pipeline`) does,
-for any :class:`~daemon.engine.types.Agents` (offline rules or an LLM):
+for any :class:`~promptd.daemon.engine.types.Agents` (offline rules or an LLM):
 
 1. emits ``OptimizationRequested``; refuses unusable input (``InputError``);
-2. resolves ``auto`` to a type (:func:`~daemon.engine.lint.detect_type`);
+2. resolves ``auto`` to a type (:func:`~promptd.daemon.engine.lint.detect_type`);
 3. routes: a short, simple prompt takes the **fast** route (the offline Deconstructor
    stands in for the agent's: one call fewer); a complex one the **full** route, where
    Deconstructor and Diagnoser run concurrently;
@@ -14,8 +14,8 @@ for any :class:`~daemon.engine.types.Agents` (offline rules or an LLM):
 5. emits one ``AgentStepCompleted`` per step and ``OptimizationCompleted`` (or
    ``OptimizationFailed``, then re-raises).
 
-When ``agents`` raises a :class:`~daemon.errors.ProviderError` or
-:class:`~daemon.errors.BudgetError` and ``fallback`` is given, the run is redone on the
+When ``agents`` raises a :class:`~promptd.daemon.errors.ProviderError` or
+:class:`~promptd.daemon.errors.BudgetError` and ``fallback`` is given, the run is redone on the
 fallback agents and marked degraded. Cost, cache and model facts belong to the caller: it
 passes a :class:`RunMeta` and may update it while the run goes (providers add
 ``cost_ticks``); the pipeline copies it into the completed event.

@@ -2,8 +2,8 @@
 
 Codes are stable: a code is never reused or renumbered, so editors, CI configs and the
 event log can rely on them. ``docs/rules.md`` is generated from this table
-(``python -m daemon.engine.rules_doc``). The checks themselves live in
-:mod:`daemon.engine.checks`.
+(``python -m promptd.daemon.engine.rules_doc``). The checks themselves live in
+:mod:`promptd.daemon.engine.checks`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
   column is carried through to the output unchanged.
 
 Text must be UTF-8, with or without a BOM. A file that cannot be used at all raises
-:class:`~daemon.errors.InboxError` whose message says what is wrong and how to fix it; one bad
+:class:`~promptd.daemon.errors.InboxError` whose
+message says what is wrong and how to fix it; one bad
 row in a good file becomes an :class:`Item` with ``error`` set, and only that row fails.
 """
 

@@ -81,7 +81,7 @@ def _unique(folder: Path, name: str) -> Path:
 
 
 class InboxService:
-    """Registered with the daemon by :data:`daemon.server.main.SERVICES`."""
+    """Registered with the daemon by :data:`promptd.daemon.server.main.SERVICES`."""
 
     name = "inbox"
 

@@ -8,7 +8,7 @@ Three caches, each filled by folding the event that produced its value:
 * ``lint``          a ``LintCompleted`` (its ``key``)
 
 Expiry is computed at read time: an entry is live while ``entry ts + TTL > now``, with the
-TTL of :class:`~daemon.config.CacheConfig` (so a rebuild gives the same bytes, and a changed
+TTL of :class:`~promptd.daemon.config.CacheConfig` (so a rebuild gives the same bytes, and a changed
 TTL applies at once). Each cache keeps at most ``max_entries``; past that the oldest inserted
 entry is evicted. ``max_entries`` is part of the projection's version key, so changing it
 rebuilds the cache at the next open.

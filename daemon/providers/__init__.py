@@ -2,8 +2,8 @@
 
 The daemon builds one :class:`LLMEngine` per life and asks it for the agents of each run::
 
-    from daemon.providers import LLMEngine
-    engine = LLMEngine(config, log)                 # log: daemon.store's AsyncEventLog
+    from promptd.daemon.providers import LLMEngine
+    engine = LLMEngine(config, log)                 # log: promptd.daemon.store's AsyncEventLog
     choice = engine.choose(prompt, model=None)      # .model, .reason (router: fast/quality)
     agents = engine.agents_for(opt_id, prompt, choice=choice, meta=run_meta, hold=True)
     await run_pipeline(request, agents, fallback=OfflineAgents(...), meta=run_meta, ...)
@@ -19,9 +19,10 @@ At daemon start (no call in flight yet), ``await release_stale_holds(log)`` give
 budget holds of calls a killed daemon left open.
 
 Errors a run can raise (answer from the offline engine, marked degraded with ``str(exc)``):
-:class:`~daemon.errors.BudgetError`, :class:`~daemon.errors.AuthError`,
-:class:`~daemon.errors.CircuitOpenError`, :class:`~daemon.errors.RateLimitError`,
-:class:`~daemon.errors.InvalidAnswerError`, and other :class:`~daemon.errors.ProviderError`.
+:class:`~promptd.daemon.errors.BudgetError`, :class:`~promptd.daemon.errors.AuthError`,
+:class:`~promptd.daemon.errors.CircuitOpenError`, :class:`~promptd.daemon.errors.RateLimitError`,
+:class:`~promptd.daemon.errors.InvalidAnswerError`, and other
+ :class:`~promptd.daemon.errors.ProviderError`.
 
 Also exported: the price table (:class:`PriceTable`, :func:`cost_ticks`), the 30-day
 :func:`forecast`, the :class:`CircuitBreaker`, and the providers themselves.
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from .xai import XAIProvider
 
 # Exports are loaded on first use: the package pulls httpx and the engine (~0.4 s), and a
-# light submodule such as ``daemon.providers.forecast`` (used by ``promptd status``)
+# light submodule such as ``promptd.daemon.providers.forecast`` (used by ``promptd status``)
 # must not pay for that.
 _EXPORTS = {
     "LLMAgents": "agents",

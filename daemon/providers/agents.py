@@ -4,7 +4,7 @@ Each agent is one chat completion: a meta-prompt from ``daemon/data/prompts/AGEN
 system message (the same bytes for every request, so providers can cache that prefix), the
 work as the user message, and ``response_format: json_schema`` built from the agent's output
 Struct. The answer is decoded and validated with msgspec; an invalid answer is asked again
-once with the validation error, then raises :class:`~daemon.errors.InvalidAnswerError`. An
+once with the validation error, then raises :class:`~promptd.daemon.errors.InvalidAnswerError`. An
 endpoint that refuses json_schema (config ``json_schema = false``, or a 400 about it) is
 asked with ``json_object`` and the schema in the system message instead.
 """
@@ -37,7 +37,7 @@ def meta_prompt(agent: str) -> str:
     """The system prompt of an agent, read once from the package data."""
     if agent not in AGENTS:
         raise ValueError(f"unknown agent {agent!r}")
-    return resources.files("daemon").joinpath(f"data/prompts/{agent}.md").read_text("utf-8")
+    return resources.files("promptd.daemon").joinpath(f"data/prompts/{agent}.md").read_text("utf-8")
 
 
 def _strip_fences(text: str) -> str:

@@ -2,8 +2,8 @@
 
 A provider turns a :class:`ChatRequest` into a :class:`ChatResult` over HTTP, behind retries
 and its circuit breaker. It knows nothing of budgets, caches or events: the metered call in
-:mod:`daemon.providers.calls` wraps it with those. A failed call raises a
-:class:`~daemon.errors.ProviderError` subclass carrying a :class:`CallFailure` (status,
+:mod:`promptd.daemon.providers.calls` wraps it with those. A failed call raises a
+:class:`~promptd.daemon.errors.ProviderError` subclass carrying a :class:`CallFailure` (status,
 attempts, latency) so the failure can be recorded too.
 """
 

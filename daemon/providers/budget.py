@@ -1,4 +1,4 @@
-"""Budgets: pure decisions over :class:`~daemon.providers.ports.BudgetState`.
+"""Budgets: pure decisions over :class:`~promptd.daemon.providers.ports.BudgetState`.
 
 Before a call, :func:`decide_reserve` holds the call's worst-case cost (estimated input +
 max output tokens) against the daily and monthly budgets, or refuses it; it runs inside the

@@ -5,7 +5,7 @@ One :meth:`Meter.call` is one chat completion as the ledger sees it:
 1. In one write transaction (``append_if``): a live response-cache entry for the identical
    request answers it (``CacheHit``, costs nothing); otherwise ``CacheMiss`` and the call's
    worst-case cost is reserved against the budget (``BudgetReserved``) or refused
-   (``BudgetRefused`` -> :class:`~daemon.errors.BudgetError`).
+   (``BudgetRefused`` -> :class:`~promptd.daemon.errors.BudgetError`).
 2. The provider call (circuit breaker, retries).
 3. In one write transaction: ``ProviderCallCompleted`` (ok or not, tokens by kind, cost, the
    reservation it settles, the response for the cache), any ``CircuitChanged``, and a

@@ -1,6 +1,7 @@
 """LLM lint behind the lint cache: the Diagnoser on a model, for the language server.
 
-The offline lint (``daemon.engine.lint``) is fast enough to run on every keystroke and is not
+The offline lint (``promptd.daemon.engine.lint``) is fast enough to run on every keystroke and is
+not
 cached. A lint by the model costs money and seconds, so its findings are kept: the lint cache
 (default TTL 2 h, ``cache.lint_ttl_s``) maps normalized prompt + type + model + version to
 the ``LintCompleted`` event that holds them. A hit is a ``CacheHit`` and costs nothing.

@@ -1,6 +1,6 @@
 """What the providers need from the event log, and nothing more.
 
-The store (``daemon.store``) provides it: ``append`` for facts, ``append_if(decide)`` where
+The store (``promptd.daemon.store``) provides it: ``append`` for facts, ``append_if(decide)`` where
 ``decide`` runs inside the write transaction with a :class:`StoreView` of the projections
 (budget spend and open reservations, the caches) and returns the events to append in that
 same transaction. That is what makes "check the budget, then reserve" atomic: 50 concurrent
@@ -73,7 +73,7 @@ Decide = Callable[[StoreView], Sequence[Event]]
 
 
 class EventLogPort(Protocol):
-    """``daemon.store.AsyncEventLog`` satisfies this."""
+    """``promptd.daemon.store.AsyncEventLog`` satisfies this."""
 
     async def append(self, events: Sequence[Event]) -> list[int]: ...
 

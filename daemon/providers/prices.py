@@ -83,7 +83,7 @@ def _div_round(numerator: int, denominator: int) -> int:
 @lru_cache(maxsize=1)
 def builtin_table() -> PriceFile:
     """The table shipped with promptd (read once)."""
-    data = resources.files("daemon").joinpath("data/prices.toml").read_bytes()
+    data = resources.files("promptd.daemon").joinpath("data/prices.toml").read_bytes()
     return msgspec.toml.decode(data, type=PriceFile)
 
 

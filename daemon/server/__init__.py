@@ -9,7 +9,7 @@ Modules:
 * :mod:`.logs` the rotating structured log with secrets filtered out
 * :mod:`.app` :class:`Daemon`: services, signals, start and stop
 * :mod:`.service` :class:`CoreService`: status, optimize, lint, history, show, costs, budget
-* :mod:`.main` ``python -m daemon.server`` / ``promptd start``
+* :mod:`.main` ``python -m promptd.daemon.server`` / ``promptd start``
 
 Adding a service (backups, inbox...). A service is any object with::
 
@@ -19,7 +19,8 @@ Adding a service (backups, inbox...). A service is any object with::
     async def stop(self) -> None                    # before the core service stops
 
 Write a factory ``Factory(daemon: Daemon) -> Service`` and list it in
-:data:`daemon.server.main.SERVICES` (``("daemon.backup.service", "BackupService")`` is
+:data:`promptd.daemon.server.main.SERVICES`
+(``("promptd.daemon.backup.service", "BackupService")`` is
 already there). The daemon calls it before start and then
 ``daemon.register_service(service)``. From the daemon a service gets ``daemon.config``,
 ``daemon.paths``, ``daemon.core`` (the :class:`CoreService`: ``core.store`` the event log,
@@ -28,13 +29,14 @@ already there). The daemon calls it before start and then
 ``daemon.reload_hooks`` to hear about SIGHUP. A method is
 ``rpc.Method(ParamsStruct, async handler(params, call), work=True)``; ``work=True`` makes
 the daemon wait for it (bounded) at shutdown; a handler reports progress with
-``call.progress(api.Progress(...))``. Exceptions from ``daemon.errors`` become JSON-RPC errors
+``call.progress(api.Progress(...))``. Exceptions from
+``promptd.daemon.errors`` become JSON-RPC errors
 with the right code; anything else is logged and answered as an internal error.
 
 Optional hooks the ``status`` method reads: ``next_backup_at() -> str | None`` (ISO 8601) and
 ``status() -> api.InboxStatus``. Pushed state: clients call ``subscribe`` with topics
 (``status`` for the editors' status bar, ``batch`` for batch progress); the core service
-publishes ``status`` notifications (:class:`daemon.api.StatusNotice`) when spend moves, a
+publishes ``status`` notifications (:class:`promptd.daemon.api.StatusNotice`) when spend moves, a
 budget alert fires or the provider's breaker changes.
 
 Exports are loaded lazily so ``promptd status`` does not import asyncio.

@@ -1,4 +1,4 @@
-"""``python -m daemon.server``: what ``promptd start`` runs in the background."""
+"""``python -m promptd.daemon.server``: what ``promptd start`` runs in the background."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ log = logs.get("rpc")
 
 
 class Dispatcher:
-    """The listener's :class:`~daemon.server.listener.LineHandler`: parses, routes, answers."""
+    """The listener's :class:`~.listener.LineHandler`: parses, routes, answers."""
 
     def __init__(self, unavailable: Mapping[str, str] | None = None) -> None:
         self.methods: dict[str, rpc.Method] = {}

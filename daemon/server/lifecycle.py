@@ -110,7 +110,7 @@ def clean_stale(paths: Paths) -> bool:
 
 
 def daemon_command(paths: Paths, *, detached: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "daemon.server"]
+    cmd = [sys.executable, "-m", "promptd.daemon.server"]
     if paths.home is not None:
         cmd += ["--home", str(paths.home)]
     if detached:

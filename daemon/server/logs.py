@@ -2,7 +2,7 @@
 
 One line per record, ``logfmt`` style so people and ``grep`` read it alike::
 
-    2026-11-27T10:12:03.481Z INFO  daemon.server started pid=4242 engine=offline
+    2026-11-27T10:12:03.481Z INFO  promptd.daemon.server started pid=4242 engine=offline
 
 Values that hold an API key never reach the file: :class:`SecretFilter` replaces the value of
 every key variable (``XAI_API_KEY``, ``OPENAI_API_KEY`` and the one config names) with ``***``

@@ -1,6 +1,7 @@
-"""Run a daemon: ``python -m daemon.server [--home DIR] [--detached]``, or ``promptd start``.
+"""Run a daemon: ``python -m promptd.daemon.server [--home DIR] [--detached]``, or
+``promptd start``.
 
-:func:`serve` builds the :class:`~daemon.server.app.Daemon`, registers the core service and
+:func:`serve` builds the :class:`~promptd.daemon.server.app.Daemon`, registers the core service and
 every optional service whose module is installed (:data:`SERVICES`), and runs it.
 """
 
@@ -22,8 +23,8 @@ from .app import Daemon, Service
 # Optional services: (module, factory). A factory takes the Daemon and returns a Service;
 # a module that is not there yet is skipped (its methods answer "not available").
 SERVICES: tuple[tuple[str, str], ...] = (
-    ("daemon.backup.service", "BackupService"),
-    ("daemon.inbox.service", "InboxService"),
+    ("promptd.daemon.backup.service", "BackupService"),
+    ("promptd.daemon.inbox.service", "InboxService"),
 )
 
 
@@ -63,7 +64,7 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m daemon.server")
+    parser = argparse.ArgumentParser(prog="python -m promptd.daemon.server")
     parser.add_argument("--home", default=None)
     parser.add_argument("--detached", action="store_true")
     args = parser.parse_args(argv)

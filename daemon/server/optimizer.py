@@ -2,7 +2,7 @@
 
 * The optimization cache first (unless ``no_cache``): a hit answers at once with the stored
   result, marked ``cached``, and records ``CacheHit`` + the request/completion (cost 0).
-* Else the pipeline (:mod:`daemon.engine.pipeline`) on the offline agents or the LLM agents
+* Else the pipeline (:mod:`promptd.daemon.engine.pipeline`) on the offline agents or the LLM agents
   (with the offline agents as fallback: a failing provider gives a ``degraded`` answer).
   Its events go to the log as they happen; a run cut off by a stop records itself as
   ``OptimizationFailed(interrupted=True)``.

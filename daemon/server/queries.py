@@ -1,4 +1,4 @@
-"""Read-only answers built from a :class:`~daemon.store.view.StoreView`.
+"""Read-only answers built from a :class:`~promptd.daemon.store.view.StoreView`.
 
 The daemon answers ``history``, ``show``, ``costs``, ``budget.get`` and the store part of
 ``status`` with these functions; the CLI uses the same ones on a read-only LMDB when no

@@ -50,7 +50,7 @@ had to grow: keep them pure). Read-only processes (``promptd status`` with no da
 
 Projections live in named databases of the same environment and are updated in the same
 write transaction as the append they fold; each keeps a checkpoint and a version (a mismatch
-rebuilds it at open). See :mod:`daemon.projections` for the tables.
+rebuilds it at open). See :mod:`promptd.daemon.projections` for the tables.
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
 
 
 class BaseEventLog(ABC):
-    """The event log contract; see :mod:`daemon.store`."""
+    """The event log contract; see :mod:`promptd.daemon.store`."""
 
     def __init__(self, cache_config: CacheConfig | None = None) -> None:
         self.cache_config = cache_config or CacheConfig()
@@ -263,7 +263,9 @@ class BaseEventLog(ABC):
         kinds = Counter(map(type, events))
         if not _EVENT_TYPES.issuperset(kinds):
             bad = next(e for e in events if type(e) not in _EVENT_TYPES)
-            raise TypeError(f"cannot append {type(bad).__name__}: not an event of daemon.events")
+            raise TypeError(
+                f"cannot append {type(bad).__name__}: not an event of promptd.daemon.events"
+            )
         ts = req.ts_ns if req.ts_ns is not None else now
         raws = list(map(_event_encoder.encode, events))
         unsure, unsure_raws = to_decode(events, raws, kinds)
@@ -457,7 +459,7 @@ def _validate(raws: list[bytes], events: Sequence[Event]) -> None:
         except msgspec.ValidationError as exc:
             raise TypeError(
                 f"cannot append {type(event).__name__}: {exc}; build events with the "
-                "field types daemon.events declares"
+                "field types promptd.daemon.events declares"
             ) from exc
 
 

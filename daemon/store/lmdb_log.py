@@ -12,7 +12,7 @@
   that still comes during a copy waits for the copy to end instead of failing the append.
 * A stale reader slot left by a killed process is cleared on open (``reader_check``).
 * Write transactions belong to the thread that opened them; in the asyncio daemon every write
-  goes through :class:`~daemon.store.writer.AsyncEventLog`'s writer thread.
+  goes through :class:`~promptd.daemon.store.writer.AsyncEventLog`'s writer thread.
 """
 
 from __future__ import annotations

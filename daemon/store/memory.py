@@ -1,4 +1,4 @@
-"""The event log in memory: the same contract as :class:`~daemon.store.EventLog`, no disk.
+"""The event log in memory: the same contract as :class:`~promptd.daemon.store.EventLog`, no disk.
 
 For tests and for the contract test. Projection tables are dicts of bytes, the log an
 append-only list; a write transaction's changes become visible together when its body

@@ -22,7 +22,7 @@ class StoreView:
     """A consistent snapshot of the projections (one read transaction).
 
     ``view.history``, ``view.budget``, ``view.cache``, ``view.stats``, ``view.backups``,
-    ``view.batches``, ``view.origins``: see their classes in :mod:`daemon.projections`.
+    ``view.batches``, ``view.origins``: see their classes in :mod:`promptd.daemon.projections`.
     Values returned are copies: changing them changes nothing stored.
     """
 

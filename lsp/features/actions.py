@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from daemon.values import PROMPT_TYPES
+from promptd.daemon.values import PROMPT_TYPES
 
 from .. import protocol
 from . import literals

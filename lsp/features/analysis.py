@@ -11,8 +11,8 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from daemon.engine.lint import LintReport, lint
-from daemon.errors import PromptdError
+from promptd.daemon.engine.lint import LintReport, lint
+from promptd.daemon.errors import PromptdError
 
 from .detect import Prompt, detect, redetect
 from .documents import Document

@@ -1,7 +1,7 @@
 """The language server's connection to the daemon: connect, start, watch, reconnect.
 
 One :class:`DaemonLink` per server. ``client()`` hands out a connected
-:class:`~daemon.client.DaemonClient`, starting the daemon first when asked (as the CLI
+:class:`~promptd.daemon.client.DaemonClient`, starting the daemon first when asked (as the CLI
 does). When the connection drops, the link notices, reports it (``on_state``) and a
 background task reconnects with backoff, without starting a daemon itself, so a daemon a
 person stopped stays stopped until a feature needs it. State the daemon pushes (budget
@@ -18,10 +18,10 @@ from typing import Any
 
 import msgspec
 
-from daemon import api
-from daemon.client import DaemonClient, ensure_daemon
-from daemon.errors import DaemonError
-from daemon.paths import Paths
+from promptd.daemon import api
+from promptd.daemon.client import DaemonClient, ensure_daemon
+from promptd.daemon.errors import DaemonError
+from promptd.daemon.paths import Paths
 
 log = logging.getLogger(__name__)
 

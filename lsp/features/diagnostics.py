@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from lsprotocol import types
 
-from daemon.values import Finding
+from promptd.daemon.values import Finding
 
 from .. import protocol
 from .analysis import Checked

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from daemon.values import Finding
+from promptd.daemon.values import Finding
 
 FixFn = Callable[[str, int, int], str | None]
 

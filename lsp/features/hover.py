@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.api import HistoryItem
-from daemon.engine.lint import LintReport
+from promptd.daemon.api import HistoryItem
+from promptd.daemon.engine.lint import LintReport
 
 from .detect import Prompt
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from daemon.api import OptimizeParams, Progress
-from daemon.values import PROMPT_TYPES
+from promptd.daemon.api import OptimizeParams, Progress
+from promptd.daemon.values import PROMPT_TYPES
 
 from . import literals
 from .detect import Prompt, find_at

@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from daemon import api
-from daemon.client import DaemonClient
-from daemon.events import (
+from promptd.daemon import api
+from promptd.daemon.client import DaemonClient
+from promptd.daemon.events import (
     DaemonStopped,
     OptimizationCompleted,
     OptimizationFailed,
     OptimizationRequested,
     Record,
 )
-from daemon.paths import Paths, resolve
-from daemon.server import lifecycle
-from daemon.store.lmdb_log import EventLog
+from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.server import lifecycle
+from promptd.daemon.store.lmdb_log import EventLog
 
 PROMPT = "please kindly write some stuff about dogs for {audience}, make it good!!!"
 
@@ -320,7 +320,7 @@ def test_sigterm_records_work_cut_off_as_interrupted(paths: Paths) -> None:
 
 
 def test_foreground_runs_until_ctrl_c(paths: Paths) -> None:
-    from daemon.client import answers
+    from promptd.daemon.client import answers
 
     proc = subprocess.Popen(
         [_promptd(), "start", "--foreground"],
@@ -347,7 +347,7 @@ def test_foreground_runs_until_ctrl_c(paths: Paths) -> None:
 
 
 def test_sighup_reloads_the_config_and_a_bad_one_is_refused(paths: Paths) -> None:
-    from daemon.events import ConfigReloaded
+    from promptd.daemon.events import ConfigReloaded
 
     assert promptd("start").returncode == 0
     pid = lifecycle.running_pid(paths)

@@ -11,8 +11,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from daemon.engine.lint import lint
-from lsp import protocol
+from promptd.daemon.engine.lint import lint
+from promptd.lsp import protocol
 from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor
 
 PY = "file:///work/project/app.py"

@@ -17,9 +17,9 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 from tree_sitter import Language, Parser
 
-from lsp import protocol
-from lsp.features.detect import python as py_detect
-from lsp.features.documents import LineIndex
+from promptd.lsp import protocol
+from promptd.lsp.features.detect import python as py_detect
+from promptd.lsp.features.documents import LineIndex
 from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd
 
 PY = "file:///work/project/literals.py"

@@ -16,9 +16,9 @@ from typing import Any, Union
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
-from lsp.features.documents import LineIndex
+from promptd.lsp.features.documents import LineIndex
 
-SERVER_COMMAND = [sys.executable, "-m", "lsp.server"]
+SERVER_COMMAND = [sys.executable, "-m", "promptd.lsp.server"]
 PROFILES = ("visual-studio-code", "neovim@v0.7.0", "neovim@v0.11.0")
 PROMPTD = str(Path(sys.executable).with_name("promptd"))
 

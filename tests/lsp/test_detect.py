@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from lsp.features.detect import detect, detect_text
+from promptd.lsp.features.detect import detect, detect_text
 
 
 def found(source: str, path: str = "/p/app.py", language: str = "python") -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lsp.features import diagnostics
-from lsp.features.analysis import Analyzer
-from lsp.features.documents import Document
-from lsp.features.settings import Settings
+from promptd.lsp.features import diagnostics
+from promptd.lsp.features.analysis import Analyzer
+from promptd.lsp.features.documents import Document
+from promptd.lsp.features.settings import Settings
 
 SOURCE = 'def f(client):\n    prompt = "Write some stuff about 100% of dogs, please."\n'
 

@@ -6,7 +6,7 @@ import random
 
 from lsprotocol import types
 
-from lsp.features.documents import Document, LineIndex
+from promptd.lsp.features.documents import Document, LineIndex
 
 TEXT = "a🐶b\r\nsecond é line\rthird\nfourth"
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lsp.features import literals
-from lsp.features.detect import detect_text
-from lsp.features.detect.model import Prompt
-from lsp.features.detect.normalize import denormalize
+from promptd.lsp.features import literals
+from promptd.lsp.features.detect import detect_text
+from promptd.lsp.features.detect.model import Prompt
+from promptd.lsp.features.detect.normalize import denormalize
 
 PY_LITERALS = [
     'prompt = "Write some stuff about dogs."\n',

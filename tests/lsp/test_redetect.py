@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from lsp.features.detect import detect, python, redetect
+from promptd.lsp.features.detect import detect, python, redetect
 
 PATH = PurePosixPath("/p/app.py")
 SOURCE = '''import textwrap
@@ -83,8 +83,8 @@ def test_typing_inside_a_prompt_takes_the_fast_path_and_shifts_the_rest() -> Non
 
 
 def test_the_analyzer_follows_edits_and_a_change_of_language() -> None:
-    from lsp.features.analysis import Analyzer
-    from lsp.features.documents import Document
+    from promptd.lsp.features.analysis import Analyzer
+    from promptd.lsp.features.documents import Document
 
     analyzer = Analyzer()
     doc = Document(uri="file:///p/app", text=SOURCE, language_id="python", version=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from lsp.features.settings import Settings, parse
+from promptd.lsp.features.settings import Settings, parse
 
 
 def test_nested_and_dotted_keys_under_the_promptd_section() -> None:

@@ -9,10 +9,10 @@ import pytest
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from daemon import api
-from lsp import protocol
-from lsp.features.daemon_link import DaemonLink
-from lsp.session import Session
+from promptd.daemon import api
+from promptd.lsp import protocol
+from promptd.lsp.features.daemon_link import DaemonLink
+from promptd.lsp.session import Session
 
 NOTICE = api.StatusNotice(
     engine="llm",
@@ -30,7 +30,7 @@ NOTICE = api.StatusNotice(
 
 
 def test_link_decodes_status_pushes_and_ignores_the_rest(promptd_home: Any) -> None:
-    from daemon.paths import resolve
+    from promptd.daemon.paths import resolve
 
     seen: list[api.StatusNotice] = []
     link = DaemonLink(resolve(), on_notice=seen.append)

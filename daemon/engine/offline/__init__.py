@@ -1,7 +1,7 @@
 """The offline engine: the four agents as deterministic rules (no network).
 
 Exports :class:`OfflineAgents` (``name = "offline"``), which implements
-:class:`daemon.engine.types.Agents`.
+:class:`promptd.daemon.engine.types.Agents`.
 """
 
 from __future__ import annotations

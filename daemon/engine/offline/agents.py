@@ -1,7 +1,7 @@
 """:class:`OfflineAgents`: Deconstructor, Diagnoser, Designer and Evaluator as rules.
 
 Every method is deterministic and pure (same input, same output); they are ``async`` only to
-fit the :class:`~daemon.engine.types.Agents` protocol the LLM engine shares.
+fit the :class:`~promptd.daemon.engine.types.Agents` protocol the LLM engine shares.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.paths import Paths, resolve
-from daemon.store import EventLog
+from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.store import EventLog
 
 from .samples import history
 

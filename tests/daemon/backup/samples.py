@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from daemon.events import (
+from promptd.daemon.events import (
     AgentStepCompleted,
     BackupCreated,
     BudgetSet,
@@ -15,7 +15,7 @@ from daemon.events import (
     Record,
     UnknownEvent,
 )
-from daemon.values import Change, Finding, Scores, Span
+from promptd.daemon.values import Change, Finding, Scores, Span
 
 T0 = 1_790_000_000_000_000_000  # 2026-09-21, ns
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from daemon.backup import snapshot
-from daemon.cli import main
-from daemon.events import BackupCreated, BackupRestored
-from daemon.paths import Paths
-from daemon.store import EventLog
+from promptd.daemon.backup import snapshot
+from promptd.daemon.cli import main
+from promptd.daemon.events import BackupCreated, BackupRestored
+from promptd.daemon.paths import Paths
+from promptd.daemon.store import EventLog
 
 from .samples import history, optimization
 from .test_verify import flip_byte

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon.events import BackupCreated, BackupRestored, OptimizationCompleted
-from daemon.paths import Paths, resolve
-from daemon.server import lifecycle
-from daemon.store import EventLog
+from promptd.daemon.events import BackupCreated, BackupRestored, OptimizationCompleted
+from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.server import lifecycle
+from promptd.daemon.store import EventLog
 
 from .samples import history
 

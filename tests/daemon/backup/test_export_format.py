@@ -11,10 +11,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from daemon.backup.export import export
-from daemon.backup.importer import read_import
-from daemon.errors import BackupError
-from daemon.events import encode_event, event_tag
+from promptd.daemon.backup.export import export
+from promptd.daemon.backup.importer import read_import
+from promptd.daemon.errors import BackupError
+from promptd.daemon.events import encode_event, event_tag
 
 from .samples import history, records, unknown_record
 

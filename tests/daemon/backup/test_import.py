@@ -8,12 +8,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from daemon.backup.export import export
-from daemon.backup.merge import merge_into
-from daemon.errors import BackupError
-from daemon.events import Envelope, EventsImported, UnknownEvent
-from daemon.paths import Paths
-from daemon.store import EventLog
+from promptd.daemon.backup.export import export
+from promptd.daemon.backup.merge import merge_into
+from promptd.daemon.errors import BackupError
+from promptd.daemon.events import Envelope, EventsImported, UnknownEvent
+from promptd.daemon.paths import Paths
+from promptd.daemon.store import EventLog
 
 from .samples import history
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon.backup import restore as restore_mod
-from daemon.backup import snapshot
-from daemon.backup.restore import recover, restore, safety_copies
-from daemon.errors import BackupError
-from daemon.events import BackupRestored, Envelope
-from daemon.paths import Paths
-from daemon.store import EventLog
+from promptd.daemon.backup import restore as restore_mod
+from promptd.daemon.backup import snapshot
+from promptd.daemon.backup.restore import recover, restore, safety_copies
+from promptd.daemon.errors import BackupError
+from promptd.daemon.events import BackupRestored, Envelope
+from promptd.daemon.paths import Paths
+from promptd.daemon.store import EventLog
 
 from .samples import optimization
 from .test_verify import flip_byte

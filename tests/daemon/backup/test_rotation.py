@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.backup.rotation import BackupRef, Policy, plan
+from promptd.daemon.backup.rotation import BackupRef, Policy, plan
 
 BERLIN = ZoneInfo("Europe/Berlin")  # crosses two DST changes in a year
 

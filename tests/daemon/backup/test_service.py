@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from daemon import api
-from daemon.backup import catalog, snapshot
-from daemon.backup.scheduler import BackupScheduler, parse_time
-from daemon.backup.service import BackupService
-from daemon.backup.verify import unpacked
-from daemon.config import BackupConfig, Config
-from daemon.errors import BackupError, ConfigError
-from daemon.events import BackupCreated, BackupFailed, BackupPruned
-from daemon.paths import Paths
-from daemon.store import AsyncEventLog, EventLog
+from promptd.daemon import api
+from promptd.daemon.backup import catalog, snapshot
+from promptd.daemon.backup.scheduler import BackupScheduler, parse_time
+from promptd.daemon.backup.service import BackupService
+from promptd.daemon.backup.verify import unpacked
+from promptd.daemon.config import BackupConfig, Config
+from promptd.daemon.errors import BackupError, ConfigError
+from promptd.daemon.events import BackupCreated, BackupFailed, BackupPruned
+from promptd.daemon.paths import Paths
+from promptd.daemon.store import AsyncEventLog, EventLog
 
 from .samples import history
 
@@ -94,7 +94,7 @@ async def test_a_run_makes_a_verified_backup_and_records_it(
 async def test_a_backup_while_the_daemon_appends_10000_events(
     paths: Paths, live: AsyncEventLog, clock: Clock, tmp_path: Path
 ) -> None:
-    from daemon.events import OptimizationRequested
+    from promptd.daemon.events import OptimizationRequested
 
     service = make_service(paths, live, clock)
     base = live.last_seq()
@@ -120,7 +120,7 @@ async def test_a_backup_while_the_daemon_appends_10000_events(
 async def test_backup_now_over_the_api_reports_progress(
     paths: Paths, live: AsyncEventLog, clock: Clock
 ) -> None:
-    from daemon.server.rpc import Call
+    from promptd.daemon.server.rpc import Call
 
     class Conn:
         def __init__(self) -> None:
@@ -192,8 +192,8 @@ async def test_rotation_over_days_prunes_with_an_event_for_each_deletion(
 async def test_a_new_backup_that_does_not_verify_is_removed_and_recorded(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from daemon.backup import service as service_mod
-    from daemon.backup.verify import VerifyResult
+    from promptd.daemon.backup import service as service_mod
+    from promptd.daemon.backup.verify import VerifyResult
 
     monkeypatch.setattr(
         service_mod, "verify", lambda e, **kw: VerifyResult(id=e.id, ok=False, reason="bad")

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon import __version__
-from daemon.backup import catalog, snapshot
-from daemon.backup.verify import unpacked, verify
-from daemon.errors import BackupError
-from daemon.events import SCHEMA_VERSION, OptimizationRequested
-from daemon.paths import Paths
-from daemon.store import EventLog
+from promptd.daemon import __version__
+from promptd.daemon.backup import catalog, snapshot
+from promptd.daemon.backup.verify import unpacked, verify
+from promptd.daemon.errors import BackupError
+from promptd.daemon.events import SCHEMA_VERSION, OptimizationRequested
+from promptd.daemon.paths import Paths
+from promptd.daemon.store import EventLog
 
 from .conftest import tmpfs
 from .samples import optimization

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.backup import catalog, snapshot
-from daemon.backup.verify import verify
-from daemon.errors import BackupError
-from daemon.paths import Paths
-from daemon.store import EventLog
+from promptd.daemon.backup import catalog, snapshot
+from promptd.daemon.backup.verify import verify
+from promptd.daemon.errors import BackupError
+from promptd.daemon.paths import Paths
+from promptd.daemon.store import EventLog
 
 NOON = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from daemon.cli import cli
+from promptd.daemon.cli import cli
 
 
 def test_status_without_a_daemon_says_so(promptd_home: Path) -> None:
@@ -44,7 +44,7 @@ def test_optimize_needs_one_source_of_text(promptd_home: Path, tmp_path: Path) -
 def _modules_after(*args: str) -> set[str]:
     code = (
         "import sys\n"
-        "from daemon.cli import main\n"
+        "from promptd.daemon.cli import main\n"
         "try:\n"
         f"    main({list(args)!r})\n"
         "except SystemExit:\n"
@@ -57,10 +57,10 @@ def _modules_after(*args: str) -> set[str]:
 
 def test_help_imports_no_command_and_no_heavy_library(promptd_home: Path) -> None:
     mods = _modules_after("--help")
-    assert not {"asyncio", "lmdb", "httpx", "rich", "daemon.server.app"} & mods
+    assert not {"asyncio", "lmdb", "httpx", "rich", "promptd.daemon.server.app"} & mods
 
 
 def test_status_with_a_daemon_imports_neither_asyncio_nor_the_store(promptd_home: Path) -> None:
     # without a daemon it must read the store; the client path alone is what we check here
     mods = _modules_after("stop")
-    assert not {"asyncio", "lmdb", "httpx", "daemon.store"} & mods
+    assert not {"asyncio", "lmdb", "httpx", "promptd.daemon.store"} & mods

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from daemon.cli import cli
+from promptd.daemon.cli import cli
 
 
 def run(*args: str) -> tuple[int, str, str]:

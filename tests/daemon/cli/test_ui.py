@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from daemon import api
-from daemon.cli.ui import render_diff, render_summary
-from daemon.values import Change, Finding, Span
+from promptd.daemon import api
+from promptd.daemon.cli.ui import render_diff, render_summary
+from promptd.daemon.values import Change, Finding, Span
 
 LONG = (
     'No length is given. Give a length ("about 300 words", "3 paragraphs", "at most 5 '

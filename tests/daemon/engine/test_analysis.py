@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.engine.analysis import analyze, deconstruct
+from promptd.daemon.engine.analysis import analyze, deconstruct
 
 
 def test_deconstruct_splits_a_prompt_into_its_parts() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from daemon.cli import cli
+from promptd.daemon.cli import cli
 
 BAD = "please write some stuff about dogs, DONT make it boring!!!"
 GOOD = (

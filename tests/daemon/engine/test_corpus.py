@@ -9,13 +9,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from daemon.config import EngineConfig
-from daemon.engine import guards, lint
-from daemon.engine.lint import detect_type
-from daemon.engine.offline.agents import evaluate_texts
-from daemon.engine.offline.design import design
-from daemon.engine.rules import BY_CODE
-from daemon.values import PROMPT_TYPES
+from promptd.daemon.config import EngineConfig
+from promptd.daemon.engine import guards, lint
+from promptd.daemon.engine.lint import detect_type
+from promptd.daemon.engine.offline.agents import evaluate_texts
+from promptd.daemon.engine.offline.design import design
+from promptd.daemon.engine.rules import BY_CODE
+from promptd.daemon.values import PROMPT_TYPES
 
 CORPUS = Path(__file__).parents[2] / "data" / "corpus.toml"
 

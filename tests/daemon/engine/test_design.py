@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from daemon.engine import OfflineAgents, OptimizationRequest, lint, run_pipeline, to_result
-from daemon.engine.offline.design import design
-from daemon.events import Event
+from promptd.daemon.engine import OfflineAgents, OptimizationRequest, lint, run_pipeline, to_result
+from promptd.daemon.engine.offline.design import design
+from promptd.daemon.events import Event
 
 
 def optimize(text: str, prompt_type: str = "auto"):  # type: ignore[no-untyped-def]

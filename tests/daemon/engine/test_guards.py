@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.config import EngineConfig
-from daemon.engine import guards
-from daemon.errors import InputError
+from promptd.daemon.config import EngineConfig
+from promptd.daemon.engine import guards
+from promptd.daemon.errors import InputError
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import daemon.engine as engine
+import promptd.daemon.engine as engine
 
 
 def test_lint_alone_does_not_import_the_pipeline() -> None:
     code = (
-        "import sys; from daemon.engine.lint import lint; lint('write some stuff about dogs'); "
+        "import sys; from promptd.daemon.engine.lint import lint; "
+        "lint('write some stuff about dogs'); "
         "print(*(m in sys.modules for m in "
-        "('daemon.engine.pipeline', 'daemon.engine.offline', 'asyncio')))"
+        "('promptd.daemon.engine.pipeline', 'promptd.daemon.engine.offline', 'asyncio')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -21,7 +22,7 @@ def test_lint_alone_does_not_import_the_pipeline() -> None:
 
 
 def test_every_export_resolves() -> None:
-    from daemon.engine.lint import lint
+    from promptd.daemon.engine.lint import lint
 
     for name in engine.__all__:
         assert getattr(engine, name) is not None, name

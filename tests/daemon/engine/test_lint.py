@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from daemon.engine import RULES, detect_type, lint, rule
-from daemon.errors import InputError
-from daemon.values import PROMPT_TYPES, SEVERITIES
+from promptd.daemon.engine import RULES, detect_type, lint, rule
+from promptd.daemon.errors import InputError
+from promptd.daemon.values import PROMPT_TYPES, SEVERITIES
 
 
 def test_rule_table_is_complete_and_stable() -> None:

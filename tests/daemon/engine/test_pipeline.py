@@ -8,19 +8,25 @@ from collections.abc import Sequence
 import msgspec
 import pytest
 
-from daemon.config import EngineConfig
-from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline, to_result
-from daemon.engine.pipeline import choose_route
-from daemon.engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
-from daemon.errors import BudgetError, EngineError, InputError, ProviderError
-from daemon.events import (
+from promptd.daemon.config import EngineConfig
+from promptd.daemon.engine import (
+    OfflineAgents,
+    OptimizationRequest,
+    RunMeta,
+    run_pipeline,
+    to_result,
+)
+from promptd.daemon.engine.pipeline import choose_route
+from promptd.daemon.engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
+from promptd.daemon.errors import BudgetError, EngineError, InputError, ProviderError
+from promptd.daemon.events import (
     AgentStepCompleted,
     Event,
     OptimizationCompleted,
     OptimizationFailed,
     OptimizationRequested,
 )
-from daemon.values import Scores
+from promptd.daemon.values import Scores
 
 SIMPLE = "please write some stuff about dogs for {audience}, DONT make it boring!!!"
 COMPLEX = "fix the bug in this code {code} and explain. use python"

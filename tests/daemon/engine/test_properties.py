@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.config import EngineConfig
-from daemon.engine import OfflineAgents, OptimizationRequest, guards, lint, run_pipeline
-from daemon.errors import InputError
-from daemon.events import Event, OptimizationCompleted, OptimizationFailed
+from promptd.daemon.config import EngineConfig
+from promptd.daemon.engine import OfflineAgents, OptimizationRequest, guards, lint, run_pipeline
+from promptd.daemon.errors import InputError
+from promptd.daemon.events import Event, OptimizationCompleted, OptimizationFailed
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

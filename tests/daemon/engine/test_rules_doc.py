@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.engine import RULES
-from daemon.engine.rules_doc import main, render
+from promptd.daemon.engine import RULES
+from promptd.daemon.engine.rules_doc import main, render
 
 DOC = Path(__file__).parents[3] / "docs" / "rules.md"
 

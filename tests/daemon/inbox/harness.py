@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from daemon import config as _config
-from daemon.events import Event, Record
-from daemon.inbox.service import InboxService
-from daemon.paths import Paths, ensure_private_dir, resolve
-from daemon.server.app import Daemon
-from daemon.server.main import build
-from daemon.store import EventLog
+from promptd.daemon import config as _config
+from promptd.daemon.events import Event, Record
+from promptd.daemon.inbox.service import InboxService
+from promptd.daemon.paths import Paths, ensure_private_dir, resolve
+from promptd.daemon.server.app import Daemon
+from promptd.daemon.server.main import build
+from promptd.daemon.store import EventLog
 
 FAST_INBOX = "[inbox]\nstable_s = 0.2\n"
 
@@ -71,10 +71,10 @@ async def running_daemon(home: Path, config_text: str = FAST_INBOX) -> AsyncIter
 
 @contextlib.contextmanager
 def child_daemon(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m daemon.server --home HOME`` in a child process (killed on exit)."""
+    """``python -m promptd.daemon.server --home HOME`` in a child process (killed on exit)."""
     full = {**os.environ, **env, "PROMPTD_HOME": str(home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.server", "--home", str(home)],
+        [sys.executable, "-m", "promptd.daemon.server", "--home", str(home)],
         env=full,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -7,13 +7,13 @@ import csv
 import io
 from pathlib import Path
 
-from daemon.api import OptimizeResult
-from daemon.errors import BudgetError, ProviderError
-from daemon.events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
-from daemon.inbox.batch import BatchRunner, Job, OptimizeCall
-from daemon.inbox.book import BatchBook
-from daemon.inbox.formats import parse
-from daemon.values import Finding, usd_to_ticks
+from promptd.daemon.api import OptimizeResult
+from promptd.daemon.errors import BudgetError, ProviderError
+from promptd.daemon.events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
+from promptd.daemon.inbox.batch import BatchRunner, Job, OptimizeCall
+from promptd.daemon.inbox.book import BatchBook
+from promptd.daemon.inbox.formats import parse
+from promptd.daemon.values import Finding, usd_to_ticks
 
 
 def result(call: OptimizeCall, cost_usd: float = 0.001) -> OptimizeResult:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from daemon.api import BatchSubmitParams
-from daemon.cli import cli
-from daemon.client import Client
-from daemon.errors import PromptdError
-from daemon.events import BatchCompleted
+from promptd.daemon.api import BatchSubmitParams
+from promptd.daemon.cli import cli
+from promptd.daemon.client import Client
+from promptd.daemon.errors import PromptdError
+from promptd.daemon.events import BatchCompleted
 
 from .harness import events, running_daemon, until
 
@@ -85,7 +85,7 @@ async def test_batch_usage_errors(promptd_home: Path, tmp_path: Path) -> None:
 async def test_ctrl_c_detaches_and_the_batch_goes_on(
     promptd_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import daemon.cli.batch as batch_cli
+    import promptd.daemon.cli.batch as batch_cli
 
     real = batch_cli.submit_and_follow
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from daemon.errors import InboxError
-from daemon.events import BatchItemCompleted
-from daemon.inbox.formats import format_of, output_name, parse, render, report_name
+from promptd.daemon.errors import InboxError
+from promptd.daemon.events import BatchItemCompleted
+from promptd.daemon.inbox.formats import format_of, output_name, parse, render, report_name
 
 CAP = 1024 * 1024
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.api import BudgetSetParams, Empty
-from daemon.events import (
+from promptd.daemon.api import BudgetSetParams, Empty
+from promptd.daemon.events import (
     BatchCompleted,
     BatchItemCompleted,
     BatchStarted,
@@ -20,8 +20,8 @@ from daemon.events import (
     OptimizationRequested,
     ProviderCallCompleted,
 )
-from daemon.paths import resolve
-from daemon.values import ticks_to_usd
+from promptd.daemon.paths import resolve
+from promptd.daemon.values import ticks_to_usd
 
 from ..providers.loopback import LoopbackServer
 from .harness import (

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.api import BatchIdParams, BatchInfo, BatchSubmitParams
-from daemon.client import Client
-from daemon.events import (
+from promptd.daemon.api import BatchIdParams, BatchInfo, BatchSubmitParams
+from promptd.daemon.client import Client
+from promptd.daemon.events import (
     BatchCompleted,
     BatchFailed,
     BatchItemCompleted,
@@ -20,7 +20,7 @@ from daemon.events import (
     OptimizationCompleted,
     OptimizationRequested,
 )
-from daemon.paths import resolve
+from promptd.daemon.paths import resolve
 
 from .harness import events, inbox_service, running_daemon, until
 
@@ -218,8 +218,8 @@ async def test_slow_partial_write_is_processed_once_complete(promptd_home: Path)
 async def test_submit_sends_progress_until_the_batch_completes(
     promptd_home: Path, tmp_path: Path
 ) -> None:
-    from daemon.api import Progress
-    from daemon.client import DaemonClient
+    from promptd.daemon.api import Progress
+    from promptd.daemon.client import DaemonClient
 
     source = tmp_path / "many.csv"
     source.write_bytes(prompts_csv())
@@ -279,8 +279,8 @@ async def test_a_file_replaced_while_its_batch_runs_is_run_again(promptd_home: P
 async def test_subscribers_see_inbox_batches_progress(promptd_home: Path) -> None:
     import msgspec
 
-    from daemon.api import Progress
-    from daemon.client import DaemonClient
+    from promptd.daemon.api import Progress
+    from promptd.daemon.client import DaemonClient
 
     paths = resolve(promptd_home)
     seen: list[Progress] = []

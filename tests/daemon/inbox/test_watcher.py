@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import InboxConfig
-from daemon.inbox.watcher import InboxWatcher
+from promptd.daemon.config import InboxConfig
+from promptd.daemon.inbox.watcher import InboxWatcher
 
 
 class Taken:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from daemon import events as ev
-from daemon.values import Finding, Scores
+from promptd.daemon import events as ev
+from promptd.daemon.values import Finding, Scores
 
 ids = st.sampled_from(["o1", "o2", "o3", "o4"])
 keys = st.sampled_from(["k1", "k2", "k3", "k4", "k5", "ab12", "ab12cd"])  # hex: stored compact

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.projections.base import text_key
+from promptd.daemon.projections.base import text_key
 
 hex_digests = st.binary(min_size=1, max_size=255).map(bytes.hex)
 texts = st.one_of(

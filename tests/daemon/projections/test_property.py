@@ -7,10 +7,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-from daemon.config import CacheConfig
-from daemon.events import Event
-from daemon.store import EventLog, MemoryEventLog
-from daemon.store.base import BaseEventLog
+from promptd.daemon.config import CacheConfig
+from promptd.daemon.events import Event
+from promptd.daemon.store import EventLog, MemoryEventLog
+from promptd.daemon.store.base import BaseEventLog
 
 from .strategies import batches
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.config import CacheConfig
-from daemon.events import (
+from promptd.daemon.config import CacheConfig
+from promptd.daemon.events import (
     AgentStepCompleted,
     BackupCreated,
     BackupFailed,
@@ -23,8 +23,8 @@ from daemon.events import (
     OptimizationRequested,
     ProviderCallCompleted,
 )
-from daemon.store import MemoryEventLog
-from daemon.values import Finding, Scores
+from promptd.daemon.store import MemoryEventLog
+from promptd.daemon.values import Finding, Scores
 
 SEC = 1_000_000_000
 T0 = 1_795_000_000 * SEC

@@ -9,11 +9,11 @@ import httpx
 import msgspec
 import pytest
 
-from daemon.config import Config, parse
-from daemon.providers.calls import Meter
-from daemon.providers.ports import EventLogPort
-from daemon.providers.retry import BackoffWait
-from daemon.providers.xai import XAIProvider
+from promptd.daemon.config import Config, parse
+from promptd.daemon.providers.calls import Meter
+from promptd.daemon.providers.ports import EventLogPort
+from promptd.daemon.providers.retry import BackoffWait
+from promptd.daemon.providers.xai import XAIProvider
 
 from .memlog import MemLog
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from daemon.events import (
+from promptd.daemon.events import (
     BudgetAlert,
     BudgetReleased,
     BudgetReserved,

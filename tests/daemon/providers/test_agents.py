@@ -9,11 +9,11 @@ import httpx
 import pytest
 import respx
 
-from daemon.engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
-from daemon.errors import InvalidAnswerError
-from daemon.events import ProviderCallCompleted
-from daemon.providers import LLMEngine
-from daemon.providers.schema import answer_schema
+from promptd.daemon.engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
+from promptd.daemon.errors import InvalidAnswerError
+from promptd.daemon.events import ProviderCallCompleted
+from promptd.daemon.providers import LLMEngine
+from promptd.daemon.providers.schema import answer_schema
 
 from .conftest import XAI_URL, completion, xai_config
 from .fakes import answer
@@ -168,7 +168,7 @@ async def test_a_cached_invalid_answer_is_asked_again_fresh(client, log) -> None
 
 @respx.mock
 async def test_an_abandoned_run_gives_its_hold_back(client, log) -> None:
-    from daemon.providers.engine import HOLD_TTL_S
+    from promptd.daemon.providers.engine import HOLD_TTL_S
 
     respx.post(XAI_URL).mock(
         side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))

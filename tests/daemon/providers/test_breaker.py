@@ -6,10 +6,10 @@ import httpx
 import pytest
 import respx
 
-from daemon.errors import CircuitOpenError, ProviderError
-from daemon.events import CircuitChanged
-from daemon.providers import ChatRequest, CircuitBreaker, Message, XAIProvider
-from daemon.providers.retry import BackoffWait
+from promptd.daemon.errors import CircuitOpenError, ProviderError
+from promptd.daemon.events import CircuitChanged
+from promptd.daemon.providers import ChatRequest, CircuitBreaker, Message, XAIProvider
+from promptd.daemon.providers.retry import BackoffWait
 
 from .conftest import XAI_URL, Sleeps, completion, xai_config
 

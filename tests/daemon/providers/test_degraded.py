@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import httpx
 import respx
 
-from daemon.config import EngineConfig
-from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
-from daemon.events import Event, OptimizationCompleted, ProviderCallCompleted
-from daemon.providers import LLMEngine
+from promptd.daemon.config import EngineConfig
+from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
+from promptd.daemon.events import Event, OptimizationCompleted, ProviderCallCompleted
+from promptd.daemon.providers import LLMEngine
 
 from .conftest import XAI_URL, xai_config
 from .fakes import answer

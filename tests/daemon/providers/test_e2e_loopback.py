@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import parse
-from daemon.engine.types import AgentContext
-from daemon.errors import AuthError
-from daemon.events import ProviderCallCompleted
-from daemon.providers import LLMEngine
-from daemon.store import AsyncEventLog
+from promptd.daemon.config import parse
+from promptd.daemon.engine.types import AgentContext
+from promptd.daemon.errors import AuthError
+from promptd.daemon.events import ProviderCallCompleted
+from promptd.daemon.providers import LLMEngine
+from promptd.daemon.store import AsyncEventLog
 
 from .loopback import LoopbackServer
 

@@ -6,12 +6,12 @@ import httpx
 import pytest
 import respx
 
-from daemon.config import Config, parse
-from daemon.errors import AuthError, ProviderError, RateLimitError
-from daemon.providers import ChatRequest, Message, XAIProvider, make_client
-from daemon.providers.base import SchemaUnsupportedError
-from daemon.providers.openai_compat import OpenAICompatProvider
-from daemon.providers.retry import BackoffWait
+from promptd.daemon.config import Config, parse
+from promptd.daemon.errors import AuthError, ProviderError, RateLimitError
+from promptd.daemon.providers import ChatRequest, Message, XAIProvider, make_client
+from promptd.daemon.providers.base import SchemaUnsupportedError
+from promptd.daemon.providers.openai_compat import OpenAICompatProvider
+from promptd.daemon.providers.retry import BackoffWait
 
 from .conftest import FAKE_KEY, XAI_URL, Sleeps, completion, xai_config
 
@@ -186,7 +186,7 @@ async def test_400_about_json_schema_is_reported_for_fallback(client, env, sleep
 
 
 def test_retry_after_forms() -> None:
-    from daemon.providers.retry import parse_retry_after
+    from promptd.daemon.providers.retry import parse_retry_after
 
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after("1.5") == 1.5

@@ -6,13 +6,13 @@ import importlib
 import subprocess
 import sys
 
-import daemon.providers as providers
+import promptd.daemon.providers as providers
 
 
 def test_forecast_alone_does_not_import_httpx() -> None:
     code = (
-        "import sys, daemon.providers.forecast; "
-        "print('httpx' in sys.modules, 'daemon.providers.engine' in sys.modules)"
+        "import sys, promptd.daemon.providers.forecast; "
+        "print('httpx' in sys.modules, 'promptd.daemon.providers.engine' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -21,7 +21,7 @@ def test_forecast_alone_does_not_import_httpx() -> None:
 
 
 def test_every_export_resolves_to_what_its_module_defines() -> None:
-    forecast_module = importlib.import_module("daemon.providers.forecast")
+    forecast_module = importlib.import_module("promptd.daemon.providers.forecast")
     for name in providers.__all__:
         assert getattr(providers, name) is not None, name
     assert providers.forecast is forecast_module.forecast  # not shadowed by the submodule

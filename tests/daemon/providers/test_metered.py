@@ -8,8 +8,8 @@ import httpx
 import pytest
 import respx
 
-from daemon.errors import BudgetError, ProviderError
-from daemon.events import (
+from promptd.daemon.errors import BudgetError, ProviderError
+from promptd.daemon.events import (
     BudgetAlert,
     BudgetRefused,
     BudgetReleased,
@@ -19,8 +19,8 @@ from daemon.events import (
     CircuitChanged,
     ProviderCallCompleted,
 )
-from daemon.providers import ChatRequest, Message
-from daemon.values import usd_to_ticks
+from promptd.daemon.providers import ChatRequest, Message
+from promptd.daemon.values import usd_to_ticks
 
 from .conftest import XAI_URL, completion, metered
 from .memlog import MemLog
@@ -183,8 +183,8 @@ async def test_provider_down_answers_from_an_expired_cache_entry(client) -> None
 
 @respx.mock
 async def test_the_key_is_never_recorded(client, log) -> None:
-    from daemon.errors import AuthError
-    from daemon.events import encode_event
+    from promptd.daemon.errors import AuthError
+    from promptd.daemon.events import encode_event
 
     key = "xai-SECRET-0123456789abcdef"
     respx.post(XAI_URL).mock(
@@ -213,7 +213,7 @@ async def test_the_key_is_never_recorded(client, log) -> None:
 
 @respx.mock
 async def test_a_run_holds_its_worst_case_and_gives_back_the_rest(client, log) -> None:
-    from daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget import RunHold
 
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
     m = metered(client, log)
@@ -239,7 +239,7 @@ async def test_a_run_holds_its_worst_case_and_gives_back_the_rest(client, log) -
 
 @respx.mock
 async def test_finishing_a_run_releases_its_hold(client, log) -> None:
-    from daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget import RunHold
 
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
     m = metered(client, log)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from daemon.config import ModelPrice, parse
-from daemon.providers import PriceTable, Router, Usage, cost_ticks, forecast
-from daemon.values import usd_to_ticks
+from promptd.daemon.config import ModelPrice, parse
+from promptd.daemon.providers import PriceTable, Router, Usage, cost_ticks, forecast
+from promptd.daemon.values import usd_to_ticks
 
 
 def test_current_xai_prices_and_retired_names() -> None:

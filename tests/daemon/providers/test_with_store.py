@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.errors import BudgetError
-from daemon.events import BudgetSet, CacheHit, ProviderCallCompleted
-from daemon.providers import ChatRequest, Message, Meter, XAIProvider
-from daemon.store import AsyncEventLog
+from promptd.daemon.errors import BudgetError
+from promptd.daemon.events import BudgetSet, CacheHit, ProviderCallCompleted
+from promptd.daemon.providers import ChatRequest, Message, Meter, XAIProvider
+from promptd.daemon.store import AsyncEventLog
 
 from .conftest import completion, metered, xai_config
 
@@ -82,8 +82,8 @@ async def test_response_cache_hit_through_the_store(store: AsyncEventLog) -> Non
 async def test_llm_lint_is_cached(store: AsyncEventLog) -> None:
     import json
 
-    from daemon.events import CacheMiss, LintCompleted
-    from daemon.providers import LLMEngine
+    from promptd.daemon.events import CacheMiss, LintCompleted
+    from promptd.daemon.providers import LLMEngine
 
     from .fakes import answer
 
@@ -109,8 +109,8 @@ async def test_llm_lint_is_cached(store: AsyncEventLog) -> None:
 
 
 async def test_holds_left_by_a_killed_daemon_are_released(store: AsyncEventLog) -> None:
-    from daemon.events import BudgetReleased, BudgetReserved
-    from daemon.providers import release_stale_holds
+    from promptd.daemon.events import BudgetReleased, BudgetReserved
+    from promptd.daemon.providers import release_stale_holds
 
     await store.append(
         [
@@ -131,11 +131,11 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
     import json
     from collections.abc import Sequence
 
-    from daemon.config import EngineConfig
-    from daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
-    from daemon.events import Event, OptimizationCompleted
-    from daemon.providers import LLMEngine
-    from daemon.values import usd_to_ticks
+    from promptd.daemon.config import EngineConfig
+    from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
+    from promptd.daemon.events import Event, OptimizationCompleted
+    from promptd.daemon.providers import LLMEngine
+    from promptd.daemon.values import usd_to_ticks
 
     from .fakes import answer
 
@@ -187,7 +187,7 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
 
 
 async def test_concurrent_calls_of_one_run_share_its_hold(store: AsyncEventLog) -> None:
-    from daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget import RunHold
 
     async def handler(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.01)

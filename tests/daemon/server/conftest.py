@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from daemon.server import logs
+from promptd.daemon.server import logs
 
 
 @pytest.fixture(autouse=True)

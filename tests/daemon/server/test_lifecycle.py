@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.paths import ensure_private_dir, resolve
-from daemon.server import lifecycle
+from promptd.daemon.paths import ensure_private_dir, resolve
+from promptd.daemon.server import lifecycle
 
 
 def test_the_lock_says_who_runs(promptd_home: Path) -> None:
@@ -42,7 +42,7 @@ def test_a_killed_owner_leaves_stale_state_that_is_cleaned(promptd_home: Path) -
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from daemon.server.lifecycle import PidLock\n"
+            "from promptd.daemon.server.lifecycle import PidLock\n"
             f"PidLock(Path({str(paths.pid_file)!r})).acquire()\n"
             "print('locked', flush=True)\n"
             "time.sleep(60)\n",

@@ -12,14 +12,14 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from daemon import api
-from daemon.client import DaemonClient
-from daemon.errors import InputError, RPCError
-from daemon.paths import Paths, ensure_private_dir, resolve
-from daemon.server import rpc
-from daemon.server.address import socket_address
-from daemon.server.dispatch import Dispatcher
-from daemon.server.listener import Listener, peer_allowed
+from promptd.daemon import api
+from promptd.daemon.client import DaemonClient
+from promptd.daemon.errors import InputError, RPCError
+from promptd.daemon.paths import Paths, ensure_private_dir, resolve
+from promptd.daemon.server import rpc
+from promptd.daemon.server.address import socket_address
+from promptd.daemon.server.dispatch import Dispatcher
+from promptd.daemon.server.listener import Listener, peer_allowed
 
 
 class EchoParams(api.Params):

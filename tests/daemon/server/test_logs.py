@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.server import logs
+from promptd.daemon.server import logs
 
 
 def test_lines_have_time_level_and_fields(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon import paths
-from daemon.server.queries import inbox_pending
+from promptd.daemon import paths
+from promptd.daemon.server.queries import inbox_pending
 
 
 def test_pending_counts_only_files_the_watcher_would_take(promptd_home: Path) -> None:

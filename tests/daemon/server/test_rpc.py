@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from daemon import api
-from daemon.errors import BudgetError, InputError, RPCError
-from daemon.server import rpc
+from promptd.daemon import api
+from promptd.daemon.errors import BudgetError, InputError, RPCError
+from promptd.daemon.server import rpc
 
 
 def test_parse_request_reads_method_params_and_id() -> None:

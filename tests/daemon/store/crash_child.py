@@ -13,8 +13,8 @@ import random
 import sys
 from pathlib import Path
 
-from daemon.events import Event, OptimizationRequested, ProviderCallCompleted
-from daemon.store import EventLog
+from promptd.daemon.events import Event, OptimizationRequested, ProviderCallCompleted
+from promptd.daemon.store import EventLog
 
 
 def event(i: int) -> Event:

@@ -9,10 +9,10 @@ from pathlib import Path
 import lmdb
 import pytest
 
-from daemon.cli import main
-from daemon.events import OptimizationRequested
-from daemon.server.lifecycle import PidLock
-from daemon.store import EventLog
+from promptd.daemon.cli import main
+from promptd.daemon.events import OptimizationRequested
+from promptd.daemon.server.lifecycle import PidLock
+from promptd.daemon.store import EventLog
 
 
 def _exit_code(argv: list[str]) -> int:

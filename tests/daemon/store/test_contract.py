@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import StoreError
-from daemon.events import (
+from promptd.daemon.errors import StoreError
+from promptd.daemon.events import (
     BudgetReserved,
     BudgetSet,
     DaemonStarted,
@@ -19,8 +19,8 @@ from daemon.events import (
     UnknownEvent,
     encode_event,
 )
-from daemon.store import EventLog, MemoryEventLog, StoreView
-from daemon.store.base import BaseEventLog
+from promptd.daemon.store import EventLog, MemoryEventLog, StoreView
+from promptd.daemon.store.base import BaseEventLog
 
 Factory = Callable[[], BaseEventLog]
 
@@ -131,7 +131,7 @@ def test_a_decider_may_return_one_event_or_none(make_log: Factory) -> None:
 
 
 def test_a_group_commit_lets_later_deciders_see_earlier_events(make_log: Factory) -> None:
-    from daemon.store import Request
+    from promptd.daemon.store import Request
 
     log = make_log()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.store import EventLog
+from promptd.daemon.store import EventLog
 
 from .crash_child import event
 

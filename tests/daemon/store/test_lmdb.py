@@ -13,9 +13,9 @@ from typing import Any
 import lmdb
 import pytest
 
-from daemon.errors import StoreError
-from daemon.events import DaemonStarted, OptimizationRequested, seq_key
-from daemon.store import EventLog, lmdb_log
+from promptd.daemon.errors import StoreError
+from promptd.daemon.events import DaemonStarted, OptimizationRequested, seq_key
+from promptd.daemon.store import EventLog, lmdb_log
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -64,7 +64,7 @@ def test_a_reader_process_adopts_a_map_grown_by_the_writer(tmp_path: Path) -> No
                 textwrap.dedent(f"""
                 import sys
                 from pathlib import Path
-                from daemon.store import EventLog
+                from promptd.daemon.store import EventLog
                 log = EventLog.open(Path({str(path)!r}), readonly=True)
                 print(log.count(), flush=True)
                 sys.stdin.readline()

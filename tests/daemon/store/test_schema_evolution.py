@@ -7,9 +7,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from daemon.cli import main
-from daemon.events import Envelope, OptimizationRequested, UnknownEvent
-from daemon.store import EventLog
+from promptd.daemon.cli import main
+from promptd.daemon.events import Envelope, OptimizationRequested, UnknownEvent
+from promptd.daemon.store import EventLog
 
 
 def _newer_log(path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.events import (
+from promptd.daemon.events import (
     EVENT_TYPES,
     BudgetSet,
     ConfigReloaded,
@@ -22,8 +22,8 @@ from daemon.events import (
     decode_event,
     encode_event,
 )
-from daemon.store import EventLog
-from daemon.store.typecheck import cleared, plain_fields, to_decode
+from promptd.daemon.store import EventLog
+from promptd.daemon.store.typecheck import cleared, plain_fields, to_decode
 
 
 class Color(enum.StrEnum):

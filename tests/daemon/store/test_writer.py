@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.errors import StoreError
-from daemon.events import BudgetReserved, DaemonStarted, Event, Record
-from daemon.store import AsyncEventLog, EventLog, MemoryEventLog, StoreView
+from promptd.daemon.errors import StoreError
+from promptd.daemon.events import BudgetReserved, DaemonStarted, Event, Record
+from promptd.daemon.store import AsyncEventLog, EventLog, MemoryEventLog, StoreView
 
 
 @pytest.fixture(params=["lmdb", "memory"])
