@@ -1,8 +1,10 @@
 """``promptd lsp``: create the language server and register its handlers.
 
-Each handler is a line or two that calls the :class:`~promptd.lsp.session.Session`; the work is
-done by the pure functions in :mod:`promptd.lsp.features`. A failing handler is logged and
-answers nothing; it never takes the server down.
+Each handler is a line that calls a flow of the :class:`~promptd.lsp.session.Session`; the
+answers are computed by the pure functions in :mod:`promptd.lsp.features`. A failing handler
+is logged and answers its fallback (nothing, or an empty list); it never takes the server
+down. The stdio loop is :func:`promptd.lsp.pygls_compat.start_io`, which survives malformed
+frames and answers every request it cannot take with a JSON-RPC error.
 """
 
 from __future__ import annotations
@@ -16,30 +18,38 @@ from pygls.lsp.server import LanguageServer
 
 from promptd.daemon import __version__
 
-from . import protocol
+from . import protocol, pygls_compat
 from .session import Session, guarded
 
 log = logging.getLogger(__name__)
 
 
+class PromptdServer(LanguageServer):
+    """pygls's server, with errors outside a request logged instead of shown as popups."""
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        pygls_compat.report(self, f"internal error: {error}")
+
+
 def create_server() -> tuple[LanguageServer, Session]:
-    server = LanguageServer(
+    server = PromptdServer(
         protocol.SERVER_NAME,
         __version__,
         text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
     )
     session = Session(server)
+    docs, optimizer, status = session.docs, session.optimizer, session.status
 
     @server.feature(types.INITIALIZE)
     @guarded(lambda: None)
     def initialize(params: types.InitializeParams) -> None:
-        session.apply_settings(params.initialization_options)
+        docs.apply_settings(params.initialization_options)
 
     @server.feature(types.INITIALIZED)
     @guarded(lambda: None)
     async def initialized(params: types.InitializedParams) -> None:
         session.link.start_background(autostart=False)
-        await session.pull_settings()
+        await docs.pull_settings()
 
     @server.feature(types.SHUTDOWN)
     @guarded(lambda: None)
@@ -49,25 +59,25 @@ def create_server() -> tuple[LanguageServer, Session]:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @guarded(lambda: None)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
-        session.open(params)
+        docs.open(params)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @guarded(lambda: None)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
-        session.change(params)
+        docs.change(params)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(lambda: None)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
-        session.close(params)
+        docs.close(params)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @guarded(lambda: None)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
         if params.settings:
-            session.apply_settings(params.settings)
+            docs.apply_settings(params.settings)
         else:
-            await session.pull_settings()
+            await docs.pull_settings()
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -78,45 +88,45 @@ def create_server() -> tuple[LanguageServer, Session]:
     )
     @guarded(list)
     def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
-        return session.code_actions(params)
+        return docs.code_actions(params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(action: types.CodeAction) -> types.CodeAction:
-        return await session.resolve(action)
+        return await optimizer.resolve(action)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded(lambda: None)
     async def hover(params: types.HoverParams) -> types.Hover | None:
-        return await session.hover(params)
+        return await docs.hover(params)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
     @guarded(list)
-    def code_lens(params: types.CodeLensParams) -> list[types.CodeLens]:
-        return session.code_lenses(params)
+    async def code_lens(params: types.CodeLensParams) -> list[types.CodeLens]:
+        return await docs.code_lenses(params)
 
     @server.command(protocol.CMD_OPTIMIZE)
     async def optimize(*args: Any) -> dict[str, Any]:
-        return await session.command_optimize(list(args), selection=False)
+        return await optimizer.command(list(args), selection=False)
 
     @server.command(protocol.CMD_OPTIMIZE_SELECTION)
     async def optimize_selection(*args: Any) -> dict[str, Any]:
-        return await session.command_optimize(list(args), selection=True)
+        return await optimizer.command(list(args), selection=True)
 
     @server.command(protocol.CMD_SHOW_HISTORY)
     async def show_history(*args: Any) -> list[dict[str, Any]]:
-        return await session.command_history(list(args))
+        return await status.history(list(args))
 
     @server.command(protocol.CMD_SHOW_STATUS)
     async def show_status(*args: Any) -> dict[str, Any]:
-        return await session.command_status()
+        return await status.show_status()
 
     @server.command(protocol.CMD_START_DAEMON)
     async def start_daemon(*args: Any) -> dict[str, Any]:
-        return await session.command_start_daemon()
+        return await status.start_daemon()
 
     @server.command(protocol.CMD_STOP_DAEMON)
     async def stop_daemon(*args: Any) -> dict[str, Any]:
-        return await session.command_stop_daemon()
+        return await status.stop_daemon()
 
     return server, session
 
@@ -127,7 +137,11 @@ def main() -> None:
         stream=sys.stderr, level=logging.WARNING, format="promptd-lsp %(levelname)s %(message)s"
     )
     server, _ = create_server()
-    server.start_io()
+    problems = pygls_compat.missing(server)
+    if problems:
+        needs = ", ".join(problems)
+        log.error("this pygls lacks what promptd needs (%s); reinstall promptd", needs)
+    pygls_compat.start_io(server)
 
 
 if __name__ == "__main__":

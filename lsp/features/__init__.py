@@ -2,7 +2,8 @@
 
 detect (finding prompts), literals (writing text back as a valid literal), analysis
 (cached detection + lint), diagnostics, fixes (local quick fixes), actions, hover, lens,
-optimize (targets and edits), settings, documents (positions), daemon_link (the daemon).
+optimize (targets and edits), settings, documents (positions). No I/O here: the daemon link
+is :mod:`promptd.lsp.daemon_link`, the flows that use these are in :mod:`promptd.lsp.flows`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 __all__ = [
     "actions",
     "analysis",
-    "daemon_link",
     "detect",
     "diagnostics",
     "documents",

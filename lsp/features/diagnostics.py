@@ -25,6 +25,8 @@ from .documents import LineIndex
 from .settings import Settings
 
 SOURCE: Final = "promptd"
+# Per document: past this an editor slows down and a person has stopped reading.
+MAX_DIAGNOSTICS: Final = 1000
 _DEFAULT_SEVERITY: Final = {
     "error": types.DiagnosticSeverity.Information,
     "warning": types.DiagnosticSeverity.Information,
@@ -87,6 +89,26 @@ def _pieces(
     return out
 
 
+def limit_note(prompts_total: int, prompts_checked: int, shown: int, found: int) -> str:
+    """What a capped document's summary diagnostic says ("" when nothing was capped)."""
+    parts: list[str] = []
+    if prompts_checked < prompts_total:
+        parts.append(
+            f"this file has {prompts_total} prompts; diagnostics and code lenses cover the "
+            f"first {prompts_checked} (the limit per file)"
+        )
+    if shown < found:
+        parts.append(f"{found} findings, the first {shown} shown (the limit per file)")
+    if not parts:
+        return ""
+    return (
+        "promptd: "
+        + "; ".join(parts)
+        + ". Hover and the code actions still work on every prompt; a smaller file is checked "
+        "in full."
+    )
+
+
 def encode(
     checked: list[Checked],
     index: LineIndex,
@@ -94,16 +116,21 @@ def encode(
     encoding: str,
     *,
     code_links: bool = True,
+    prompts_total: int | None = None,
+    max_diagnostics: int = MAX_DIAGNOSTICS,
 ) -> str:
     """The document's diagnostics as the JSON array text publishDiagnostics carries.
 
     Each diagnostic has range, severity, code, codeDescription (when the client supports
     it), source and message: what the editor shows, nothing more, written compactly, since
     a large file has a thousand of them and the whole array crosses the pipe on each edit.
+    At most ``max_diagnostics`` are sent; when they, or the prompts checked (``checked`` out
+    of ``prompts_total``), were capped, a first diagnostic on line 1 says so.
     """
     if not settings.diagnostics_enabled:
         return "[]"
     out: list[str] = []
+    found = 0
     text = index.text
     for item in checked:
         if item.report is None:
@@ -120,9 +147,21 @@ def encode(
                 _CACHE.popitem(last=False)
         else:
             _CACHE.move_to_end(key)
+        found += len(cached)
+        room = max_diagnostics - len(out)
         out.extend(
             f'{{"range":{{"start":{{"line":{line + a},"character":{character}}},'
             f'"end":{{"line":{line + b},"character":{rest}'
-            for a, character, b, rest in cached
+            for a, character, b, rest in cached[:room]
         )
+    total = len(checked) if prompts_total is None else prompts_total
+    note = limit_note(total, len(checked), len(out), found)
+    if note:
+        summary = {
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+            "message": note,
+            "severity": int(types.DiagnosticSeverity.Information),
+            "source": SOURCE,
+        }
+        out.insert(0, _dumps(summary))
     return "[" + ",".join(out) + "]"

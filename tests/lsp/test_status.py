@@ -11,7 +11,7 @@ from pygls.lsp.server import LanguageServer
 
 from promptd.daemon import api
 from promptd.lsp import protocol
-from promptd.lsp.features.daemon_link import DaemonLink
+from promptd.lsp.daemon_link import DaemonLink
 from promptd.lsp.session import Session
 
 NOTICE = api.StatusNotice(
@@ -53,7 +53,7 @@ def test_an_alert_is_shown_and_the_status_bar_updated(
     session: tuple[Session, list[tuple[str, Any]]],
 ) -> None:
     sess, sent = session
-    sess._on_notice(NOTICE)
+    sess.status.on_notice(NOTICE)
     shown = [p for kind, p in sent if kind == "show"]
     assert len(shown) == 1
     assert shown[0].type == types.MessageType.Warning
@@ -68,5 +68,5 @@ def test_a_plain_state_update_only_updates_the_status_bar(
     session: tuple[Session, list[tuple[str, Any]]],
 ) -> None:
     sess, sent = session
-    sess._on_notice(msgspec.structs.replace(NOTICE, message="", circuit="closed"))
+    sess.status.on_notice(msgspec.structs.replace(NOTICE, message="", circuit="closed"))
     assert [kind for kind, _ in sent] == [protocol.NOTIFY_STATUS]

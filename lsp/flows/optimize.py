@@ -1,0 +1,181 @@
+"""Optimize a prompt through the daemon: the target, work-done progress, cancel, the edit.
+
+Two ways in: ``codeAction/resolve`` (the edit is returned, the editor applies it) and the
+``promptd.optimize`` / ``promptd.optimizeSelection`` commands (the edit is applied with
+``workspace/applyEdit``). Either can be cancelled from the editor: ``$/cancelRequest`` or the
+progress notification's cancel button stops the daemon's work and nothing is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from promptd.daemon import api
+from promptd.daemon.errors import PromptdError
+
+from .. import protocol, pygls_compat
+from ..errors import BadArguments, Failed
+from ..features import actions, literals, optimize
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+log = logging.getLogger(__name__)
+
+
+class OptimizeFlow:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        """codeAction/resolve: our "Optimize prompt" actions get their edit; others pass."""
+        data = actions.parse_data(action.data)
+        if data is None or action.edit is not None:
+            return action  # not ours (Neovim 0.7 resolves every action): unchanged
+        rng = self.session.range_argument(data.get("range"))
+        uri = data.get("uri")
+        if not isinstance(uri, str):
+            raise BadArguments(f"the action's data has no document uri: {data!r}")
+        selection = bool(data.get("selection"))
+        action.edit = await self.optimize(
+            uri, rng, data.get("prompt_type"), selection=selection, apply=False
+        )
+        return action
+
+    async def command(self, args: list[Any], *, selection: bool) -> dict[str, Any]:
+        """promptd.optimize / promptd.optimizeSelection [uri, range, prompt_type?]."""
+        name = protocol.CMD_OPTIMIZE_SELECTION if selection else protocol.CMD_OPTIMIZE
+        if len(args) < 2 or not isinstance(args[0], str):
+            raise BadArguments(f"{name} needs arguments [uri, range, prompt_type?]")
+        rng = self.session.range_argument(args[1])
+        ptype = args[2] if len(args) > 2 else None
+        try:
+            edit = await self.optimize(args[0], rng, ptype, selection=selection, apply=True)
+        except Failed as exc:
+            self.session.show(types.MessageType.Error, exc.message)
+            raise
+        return {"applied": bool(edit.changes or edit.document_changes)}
+
+    async def optimize(
+        self,
+        uri: str,
+        rng: types.Range,
+        prompt_type: Any,
+        *,
+        selection: bool,
+        apply: bool,
+    ) -> types.WorkspaceEdit:
+        """Optimize the prompt (or selection) at ``rng``; the edit, applied when ``apply``."""
+        session = self.session
+        doc = session.document(uri)
+        min_words = session.settings.min_words
+        try:
+            ptype = optimize.check_type(prompt_type if isinstance(prompt_type, str) else None)
+            start, end = doc.index.offsets(rng, session.encoding)
+            prompts = session.analyzer.prompts(doc, min_words)
+            target = optimize.find_target(doc, prompts, start, end, selection=selection)
+        except optimize.TargetError as exc:
+            raise Failed(str(exc)) from exc
+        params = optimize.params_for(target, ptype, session.settings)
+        result = await self._run_with_progress(params)
+        if not result.changed or result.optimized == target.text:
+            reason = result.unchanged_reason or "it already scores well"
+            session.show(
+                types.MessageType.Info,
+                f"promptd: prompt left as it is ({reason}); score {result.score_before}",
+            )
+            return types.WorkspaceEdit(changes={})
+        doc = session.document(uri)
+        try:
+            target = optimize.revalidate(doc, session.analyzer.prompts(doc, min_words), target)
+            text = optimize.replacement(target, result.optimized)
+        except (optimize.TargetError, literals.RenderError) as exc:
+            raise Failed(f"promptd: {exc}") from exc
+        edit = optimize.workspace_edit(
+            doc,
+            target,
+            text,
+            session.encoding,
+            document_changes=session.supports_document_changes(),
+        )
+        note = f"score {result.score_before} → {result.score_after}"
+        if result.cached:
+            note += ", from cache"
+        if result.degraded:
+            session.show(
+                types.MessageType.Warning,
+                f"promptd: degraded answer ({result.degraded_reason or 'provider down'})",
+            )
+        if apply:
+            applied = await session.server.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=f"Optimize prompt ({note})")
+            )
+            if not applied.applied:
+                reason = applied.failure_reason or "the editor refused the edit"
+                raise Failed(f"promptd: the optimized prompt was not applied: {reason}")
+        return edit
+
+    async def _run_with_progress(self, params: api.OptimizeParams) -> api.OptimizeResult:
+        session = self.session
+        token: str | None = None
+        task = asyncio.current_task()
+        cancelled_by_user = False
+
+        def cancel(done: Future[Any]) -> None:
+            nonlocal cancelled_by_user
+            if done.cancelled() and task is not None:
+                cancelled_by_user = True
+                task.cancel()
+
+        # $/cancelRequest of workspace/executeCommand cancels pygls's outer future only, not
+        # this task: follow it (for codeAction/resolve the outer future is this task).
+        outer = pygls_compat.request_future(session.server)
+        if outer is not None and outer is not task:
+            outer.add_done_callback(cancel)
+        progress = session.server.work_done_progress
+        if session.supports_progress():
+            token = f"promptd-{uuid.uuid4()}"
+            try:
+                await progress.create_async(token)
+                progress.begin(
+                    token,
+                    types.WorkDoneProgressBegin(
+                        title="promptd: optimizing prompt",
+                        cancellable=True,
+                        message="starting",
+                        percentage=0,
+                    ),
+                )
+                progress.tokens[token].add_done_callback(cancel)
+            except Exception as exc:
+                log.warning("work-done progress unavailable: %s", exc)
+                token = None
+
+        def report(p: api.Progress) -> None:
+            if token is not None:
+                progress.report(token, optimize.progress_report(p))
+
+        end_message = "failed"
+        try:
+            result: api.OptimizeResult = await session.link.call(
+                "optimize", params, result_type=api.OptimizeResult, on_progress=report
+            )
+            end_message = f"score {result.score_before} → {result.score_after}"
+            return result
+        except asyncio.CancelledError:
+            end_message = "cancelled"
+            if cancelled_by_user:
+                raise Failed("promptd: optimization cancelled; nothing applied") from None
+            raise
+        except PromptdError as exc:
+            raise Failed(f"promptd: {exc}") from exc
+        finally:
+            if token is not None:
+                progress.end(token, types.WorkDoneProgressEnd(message=end_message))
+                progress.tokens.pop(token, None)
