@@ -87,8 +87,8 @@ def create_server() -> tuple[LanguageServer, Session]:
         ),
     )
     @guarded(list)
-    def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
-        return docs.code_actions(params)
+    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        return await docs.code_actions(params)
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(action: types.CodeAction) -> types.CodeAction:

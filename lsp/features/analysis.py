@@ -7,8 +7,10 @@ touched). Both are offline and pure: they keep working when the daemon is down.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -46,16 +48,33 @@ class Analyzer:
     def prompts(self, doc: Document, min_words: int) -> list[Prompt]:
         """The document's prompts (cached per version and text; after an edit, detection
         reuses the prompts of the text before it)."""
-        cached = self._prompts.get(doc.uri)
-        how = (doc.language_id, min_words)
-        if cached is None or cached[2] != how:
-            found = detect(doc.text, doc.path, doc.language_id, min_words)
-        elif cached[0] == doc.version and cached[1] is doc.text:
-            return cached[3]
-        else:
-            found = redetect(cached[1], cached[3], doc.text, doc.path, doc.language_id, min_words)
-        self._prompts[doc.uri] = (doc.version, doc.text, how, found)
+        hit = self.cached(doc, min_words)
+        if hit is not None:
+            return hit
+        found = self.detection(doc, min_words)()
+        self.store(doc, min_words, found)
         return found
+
+    def cached(self, doc: Document, min_words: int) -> list[Prompt] | None:
+        """The prompts of the document as it is now, when they are known."""
+        cached = self._prompts.get(doc.uri)
+        if cached is None or cached[2] != (doc.language_id, min_words):
+            return None
+        if cached[0] == doc.version and cached[1] is doc.text:
+            return cached[3]
+        return None
+
+    def detection(self, doc: Document, min_words: int) -> Callable[[], list[Prompt]]:
+        """The detection of the document as it is now, as a pure function of nothing: it can
+        run in another thread (a huge file takes seconds); hand its result to ``store``."""
+        cached = self._prompts.get(doc.uri)
+        text, path, language = doc.text, doc.path, doc.language_id
+        if cached is None or cached[2] != (language, min_words):
+            return functools.partial(detect, text, path, language, min_words)
+        return functools.partial(redetect, cached[1], cached[3], text, path, language, min_words)
+
+    def store(self, doc: Document, min_words: int, found: list[Prompt]) -> None:
+        self._prompts[doc.uri] = (doc.version, doc.text, (doc.language_id, min_words), found)
 
     def forget(self, uri: str) -> None:
         self._prompts.pop(uri, None)

@@ -24,7 +24,7 @@ from promptd.daemon.errors import PromptdError
 from .. import protocol, pygls_compat
 from ..features import actions, diagnostics, hover, lens, settings
 from ..features.analysis import MAX_PROMPTS, Checked
-from ..features.detect import find_at
+from ..features.detect import Prompt, find_at
 from ..features.documents import Document
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_S: Final = 0.15
 SLICE_S: Final = 0.01  # lint for at most this long before letting other requests in
+# Detection of a text this long runs in a worker thread: a generated file of 20,000 prompts
+# takes a second or more, and the event loop (other documents' requests) goes on meanwhile.
+THREAD_CHARS: Final = 200_000
 
 
 class DocumentsFlow:
@@ -42,6 +45,7 @@ class DocumentsFlow:
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._last_run: dict[str, float] = {}
+        self._detecting: dict[str, tuple[tuple[int, int], asyncio.Future[list[Prompt]]]] = {}
 
     # --- settings ------------------------------------------------------------------------------
 
@@ -119,11 +123,36 @@ class DocumentsFlow:
         for uri in list(self._pending) + list(self._running):
             self._cancel(uri)
 
+    async def prompts(self, doc: Document) -> list[Prompt]:
+        """The document's prompts; a long text is read in a worker thread (one detection per
+        version, however many requests wait for it)."""
+        analyzer, min_words = self.session.analyzer, self.session.settings.min_words
+        hit = analyzer.cached(doc, min_words)
+        if hit is not None:
+            return hit
+        if len(doc.text) < THREAD_CHARS:
+            return analyzer.prompts(doc, min_words)
+        key = (doc.version, id(doc.text))
+        job = self._detecting.get(doc.uri)
+        if job is None or job[0] != key:
+            snapshot = Document(doc.uri, doc.text, doc.language_id, doc.version)
+            future = asyncio.ensure_future(asyncio.to_thread(analyzer.detection(doc, min_words)))
+
+            def done(f: asyncio.Future[list[Prompt]]) -> None:
+                if self._detecting.get(doc.uri, (None, None))[1] is f:
+                    del self._detecting[doc.uri]
+                if not f.cancelled() and f.exception() is None:
+                    analyzer.store(snapshot, min_words, f.result())
+
+            future.add_done_callback(done)
+            job = self._detecting[doc.uri] = (key, future)
+        return await asyncio.shield(job[1])
+
     async def checked(self, doc: Document) -> tuple[list[Checked], int]:
         """The document's first MAX_PROMPTS prompts, linted a slice at a time; and how many
         prompts it has."""
         analyzer = self.session.analyzer
-        prompts = analyzer.prompts(doc, self.session.settings.min_words)
+        prompts = await self.prompts(doc)
         out: list[Checked] = []
         deadline = time.monotonic() + SLICE_S
         for prompt in prompts[:MAX_PROMPTS]:
@@ -161,9 +190,10 @@ class DocumentsFlow:
         doc = session.documents.get(uri)
         if doc is None:
             return
-        version, index = doc.version, doc.index
+        version = doc.version
         try:
             checked, total = await self.checked(doc)
+            index = doc.index
             if doc.version != version:
                 return  # changed meanwhile: a newer publish is on its way
             found = diagnostics.encode(
@@ -186,16 +216,20 @@ class DocumentsFlow:
 
     # --- code actions, hover, lens ---------------------------------------------------------
 
-    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+    async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         session = self.session
         doc = session.documents.get(params.text_document.uri)
         if doc is None:
             return []
+        version = doc.version
+        prompts = await self.prompts(doc)
+        if doc.version != version:
+            return []  # changed while it was read: the editor asks again
         start, end = doc.index.offsets(params.range, session.encoding)
         only = [str(k) for k in params.context.only] if params.context.only else None
         return actions.list_actions(
             doc,
-            session.analyzer.prompts(doc, session.settings.min_words),
+            prompts,
             session.analyzer,
             start,
             end,
@@ -210,8 +244,12 @@ class DocumentsFlow:
         doc = session.documents.get(params.text_document.uri)
         if doc is None:
             return None
+        version = doc.version
+        prompts = await self.prompts(doc)
+        if doc.version != version:
+            return None  # changed while it was read: the editor asks again
         offset = doc.index.offset(params.position, session.encoding)
-        prompt = find_at(session.analyzer.prompts(doc, session.settings.min_words), offset)
+        prompt = find_at(prompts, offset)
         if prompt is None:
             return None
         report, error = session.analyzer.lint(prompt.content)
@@ -246,6 +284,8 @@ class DocumentsFlow:
         doc = session.documents.get(params.text_document.uri)
         if doc is None or not session.settings.code_lens:
             return []
-        index = doc.index
+        version = doc.version
         checked, _ = await self.checked(doc)
-        return lens.lenses(doc.uri, checked, index, session.settings, session.encoding)
+        if doc.version != version:
+            return []  # changed while it was read: the editor asks again
+        return lens.lenses(doc.uri, checked, doc.index, session.settings, session.encoding)

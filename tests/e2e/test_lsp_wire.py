@@ -4,10 +4,14 @@ stays alive, says what was wrong, and answers every later request."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.e2e.lsp_wire import Wire, frame
 
@@ -132,3 +136,123 @@ def test_resolve_of_our_action_with_a_bad_range_gets_invalid_params(wire: Wire) 
     }
     answer = wire.call("codeAction/resolve", action)
     assert answer["error"]["code"] == INVALID_PARAMS
+
+
+# --- fuzz: random headers and bodies over the real stdio server ------------------------------
+
+HEADER_NAMES = st.sampled_from(
+    [b"Content-Length", b"content-length", b"Content-Type", b"Content-Length ", b"X", b""]
+)
+HEADER_VALUES = st.one_of(
+    st.integers(0, 2000).map(lambda n: str(n).encode()),
+    st.sampled_from([b"99999999999999999999", b"1099511627776", b"-1", b"abc", b"", b"1e3"]),
+    st.binary(max_size=20),
+)
+LINE_ENDS = st.sampled_from([b"\r\n", b"\n", b"\r", b""])
+BODIES = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(
+        [
+            b'{"jsonrpc": "2.0", "id": "x", "method": "textDocument/hover", "params": {}}',
+            b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": null}',
+            b'{"jsonrpc": "2.0", "id": 1e400, "method": "initialize"}',
+            b'{"jsonrpc": "2.0", "id": -1, "result": {}}',
+            b"[" * 5000,
+        ]
+    ),
+)
+GARBAGE = st.lists(
+    st.tuples(HEADER_NAMES, HEADER_VALUES, LINE_ENDS, LINE_ENDS, BODIES).map(
+        lambda t: t[0] + b": " + t[1] + t[2] + t[3] + t[4]
+    ),
+    min_size=1,
+    max_size=4,
+).map(b"".join)
+
+
+@pytest.fixture(scope="module")
+def fuzz_wire() -> Iterator[Wire]:
+    peer = Wire()
+    peer.initialize()
+    yield peer
+    peer.close()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(garbage=GARBAGE)
+def test_fuzzed_frames_never_stop_the_server_answering(fuzz_wire: Wire, garbage: bytes) -> None:
+    wire = fuzz_wire
+    wire.write(garbage)
+    # A plausible length may still be waiting for its body: keep asking until answered.
+    asked: list[int] = []
+
+    def answered() -> bool:
+        asked.append(wire.request("textDocument/hover", HOVER))
+        return any(i in wire.responses for i in asked)
+
+    deadline = time.monotonic() + 20
+    while not answered():
+        assert wire.proc.poll() is None, b"".join(wire.stderr[-10:])
+        assert time.monotonic() < deadline, f"no answer after {garbage[:200]!r}"
+        with contextlib.suppress(AssertionError):
+            wire.wait(lambda: any(i in wire.responses for i in asked), 0.2, "an answer")
+    assert wire.proc.poll() is None
+
+
+# --- a huge file: the work is capped and other documents are answered meanwhile -------------
+
+BIG = "file:///work/project/generated_prompts.py"
+SMALL = "file:///work/project/small.py"
+TOPICS = ["dogs", "the quarterly report", "a REST API", "climate data", "a bedtime story"]
+
+
+def big_source(prompts: int = 20_000) -> str:
+    return "".join(
+        f'prompt_{i} = "Write some stuff about {TOPICS[i % 5]} for case {i}, please '
+        f'make it really good and DONT make it boring!!!"\n'
+        for i in range(prompts)
+    )
+
+
+def did_open(wire: Wire, uri: str, text: str) -> None:
+    item = {"uri": uri, "languageId": "python", "version": 1, "text": text}
+    wire.send(
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": item}}
+    )
+
+
+def published(wire: Wire, uri: str) -> list[dict[str, Any]] | None:
+    for note in reversed(wire.notifications):
+        if note["method"] == "textDocument/publishDiagnostics" and note["params"]["uri"] == uri:
+            found: list[dict[str, Any]] = note["params"]["diagnostics"]
+            return found
+    return None
+
+
+def test_a_file_of_20000_prompts_is_capped_and_others_are_answered_meanwhile(
+    wire: Wire,
+) -> None:
+    did_open(wire, BIG, big_source())
+    lens_id = wire.request("textDocument/codeLens", {"textDocument": {"uri": BIG}})
+    did_open(wire, SMALL, 'SYSTEM_PROMPT = "Write some stuff about dogs for the kids."\n')
+    hover_id = wire.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": SMALL}, "position": {"line": 0, "character": 30}},
+    )
+    hover = wire.response(hover_id, timeout=60)
+    lenses = wire.response(lens_id, timeout=60)
+    assert "score" in hover["result"]["contents"]["value"]
+    order = list(wire.responses)
+    assert order.index(hover_id) < order.index(lens_id), "the hover waited for the lenses"
+    assert len(lenses["result"]) == 500
+    found = wire.wait(lambda: published(wire, BIG), 60, "diagnostics of the big file")
+    assert len(found) == 1001
+    summary = found[0]
+    assert "this file has 20000 prompts" in summary["message"]
+    assert "first 500" in summary["message"]
+    assert summary["range"]["start"] == {"line": 0, "character": 0}
+    assert wire.answers()
