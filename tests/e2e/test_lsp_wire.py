@@ -9,9 +9,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lsprotocol import types
 
 from tests.e2e.lsp_wire import Wire, frame
 
@@ -19,8 +21,17 @@ INVALID_PARAMS = -32602
 HOVER = {"textDocument": {"uri": "file:///none.py"}, "position": {"line": 0, "character": 0}}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def wire() -> Iterator[Wire]:
+    """One server for the module: each test's damage must leave it answering the next."""
+    peer = Wire()
+    peer.initialize()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def fresh() -> Iterator[Wire]:
     peer = Wire()
     peer.initialize()
     yield peer
@@ -48,11 +59,11 @@ MALFORMED = {
     "not a number": b"Content-Length: abc\r\n\r\n{}",
     "negative": b"Content-Length: -5\r\n\r\n{}",
     "no blank line": b'Content-Length: 2\r\n{"jsonrpc": "2.0", "id": 99, "method": "x"}',
-    "too short": frame(b'{"jsonrpc": "2.0", "id": 98, "method": "shutdown"}')[:-20],
+    "too short": frame(b'{"jsonrpc": "2.0", "id": 98, "method": "$/x"}')[:-20],
     "too long": b"Content-Length: 80\r\n\r\n" + b'{"jsonrpc": "2.0", "method": "x"}',
     "zero": b"Content-Length: 0\r\n\r\n",
     "garbage line": b"hello there\r\n\r\n",
-    "no header": b'{"jsonrpc": "2.0", "id": 97, "method": "shutdown"}\r\n',
+    "no header": b'{"jsonrpc": "2.0", "id": 97, "method": "$/x"}\r\n',
     "not JSON": frame(b"{not json at all"),
     "not UTF-8": frame(b'{"jsonrpc": "2.0", "method": "\xff\xfe"}'),
     "nested deep": frame(b"[" * 100_000 + b"]" * 100_000),
@@ -78,6 +89,7 @@ def test_a_frame_that_is_json_but_not_json_rpc_gets_invalid_request(wire: Wire) 
     wire.write(frame(b'{"id": 7, "method": "textDocument/hover"}'))
     answer = wire.response(7)
     assert answer["error"]["code"] == -32600
+    wire.responses.pop(None, None)
     wire.write(frame(b"[1, 2, 3]"))
     assert wire.response(None)["error"]["code"] == -32600
     assert wire.answers()
@@ -104,6 +116,35 @@ def test_every_request_with_bad_params_gets_an_invalid_params_error(
         assert answer["error"]["code"] == INVALID_PARAMS, (method, params, answer)
         assert method in answer["error"]["message"]
     # no popup for any of them: an error reply is the answer
+    assert not [m for m in wire.notifications if m["method"] == "window/showMessage"]
+    assert wire.answers()
+
+
+def lsp_requests() -> list[tuple[str, bool]]:
+    """Every request method LSP defines (but initialize and shutdown), and whether it takes
+    params."""
+    out = []
+    for method, (request, _, params_type, _) in types.METHOD_TO_TYPES.items():
+        if method in ("initialize", "shutdown") or request is None:
+            continue
+        if "id" in {a.name for a in attrs.fields(request)}:
+            out.append((method, params_type is not None))
+    return out
+
+
+def test_every_lsp_request_is_answered_whatever_its_params(wire: Wire) -> None:
+    sent: dict[int, tuple[str, Any]] = {}
+    for method, takes_params in lsp_requests():
+        for params in ("text", 42, [], {}):
+            sent[wire.request(method, params)] = (method, params)
+        if takes_params:
+            sent[wire.request(method)] = (method, "missing")
+    for msg_id, (method, params) in sent.items():
+        answer = wire.response(msg_id)
+        if "error" in answer:
+            # bad params, or a method this server does not offer: either way an answer
+            assert answer["error"]["code"] in (INVALID_PARAMS, -32601), (method, params, answer)
+    assert len(sent) > 200
     assert not [m for m in wire.notifications if m["method"] == "window/showMessage"]
     assert wire.answers()
 
@@ -170,22 +211,13 @@ GARBAGE = st.lists(
 ).map(b"".join)
 
 
-@pytest.fixture(scope="module")
-def fuzz_wire() -> Iterator[Wire]:
-    peer = Wire()
-    peer.initialize()
-    yield peer
-    peer.close()
-
-
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(garbage=GARBAGE)
-def test_fuzzed_frames_never_stop_the_server_answering(fuzz_wire: Wire, garbage: bytes) -> None:
-    wire = fuzz_wire
+def test_fuzzed_frames_never_stop_the_server_answering(wire: Wire, garbage: bytes) -> None:
     wire.write(garbage)
     # A plausible length may still be waiting for its body: keep asking until answered.
     asked: list[int] = []
@@ -234,8 +266,9 @@ def published(wire: Wire, uri: str) -> list[dict[str, Any]] | None:
 
 
 def test_a_file_of_20000_prompts_is_capped_and_others_are_answered_meanwhile(
-    wire: Wire,
+    fresh: Wire,
 ) -> None:
+    wire = fresh
     did_open(wire, BIG, big_source())
     lens_id = wire.request("textDocument/codeLens", {"textDocument": {"uri": BIG}})
     did_open(wire, SMALL, 'SYSTEM_PROMPT = "Write some stuff about dogs for the kids."\n')
