@@ -109,6 +109,26 @@ def limit_note(prompts_total: int, prompts_checked: int, shown: int, found: int)
     )
 
 
+def prepare(
+    item: Checked, index: LineIndex, settings: Settings, encoding: str, code_links: bool = True
+) -> list[tuple[int, int, int, str]]:
+    """The JSON pieces of one prompt's diagnostics, from the cache or made and cached: a
+    caller with many prompts can prepare them a few at a time, and ``encode`` then only
+    assembles."""
+    prompt = item.prompt
+    column = index.position(prompt.start, encoding).character
+    key = (index.text[prompt.start : prompt.end], column, encoding, settings, code_links)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _pieces(item, index, settings, encoding, code_links)
+        _CACHE[key] = cached
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    return cached
+
+
 def encode(
     checked: list[Checked],
     index: LineIndex,
@@ -131,22 +151,11 @@ def encode(
         return "[]"
     out: list[str] = []
     found = 0
-    text = index.text
     for item in checked:
         if item.report is None:
             continue
-        prompt = item.prompt
-        line = index.line_of(prompt.start)
-        column = index.position(prompt.start, encoding).character
-        key = (text[prompt.start : prompt.end], column, encoding, settings, code_links)
-        cached = _CACHE.get(key)
-        if cached is None:
-            cached = _pieces(item, index, settings, encoding, code_links)
-            _CACHE[key] = cached
-            if len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        else:
-            _CACHE.move_to_end(key)
+        line = index.line_of(item.prompt.start)
+        cached = prepare(item, index, settings, encoding, code_links)
         found += len(cached)
         room = max_diagnostics - len(out)
         out.extend(

@@ -191,17 +191,28 @@ class DocumentsFlow:
         if doc is None:
             return
         version = doc.version
+        code_links = session.supports_code_links()
         try:
             checked, total = await self.checked(doc)
-            index = doc.index
             if doc.version != version:
                 return  # changed meanwhile: a newer publish is on its way
+            index, how = doc.index, session.settings
+            if how.diagnostics_enabled:
+                deadline = time.monotonic() + SLICE_S
+                for item in checked:
+                    if item.report is not None:
+                        diagnostics.prepare(item, index, how, session.encoding, code_links)
+                    if time.monotonic() > deadline:
+                        await asyncio.sleep(0)
+                        deadline = time.monotonic() + SLICE_S
+                        if doc.version != version:
+                            return  # changed meanwhile: a newer publish is on its way
             found = diagnostics.encode(
                 checked,
                 index,
-                session.settings,
+                how,
                 session.encoding,
-                code_links=session.supports_code_links(),
+                code_links=code_links,
                 prompts_total=total,
             )
         except Exception:
