@@ -181,7 +181,12 @@ class DocumentsFlow:
             running.cancel()  # a newer version supersedes it
         task = asyncio.get_running_loop().create_task(self.publish(uri))
         self._running[uri] = task
-        task.add_done_callback(lambda t: self._running.pop(uri, None) if t is task else None)
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._running.get(uri) is done:
+                del self._running[uri]
+
+        task.add_done_callback(forget)
 
     async def publish(self, uri: str) -> None:
         """Check the document and send its diagnostics (as JSON text: a large file has a

@@ -262,3 +262,42 @@ async def test_a_failing_feature_answers_its_fallback_and_the_others_go_on(
         {"textDocument": text_document(PY), "position": ed.position_of(PY, "stuff")},
     )
     assert "score" in hover["contents"]["value"]
+
+
+async def test_a_long_file_is_read_off_the_loop_and_edits_meanwhile_win(ed: InProcess) -> None:
+    line = 'prompt_{} = "Please kindly write some stuff about dogs for case {}, make it fun!!!"\n'
+    many = "".join(line.format(i, i) for i in range(3000))
+    assert len(many) > 200_000  # THREAD_CHARS: detection runs in a worker thread
+    ed.open(PY, many)
+    first = ed.request_id(
+        "textDocument/hover",
+        {"textDocument": text_document(PY), "position": ed.position_of(PY, "case 2999")},
+    )
+    ed.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": PY, "version": 2},
+            "contentChanges": [
+                {
+                    "range": {
+                        "start": {"line": 0, "character": 0},
+                        "end": {"line": 0, "character": 0},
+                    },
+                    "text": "import os\n",
+                }
+            ],
+        },
+    )
+    reply = await ed.wait(lambda: ed.responses.get(first), "the first hover")
+    assert reply["result"] is None or "score" in reply["result"]["contents"]["value"]
+    hover = await ed.result(
+        "textDocument/hover",
+        {"textDocument": text_document(PY), "position": {"line": 3000, "character": 40}},
+    )
+    assert "score" in hover["contents"]["value"]
+    found = await ed.wait(
+        lambda: (d := ed.published(PY)) and d[0]["range"]["start"]["line"] == 0 and d,
+        "diagnostics of the edited text",
+    )
+    assert "this file has 3000 prompts" in found[0]["message"]
+    assert all(d["range"]["start"]["line"] >= 1 for d in found[1:])
