@@ -20,11 +20,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
 from ..events import Record, decode_record
+from ..store.folds import LOG_TABLE, Source
 
 T = TypeVar("T")
 
@@ -93,24 +94,6 @@ class Table(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
-
-
-class Source(Protocol):
-    """Raw read access to stored tables (an LMDB transaction, or the memory log's dicts)."""
-
-    def get(self, table: str, key: bytes) -> bytes | None: ...
-
-    def scan(
-        self,
-        table: str,
-        prefix: bytes = b"",
-        *,
-        start: bytes | None = None,
-        reverse: bool = False,
-    ) -> Iterator[tuple[bytes, bytes]]:
-        """Items whose key starts with ``prefix``, in key order (or reversed); forward scans
-        begin at the first key ``>= start`` when it is given."""
-        ...
 
 
 class EmptySource:
@@ -397,11 +380,7 @@ def checkpoint_key(name: str) -> bytes:
     return b"checkpoint/" + name.encode()
 
 
-META = Table("meta", bytes)
 CHECKPOINTS = Table("checkpoints", Checkpoint)
-
-
-LOG_TABLE = "events"  # the log itself: seq_key(seq) -> encoded Envelope
 
 
 class Reader:
