@@ -18,11 +18,21 @@ Adding a projection (say per-day aggregates for the dashboard):
 
 1. Write ``projections/daily.py``: its stored value types (msgspec Structs,
    ``array_like=True``), its :class:`Table` s (table names are global: pick new ones), a
-   :class:`Projection` subclass with ``name``, ``version = 1``, ``tables`` and ``folds``
-   (event type -> method name), and a view class taking a :class:`Reader`
-   (``DailyView(reader)``) with the reads the callers need. Folds are pure: read and write
-   only through ``state`` (``get``/``put``/``delete``/``add``), never I/O, never the clock
-   (use ``rec.ts_ns``).
+   :class:`Projection` subclass with ``name``, ``version = 1``, ``tables``, and one
+   handler per event type it folds, marked with :func:`on`::
+
+       class DailyProjection(Projection):
+           name = "daily"
+           version = 1
+           tables = (DAILY,)
+
+           @on(OptimizationCompleted)
+           def completed(self, state: State, rec: Record, ev: OptimizationCompleted) -> None:
+               state.add(DAILY, utc_day(rec.ts_ns).encode(), 1, ev.cost_ticks)
+
+   and a view class taking a :class:`Reader` (``DailyView(reader)``) with the reads the
+   callers need. Folds are pure: read and write only through ``state`` (``get``/``put``/
+   ``delete``/``add``), never I/O, never the clock (use ``rec.ts_ns``).
 2. In ``projections/standard.py``: append ``DailyProjection()`` to
    :func:`default_projections`, and add ``self.daily = DailyView(reader)`` to
    :class:`StoreView`.
@@ -37,7 +47,7 @@ Exports: :func:`open_log`, :func:`open_async_log`, :func:`memory_log`, :class:`P
 :class:`StoreView`, :func:`default_projections`, the projection classes and their views
 (``HistoryView``, ``BudgetView``, ``CacheView``, ``StatsView``, ``BackupsView``,
 ``BatchesView``, ``OriginsView``), the stored value types they return, the building blocks
-(:class:`Projection`, :class:`Table`, :class:`State`, :class:`Reader`,
+(:class:`Projection`, :func:`on`, :class:`Table`, :class:`State`, :class:`Reader`,
 :class:`Folder`).
 """
 
@@ -54,6 +64,7 @@ from .base import (
     Reader,
     State,
     Table,
+    on,
 )
 from .batches import BatchEntry, BatchesProjection, BatchesView, BatchItem
 from .budget import AlertSent, BudgetProjection, BudgetSettings, BudgetView, Reservation, Spend
@@ -113,6 +124,7 @@ __all__ = [
     "TableDiff",
     "default_projections",
     "memory_log",
+    "on",
     "open_async_log",
     "open_log",
 ]

@@ -1,7 +1,8 @@
 """Folding records into a set of projections.
 
-:class:`Folder` dispatches each record to the folds that handle its type (looked up once per
-type), so folding costs one dict lookup per record plus the folds themselves.
+:class:`Folder` dispatches each record to the handlers registered for its type with
+:func:`~.base.on` (the table of them is built once per event type), so folding costs one
+dict lookup per record plus the handlers themselves.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ class Folder:
             self._resolve(etype)
         if any(dispatch[etype] for etype in kinds):  # else no record has a per-record fold
             for rec in records:
-                for fold in dispatch[type(rec.event)]:
-                    fold(state, rec)
+                event = rec.event
+                for fold in dispatch[type(event)]:
+                    fold(state, rec, event)
         for fold_batch in self._batch_appended if appended else self._batch:
             fold_batch(state, records, kinds)
 

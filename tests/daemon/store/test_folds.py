@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
+
+import pytest
 
 from promptd.daemon.events import BudgetSet, DaemonStarted, Record
 from promptd.daemon.projections import (
@@ -15,6 +16,7 @@ from promptd.daemon.projections import (
     Table,
     default_projections,
     memory_log,
+    on,
     open_log,
 )
 from promptd.daemon.store import EventLog, MemoryEventLog
@@ -28,11 +30,10 @@ class PidsProjection(Projection):
     name = "test_pids"
     version = 1
     tables = (PIDS,)
-    folds: ClassVar[dict[type, str]] = {DaemonStarted: "started"}
 
-    def started(self, state: State, rec: Record) -> None:
-        assert isinstance(rec.event, DaemonStarted)
-        state.add(PIDS, str(rec.event.pid).encode(), 1)
+    @on(DaemonStarted)
+    def started(self, state: State, rec: Record, ev: DaemonStarted) -> None:
+        state.add(PIDS, str(ev.pid).encode(), 1)
 
 
 def _starts(*pids: int) -> list[DaemonStarted]:
@@ -79,3 +80,23 @@ def test_each_handler_gets_its_own_event_type_only() -> None:
     with log.view() as view:
         assert view.budget.settings().daily_ticks == 5
         assert view.stats.by_type() == {"budget.set": 1, "daemon.started": 1}
+
+
+def test_two_handlers_for_one_event_type_are_refused() -> None:
+    with pytest.raises(TypeError, match="both started\\(\\) and again\\(\\) fold DaemonStarted"):
+
+        class Twice(Projection):
+            name = "twice"
+            version = 1
+            tables = ()
+
+            @on(DaemonStarted)
+            def started(self, state: State, rec: Record, ev: DaemonStarted) -> None: ...
+
+            @on(DaemonStarted)
+            def again(self, state: State, rec: Record, ev: DaemonStarted) -> None: ...
+
+
+def test_handlers_are_registered_by_event_type() -> None:
+    assert set(PidsProjection.folds) == {DaemonStarted}
+    assert set(PidsProjection().handlers()) == {DaemonStarted}
