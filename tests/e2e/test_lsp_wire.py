@@ -86,8 +86,8 @@ def test_after_a_malformed_frame_the_server_resynchronises_and_answers(
 
 
 def test_a_frame_that_is_json_but_not_json_rpc_gets_invalid_request(wire: Wire) -> None:
-    wire.write(frame(b'{"id": 7, "method": "textDocument/hover"}'))
-    answer = wire.response(7)
+    wire.write(frame(b'{"id": "no-version", "method": "textDocument/hover"}'))
+    answer = wire.response("no-version")
     assert answer["error"]["code"] == -32600
     wire.responses.pop(None, None)
     wire.write(frame(b"[1, 2, 3]"))
