@@ -3,8 +3,11 @@ answers what pygls alone would drop. If pygls changes, the first test names what
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -106,3 +109,34 @@ def test_send_json_frames_text_as_is(server: Any) -> None:
 def test_no_request_future_outside_a_request(server: Any) -> None:
     srv, _ = server
     assert pygls_compat.request_future(srv) is None
+
+
+async def test_serve_reads_frames_reports_damage_and_answers(server: Any) -> None:
+    srv, out = server
+    hover = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "textDocument/hover",
+        "params": {
+            "textDocument": {"uri": "file:///none.py"},
+            "position": {"line": 0, "character": 0},
+        },
+    }
+    body = json.dumps(hover).encode()
+    chunks = [
+        b"Content-Length: 99999999999999999999\r\n\r\n{}",
+        b"Content-Length: %d\r\n\r\n" % len(body) + body,
+    ]
+
+    async def read() -> bytes:
+        return chunks.pop(0) if chunks else b""
+
+    await pygls_compat.serve(srv, read, threading.Event())
+    deadline = time.monotonic() + 10  # the hover handler is a task: wait for its answer
+    while not any(m.get("id") == 1 for m in out.sent) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    logs = [m["params"]["message"] for m in out.sent if m.get("method") == "window/logMessage"]
+    assert any("over the limit" in m for m in logs)
+    assert [m for m in out.sent if m.get("id") == 1] == [
+        {"jsonrpc": "2.0", "id": 1, "result": None}
+    ]
