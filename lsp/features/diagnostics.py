@@ -138,6 +138,7 @@ def encode(
     code_links: bool = True,
     prompts_total: int | None = None,
     max_diagnostics: int = MAX_DIAGNOSTICS,
+    prepared: list[list[tuple[int, int, int, str]]] | None = None,
 ) -> str:
     """The document's diagnostics as the JSON array text publishDiagnostics carries.
 
@@ -145,17 +146,19 @@ def encode(
     it), source and message: what the editor shows, nothing more, written compactly, since
     a large file has a thousand of them and the whole array crosses the pipe on each edit.
     At most ``max_diagnostics`` are sent; when they, or the prompts checked (``checked`` out
-    of ``prompts_total``), were capped, a first diagnostic on line 1 says so.
+    of ``prompts_total``), were capped, a first diagnostic on line 1 says so. ``prepared``:
+    what :func:`prepare` gave for each item of ``checked`` (with a report), when the caller
+    already has it.
     """
     if not settings.diagnostics_enabled:
         return "[]"
     out: list[str] = []
     found = 0
-    for item in checked:
-        if item.report is None:
-            continue
+    reported = [item for item in checked if item.report is not None]
+    if prepared is None:
+        prepared = [prepare(item, index, settings, encoding, code_links) for item in reported]
+    for item, cached in zip(reported, prepared, strict=True):
         line = index.line_of(item.prompt.start)
-        cached = prepare(item, index, settings, encoding, code_links)
         found += len(cached)
         room = max_diagnostics - len(out)
         out.extend(

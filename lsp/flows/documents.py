@@ -202,11 +202,14 @@ class DocumentsFlow:
             if doc.version != version:
                 return  # changed meanwhile: a newer publish is on its way
             index, how = doc.index, session.settings
+            prepared: list[list[tuple[int, int, int, str]]] = []
             if how.diagnostics_enabled:
                 deadline = time.monotonic() + SLICE_S
                 for item in checked:
                     if item.report is not None:
-                        diagnostics.prepare(item, index, how, session.encoding, code_links)
+                        prepared.append(
+                            diagnostics.prepare(item, index, how, session.encoding, code_links)
+                        )
                     if time.monotonic() > deadline:
                         await asyncio.sleep(0)
                         deadline = time.monotonic() + SLICE_S
@@ -219,6 +222,7 @@ class DocumentsFlow:
                 session.encoding,
                 code_links=code_links,
                 prompts_total=total,
+                prepared=prepared,
             )
         except Exception:
             log.exception("diagnostics failed for %s", uri)
