@@ -4,31 +4,16 @@ One JSON object a line over the Unix socket in ``run/``. Params are decoded with
 ``forbid_unknown_fields`` (they come from people and editors); results are plain Structs.
 Long work (``optimize``, ``batch.submit``, ``backup.now``) sends ``progress`` notifications
 whose ``token`` is the request's ``progress_token`` when it gave one.
+
+The envelope, the framing and the error codes are :mod:`promptd.daemon.wire`'s.
 """
 
 from __future__ import annotations
-
-from typing import Final
 
 import msgspec
 
 from .events import OptimizationCompleted
 from .values import Change, Finding, Scores, ticks_to_usd
-
-# JSON-RPC 2.0 error codes (the standard ones and ours, in the server-defined range)
-PARSE_ERROR: Final = -32700
-INVALID_REQUEST: Final = -32600
-METHOD_NOT_FOUND: Final = -32601
-INVALID_PARAMS: Final = -32602
-INTERNAL_ERROR: Final = -32603
-MESSAGE_TOO_LARGE: Final = -32001
-SHUTTING_DOWN: Final = -32002
-INPUT_ERROR: Final = -32010
-BUDGET_ERROR: Final = -32011
-PROVIDER_ERROR: Final = -32012
-NOT_FOUND: Final = -32013
-BACKUP_ERROR: Final = -32014
-BATCH_ERROR: Final = -32015
 
 
 class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

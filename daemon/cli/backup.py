@@ -46,7 +46,7 @@ def _local(iso: str) -> str:
 
 
 def _daemon_pid(paths: Paths) -> int | None:
-    from ..server.lifecycle import running_pid
+    from ..process import running_pid
 
     return running_pid(paths)
 

@@ -10,7 +10,7 @@ import click
 from .. import config as _config
 from ..errors import StoreError
 from ..paths import Paths
-from ..server.lifecycle import running_pid
+from ..process import running_pid
 from ..store import EventLog
 from .common import home_paths, print_json
 

@@ -120,7 +120,7 @@ async def test_a_backup_while_the_daemon_appends_10000_events(
 async def test_backup_now_over_the_api_reports_progress(
     paths: Paths, live: AsyncEventLog, clock: Clock
 ) -> None:
-    from promptd.daemon.server.rpc import Call
+    from promptd.daemon.wire import Call
 
     class Conn:
         def __init__(self) -> None:

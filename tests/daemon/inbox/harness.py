@@ -71,10 +71,10 @@ async def running_daemon(home: Path, config_text: str = FAST_INBOX) -> AsyncIter
 
 @contextlib.contextmanager
 def child_daemon(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m promptd.daemon.server --home HOME`` in a child process (killed on exit)."""
+    """``promptd --home HOME start --foreground`` in a child process (killed on exit)."""
     full = {**os.environ, **env, "PROMPTD_HOME": str(home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "promptd.daemon.server", "--home", str(home)],
+        [sys.executable, "-m", "promptd.daemon", "--home", str(home), "start", "--foreground"],
         env=full,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -12,12 +12,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from promptd.daemon import api
+from promptd.daemon import api, wire
 from promptd.daemon.client import DaemonClient
 from promptd.daemon.errors import InputError, RPCError
 from promptd.daemon.paths import Paths, ensure_private_dir, resolve
-from promptd.daemon.server import rpc
-from promptd.daemon.server.address import socket_address
 from promptd.daemon.server.dispatch import Dispatcher
 from promptd.daemon.server.listener import Listener, peer_allowed
 
@@ -28,7 +26,7 @@ class EchoParams(api.Params):
     progress_token: str | None = None
 
 
-async def echo(params: EchoParams, call: rpc.Call) -> dict[str, str]:
+async def echo(params: EchoParams, call: wire.Call) -> dict[str, str]:
     if params.delay:
         call.progress(api.Progress(token="", kind="optimize", message="waiting", total=1))
         await asyncio.sleep(params.delay)
@@ -41,7 +39,7 @@ class Server:
     def __init__(self, paths: Paths, max_bytes: int = 4096) -> None:
         self.paths = paths
         self.dispatcher = Dispatcher({"backup.now": "backups are not available: no service"})
-        self.dispatcher.add("echo", rpc.Method(EchoParams, echo, work=True))
+        self.dispatcher.add("echo", wire.Method(EchoParams, echo, work=True))
         self.listener = Listener(paths.socket, self.dispatcher, max_bytes)
 
 
@@ -56,7 +54,7 @@ async def server(promptd_home: Path) -> AsyncIterator[Server]:
 
 
 async def raw(paths: Paths) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    with socket_address(paths.socket) as address:
+    with wire.socket_address(paths.socket) as address:
         return await asyncio.open_unix_connection(address)
 
 
@@ -89,15 +87,15 @@ async def test_bad_input_gets_errors_and_the_connection_survives(server: Server)
     reader, writer = await raw(server.paths)
     try:
         bad = await exchange(reader, writer, b"{oops\n")
-        assert bad["error"]["code"] == api.PARSE_ERROR  # type: ignore[index]
+        assert bad["error"]["code"] == wire.PARSE_ERROR  # type: ignore[index]
         unknown = await exchange(reader, writer, b'{"jsonrpc":"2.0","id":1,"method":"nope"}\n')
         assert unknown["id"] == 1
-        assert unknown["error"]["code"] == api.METHOD_NOT_FOUND  # type: ignore[index]
+        assert unknown["error"]["code"] == wire.METHOD_NOT_FOUND  # type: ignore[index]
         assert "echo" in unknown["error"]["message"]  # type: ignore[index]
         wrong = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"txt":1}}\n'
         )
-        assert wrong["error"]["code"] == api.INVALID_PARAMS  # type: ignore[index]
+        assert wrong["error"]["code"] == wire.INVALID_PARAMS  # type: ignore[index]
         missing = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":3,"method":"backup.now"}\n'
         )
@@ -105,7 +103,7 @@ async def test_bad_input_gets_errors_and_the_connection_survives(server: Server)
         refused = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":4,"method":"echo","params":{"text":"bad"}}\n'
         )
-        assert refused["error"]["code"] == api.INPUT_ERROR  # type: ignore[index]
+        assert refused["error"]["code"] == wire.INPUT_ERROR  # type: ignore[index]
         ok = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":5,"method":"echo","params":{"text":"hi"}}\n'
         )
@@ -120,7 +118,7 @@ async def test_oversized_messages_are_refused_and_the_next_one_served(server: Se
         big = b'{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"' + b"x" * 10_000
         big += b'"}}\n'
         answer = await exchange(reader, writer, big)
-        assert answer["error"]["code"] == api.MESSAGE_TOO_LARGE  # type: ignore[index]
+        assert answer["error"]["code"] == wire.MESSAGE_TOO_LARGE  # type: ignore[index]
         assert "4096" in answer["error"]["message"]  # type: ignore[index]
         ok = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"text":"ok"}}\n'
@@ -157,7 +155,7 @@ async def test_progress_reaches_the_caller_and_errors_raise(server: Server) -> N
         assert [p.message for p in seen] == ["waiting"]
         with pytest.raises(RPCError) as info:
             await client.call("echo", {"text": "bad"})
-        assert info.value.code == api.INPUT_ERROR and info.value.exit_code == 2
+        assert info.value.code == wire.INPUT_ERROR and info.value.exit_code == 2
     finally:
         await client.close()
 
@@ -172,7 +170,7 @@ async def test_drain_waits_for_work_then_refuses_new_requests(server: Server) ->
         assert await slow == {"echo": "slow"}
         with pytest.raises(RPCError) as info:
             await client.call("echo", {"text": "late"})
-        assert info.value.code == api.SHUTTING_DOWN
+        assert info.value.code == wire.SHUTTING_DOWN
     finally:
         await client.close()
 
@@ -206,7 +204,7 @@ async def test_a_peer_with_another_uid_is_refused() -> None:
     folder.chmod(0o755)
     path = folder / "s.sock"
     dispatcher = Dispatcher()
-    dispatcher.add("echo", rpc.Method(EchoParams, echo))
+    dispatcher.add("echo", wire.Method(EchoParams, echo))
     listener = Listener(path, dispatcher, 4096)
     await listener.start()
     path.chmod(0o666)

@@ -11,7 +11,7 @@ import pytest
 
 from promptd.daemon.cli import main
 from promptd.daemon.events import OptimizationRequested
-from promptd.daemon.server.lifecycle import PidLock
+from promptd.daemon.process import PidLock
 from promptd.daemon.store import EventLog
 
 
