@@ -26,6 +26,7 @@ from promptd.daemon.events import (
 )
 from promptd.daemon.paths import Paths, resolve
 from promptd.daemon.store.lmdb_log import EventLog
+from tests.waiting import wait_until
 
 PROMPT = "please kindly write some stuff about dogs for {audience}, make it good!!!"
 
@@ -260,6 +261,7 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object]
 
     async def flood() -> list[object]:
         client = await DaemonClient.connect(paths)
+        working = asyncio.Event()  # the daemon reported progress: work is in flight
         calls = [
             asyncio.ensure_future(
                 client.call(
@@ -267,11 +269,12 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object]
                     api.OptimizeParams(
                         text=f"{PROMPT} number {i} " + "and more " * 60, no_cache=True
                     ),
+                    on_progress=lambda _progress: working.set(),
                 )
             )
             for i in range(n)
         ]
-        await asyncio.sleep(0.15)
+        await asyncio.wait_for(working.wait(), 20)
         sent.append(time.time_ns())
         os.kill(pid, signal.SIGTERM)
         out = await asyncio.gather(*calls, return_exceptions=True)
@@ -328,10 +331,8 @@ def test_foreground_runs_until_ctrl_c(paths: Paths) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not answers(paths) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+        wait_until(lambda: answers(paths) or proc.poll() is not None, 20, "the daemon to answer")
+        assert proc.poll() is None, proc.communicate()
         assert process.running_pid(paths) == proc.pid
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -353,20 +354,18 @@ def test_sighup_reloads_the_config_and_a_bad_one_is_refused(paths: Paths) -> Non
     assert pid is not None
     paths.config_file.write_text("[budget]\ndaily_usd = 4.0\n")
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        budget = json.loads(promptd("budget", "--json").stdout)
-        if budget["daily_budget_usd"] == 4.0:
-            break
-        time.sleep(0.1)
-    assert budget["daily_budget_usd"] == 4.0
+    wait_until(
+        lambda: json.loads(promptd("budget", "--json").stdout)["daily_budget_usd"] == 4.0,
+        10,
+        "the reloaded budget",
+        interval=0.1,
+    )
 
     paths.config_file.write_text("[budget]\ndaly_usd = 1.0\n")
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "config not reloaded" not in paths.log_file.read_text():
-        assert time.monotonic() < deadline, "the bad config was not reported in the log"
-        time.sleep(0.05)
+    wait_until(
+        lambda: "config not reloaded" in paths.log_file.read_text(), 10, "the bad config in the log"
+    )
     assert "budget.daly_usd" in paths.log_file.read_text()
     assert process.running_pid(paths) == pid  # still running, on the old config
     assert json.loads(promptd("budget", "--json").stdout)["daily_budget_usd"] == 4.0
