@@ -10,10 +10,21 @@ The envelope, the framing and the error codes are :mod:`promptd.daemon.wire`'s.
 
 from __future__ import annotations
 
+from typing import Annotated, Final
+
 import msgspec
 
 from .events import OptimizationCompleted
 from .values import Change, Finding, Scores, ticks_to_usd
+
+MAX_BUDGET_USD: Final = 1_000_000.0
+"""The largest daily or monthly budget (USD) the daemon accepts; larger is surely a typo."""
+
+# A budget in USD: a finite amount from 0 to MAX_BUDGET_USD (inf and 1e400 fail the bound)
+BudgetUsd = Annotated[float, msgspec.Meta(ge=0, le=MAX_BUDGET_USD)]
+# An id a person types: a batch id (``b_...``) or a unique prefix of one; ASCII, so it is
+# always a valid key in the event log's index
+BatchId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 
 
 class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -207,11 +218,11 @@ class BudgetInfo(msgspec.Struct, kw_only=True):
 
 
 class BudgetSetParams(Params):
-    daily_usd: float | None = None
-    monthly_usd: float | None = None
+    daily_usd: BudgetUsd | None = None
+    monthly_usd: BudgetUsd | None = None
     clear_daily: bool = False
     clear_monthly: bool = False
-    alert_pct: int | None = None
+    alert_pct: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
 
 
 # --- backups / batches -------------------------------------------------------------------
@@ -257,7 +268,7 @@ class BatchInfo(msgspec.Struct, kw_only=True):
 
 
 class BatchIdParams(Params):
-    id: str
+    id: BatchId
 
 
 # --- progress notification -----------------------------------------------------------------

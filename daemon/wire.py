@@ -215,6 +215,11 @@ def _unreadable(exc: Exception) -> str | None:
 
 def parse_request(line: bytes) -> Request:
     """Decode one request line, or raise :class:`RequestError` (parse / invalid request)."""
+    if not line.isascii():  # JSON is UTF-8, in the keys msgspec would skip too
+        try:
+            line.decode()
+        except UnicodeDecodeError as exc:
+            raise RequestError(PARSE_ERROR, f"parse error: {_unreadable(exc)}") from exc
     try:
         request = _request_decoder.decode(line)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:

@@ -102,7 +102,12 @@ class Dispatcher:
                 conn.send(wire.encode_error(rid, code, message, data))
             return
         if not request.is_notification:
-            conn.send(wire.encode_result(rid, result))
+            try:
+                answer = wire.encode_result(rid, result)
+            except Exception as exc:  # a result JSON cannot hold: say so, do not go silent
+                log.exception("cannot encode a result", extra=logs.fields(method=request.method))
+                answer = wire.encode_error(rid, *wire.error_for(exc))
+            conn.send(answer)
 
     # --- subscriptions -------------------------------------------------------------------
 

@@ -128,6 +128,96 @@ async def test_oversized_messages_are_refused_and_the_next_one_served(server: Se
         writer.close()
 
 
+DEEP = 5_000
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        # a key that is not UTF-8, in a request that would otherwise be served
+        (b'{"jsonrpc":"2.0","id":9,"method":"echo","\xff\xfe":1}', wire.PARSE_ERROR),
+        (b'{"\xff":1}', wire.PARSE_ERROR),
+        (b'{"jsonrpc":"2.0","id":9,"method":"echo","params":{"text":"caf\xe9"}}', wire.PARSE_ERROR),
+        # nested far deeper than any request: as the whole line, and as the params
+        (b"[" * DEEP + b"]" * DEEP, wire.INVALID_REQUEST),  # not an object: said first
+        (b'{"a":' * DEEP + b"1" + b"}" * DEEP, wire.PARSE_ERROR),
+        (
+            b'{"jsonrpc":"2.0","id":9,"method":"echo","params":' + b"[" * DEEP + b"]" * DEEP + b"}",
+            wire.PARSE_ERROR,
+        ),
+        (
+            b'{"jsonrpc":"2.0","id":9,"method":"echo","params":{"text":"x","delay":'
+            + b"[" * 1_500
+            + b"]" * 1_500
+            + b"}}",
+            wire.PARSE_ERROR,
+        ),
+    ],
+)
+async def test_undecodable_lines_are_answered_and_the_connection_survives(
+    server: Server, line: bytes, code: int
+) -> None:
+    """Issue 16: such a line dropped the connection, and the answers of the other requests
+    on it, with no reply at all."""
+    server.listener.max_bytes = 1 << 20  # room for the deep lines
+    reader, writer = await raw(server.paths)
+    try:
+        writer.write(
+            b'{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a","delay":0.2}}\n'
+        )
+        await in_flight(server)
+        answer = await exchange(reader, writer, line + b"\n")
+        assert answer["error"]["code"] == code, answer  # type: ignore[index]
+        assert "send" in answer["error"]["message"], answer  # says what to do  # type: ignore[index]
+        earlier = msgspec.json.decode(await asyncio.wait_for(reader.readline(), 5))
+        assert earlier == {"jsonrpc": "2.0", "id": 1, "result": {"echo": "a"}}
+        later = await exchange(
+            reader, writer, b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"text":"b"}}\n'
+        )
+        assert later["result"] == {"echo": "b"}
+    finally:
+        writer.close()
+
+
+async def test_two_hundred_clients_connecting_at_once_are_all_served(server: Server) -> None:
+    """Issue 16: with the default backlog (100) about 60 of 200 got EAGAIN. The clients
+    connect while the daemon's loop is busy (this test holds it), the worst case."""
+    import socket
+
+    socks: list[socket.socket] = []
+    refused = 0
+    try:
+        for _ in range(200):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                sock.connect(str(server.paths.socket))
+            except BlockingIOError:
+                refused += 1
+                sock.close()
+                continue
+            socks.append(sock)
+        assert refused == 0, f"{refused} of 200 clients could not connect"
+        loop = asyncio.get_running_loop()
+        for i, sock in enumerate(socks):
+            line = b'{"jsonrpc":"2.0","id":%d,"method":"echo","params":{"text":"%d"}}\n' % (i, i)
+            await loop.sock_sendall(sock, line)
+
+        async def answer(sock: socket.socket) -> object:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = await loop.sock_recv(sock, 4096)
+                assert chunk, "the daemon closed a connection without answering"
+                data += chunk
+            return msgspec.json.decode(data)["result"]
+
+        answers = await asyncio.wait_for(asyncio.gather(*(answer(s) for s in socks)), 30)
+        assert answers == [{"echo": str(i)} for i in range(200)]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 async def test_many_clients_are_served_concurrently(server: Server) -> None:
     clients = [await DaemonClient.connect(server.paths) for _ in range(20)]
     try:
