@@ -25,7 +25,9 @@ from .common import home_paths, print_json
 @click.option("--detached", is_flag=True, hidden=True)  # the background daemon `start` spawns
 @click.pass_context
 def start(ctx: click.Context, foreground: bool, timeout: float, detached: bool) -> None:
-    """Start the daemon: in the background by default, and return once it answers.
+    """Start the daemon (in the background by default).
+
+    In the background, return once the daemon answers on its socket.
 
     \b
     Examples:
@@ -57,7 +59,9 @@ def start(ctx: click.Context, foreground: bool, timeout: float, detached: bool) 
 )
 @click.pass_context
 def stop(ctx: click.Context, timeout: float | None) -> None:
-    """Stop the daemon gracefully: work in flight finishes (bounded), then it exits.
+    """Stop the daemon gracefully.
+
+    Work in flight finishes (up to daemon.shutdown_grace_s), then the daemon exits.
 
     \b
     Example:
@@ -91,7 +95,9 @@ def stop(ctx: click.Context, timeout: float | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show the dashboard: daemon, engine, spend against budgets, cache, backups, inbox.
+    """Show the dashboard: daemon, engine, spend, cache, backups, inbox.
+
+    Spend is shown against the budgets.
 
     Works without a daemon too (reads the event log directly, and says so).
 

@@ -26,8 +26,10 @@ def _require_log(paths: Paths) -> None:
 @click.command()
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
-    """Rebuild every projection (history, budget, cache, stats, backups, batches) from the
-    event log. Needs the daemon stopped: it writes the store.
+    """Rebuild every projection from the event log.
+
+    History, budget, cache, stats, backups and batches. Needs the daemon stopped: it writes
+    the store.
 
     \b
     Example:
@@ -58,9 +60,11 @@ def rebuild(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 @click.pass_context
 def verify(ctx: click.Context, as_json: bool) -> None:
-    """Check the event log (gapless sequences, every record decodes) and that every
-    projection equals a fresh rebuild; print what differs. Exit status 1 on problems.
-    Read-only: safe while the daemon runs.
+    """Check the event log and every projection.
+
+    The log: gapless sequences, every record decodes. Each projection: equal to a fresh
+    rebuild; what differs is printed. Exit status 1 on problems. Read-only: safe while the
+    daemon runs.
 
     \b
     Example:
