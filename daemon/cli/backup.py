@@ -319,8 +319,8 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
     Example:
       promptd import ~/old-laptop/promptd-2026-11-27.zip
     """
+    from ..backup.backup_service import ImportParams
     from ..backup.merge import ImportSummary, merge_into
-    from ..backup.service import ImportParams
 
     paths = home_paths(ctx)
     path = file.expanduser().absolute()

@@ -6,7 +6,7 @@ Modules:
 * :mod:`.dispatch` requests -> concurrent tasks, subscriptions, graceful drain
 * :mod:`.logs` the rotating structured log with secrets filtered out
 * :mod:`.app` :class:`Daemon`: services, signals, start and stop
-* :mod:`.service` :class:`CoreService`: status, optimize, lint, history, show, costs, budget
+* :mod:`.core_service` :class:`CoreService`: status, optimize, lint, history, show, costs, budget
 * :mod:`.main` builds and runs a daemon (``promptd start``)
 
 What the clients share with the daemon lives outside this package, so that a client never
@@ -23,7 +23,7 @@ Adding a service (backups, inbox...). A service is any object with::
 
 Write a factory ``Factory(daemon: Daemon) -> Service`` and list it in
 :data:`promptd.daemon.server.main.SERVICES`
-(``("promptd.daemon.backup.service", "BackupService")`` is
+(``("promptd.daemon.backup.backup_service", "BackupService")`` is
 already there). The daemon calls it before start and then
 ``daemon.register_service(service)``. From the daemon a service gets ``daemon.config``,
 ``daemon.paths``, ``daemon.core`` (the :class:`CoreService`: ``core.store`` the event log,

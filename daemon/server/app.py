@@ -34,7 +34,7 @@ from .dispatch import Dispatcher
 from .listener import Connection, Listener
 
 if TYPE_CHECKING:
-    from .service import CoreService
+    from .core_service import CoreService
 
 log = logs.get("daemon")
 

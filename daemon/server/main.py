@@ -22,14 +22,14 @@ from .app import Daemon, Service
 # Optional services: (module, factory). A factory takes the Daemon and returns a Service;
 # a module that is not there yet is skipped (its methods answer "not available").
 SERVICES: tuple[tuple[str, str], ...] = (
-    ("promptd.daemon.backup.service", "BackupService"),
-    ("promptd.daemon.inbox.service", "InboxService"),
+    ("promptd.daemon.backup.backup_service", "BackupService"),
+    ("promptd.daemon.inbox.inbox_service", "InboxService"),
 )
 
 
 def build(paths: Paths, config: _config.Config, *, foreground: bool = False) -> Daemon:
     """A daemon with the core service and the optional services registered."""
-    from .service import CoreService
+    from .core_service import CoreService
 
     daemon = Daemon(paths, config, foreground=foreground)
     core = CoreService(daemon)

@@ -14,7 +14,7 @@ from typing import Any
 
 from promptd.daemon import config as _config
 from promptd.daemon.events import Event, Record
-from promptd.daemon.inbox.service import InboxService
+from promptd.daemon.inbox.inbox_service import InboxService
 from promptd.daemon.paths import Paths, ensure_private_dir, resolve
 from promptd.daemon.server.app import Daemon
 from promptd.daemon.server.main import build

@@ -16,8 +16,8 @@ import pytest
 
 from promptd.daemon import api
 from promptd.daemon.backup import catalog, snapshot
+from promptd.daemon.backup.backup_service import BackupService
 from promptd.daemon.backup.scheduler import BackupScheduler, parse_time
-from promptd.daemon.backup.service import BackupService
 from promptd.daemon.backup.verify import unpacked
 from promptd.daemon.config import BackupConfig, Config
 from promptd.daemon.errors import BackupError, ConfigError
@@ -185,7 +185,7 @@ async def test_rotation_over_days_prunes_with_an_event_for_each_deletion(
 async def test_a_new_backup_that_does_not_verify_is_removed_and_recorded(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from promptd.daemon.backup import service as service_mod
+    from promptd.daemon.backup import backup_service as service_mod
     from promptd.daemon.backup.verify import VerifyResult
 
     monkeypatch.setattr(
