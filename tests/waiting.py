@@ -16,9 +16,17 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def _timed_out(timeout: float, what: str, explain: Callable[[], str] | None) -> AssertionError:
-    detail = f"\n{explain()}" if explain is not None else ""
-    return AssertionError(f"timed out after {timeout:g} s waiting for {what}{detail}")
+def _ready(
+    cond: Callable[[], T], deadline: float, what: str, explain: Callable[[], str] | None
+) -> T | None:
+    """``cond()``'s value when truthy, None to poll again; past the deadline, fail."""
+    value = cond()
+    if value:
+        return value
+    if time.monotonic() > deadline:
+        detail = f"\n{explain()}" if explain is not None else ""
+        raise AssertionError(f"timed out waiting for {what}{detail}")
+    return None
 
 
 async def until(
@@ -31,13 +39,9 @@ async def until(
 ) -> T:
     """Poll ``cond()`` on the running loop until it is truthy; return its value."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise _timed_out(timeout, what, explain)
+    while (value := _ready(cond, deadline, f"{what} ({timeout:g} s)", explain)) is None:
         await asyncio.sleep(interval)
+    return value
 
 
 def wait_until(
@@ -50,10 +54,6 @@ def wait_until(
 ) -> T:
     """Poll ``cond()`` (blocking) until it is truthy; return its value."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise _timed_out(timeout, what, explain)
+    while (value := _ready(cond, deadline, f"{what} ({timeout:g} s)", explain)) is None:
         time.sleep(interval)
+    return value
