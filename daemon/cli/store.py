@@ -47,10 +47,25 @@ def rebuild(ctx: click.Context) -> None:
         log.rebuild()
         count = log.count()
         names = [p.name for p in log.projections]
+        library = _rebuild_library(paths, cfg, log) if cfg.library.enabled else None
     took = time.perf_counter() - started
     click.echo(
         f"Rebuilt {len(names)} projections ({', '.join(names)}) from {count} events "
         f"in {took:.2f} s."
+    )
+    if library is not None:
+        click.echo(
+            f"Rebuilt the library index: {library.get('optimization', 0)} optimizations, "
+            f"{library.get('file', 0)} prompt files."
+        )
+
+
+def _rebuild_library(paths: Paths, cfg: _config.Config, log: EventLog) -> dict[str, int]:
+    from ..library import feed
+
+    folders = feed.folders_of(cfg.library.paths)
+    return feed.rebuild(
+        paths.library, log.store_id(), log.read(), folders, cfg.library.max_file_bytes
     )
 
 
