@@ -6,6 +6,7 @@ The library is the daemon's (it keeps the index current), so these start it when
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -150,3 +151,44 @@ def reject(ctx: click.Context, id: str, why: str) -> None:
       promptd reject 01JD3Q8 --why "dropped the JSON example"
     """
     _verdict(ctx, "optimization.reject", id, why)
+
+
+@library.command("upload")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--collection", required=True, help="The xAI collection id (collection_...).")
+def library_upload(path: Path, collection: str) -> None:
+    """Upload prompt files (a folder's, or one file) to an xAI Collection.
+
+    Needs XAI_API_KEY and XAI_MANAGEMENT_API_KEY (a management key with the
+    AddFileToCollection permission); promptd never stores either. Then list the collection in
+    config.toml ([library] xai_collections) so `promptd search` searches it.
+
+    \b
+    Example:
+      promptd library upload ~/prompts --collection collection_123
+    """
+    import asyncio
+    import os
+
+    from ..errors import InputError
+    from ..library import feed
+    from ..library.collections import CollectionsClient, management_key
+
+    files = list(feed.prompt_files([path])) if path.is_dir() else [path]
+    if not files:
+        suffixes = ", ".join(sorted(feed.PROMPT_SUFFIXES))
+        raise InputError(f"no prompt files under {path} (looked for {suffixes})")
+
+    async def upload_all() -> None:
+        import httpx
+
+        async with httpx.AsyncClient() as http:
+            client = CollectionsClient(
+                http, api_key=os.environ.get("XAI_API_KEY", ""), management_key=management_key()
+            )
+            for n, file in enumerate(files, 1):
+                file_id = await client.upload(file, collection)
+                click.echo(f"[{n}/{len(files)}] {file} -> {file_id}", err=True)
+
+    asyncio.run(upload_all())
+    click.echo(f"uploaded {len(files)} files to {collection}", err=True)

@@ -314,7 +314,7 @@ def describe_related(rel: Related) -> str:
         used = " (given to the Designer as an example)" if rel.used == "example" else ""
         return (
             f"you optimized a similar prompt on {rel.at or 'an earlier day'}: score {rel.score}"
-            f"{kept}, {rel.similarity}% similar{used} — promptd show {opt_id[:8]}"
+            f"{kept}, {rel.similarity}% similar{used} — promptd show {opt_id}"
         )
     where = rel.ref.partition(":")[2]
     used = " (given to the Designer as context)" if rel.used == "context" else ""

@@ -30,7 +30,15 @@ from ..errors import PromptdError
 SCHEMA_VERSION: Final = 1
 KEPT, NONE, REJECTED = 1, 0, -1
 _WORD = re.compile(r"\w+", re.UNICODE)
-_MAX_QUERY_TERMS: Final = 48
+_MAX_QUERY_TERMS: Final = 32
+# Words too common to tell prompts apart: left out of the query (their posting lists are the
+# longest, so they cost the most and rank the least), kept in the similarity measure.
+_STOPWORD_TEXT: Final = (
+    "a an and are as at be but by do for from has have i if in into is it its me my no not "
+    "of on or our so that the their them then there these they this to up us was we were "
+    "what when which who will with you your please"
+)
+_STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
 _HEAP_BYTES: Final = 32_000_000
 
 
@@ -266,14 +274,16 @@ class LibraryIndex:
         include_rejected: bool = True,
     ) -> list[Hit]:
         """The best matches for ``text``, kept rewrites first among close scores."""
-        terms = list(dict.fromkeys(words(text)))[:_MAX_QUERY_TERMS]
+        all_terms = dict.fromkeys(words(text))
+        terms = [t for t in all_terms if t not in _STOPWORDS][:_MAX_QUERY_TERMS]
+        terms = terms or list(all_terms)[:_MAX_QUERY_TERMS]  # a query of stopwords only
         if not terms or limit <= 0:
             return []
         searcher = self.index.searcher()
         query = self.index.parse_query(" ".join(terms), ["text"])
         wanted_kinds, skip = set(kinds), set(exclude)
         hits: list[Hit] = []
-        for rank, address in searcher.search(query, limit * 4 + len(skip)).hits:
+        for rank, address in searcher.search(query, limit * 2 + len(skip)).hits:
             doc = _doc_of(searcher.doc(address).to_dict())
             if doc.doc_id in skip or (wanted_kinds and doc.kind not in wanted_kinds):
                 continue

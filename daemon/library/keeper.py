@@ -32,7 +32,8 @@ from ..events import (
 )
 from ..values import Related
 from . import feed, types
-from .index import KEPT, REJECTED, Hit, LibraryIndex
+from .collections import CollectionsClient, CollectionsError, Match
+from .index import KEPT, REJECTED, Hit, LibraryIndex, similarity
 
 if TYPE_CHECKING:
     from ..config import Config, LibraryConfig
@@ -96,6 +97,9 @@ class LibraryService:
         self._stopping = asyncio.Event()
         self._error = ""
         self._last_seen = 0
+        self._collections: CollectionsClient | None = None
+        self._http: Any = None
+        self._breaker: Any = None
         daemon.reload_hooks.append(self._reloaded)
         core = getattr(daemon, "core", None)
         if core is not None and self.config.enabled:
@@ -132,6 +136,9 @@ class LibraryService:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._http is not None:
+            with contextlib.suppress(Exception):
+                await self._http.aclose()
         with contextlib.suppress(Exception):
             await self._run(self.index.close)
         self._pool.shutdown(wait=True, cancel_futures=False)
@@ -247,12 +254,77 @@ class LibraryService:
             raise InputError(f"limit must be 1-100, not {params.limit}")
         self._need_index()
         started = time.perf_counter()
-        hits = await self._run(lambda: self.index.search(text, params.limit, kinds=params.kinds))
+        local_kinds = [k for k in params.kinds if k != "collection"]
+        want_local = not params.kinds or bool(local_kinds)
+        want_remote = bool(self.config.xai_collections) and (
+            not params.kinds or "collection" in params.kinds
+        )
+        # the two searches run side by side
+        local = (
+            asyncio.ensure_future(
+                self._run(lambda: self.index.search(text, params.limit, kinds=local_kinds))
+            )
+            if want_local
+            else None
+        )
+        remote = (
+            asyncio.ensure_future(self._search_collections(text, params.limit))
+            if want_remote
+            else None
+        )
+        hits: list[types.SearchHit] = []
+        reason = ""
+        if local is not None:
+            hits += [search_hit(h) for h in await local]
+        if remote is not None:
+            found, reason = await remote
+            hits += found
+        # each list is best-first on its own scale: interleave them by similarity
+        hits.sort(key=lambda h: (h.similarity, h.rank), reverse=True)
         return types.SearchResult(
             query=text,
-            hits=[search_hit(h) for h in hits],
+            hits=hits[: params.limit],
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            degraded_reason=reason,
         )
+
+    async def _search_collections(self, text: str, limit: int) -> tuple[list[types.SearchHit], str]:
+        """Hits from xAI Collections, and why there are none when they failed."""
+        from ..errors import CircuitOpenError
+
+        client, breaker = self._collections_client()
+        try:
+            breaker.before_call()
+        except CircuitOpenError:
+            return [], "xAI Collections skipped: too many recent failures (breaker open)"
+        try:
+            matches = await client.search(text, list(self.config.xai_collections), limit)
+        except CollectionsError as exc:
+            breaker.record_failure(str(exc))
+            log.warning("library: %s", exc)
+            return [], f"{exc}; showing local hits only"
+        breaker.record_success()
+        return [_collection_hit(text, m) for m in matches], ""
+
+    def _collections_client(self) -> tuple[CollectionsClient, Any]:
+        if self._collections is None:
+            import os
+
+            import httpx
+
+            from ..providers.breaker import CircuitBreaker
+
+            self._http = httpx.AsyncClient()
+            self._collections = CollectionsClient(
+                self._http, api_key=os.environ.get("XAI_API_KEY", "")
+            )
+            self._breaker = CircuitBreaker(
+                "xai-collections", failures=3, cooldown_s=60.0, on_change=self._circuit
+            )
+        return self._collections, self._breaker
+
+    def _circuit(self, event: Any) -> None:
+        self.daemon.spawn(self._store().append(event), "library-circuit")
 
     def _need_index(self) -> None:
         if not self.config.enabled:
@@ -335,6 +407,19 @@ class LibraryService:
                     f"no finished optimization with id {wanted!r}; `promptd history` lists them",
                 )
             return entry.opt_id
+
+
+def _collection_hit(query: str, match: Match) -> types.SearchHit:
+    collection = match.collection_ids[0] if match.collection_ids else ""
+    return types.SearchHit(
+        ref=f"collection:{collection}/{match.file_id}#{match.chunk_id}",
+        kind="collection",
+        source="xai",
+        rank=round(match.score, 4),
+        similarity=similarity(query, match.chunk_content),
+        text=match.chunk_content,
+        title=match.file_id,
+    )
 
 
 def _rate(kept: int, rejected: int) -> float | None:

@@ -35,9 +35,7 @@ def test_search_keep_reject_and_rebuild(home: Path, tmp_path: Path) -> None:
         run("optimize", "--json", "fix the bug in this code {code}. use python").stdout
     )
     second = run("optimize", "please fix the bug in this python code {code}")
-    assert (
-        "similar prompts:" in second.stderr and f"promptd show {first['id'][:8]}" in second.stderr
-    )
+    assert "similar prompts:" in second.stderr and f"promptd show {first['id']}" in second.stderr
 
     found = json.loads(run("search", "fix", "python", "bug", "--json").stdout)
     refs = [h["ref"] for h in found["hits"]]
@@ -47,7 +45,7 @@ def test_search_keep_reject_and_rebuild(home: Path, tmp_path: Path) -> None:
     text = run("search", "fix python bug").stdout
     assert str(folder / "fix.prompt") in text and "% similar" in text
 
-    kept = run("keep", first["id"][:8])
+    kept = run("keep", first["id"])
     assert f"{first['id']}: kept" in kept.stderr
     missing = run("reject", "nope", "--why", "x", ok=False)
     assert missing.returncode != 0

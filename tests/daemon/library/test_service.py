@@ -67,7 +67,7 @@ async def test_a_rejected_rewrite_is_not_offered_and_a_kept_one_counts(promptd_h
         first = await optimize(daemon, FIX)
         await indexed(daemon, 1)
         service = library(daemon)
-        kept = await service.keep(types.VerdictParams(id=first.id[:8]), _Call())  # a prefix
+        kept = await service.keep(types.VerdictParams(id=first.id[:12]), _Call())  # a prefix
         assert kept.id == first.id and kept.acceptance_rate == 1.0
         assert [e.opt_id for e in events(daemon, OptimizationKept)] == [first.id]
         await service.reject(types.VerdictParams(id=first.id, why="lost the code block"), _Call())
