@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from promptd.daemon.events import OptimizationCompleted  # noqa: E402
 from promptd.daemon.library import feed  # noqa: E402
 from promptd.daemon.library.index import LibraryIndex  # noqa: E402
-from promptd.daemon.store import EventLog  # noqa: E402
+from promptd.daemon.projections import open_log  # noqa: E402
 from promptd.daemon.values import Scores  # noqa: E402
 
 _VERBS = "write summarize translate review explain classify extract rewrite draft plan"
@@ -82,7 +82,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        log = EventLog.open(root / "events")
+        log = open_log(root / "events")
         started = time.perf_counter()
         batch: list[OptimizationCompleted] = []
         for i in range(args.prompts):
@@ -145,7 +145,7 @@ def main() -> None:
 
 
 def log_store_id(root: Path) -> str:
-    log = EventLog.open(root / "events", readonly=True)
+    log = open_log(root / "events", readonly=True)
     try:
         return log.store_id()
     finally:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import config as _config
 from ..errors import StoreError
 from ..paths import Paths
+from ..projections import open_log
 from ..server.lifecycle import running_pid
-from ..store import EventLog
 from .common import home_paths, print_json
+
+if TYPE_CHECKING:
+    from ..store import EventLog
 
 
 def _require_log(paths: Paths) -> None:
@@ -43,10 +47,10 @@ def rebuild(ctx: click.Context) -> None:
     _require_log(paths)
     cfg = _config.load(paths.config_file)
     started = time.perf_counter()
-    with EventLog.open(paths.events, cache_config=cfg.cache) as log:
+    with open_log(paths.events, cfg.cache) as log:
         log.rebuild()
         count = log.count()
-        names = [p.name for p in log.projections]
+        names = log.folds.names()
         library = _rebuild_library(paths, cfg, log) if cfg.library.enabled else None
     took = time.perf_counter() - started
     click.echo(
@@ -60,7 +64,7 @@ def rebuild(ctx: click.Context) -> None:
         )
 
 
-def _rebuild_library(paths: Paths, cfg: _config.Config, log: EventLog) -> dict[str, int]:
+def _rebuild_library(paths: Paths, cfg: _config.Config, log: EventLog[Any]) -> dict[str, int]:
     from ..library import feed
 
     folders = feed.folders_of(cfg.library.paths)
@@ -84,9 +88,7 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     paths = home_paths(ctx)
     _require_log(paths)
     cfg = _config.load(paths.config_file)
-    with EventLog.open(
-        paths.events, readonly=True, allow_stale=True, cache_config=cfg.cache
-    ) as log:
+    with open_log(paths.events, cfg.cache, readonly=True, allow_stale=True) as log:
         report = log.verify()
     if as_json:
         out = {

@@ -37,6 +37,7 @@ from .index import KEPT, REJECTED, Hit, LibraryIndex, similarity
 
 if TYPE_CHECKING:
     from ..config import Config, LibraryConfig
+    from ..projections import StoreView
     from ..server.app import Daemon
     from ..server.rpc import Call, Method
     from ..store import AsyncEventLog
@@ -148,7 +149,7 @@ class LibraryService:
         if self._ready.is_set():
             self.daemon.spawn(self._scan(), "library-rescan")
 
-    def _store(self) -> AsyncEventLog:
+    def _store(self) -> AsyncEventLog[StoreView]:
         core = self.daemon.core
         store = core.store if core is not None else None
         if store is None:
@@ -161,7 +162,7 @@ class LibraryService:
 
     # --- feeding -------------------------------------------------------------------------
 
-    async def _follow(self, store: AsyncEventLog) -> None:
+    async def _follow(self, store: AsyncEventLog[StoreView]) -> None:
         """Fold the log into the index: what it missed, then every new event."""
         await self._scan()
         pending: list[Record] = []
