@@ -49,6 +49,7 @@ _FOLDED = (OptimizationCompleted, OptimizationKept, OptimizationRejected)
 _BATCH = 256  # records folded per trip to the worker thread
 _IDLE_FLUSH_S = 0.2  # a partial batch waits at most this long
 RETRIEVE_TIMEOUT_S = 0.25
+COLLECTIONS_TIMEOUT_S = 15.0
 
 
 def related_of(hit: Hit, used: str = "shown") -> Related:
@@ -101,6 +102,8 @@ class LibraryService:
         self._collections: CollectionsClient | None = None
         self._http: Any = None
         self._breaker: Any = None
+        # how the Collections client gets its httpx.AsyncClient (tests hand a MockTransport)
+        self.http_factory: Callable[[], Any] | None = None
         daemon.reload_hooks.append(self._reloaded)
         core = getattr(daemon, "core", None)
         if core is not None and self.config.enabled:
@@ -299,7 +302,17 @@ class LibraryService:
         except CircuitOpenError:
             return [], "xAI Collections skipped: too many recent failures (breaker open)"
         try:
-            matches = await client.search(text, list(self.config.xai_collections), limit)
+            # httpx's timeouts do not cover the DNS lookup: bound the whole call
+            matches = await asyncio.wait_for(
+                client.search(text, list(self.config.xai_collections), limit),
+                COLLECTIONS_TIMEOUT_S,
+            )
+        except TimeoutError:
+            breaker.record_failure("timed out")
+            return [], (
+                f"xAI Collections did not answer within {COLLECTIONS_TIMEOUT_S:.0f} s; "
+                "showing local hits only"
+            )
         except CollectionsError as exc:
             breaker.record_failure(str(exc))
             log.warning("library: %s", exc)
@@ -315,7 +328,7 @@ class LibraryService:
 
             from ..providers.breaker import CircuitBreaker
 
-            self._http = httpx.AsyncClient()
+            self._http = (self.http_factory or httpx.AsyncClient)()
             self._collections = CollectionsClient(
                 self._http, api_key=os.environ.get("XAI_API_KEY", "")
             )

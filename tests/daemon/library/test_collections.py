@@ -108,25 +108,31 @@ async def test_search_merges_collection_hits_and_degrades_to_local(
     promptd_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XAI_API_KEY", "xai-test")
+    answers = [httpx.Response(200, json=MATCHES)] + [httpx.Response(503, text="down")] * 3
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers.pop(0)
+
     config = FAST_INBOX + '[library]\nxai_collections = ["collection_abc"]\n'
     async with running_daemon(promptd_home, config) as daemon:
         await optimize(daemon, "summarize the meeting notes into action items for the team")
         service = library(daemon)
+        service.http_factory = lambda: httpx.AsyncClient(transport=httpx.MockTransport(handler))
         await until(lambda: service.index.is_open and service.index.counts()["optimization"])
         params = types.SearchParams(text="summarize meeting notes into action items")
-        with respx.mock:
-            respx.post(SEARCH).mock(return_value=httpx.Response(200, json=MATCHES))
-            found = await service.search(params, _Call())
+        found = await service.search(params, _Call())
+        assert str(sent[0].url) == SEARCH
         sources = {h.source for h in found.hits}
         assert sources == {"local", "xai"} and found.degraded_reason == ""
         xai = next(h for h in found.hits if h.source == "xai")
         assert xai.ref == "collection:collection_abc/file_style#c1" and xai.kind == "collection"
 
-        with respx.mock:
-            respx.post(SEARCH).mock(return_value=httpx.Response(503, text="down"))
-            for _ in range(3):
-                down = await service.search(params, _Call())
-                assert {h.source for h in down.hits} == {"local"}
-                assert "local hits only" in down.degraded_reason
-            opened = await service.search(params, _Call())
+        for _ in range(3):
+            down = await service.search(params, _Call())
+            assert {h.source for h in down.hits} == {"local"}
+            assert "local hits only" in down.degraded_reason
+        opened = await service.search(params, _Call())
         assert "breaker open" in opened.degraded_reason and opened.hits
+        assert len(sent) == 4  # the open breaker made no call
