@@ -5,7 +5,8 @@ One JSON object a line over the Unix socket in ``run/``. Params are decoded with
 Long work (``optimize``, ``batch.submit``, ``backup.now``) sends ``progress`` notifications
 whose ``token`` is the request's ``progress_token`` when it gave one.
 
-The envelope, the framing and the error codes are :mod:`promptd.daemon.wire`'s.
+The envelope, the framing and the error codes are :mod:`promptd.daemon.wire`'s (the codes
+are re-exported here).
 """
 
 from __future__ import annotations
@@ -15,7 +16,49 @@ from typing import Annotated, Final
 import msgspec
 
 from .events import OptimizationCompleted
-from .values import Change, Finding, Scores, ticks_to_usd
+from .values import Change, Finding, Related, Scores, ticks_to_usd
+
+# The JSON-RPC error codes are the wire protocol's (promptd.daemon.wire); they are here too
+# because a client reads them with the rest of the contract.
+from .wire import (
+    BACKUP_ERROR as BACKUP_ERROR,
+)
+from .wire import (
+    BATCH_ERROR as BATCH_ERROR,
+)
+from .wire import (
+    BUDGET_ERROR as BUDGET_ERROR,
+)
+from .wire import (
+    INPUT_ERROR as INPUT_ERROR,
+)
+from .wire import (
+    INTERNAL_ERROR as INTERNAL_ERROR,
+)
+from .wire import (
+    INVALID_PARAMS as INVALID_PARAMS,
+)
+from .wire import (
+    INVALID_REQUEST as INVALID_REQUEST,
+)
+from .wire import (
+    MESSAGE_TOO_LARGE as MESSAGE_TOO_LARGE,
+)
+from .wire import (
+    METHOD_NOT_FOUND as METHOD_NOT_FOUND,
+)
+from .wire import (
+    NOT_FOUND as NOT_FOUND,
+)
+from .wire import (
+    PARSE_ERROR as PARSE_ERROR,
+)
+from .wire import (
+    PROVIDER_ERROR as PROVIDER_ERROR,
+)
+from .wire import (
+    SHUTTING_DOWN as SHUTTING_DOWN,
+)
 
 MAX_BUDGET_USD: Final = 1_000_000.0
 """The largest daily or monthly budget (USD) the daemon accepts; larger is surely a typo."""
@@ -75,6 +118,7 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     model_reason: str = ""
     scores_before: Scores | None = None
     scores_after: Scores | None = None
+    related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
 
 
 def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
@@ -104,6 +148,7 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         model_reason=done.model_reason,
         scores_before=before,
         scores_after=after,
+        related=list(done.related),
     )
 
 
@@ -348,6 +393,16 @@ class StatusResult(msgspec.Struct, kw_only=True):
     log_file: str = ""
     optimizations: int = 0
     in_flight: int = 0
+    library: LibrarySummary | None = None
+
+
+class LibrarySummary(msgspec.Struct, kw_only=True):
+    """The library's line in ``status``: what is indexed and how often rewrites are kept."""
+
+    documents: int
+    kept: int
+    rejected: int
+    acceptance_rate: float | None
 
 
 class SubscribeParams(Params):

@@ -15,7 +15,8 @@ the server's. It holds:
 * **a method's shape**: :class:`Method` (its params Struct and handler) and :class:`Call`
   (what a handler knows of the request it serves: where to send ``progress``).
 
-The params and result Structs themselves live in :mod:`promptd.daemon.api`.
+The params and result Structs themselves live in :mod:`promptd.daemon.api` (which
+re-exports the error codes).
 
 Standard library and msgspec only: ``promptd status`` imports this without asyncio.
 """
@@ -28,11 +29,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import msgspec
 
-from . import api
 from .errors import (
     BackupError,
     BudgetError,
@@ -45,6 +45,9 @@ from .errors import (
     ProviderError,
     RPCError,
 )
+
+if TYPE_CHECKING:
+    from . import api
 
 # --- error codes: JSON-RPC 2.0's, then ours (in the server-defined range) -------------------
 

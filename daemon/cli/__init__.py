@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": (".backup", "import_"),
     "rebuild": (".store", "rebuild"),
     "verify": (".store", "verify"),
+    "search": (".library", "search"),
+    "library": (".library", "library"),
+    "keep": (".library", "keep"),
+    "reject": (".library", "reject"),
     "lsp": (".lsp", "lsp"),
 }
 

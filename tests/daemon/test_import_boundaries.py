@@ -80,7 +80,7 @@ def _runtime_imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("folder", ["backup", "inbox"])
+@pytest.mark.parametrize("folder", ["backup", "inbox", "library"])
 def test_the_services_do_not_import_the_server(folder: str) -> None:
     """The daemon loads its services by name and hands them what they need; they import
     the wire protocol for their methods, never the server package, not even inside a
