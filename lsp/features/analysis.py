@@ -12,13 +12,15 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from promptd.daemon.engine.lint import LintReport, lint
 from promptd.daemon.errors import PromptdError
 
 from .detect import Prompt, detect, redetect
 from .documents import Document
+
+if TYPE_CHECKING:
+    from promptd.daemon.engine.lint import LintReport
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ class Analyzer:
             self._lint.move_to_end(key)
             return hit
         try:
+            from promptd.daemon.engine.lint import lint  # the engine loads at the first lint
+
             result: tuple[LintReport | None, str] = (lint(text, prompt_type), "")
         except PromptdError as exc:
             result = (None, str(exc))

@@ -3,15 +3,14 @@ and reads the server's framed messages, with deadlines, in a reader thread."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import subprocess
 import sys
 import threading
-import time
 from typing import IO, Any
+
+from tests.waiting import wait_until
 
 SERVER = [sys.executable, "-m", "promptd.lsp.server"]
 
@@ -35,7 +34,6 @@ class Wire:
         self.responses: dict[Any, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
         self.stderr: list[bytes] = []
-        self._arrived: queue.Queue[None] = queue.Queue()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.ids = 0
@@ -60,7 +58,6 @@ class Wire:
                     self.responses[message["id"]] = message
                 else:
                     self.notifications.append(message)
-            self._arrived.put(None)
 
     def _drain(self, err: IO[bytes]) -> None:
         for line in iter(err.readline, b""):
@@ -86,19 +83,23 @@ class Wire:
         return self.ids
 
     def wait(self, condition: Any, timeout: float, what: str) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
+        """``condition()`` (read under the reader's lock) once truthy; fails early, with the
+        server's stderr, if the server exits."""
+
+        def ready() -> Any:
             with self._lock:
                 value = condition()
-            if value:
-                return value
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                err = b"".join(self.stderr[-20:]).decode(errors="replace")
-                state = "alive" if self.proc.poll() is None else f"exited {self.proc.returncode}"
-                raise AssertionError(f"no {what} within {timeout} s (server {state}): {err}")
-            with contextlib.suppress(queue.Empty):
-                self._arrived.get(timeout=min(left, 0.1))
+            if not value and self.proc.poll() is not None:
+                raise AssertionError(
+                    f"the server exited ({self.proc.returncode}) before {what}: {self.log()}"
+                )
+            return value
+
+        return wait_until(ready, timeout, what, interval=0.005, explain=self.log)
+
+    def log(self) -> str:
+        """The server's last lines on stderr."""
+        return b"".join(self.stderr[-20:]).decode(errors="replace")
 
     def response(self, msg_id: Any, timeout: float = 10.0) -> dict[str, Any]:
         result: dict[str, Any] = self.wait(

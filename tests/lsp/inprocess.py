@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from pytest_lsp import client_capabilities
 from promptd.lsp import pygls_compat
 from promptd.lsp.features.documents import LineIndex
 from promptd.lsp.server import create_server
+from tests.waiting import until
 
 _converter = converters.get_converter()
 _LENGTH = re.compile(rb"Content-Length: (\d+)")
@@ -78,14 +78,7 @@ class InProcess:
         return self.ids
 
     async def wait(self, condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-            await asyncio.sleep(0.005)
+        return await until(condition, timeout, what, interval=0.005)
 
     async def answer(self, method: str, params: Any, timeout: float = 10.0) -> dict[str, Any]:
         msg_id = self.request_id(method, params)

@@ -3,11 +3,9 @@ answers what pygls alone would drop. If pygls changes, the first test names what
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from promptd.lsp import pygls_compat
 from promptd.lsp.server import create_server
+from tests.waiting import until
 
 
 class Capture:
@@ -132,9 +131,8 @@ async def test_serve_reads_frames_reports_damage_and_answers(server: Any) -> Non
         return chunks.pop(0) if chunks else b""
 
     await pygls_compat.serve(srv, read, threading.Event())
-    deadline = time.monotonic() + 10  # the hover handler is a task: wait for its answer
-    while not any(m.get("id") == 1 for m in out.sent) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    # the hover handler is a task: wait for its answer
+    await until(lambda: any(m.get("id") == 1 for m in out.sent), 10, "the hover's answer")
     logs = [m["params"]["message"] for m in out.sent if m.get("method") == "window/logMessage"]
     assert any("over the limit" in m for m in logs)
     assert [m for m in out.sent if m.get("id") == 1] == [
