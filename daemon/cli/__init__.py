@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": (".lifecycle", "status"),
     "optimize": (".optimize", "optimize"),
     "lint": (".lint_command", "lint"),
+    "templatize": (".tools", "templatize"),
+    "trim": (".tools", "trim"),
     "history": (".records", "history"),
     "show": (".records", "show"),
     "costs": (".records", "costs"),

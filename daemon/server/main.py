@@ -25,6 +25,7 @@ SERVICES: tuple[tuple[str, str], ...] = (
     ("promptd.daemon.backup.backup_service", "BackupService"),
     ("promptd.daemon.inbox.inbox_service", "InboxService"),
     ("promptd.daemon.library.keeper", "LibraryService"),
+    ("promptd.daemon.tools.service", "ToolsService"),
 )
 
 
