@@ -7,7 +7,7 @@ Names are snake_case from the context ("customer_name", "word_limit", "document"
 and never an existing placeholder's. Instruction words, format words and the task stay.
 
 The guard: :func:`fill` of the template with the table gives the original byte for byte, and
-the existing placeholders are untouched; :func:`templatize` refuses with
+the existing placeholders are untouched; :func:`check` refuses, and :func:`templatize` with it, with
 :class:`~promptd.daemon.errors.GuardError` otherwise.
 
     >>> r = templatize("Write to Jane Doe in under 120 words.")
@@ -25,7 +25,7 @@ import msgspec
 
 from ..config import EngineConfig
 from ..engine.guards import check_input, placeholder_name, placeholder_spans
-from ..engine.text import wordlist
+from ..engine.text import IMPERATIVES, wordlist
 from ..errors import GuardError
 from .types import TemplatizeResult, Variable
 
@@ -116,7 +116,8 @@ _MINIMUM: Final = re.compile(
 )
 _QUOTE: Final = re.compile(r"\"(?P<body>[^\"\n]{1,400})\"|“(?P<curly>[^“”\n]{1,400})”")
 _CAP_RUN: Final = re.compile(
-    r"(?<![\w'’.@/-])(?:[A-Z][a-z]+(?:['’][A-Za-z]+)?|[A-Z]{2,}[a-z]*)"
+    r"(?<![\w'’.@/-])(?:(?:Dr|Mr|Mrs|Ms|Prof|St)\.[ ])?"
+    r"(?:[A-Z][a-z]+(?:['’][A-Za-z]+)?|[A-Z]{2,}[a-z]*)"
     r"(?:[ ](?:(?:of|de|van|von|da|and|&)[ ])?(?:[A-Z][a-z]+(?:['’][A-Za-z]+)?|[A-Z]\.|[A-Z]{2,}))*"
     r"(?![\w'’@-])"
 )
@@ -190,13 +191,36 @@ def templatize(text: str, config: EngineConfig | None = None) -> TemplatizeResul
             continue
         chosen.append(cand)
         protected.append((cand.start, cand.end))
+    for cand in list(chosen):
+        if cand.kind == "name":  # the same name elsewhere, even at the start of a sentence
+            value = re.escape(text[cand.start : cand.end])
+            for m in re.finditer(rf"(?<![\w'’-]){value}(?![\w'’-])", text):
+                if not _overlaps(m.start(), m.end(), protected):
+                    chosen.append(_Candidate(m.start(), m.end(), "name", cand.name))
+                    protected.append((m.start(), m.end()))
     chosen.sort(key=lambda c: c.start)
+    while True:
+        result, clashes = _build(text, chosen, style, taken, existing)
+        if not clashes:
+            break
+        # a placeholder that merges with the text around it (``$`` + ``{amount}``): keep the
+        # value as it is there instead
+        chosen = [c for i, c in enumerate(chosen) if i not in clashes]
+    check(text, result)
+    return result
 
+
+def _build(
+    text: str, chosen: Sequence[_Candidate], style: str, taken: set[str], existing: list[str]
+) -> tuple[TemplatizeResult, set[int]]:
+    """The template for the ``chosen`` values, and the indexes of those whose placeholder
+    would not read back as itself in the template."""
     variables: dict[tuple[str, str], Variable] = {}  # (kind, value) -> variable
     names: set[str] = set(taken)
     parts: list[str] = []
-    pos = 0
-    for cand in chosen:
+    where: dict[tuple[int, int], int] = {}  # span of each inserted placeholder -> its index
+    pos = out = 0
+    for i, cand in enumerate(chosen):
         value = text[cand.start : cand.end]
         var = variables.get((cand.kind, value))
         if var is None:
@@ -207,18 +231,22 @@ def templatize(text: str, config: EngineConfig | None = None) -> TemplatizeResul
         else:
             var.occurrences += 1
         parts.append(text[pos : cand.start])
+        out += cand.start - pos
         parts.append(var.placeholder)
+        where[(out, out + len(var.placeholder))] = i
+        out += len(var.placeholder)
         pos = cand.end
     parts.append(text[pos:])
     template = "".join(parts)
+    found = {(s, e) for _t, _st, s, e in placeholder_spans(template)}
+    clashes = {i for span, i in where.items() if span not in found}
     result = TemplatizeResult(
         template=template,
         style=style.removesuffix("_spaced"),
         variables=list(variables.values()),
         existing=existing,
     )
-    _guard(text, result)
-    return result
+    return result, clashes
 
 
 def fill(template: str, variables: Sequence[Variable]) -> str:
@@ -230,7 +258,7 @@ def fill(template: str, variables: Sequence[Variable]) -> str:
     return pattern.sub(lambda m: by_token[m.group(0)], template)
 
 
-def _guard(original: str, result: TemplatizeResult) -> None:
+def check(original: str, result: TemplatizeResult) -> None:
     """Refuse a template that does not fill back to ``original`` byte for byte."""
     if fill(result.template, result.variables) != original:
         raise GuardError(
@@ -318,7 +346,7 @@ def _candidates(text: str) -> Iterable[_Candidate]:
         yield _Candidate(m.start(), m.end(), "date", _date_name(text, m.start()))
     yield from _quotes(text)
     for m in _MONEY.finditer(text):
-        yield _Candidate(m.start("num"), m.end("num"), "number", _money_name(text, m.start()))
+        yield _Candidate(m.start(), m.end(), "number", _money_name(text, m.start()))
     for m in _REFERENCE.finditer(text):
         before = _words_before(text, m.start(), 1)
         name = f"{before[0]}_number" if before and len(before[0]) > 2 else "reference_number"
@@ -438,7 +466,7 @@ def _names(text: str) -> Iterable[_Candidate]:
     """Proper names: capitalized runs that do not start a sentence or a line."""
     for m in _CAP_RUN.finditer(text):
         words = m.group(0).split(" ")
-        while words and words[0].rstrip(".") in _NOT_NAMES:
+        while words and (words[0] in _NOT_NAMES or words[0].lower() in IMPERATIVES):
             words = words[1:]
         if not words or all(w in _NOT_NAMES or len(w) < 2 for w in words):
             continue
@@ -450,6 +478,8 @@ def _names(text: str) -> Iterable[_Candidate]:
         initial = start == m.start() and (not head or head[-1] in ".!?\n:\"'“(*-#>")
         if initial and not _line_label(text, start):
             continue  # sentence-initial: only a label's value ("Customer: Jane Doe") is a name
+        if _words_before(text, start, 1) in (["a"], ["an"]):
+            continue  # "a Senior Data Analyst": a role or a title, part of the instructions
         if all(w.isupper() for w in words) and len(words) == 1:
             continue  # an acronym
         yield _Candidate(start, end, "name", _name_name(text, start))
@@ -465,6 +495,10 @@ def _name_name(text: str, start: int) -> str:
         return f"{noun}_name"
     if before and before[-1] in ("named", "called"):
         return "name"
-    if before and before[-1] in ("in", "at", "near", "from", "to", "visit", "visiting"):
-        return "place" if before[-1] not in ("to",) else "recipient_name"
+    if before and before[-1] in ("in", "near", "visit", "visiting", "around"):
+        return "place"
+    if before and before[-1] in ("at", "from", "with"):
+        return "organization" if before[-1] != "with" else "person_name"
+    if before and before[-1] == "to":
+        return "recipient_name"
     return "name"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Final, Protocol
+import warnings
+from typing import Any, Final, Protocol
 
 _DEFAULT: Final = "o200k_base"
 # OpenAI families newer than the library's model table: all o200k_base (tiktoken's table).
@@ -22,23 +23,32 @@ class Encoder(Protocol):
 
 
 @functools.cache
-def _encoding(name: str) -> Encoder:
-    import bpe_openai
+def _bpe() -> Any:
+    """The ``bpe_openai`` module, imported quietly: 0.1.4 loads its vocabularies with
+    ``importlib.resources.open_binary``, which warns (DeprecationWarning) on Python 3.11+."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai
 
-    encoder: Encoder = bpe_openai.get_encoding(name)
+        return bpe_openai
+
+
+@functools.cache
+def _encoding(name: str) -> Encoder:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        encoder: Encoder = _bpe().get_encoding(name)
     return encoder
 
 
 def encoding_for(model: str) -> tuple[str, str]:
     """(encoding name, estimate note) for ``model``; the note is empty when it is exact."""
-    import bpe_openai
-
     model = model.strip()
     if not model:
         return _DEFAULT, "no model given, an estimate"
     bare = model.rsplit("/", 1)[-1]
     try:
-        name: str = bpe_openai.encoding_name_for_model(bare)
+        name: str = _bpe().encoding_name_for_model(bare)
     except KeyError:
         pass
     else:

@@ -30,7 +30,7 @@ CONSTRAINT: Final = re.compile(
     r"without|exactly|required?)\b",
     re.I,
 )
-_FENCED: Final = re.compile(r"(?m)^(```|~~~)[^\n]*\n(?:.*\n)*?\1[ \t]*$|^(```|~~~)(?:.*\n?)*\Z")
+_FENCED: Final = re.compile(r"(```|~~~).*?(?:\1|\Z)", re.S)  # a fence, wherever it opens
 _INLINE_CODE: Final = re.compile(r"`[^`\n]+`")
 _QUOTED: Final = re.compile(r"\"[^\"\n]*\"|“[^“”\n]*”|'[^'\n]{2,}'(?!\w)")
 _NUMBER: Final = re.compile(r"\d+(?:[.,]\d+)*")
@@ -131,9 +131,11 @@ def trim(
     reason = ""
     if not fits:
         kept = sum(count(item) for (_k, item) in before_items)
+        over = n - max_tokens
         reason = (
-            f"{n - max_tokens} tokens over: no filler, repetition or wordiness is left to cut, "
-            f"and trim never cuts placeholders, code, quotes, numbers or constraint sentences "
+            f"{over} token{'s' if over != 1 else ''} over: no filler, repetition or wordiness "
+            "is left to cut, "
+            "and trim never cuts placeholders, code, quotes, numbers or constraint sentences "
             f"(about {kept} tokens here); shorten the task yourself or raise --max-tokens"
         )
     return TrimResult(
