@@ -314,8 +314,9 @@ def _snake(text: str) -> str:
 
 
 def _words_before(text: str, start: int, n: int = 4) -> list[str]:
-    line_start = text.rfind("\n", 0, start) + 1
-    return re.findall(r"[A-Za-z]+", text[line_start:start].lower())[-n:]
+    line_start = text.rfind("\n", max(0, start - 80), start) + 1
+    window = text[max(line_start, start - 80) : start]  # a bounded look back: long lines
+    return re.findall(r"[A-Za-z]+", window.lower())[-n:]
 
 
 def _line_label(text: str, start: int) -> str:
