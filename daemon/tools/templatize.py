@@ -56,7 +56,15 @@ _DATE: Final = re.compile(
     + _MONTH
     + r"\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2}(?:st|nd|rd|th)? "
     + _MONTH
-    + r",? \d{4})\b"
+    + r",? \d{4}|"
+    + _MONTH
+    + r" \d{4})\b"
+)
+_MONTH_ONLY: Final = re.compile(
+    r"\b(?:in|during|until|by|since|for|from)\s+(?P<month>" + _MONTH + r")\b(?![ ]\d)"
+)
+_YEAR: Final = re.compile(
+    r"\b(?:in|during|until|by|since|for|from|of)\s+(?P<year>(?:19|20)\d{2})\b(?![-/.]\d)"
 )
 _MONEY: Final = re.compile(r"(?<![\w.])[$€£](?P<num>\d[\d,]*(?:\.\d+)?)(?![\w.]\d)")
 _UNITS: Final = {
@@ -132,7 +140,8 @@ _NOT_NAMES: Final = wordlist(
     Thanks Thank JSON YAML CSV XML HTML CSS SQL Markdown TOML API URL PDF AI LLM Python
     JavaScript TypeScript Java Rust Go Ruby PHP Swift Kotlin Bash English French German Spanish
     Italian Portuguese Dutch Japanese Chinese Korean Russian Arabic Hindi Monday Tuesday
-    Wednesday Thursday Friday Saturday Sunday Q A Here There What Why How Who Where Which
+    Wednesday Thursday Friday Saturday Sunday January February March April June July August
+    September October November December Q A Here There What Why How Who Where Which
     Below Above Following Each Every All Some Any One Two Three First Second Finally Also
     Act Assume Consider Imagine Translate Rewrite Classify Generate Provide Ensure Check Fix
     Review Analyze Analyse Compare Draft Compose Suggest Find Tell Show Help Let Start End
@@ -151,8 +160,11 @@ _ROLE_NOUNS: Final = wordlist(
 _QUOTE_NOUNS: Final = wordlist(
     """
     title headline phrase slogan tagline keyword keywords topic subject question sentence
-    word name query term message quote statement text input claim
+    word name query term message quote statement text input claim request command prompt
     """
+)
+_VERBS: Final = IMPERATIVES | wordlist(
+    "meet email call contact ask thank greet invite visit introduce message congratulate"
 )
 _VERB_NOUNS: Final = {"titled": "title", "named": "name", "called": "name", "entitled": "title"}
 _REFERENCE: Final = re.compile(r"(?<![\w&])#(?P<num>\d{2,})\b")
@@ -345,6 +357,10 @@ def _candidates(text: str) -> Iterable[_Candidate]:
         yield _Candidate(m.start(), m.end(), "email", _line_label(text, m.start()) or "email")
     for m in _DATE.finditer(text):
         yield _Candidate(m.start(), m.end(), "date", _date_name(text, m.start()))
+    for m in _MONTH_ONLY.finditer(text):
+        yield _Candidate(m.start("month"), m.end("month"), "date", "month")
+    for m in _YEAR.finditer(text):
+        yield _Candidate(m.start("year"), m.end("year"), "date", "year")
     yield from _quotes(text)
     for m in _MONEY.finditer(text):
         yield _Candidate(m.start(), m.end(), "number", _money_name(text, m.start()))
@@ -467,7 +483,7 @@ def _names(text: str) -> Iterable[_Candidate]:
     """Proper names: capitalized runs that do not start a sentence or a line."""
     for m in _CAP_RUN.finditer(text):
         words = m.group(0).split(" ")
-        while words and (words[0] in _NOT_NAMES or words[0].lower() in IMPERATIVES):
+        while words and (words[0] in _NOT_NAMES or words[0].lower() in _VERBS):
             words = words[1:]
         if not words or all(w in _NOT_NAMES or len(w) < 2 for w in words):
             continue
@@ -481,6 +497,13 @@ def _names(text: str) -> Iterable[_Candidate]:
             continue  # sentence-initial: only a label's value ("Customer: Jane Doe") is a name
         if _words_before(text, start, 1) in (["a"], ["an"]):
             continue  # "a Senior Data Analyst": a role or a title, part of the instructions
+        if (
+            len(words) == 1
+            and re.search(r"(?:an|ese|ish)$", words[0])
+            and _words_before(text, start, 1) == ["the"]
+            and re.match(r" [a-z]", text[end : end + 2])
+        ):
+            continue  # "the European market": an adjective, not a name
         if all(w.isupper() for w in words) and len(words) == 1:
             continue  # an acronym
         yield _Candidate(start, end, "name", _name_name(text, start))
@@ -496,6 +519,8 @@ def _name_name(text: str, start: int) -> str:
         return f"{noun}_name"
     if before and before[-1] in ("named", "called"):
         return "name"
+    if before and before[-1] in IMPERATIVES:
+        return "topic"  # "Explain Kubernetes ...": what the task is about
     if before and before[-1] in ("in", "near", "visit", "visiting", "around"):
         return "place"
     if before and before[-1] in ("at", "from", "with"):

@@ -169,3 +169,29 @@ def test_arbitrary_text_round_trips(text: str) -> None:
     except InputError:
         return
     assert fill(result.template, result.variables) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "template"),
+    [
+        (
+            "Write a SWOT analysis of Tesla for the European market in 2025. Revenue: $2,400 "
+            "in March 2025. Due by May 5, 2025.",
+            "Write a SWOT analysis of {{name}} for the European market in {{year}}. Revenue: "
+            "{{revenue}} in {{date}}. Due by {{deadline}}.",
+        ),
+        (
+            "Explain Kubernetes to a Product Manager. Plan 3 days in Tokyo in April.",
+            "Explain {{topic}} to a Product Manager. Plan {{day_count}} days in {{place}} in "
+            "{{month}}.",
+        ),
+        (
+            'Act as a travel guide. My first request is "I am in Istanbul, show me museums."',
+            'Act as a travel guide. My first request is "{{request}}"',
+        ),
+    ],
+)
+def test_names_come_from_the_context(text: str, template: str) -> None:
+    result = templatize(text)
+    assert result.template == template
+    assert fill(result.template, result.variables) == text
