@@ -8,9 +8,10 @@ for any :class:`~promptd.daemon.engine.types.Agents` (offline rules or an LLM):
 3. routes: a short, simple prompt takes the **fast** route (the offline Deconstructor
    stands in for the agent's: one call fewer); a complex one the **full** route, where
    Deconstructor and Diagnoser run concurrently;
-4. Designer, then the guards (placeholders, intent, size), then the Evaluator; when a guard
-   fails or the rewrite does not score higher, the Designer gets one more try with the
-   feedback; if that fails too, the original comes back unchanged with the reason;
+4. Designer, then the guards (placeholders, intent, content, structure, size), then the
+   Evaluator; when a guard fails or the rewrite does not score higher, the Designer gets
+   one more try with the feedback; if that fails too, the original comes back unchanged
+   with the reason;
 5. emits one ``AgentStepCompleted`` per step and ``OptimizationCompleted`` (or
    ``OptimizationFailed``, then re-raises).
 
@@ -357,7 +358,9 @@ class _Run:
                 if attempt == 1:
                     unchanged_reason = _unchanged_reason(evaluation, findings)
                 break
-            violations = guards.check(self.text, design.prompt, self.p.config)
+            violations = guards.check(
+                self.text, design.prompt, self.p.config, changes=design.changes
+            )
             if violations:
                 feedback = " ".join(v.message for v in violations)
                 reasons = [f"guard {v.guard}: {v.message}" for v in violations]

@@ -16,9 +16,11 @@ from typing import Final, Literal
 from ...config import EngineConfig
 from ...values import Change, Finding
 from ..analysis import Analysis, analyze
-from ..checks import is_delimited, near_duplicate, split_tasks, wordset
+from ..checks import is_delimited, may_repeat, near_duplicate, split_tasks, wordset
 from ..guards import check, placeholder_name
-from ..text import PROGRAMMING, languages
+from ..preserve import is_image_prompt
+from ..scoring import score
+from ..text import IMPERATIVES, PROGRAMMING, languages
 from ..types import Design
 from .edits import capitalize, clean_sentence, tidy
 
@@ -34,20 +36,17 @@ _FIXABLE_RESTRUCTURE: Final = {"PD002", "PD006", "PD014", "PD017", "PD022"}
 
 
 def _role_line(ptype: str, text: str) -> str:
+    """A role the prompt itself implies (the language or platform it names), else ""."""
     langs = languages(text)
     prog = [lang for lang in langs if lang in PROGRAMMING]
     if ptype == "code":
         if len(prog) >= 2 and re.search(r"\b(?:convert|translate|port|migrate)\b", text, re.I):
             return f"You are an experienced {prog[0]} and {prog[1]} developer."
         named = prog or langs
-        return (
-            f"You are an experienced {named[0]} developer."
-            if named
-            else "You are an experienced software developer."
-        )
+        return f"You are an experienced {named[0]} developer." if named else ""
     if langs:
         return f"You are an experienced engineer who knows {langs[0]} well."
-    return "You are an experienced engineer."
+    return ""
 
 
 def _article(word: str) -> str:
@@ -71,10 +70,30 @@ def _code_language(text: str) -> str:
 
 
 def _output_format(ptype: str, a: Analysis, text: str) -> str:
+    """The answer's shape as the prompt itself implies it, or "" when it does not.
+
+    Never a generic shape ("plain prose", "key points / caveats"): an image prompt gets
+    none, a SWOT its four sections, a plan a plan, a fix the fixed code and why.
+    """
+    if is_image_prompt(text) or is_persona(text):
+        return ""
     low = _prose(text)
     lang = _code_language(text)
     block = f"one fenced {lang} block" if lang else "one fenced code block"
-    if ptype == "code":
+    first = " ".join(s.text for s in a.tasks[:1]).lower()
+    if re.search(r"\bswot\b", low):
+        return (
+            "Four sections, Strengths, Weaknesses, Opportunities and Threats, each a short "
+            "bulleted list."
+        )
+    if re.search(r"\bpros and cons\b", low):
+        return "Two bulleted lists, Pros and Cons, then a one-sentence verdict."
+    code_work = bool(lang) or re.search(
+        r"\b(?:code|function|script|program|method|module|query|regex|snippet|class \w+|"
+        r"unit tests?|endpoint)\b",
+        low,
+    )
+    if ptype == "code" and code_work:
         if re.search(r"\b(?:fix|bug|debug|broken|crash\w*)\b", low):
             return (
                 f"1. The corrected code in {block}.\n"
@@ -86,42 +105,39 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
                 "matters, and the suggested change."
             )
         if re.search(
-            r"\b(?:write|implement|create|generate|build|refactor|convert|port|add)\b", low
+            r"\b(?:write|implement|create|generate|refactor|convert|port)\b[^.]{0,40}"
+            r"\b(?:function|script|program|method|module|query|regex|code|class|tests?|"
+            r"endpoint)\b",
+            low,
         ):
             return f"1. The code in {block}.\n2. A short explanation of the main decisions."
-        return "A short summary first, then an explanation of the key parts in order."
+        return ""
     transform = re.search(
-        r"^\W*(translate|rewrite|rephrase|paraphrase|proofread|edit|shorten|simplify|polish|"
-        r"correct|summari[sz]e)\b",
-        " ".join(s.text for s in a.tasks[:1]).lower(),
+        r"^\W*(translate|rewrite|rephrase|paraphrase|proofread|shorten|simplify|polish|"
+        r"summari[sz]e)\b",
+        first,
     )
-    if transform and ptype != "code":
+    if transform:
         verb = transform.group(1)
         if verb == "translate":
             return "The translation only, keeping the original formatting, with no commentary."
         if verb.startswith("summar"):
             return "The summary only, in plain prose, with no preamble."
         return "The revised text only, with no commentary."
-    if ptype == "technical":
-        if re.search(r"\b(?:documentation|docs|runbook|guide|tutorial|readme)\b", low):
-            return "Markdown with one heading per topic, and examples in fenced code blocks."
-        return (
-            "A short summary first, then the details in short sections or numbered steps, "
-            "with commands and configuration in fenced code blocks."
-        )
+    if ptype == "technical" and re.search(
+        r"\b(?:write|create|draft)\b[^.]{0,40}\b(?:documentation|docs|runbook|guide|tutorial|"
+        r"readme)\b",
+        low,
+    ):
+        return "Markdown with one heading per topic, and examples in fenced code blocks."
     if ptype == "analytical":
         if re.search(r"\b(?:extract\w*|pull out)\b", low):
             return "One line per extracted item, in the order they appear in the input."
         if a.is_classification:
             return "One label per item, one per line."
-        return (
-            "1. The conclusion in one or two sentences.\n"
-            "2. The key points as bullets, each with its supporting evidence.\n"
-            "3. Any assumptions or caveats."
-        )
     artifact = re.search(
-        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]{0,200}?\b(email|e-mail|letter|"
-        r"message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
+        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]{0,200}?\b(email|e-mail|"
+        r"letter|message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
         low,
     )
     if artifact:
@@ -135,14 +151,35 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
             return f"The {short.group(1)}s only, one per line, with no commentary."
         if re.search(r"\b(?:poem|poetry|lyrics|song|verse|rhyme)\b", low):
             return "The poem only, with a title on the first line."
-        return "The piece only, with a title on the first line."
-    if re.search(r"\b(?:write|draft|compose)\b", low):
+        if re.search(r"\b(?:story|tale|fable|piece)\b", low):
+            return "The piece only, with a title on the first line."
+        return ""
+    if re.search(
+        r"\b(?:write|draft|compose)\b[^.?!]{0,40}\b(?:stuff|piece|article|essay|blog|story|"
+        r"text|content)\b",
+        low,
+    ):
         return "A title on the first line, then the text in plain prose."
-    if re.search(r"\b(?:plan|itinerary|schedule|steps?|how to)\b", low):
-        return "A numbered list of steps, each with a one-line explanation."
+    if re.search(r"\b(?:plan|itinerary|schedule|roadmap)\b", low):
+        return "The plan as numbered steps in order, each with a one-line explanation."
+    if re.search(r"\b(?:steps?|how to|how do i|how can i)\b", low):
+        return "Numbered steps in order, each with a one-line explanation."
     if a.tasks and all(s.text.rstrip().endswith("?") for s in a.tasks):
         return "A direct answer first, then a short explanation."
-    return "A direct answer in plain prose, in short paragraphs."
+    return ""
+
+
+_PERSONA: Final = re.compile(
+    r"^\W*(?:i want you to (?:act|be|play|pretend|become|behave)|i would like you to act|"
+    r"act as|you will act as|pretend (?:to be|you are)|imagine you are|from now on,? you are)\b"
+    r"|\bmy first (?:request|question|command|sentence|suggestion)\b",
+    re.I | re.M,
+)
+
+
+def is_persona(text: str) -> bool:
+    """An "I want you to act as ..." prompt: its persona and request are its own layout."""
+    return bool(_PERSONA.search(text))
 
 
 def _section_name(token: str) -> str:
@@ -155,6 +192,15 @@ def _tag_name(token: str) -> str:
     return name or "input"
 
 
+_FORMAT_LEAD: Final = re.compile(
+    r"^\W*(?:(?:answer|respond|reply)\s+(?:with|in|as|using|only|by)\b|return\b|output\b|"
+    r"format\b|give the (?:answer|result|output)\b|the (?:answer|output|result|response) "
+    r"(?:should|must)\b|present\b|structure\b|print\b|your (?:answer|output|response)\b|"
+    r"(?:use|write in|in) (?:a |one )?(?:[\w-]+ )?(?:table|bullet|list|json|yaml|csv|markdown)|"
+    r"(?:list|give|provide)\b[^.]{0,40}\b(?:bullet|numbered|one per line|table)|"
+    r"(?:in|as) (?:a |one )?(?:numbered|bulleted)|one (?:per|a) line)",
+    re.I,
+)
 _DET: Final = r"(?:this|the|following|my|our|these|those|attached|given|that)"
 _NOT_PREP: Final = r"(?!(?:in|from|of|on|about|for|to|with|into|at|by|and|or)\b)"
 
@@ -168,6 +214,10 @@ def _point_at_input(sentence: str, token: str) -> tuple[str, bool]:
     esc = re.escape(token)
     noun = placeholder_name(token).split(".")[-1].replace("_", " ").lower()
     m = re.search(rf"\s*:\s*{esc}\s*[.!?]?\s*$", sentence)
+    if m and len(sentence[: m.start()].split()) <= 3 and not re.search(r"\s", token):
+        return sentence, False  # "Review: {review}" is a labeled input: it stays in its line
+    if m and re.search(r"\s", token):
+        return sentence, False  # a field with a default ("${x:None (solo)}") stays where it is
     if m:
         head = sentence[: m.start()]
         pointed = re.sub(
@@ -205,6 +255,12 @@ def _split_rule(task: str) -> tuple[str, str]:
     m = _TRAILING_RULE.search(task)
     if not m or m.start() < 12:
         return task, ""
+    head = task[: m.start()]
+    if ":" in head or head.count(",") >= 1 or task.rstrip().endswith("?"):
+        return task, ""  # the last item of a list of actions, not a rule about the task
+    verb = re.match(r"[A-Za-z]+", head.strip())
+    if not verb or verb.group(0).lower() not in IMPERATIVES:
+        return task, ""  # "This function is slow, make it faster": the request is the rule
     head = task[: m.start()].rstrip(" ,") + "."
     rule = re.sub(r"^and\s+", "", task[m.end() :].strip(), flags=re.I)
     rule = capitalize(rule.rstrip(" ."))
@@ -223,8 +279,8 @@ class _Builder:
 
     def clean_all(self) -> None:
         for i, labeled in enumerate(self.a.sentences):
-            if labeled.kinds & {"example", "heading"}:
-                continue
+            if labeled.kinds & {"example", "heading"} or _PERSONA.search(labeled.text):
+                continue  # examples are data; a persona line is the author's own framing
             new, done = clean_sentence(labeled.text)
             for code, items in done.items():
                 self.edit_items.setdefault(code, []).extend(items)
@@ -240,7 +296,7 @@ class _Builder:
             return
         kept: list[set[str]] = []
         for i, labeled in enumerate(self.a.sentences):
-            if labeled.kinds & {"example", "heading", "input"}:
+            if labeled.kinds & {"input"} or not may_repeat(self.a, labeled):
                 continue
             ws = wordset(self.sentence(i))
             if len(ws) < 3:
@@ -274,8 +330,13 @@ class _Builder:
             out = out[: s.start] + new + out[end:]
         out = re.sub(r"\n{3,}", "\n\n", out).strip()
         out = self._delimit_in_place(out)
-        if "PD002" in self.codes and not analyze(out).has_format:
-            out += "\n\n## Output format\n" + _output_format(self.ptype, self.a, self.text)
+        role = _role_line(self.ptype, self.text)
+        if "PD006" in self.codes and role and not is_persona(self.text):
+            out = f"{role}\n\n{out}"
+            self._note("add", "PD006", f'Named a role ("{role}").')
+        fmt = _output_format(self.ptype, self.a, self.text)
+        if "PD002" in self.codes and fmt and not analyze(out).has_format:
+            out += "\n\n## Output format\n" + fmt
             self._note("add", "PD002", "Added an output format section.")
         return out
 
@@ -331,11 +392,13 @@ class _Builder:
             if not re.search(r"[.!?:\"')\]}>`]$", text):
                 text += "."
             kinds = labeled.kinds
+            # The author's first instruction stays the task, whatever else it also says.
+            first = not tasks and not kinds & {"example", "role", "input", "context"}
             if "example" in kinds:
                 examples.append(labeled.text)
             elif "role" in kinds and "task" not in kinds:
                 roles.append(text)
-            elif "task" in kinds:
+            elif "task" in kinds or (first and not _FORMAT_LEAD.match(text)):
                 parts = split_tasks(text) if "PD014" in self.codes else [text]
                 if len(parts) > 1:
                     split_any = True
@@ -345,27 +408,29 @@ class _Builder:
                     tasks.append(head)
                     if rule:
                         rules.append(rule)
-            elif "format" in kinds:
+            elif "format" in kinds and _FORMAT_LEAD.match(text):
+                # Only what describes the answer goes under "Output format"; a requirement
+                # that names a format ("Include export in JSON and CSV") stays a requirement.
                 formats.append(text)
-            elif "constraint" in kinds:
+            elif "constraint" in kinds or "format" in kinds:
                 rules.append(text)
             else:
                 context.append(text)
         if not tasks:
             return self.minimal()
         lines: list[str] = []
-        if not roles and "PD006" in self.codes:
+        if not roles and "PD006" in self.codes and _role_line(self.ptype, self.text):
             roles.append(_role_line(self.ptype, self.text))
             self._note("add", "PD006", f'Named a role ("{roles[0]}").')
         if roles:
             lines += [" ".join(roles), ""]
-        headed = bool(roles or input_tokens or len(tasks) > 1 or context)
+        headed = bool(roles or input_tokens or split_any or context)
         if headed:
             lines.append("## Task")
-        if len(tasks) > 1:
+        if split_any and len(tasks) > 1:
             lines += [f"{n}. {t}" for n, t in enumerate(tasks, 1)]
         else:
-            lines.append(tasks[0])
+            lines.append(" ".join(tasks))
         if split_any:
             self._note("structure", "PD014", "Split the tasks into ordered steps.")
         if context:
@@ -392,7 +457,7 @@ class _Builder:
             lines += ["", f"## {title}"] + [f"- {r}" for r in rules]
         if formats:
             lines += ["", "## Output format", " ".join(formats)]
-        elif not a.has_format:
+        elif not a.has_format and _output_format(self.ptype, a, self.text):
             lines += ["", "## Output format", _output_format(self.ptype, a, self.text)]
             self._note(
                 "add",
@@ -433,17 +498,22 @@ def design(
     codes = {f.code for f in findings}
     builder = _Builder(text, prompt_type, a, findings)
     builder.clean_all()
+    keep_layout = is_persona(text) or is_image_prompt(text)
     restructure = (
         mode == "full"
+        and not keep_layout
         and not a.structured
+        and len([x for x in a.sentences if not x.kinds & {"role", "example", "heading"}]) <= 3
         and bool(codes & _FIXABLE_RESTRUCTURE)
         and "PD001" not in codes
         and "```" not in text
     )
     out = builder.full() if restructure else builder.minimal()
-    if out.strip() == text.strip() or not out.strip():
+    if out.strip() == text.strip() or not out.strip() or not builder.changes:
+        # nothing a rule answers (a capital letter or a full stop is not worth a rewrite)
         return Design(prompt=text, changes=[])
-    if check(text, out, config):
+    worse = score(out, prompt_type).scores.total < score(text, prompt_type).scores.total
+    if worse or check(text, out, config, changes=builder.changes):
         if mode == "full":
             return design(text, prompt_type, findings, mode="minimal", config=config)
         return Design(prompt=text, changes=[])
