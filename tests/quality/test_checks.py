@@ -1,0 +1,149 @@
+"""The quality harness's own checks catch the harms EXAMPLES.md lists, and pass safe edits.
+
+These run without the engine: each hands a hand-made rewrite to the checks, so a check that
+stopped catching its harm (or started flagging good edits) fails here, not silently in the
+corpus run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.quality import checks
+from tests.quality.corpus import Case, check_case, load
+
+LAYERS = """Draw a labelled diagram of a cell.
+- Layer 1 (Outer): the membrane. Label it with its name (translated to ${lang}).
+- Layer 2 (Middle): the cytoplasm. Label it with its name (translated to ${lang})."""
+
+
+def kinds(problems: list[checks.Problem]) -> set[str]:
+    return {p.check for p in problems}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi {name}, {name}!", {"{name}": 2}),
+        ("{{ name | upper }} and {{x}}", {"{{ name | upper }}": 1, "{{x}}": 1}),
+        ("${Guest:None (Solo Episode)} ${x}", {"${Guest:None (Solo Episode)}": 1, "${x}": 1}),
+        ("{% if a %}A{% endif %}", {"{% if a %}": 1, "{% endif %}": 1}),
+        (
+            "<<job>> [[topic]] %(user)s $city {$TEAM}",
+            {
+                "<<job>>": 1,
+                "[[topic]]": 1,
+                "%(user)s": 1,
+                "$city": 1,
+                "{$TEAM}": 1,
+            },
+        ),
+        ("f'{value!r:>10}' and {0}", {"{value!r:>10}": 1, "{0}": 1}),
+        ("Write about <TOPIC>. <b>bold</b> <code>x</code>", {"<TOPIC>": 1}),
+        ("It costs $5 and {} is empty", {}),
+    ],
+)
+def test_fields_finds_every_syntax_as_an_atom(text: str, expected: dict[str, int]) -> None:
+    assert dict(checks.fields(text)) == expected
+
+
+def test_a_dropped_use_of_a_repeated_placeholder_is_caught() -> None:
+    rewrite = LAYERS.replace(" (translated to ${lang}).", ".", 1)
+    problems = checks.check_placeholders(LAYERS, rewrite)
+    assert [p.message for p in problems] == ["'${lang}' occurs 2x in the original, 1x after"]
+
+
+def test_a_split_default_placeholder_is_caught() -> None:
+    original = "Guest: ${Guest_Profile:None (Solo Episode)}."
+    rewrite = "Guest: $<tag>{Guest_Profile:None (Solo Episode)}</tag>."
+    assert kinds(checks.check_placeholders(original, rewrite)) == {"placeholders"}
+
+
+def test_an_invented_placeholder_is_caught() -> None:
+    assert checks.check_placeholders("Write a poem.", "Write a poem about {topic}.")
+
+
+def test_dropping_a_parallel_line_loses_content() -> None:
+    rewrite = "\n".join(LAYERS.splitlines()[:2])
+    assert {"content", "placeholders"} <= kinds(checks.harm(LAYERS, rewrite))
+
+
+def test_a_dropped_negative_constraint_is_caught() -> None:
+    original = "Write a job ad for a bookkeeper. Do not mention salary. Mention the free parking."
+    rewrite = (
+        "## Task\nWrite a job ad for a bookkeeper.\n\n## Guidelines\n- Mention the free parking."
+    )
+    assert "constraint" in kinds(checks.harm(original, rewrite))
+
+
+def test_an_inverted_constraint_is_caught() -> None:
+    original = "Explain the contract. Never use jargon."
+    rewrite = "Explain the contract. Use jargon where it helps."
+    assert "constraint" in kinds(checks.check_constraints(original, rewrite))
+
+
+def test_a_rephrased_constraint_that_keeps_its_words_passes() -> None:
+    original = "please explain the contract, and never use jargon!!!"
+    rewrite = "Explain the contract.\n\n## Guidelines\n- Never use jargon."
+    assert checks.harm(original, rewrite) == []
+
+
+def test_splitting_a_sentence_into_steps_passes() -> None:
+    original = "fix the bug in this code {code} and explain. use python"
+    rewrite = (
+        "You are an experienced Python developer.\n\n## Task\nFind and fix the bug in the code "
+        "below, then explain what was wrong.\n\n## Code\n<code>\n{code}\n</code>\n\n"
+        "## Output format\n1. The corrected code in one fenced Python block.\n"
+        "2. A short explanation of the bug."
+    )
+    assert checks.harm(original, rewrite) == []
+
+
+def test_a_changed_code_fence_or_json_value_is_caught() -> None:
+    original = 'Fix it:\n\n```python\nx = 1\n```\n\n{"a": 1, "b": [1, 2]}'
+    assert kinds(checks.harm(original, original.replace("x = 1", "x = 2"))) == {"block"}
+    assert "block" in kinds(checks.harm(original, original.replace('"b": [1, 2]', '"b": [1]')))
+    reflowed = original.replace('{"a": 1, "b": [1, 2]}', '{\n  "a": 1,\n  "b": [1, 2]\n}')
+    assert checks.check_blocks(original, reflowed) == []
+
+
+def test_an_emptied_yaml_key_is_caught() -> None:
+    case = Case(id="y", text="task: plan\nstack: [python, redis]\nteam: 3", structure=["yaml"])
+    problems = check_case(case, "task: plan\nstack:\nteam: 3")
+    assert "block" in kinds(problems)
+
+
+def test_a_requirement_moved_under_output_format_is_caught() -> None:
+    case = Case(
+        id="s",
+        text="Build a notes app.\n1. Sync across devices.\n2. Include export in JSON and CSV.",
+        structure=["numbered"],
+    )
+    rewrite = (
+        "## Task\nBuild a notes app.\n\n## Requirements\n1. Sync across devices.\n\n"
+        "## Output format\n1. Include export in JSON and CSV."
+    )
+    assert [p.check for p in check_case(case, rewrite)] == ["structure"]
+
+
+def test_a_fill_in_slot_is_caught_and_expectations_are_checked() -> None:
+    case = Case(
+        id="i",
+        text="A red fox in the snow, watercolor",
+        must_keep=["watercolor"],
+        must_not_add=["plain prose"],
+        unchanged=True,
+    )
+    rewrite = "A red fox in the snow, [insert style]\n\nAnswer in plain prose."
+    assert {"fill-in", "must_keep", "must_not_add", "unchanged", "content"} <= kinds(
+        check_case(case, rewrite)
+    )
+    assert check_case(case, case.text) == []
+
+
+def test_the_corpus_loads_and_is_large_and_varied() -> None:
+    cases = load()
+    assert len(cases) >= 300
+    styles = {c.style for c in cases}
+    assert {"persona", "image", "json", "yaml", "templates", "specs", "good"} <= styles
+    assert sum(c.unchanged for c in cases) >= 25
