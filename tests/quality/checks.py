@@ -18,7 +18,9 @@ What "harm" means here (EXAMPLES.md, "Do no harm"):
   still there; every clause keeps two thirds of its content words together in one sentence or line;
 * **blocks** — fenced code is byte-identical; JSON and YAML (fenced, or the whole prompt, or
   an unfenced multi-line JSON value) still parse to the same value;
-* **fill-ins** — no "[insert X]"-style slot the author did not write.
+* **fill-ins** — no "[insert X]"-style slot the author did not write;
+* **task** — a prompt that opens with an instruction (or a persona) keeps it as the task, not
+  under a Guidelines, Context, Constraints or Output format heading.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ STOP = _words(
     make makes made making use using used uses give gives gave given provide provides
     get gets got need needs want wants wanted like would love let lets help try go put take
     able sure know think feel
-    i'm you're we're it’s don’t can’t
+    i'm you're we're it’s don’t can’t cant wont isnt didnt im ive youre thats whats
     """
 )
 _MARKER = re.compile(
@@ -369,8 +371,8 @@ def check_content(original: str, rewrite: str, drop: Iterable[str] = ()) -> list
         problems.append(Problem("content", f"numbers lost: {', '.join(fewer)}"))
     after_units = [set(content_words(u, drop)) for u in units(rewrite)]
     lines = [ln for ln in without_fences(original).splitlines() if ln.strip()]
-    # A sentence may be split into steps at its commas, never scattered word by word.
-    for clause in (c for unit in units(original) for c in re.split(r"[,;:]", unit)):
+    # A sentence may be split into steps (at a comma, "and", "then"), never scattered.
+    for clause in (c for unit in units(original) for c in _STEP_SPLIT.split(unit)):
         need = set(content_words(clause, drop))
         if len(need) < 2:
             continue
@@ -388,6 +390,9 @@ def check_content(original: str, rewrite: str, drop: Iterable[str] = ()) -> list
                 Problem("line", f"a line repeated {n}x now occurs {counts_after[key]}x")
             )
     return problems
+
+
+_STEP_SPLIT = re.compile(r"[,;:]|\b(?:and|then)\b", re.IGNORECASE)
 
 
 def _norm_line(line: str) -> str:
@@ -410,6 +415,47 @@ def check_fill_ins(original: str, rewrite: str) -> list[Problem]:
     return []
 
 
+# The first instruction stays the task (EXAMPLES.md "Demote the task").
+_IMPERATIVE = _words(
+    """
+    act answer analyse analyze assign build check classify colorize compare convert create
+    decide describe design detect do draft draw edit explain extract find fix generate give
+    identify implement list localize make outline plan propose provide pull recommend redact
+    restore review rewrite route solve suggest summarise summarize tag tell translate turn
+    upscale write
+    """
+)
+_SIDE_HEADING = re.compile(
+    r"^\s*#{1,6}\s*(guideline|context|constraint|output|note|background|example|detail|tip)",
+    re.IGNORECASE,
+)
+
+
+def check_task_first(original: str, rewrite: str, drop: Iterable[str] = ()) -> list[Problem]:
+    """An original that opens with an instruction keeps it out of a side section."""
+    first = next((u for u in units(original) if len(set(content_words(u, drop))) >= 2), "")
+    opening = re.match(r"[\W_]*(\w+)", first)
+    persona = re.match(r"\W*(i want you to act|you are|act as|pretend)", first, re.IGNORECASE)
+    if not first or not (persona or (opening and opening.group(1).lower() in _IMPERATIVE)):
+        return []
+    need = set(content_words(first, drop))
+    heading = ""
+    for line in without_fences(rewrite).splitlines():
+        if re.match(r"^\s*#{1,6}\s", line):
+            heading = line.strip()
+            continue
+        words = set(content_words(line, drop))
+        if len(need & words) * 3 >= len(need) * 2:
+            if _SIDE_HEADING.match(heading):
+                return [
+                    Problem(
+                        "task", f"the first instruction {first[:60]!r} is now under {heading!r}"
+                    )
+                ]
+            return []
+    return []
+
+
 def harm(
     original: str, rewrite: str, drop: Iterable[str] = (), whole_yaml: bool = False
 ) -> list[Problem]:
@@ -423,4 +469,5 @@ def harm(
         *check_content(original, rewrite, drop),
         *check_blocks(original, rewrite, whole_yaml),
         *check_fill_ins(original, rewrite),
+        *check_task_first(original, rewrite, drop),
     ]

@@ -190,7 +190,8 @@ def check_expectations(case: Case, rewrite: str) -> list[Problem]:
     if case.unchanged and rewrite != case.text:
         out.append(Problem("unchanged", "an already-good prompt was rewritten"))
     for s in case.must_keep:
-        if s not in rewrite:
+        # Capitalising the first letter (a fragment that now opens a sentence) is no loss.
+        if s not in rewrite and s[:1].swapcase() + s[1:] not in rewrite:
             out.append(Problem("must_keep", f"{s!r} is gone"))
     low_before, low_after = case.text.lower(), rewrite.lower()
     for s in case.must_not_add:

@@ -147,3 +147,17 @@ def test_the_corpus_loads_and_is_large_and_varied() -> None:
     styles = {c.style for c in cases}
     assert {"persona", "image", "json", "yaml", "templates", "specs", "good"} <= styles
     assert sum(c.unchanged for c in cases) >= 25
+
+
+def test_a_demoted_first_instruction_is_caught() -> None:
+    original = "Localize this slogan for Italy: 'Coffee that keeps up.' Give three options."
+    demoted = (
+        "## Task\nGive three options.\n\n## Context\n"
+        "Localize this slogan for Italy: 'Coffee that keeps up.'"
+    )
+    assert kinds(checks.check_task_first(original, demoted)) == {"task"}
+    kept = "## Task\nLocalize this slogan for Italy: 'Coffee that keeps up.'\nGive three options."
+    assert checks.check_task_first(original, kept) == []
+    context_first = "Our sales fell 20% in May. Analyze why."
+    moved = "## Task\nAnalyze why.\n\n## Context\nOur sales fell 20% in May."
+    assert checks.check_task_first(context_first, moved) == []
