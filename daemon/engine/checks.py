@@ -461,7 +461,19 @@ def _long(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 
 
 def is_delimited(text: str, start: int, end: int) -> bool:
-    """Is the span [start, end) enclosed by quotes, a fence, tags or marker lines?"""
+    """Is the span [start, end) enclosed by quotes, a fence, tags or marker lines?
+
+    Also counted as delimited: a field inside a larger token (a URL's ``/{id}`` or
+    ``?page={page}``), and a field alone on its line under a line that ends with ":"
+    ("Messages (one per line):" then ``{messages}``), which already marks where it starts.
+    """
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "/=&?#@.-_"):
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    alone = text[line_start : line_end if line_end >= 0 else len(text)].strip()
+    if alone == text[start:end] and re.search(r":[ \t]*\n[ \t]*$", text[:line_start]):
+        return True
     before = text[:start].rstrip(" \t")
     after = text[end:].lstrip(" \t")
     pairs = (

@@ -21,8 +21,8 @@ from typing import Final
 import msgspec
 
 from ..values import Finding, Scores
-from .analysis import Analysis, analyze
-from .checks import diagnose, is_delimited
+from .analysis import Analysis, Labeled, analyze
+from .checks import diagnose, is_delimited, near_duplicate, wordset
 
 WEIGHTS: Final = {"clarity": 30, "specificity": 25, "structure": 20, "completeness": 25}
 
@@ -40,6 +40,30 @@ _CLARITY_COST: Final = {
     "PD011": 8,
 }
 _CLARITY_CAP: Final = {"PD005": 18, "PD013": 12, "PD016": 18, "PD012": 16}
+
+
+# Generic text that fits any prompt and so tells the model nothing: a rewrite earns no
+# points for it, it costs clarity.
+_BOILERPLATE: Final = re.compile(
+    r"\ba direct answer in plain prose\b|\bin short paragraphs\b|\bthe key points as bullets\b|"
+    r"\bany assumptions or caveats\b|\bthe conclusion in one or two sentences\b|"
+    r"\byou are an? (?:helpful|experienced|expert) (?:assistant|engineer|ai)\.|"
+    r"\b(?:be|make sure (?:to be|it is)) (?:clear|accurate|helpful) and (?:concise|helpful|"
+    r"accurate|clear)\b|\bthink step by step\b|\btake a deep breath\b",
+    re.I,
+)
+# A heading with nothing under it (the next line is another heading, or the end).
+_EMPTY_SECTION: Final = re.compile(r"^#{1,6}[ \t]+\S[^\n]*\n(?:[ \t]*\n)*(?=#{1,6}[ \t]|\Z)", re.M)
+
+
+def _distinct(sentences: list[Labeled]) -> int:
+    """How many of ``sentences`` say something new (near-duplicates count once)."""
+    kept: list[set[str]] = []
+    for s in sentences:
+        ws = wordset(s.text)
+        if not any(near_duplicate(ws, k) for k in kept):
+            kept.append(ws)
+    return len(kept)
 
 
 class Rubric(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,12 +91,18 @@ def score(
     for code, n in counts.items():
         cost = _CLARITY_COST.get(code, 0) * n
         lost += min(cost, _CLARITY_CAP.get(code, cost))
+    boiler = [m.group(0) for m in _BOILERPLATE.finditer(text)]
+    if boiler:
+        lost += min(6 * len(boiler), 18)
     clarity = _clamp(100 - lost)
     why_clarity = (
         "clear wording"
         if not lost
         else "costs: "
-        + ", ".join(f"{code}×{n}" for code, n in sorted(counts.items()) if code in _CLARITY_COST)
+        + ", ".join(
+            [f"{code}×{n}" for code, n in sorted(counts.items()) if code in _CLARITY_COST]
+            + ([f"boilerplate×{len(boiler)}"] if boiler else [])
+        )
     )
 
     # specificity
@@ -91,8 +121,10 @@ def score(
     if a.has_format:
         spec += 10
         bonus.append("output format")
-    if a.of("constraint"):
-        spec += min(4 * len(a.of("constraint")), 12)
+    constraints = _distinct(a.of("constraint"))
+    if constraints:
+        # saying the same rule twice is not more specific
+        spec += min(4 * constraints, 12)
         bonus.append("constraints")
     if counts.get("PD021"):
         spec -= 25
@@ -106,7 +138,8 @@ def score(
     # structure
     struct = 45.0
     notes: list[str] = []
-    multi = len([s for s in a.sentences if "heading" not in s.kinds]) > 1
+    prose_sentences = [x for x in a.sentences if not x.kinds & {"heading", "example"}]
+    short = len(prose_sentences) <= 3 and a.word_count <= 40
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if len(lines) > 1:
         struct += 15
@@ -124,10 +157,16 @@ def score(
         notes.append("delimited input" if delimited == len(inputs) else "undelimited input")
     if a.has_format:
         struct += 5
-    if not multi and a.word_count <= 25:
-        struct += 10  # one short sentence needs no sections
-        notes.append("short enough to need no sections")
     struct -= 20 * counts.get("PD022", 0)
+    if short:
+        # A prompt of a few sentences needs no sections: headings added to it earn nothing;
+        # only a delimited (or undelimited) input still counts.
+        struct = 85.0 + (-10 if any(n == "undelimited input" for n in notes) else 0)
+        notes = [n for n in notes if "input" in n] + ["short enough to need no sections"]
+    empty = len(_EMPTY_SECTION.findall(text))
+    if empty:
+        struct -= 15 * empty
+        notes.append(f"{empty} empty section(s)")
     structure = _clamp(struct)
     why_struct = ", ".join(notes) if notes else "one block of prose"
 

@@ -371,7 +371,7 @@ ACRONYMS: Final = wordlist(
 )
 
 INPUT_NAMES: Final = re.compile(
-    r"^(?:\w+_)?(?:text|input|code|source|snippet|document|doc|docs|article|email|mail|"
+    r"^(?!(?:num|n|max|min|count|number|word|total)_)(?:\w+_)?(?:text|input|code|source|snippet|document|doc|docs|article|email|mail|"
     r"review|reviews|content|message|messages|data|dataset|query|question|context|transcript|"
     r"essay|passage|html|json|csv|file|diff|patch|log|logs|body|comment|comments|feedback|"
     r"ticket|tickets|report|notes|page|post|story|draft|paper|abstract|chat|conversation|"

@@ -278,9 +278,12 @@ class _Builder:
         self.edit_items: dict[str, list[str]] = {}
 
     def clean_all(self) -> None:
+        data = data_spans(self.text)
         for i, labeled in enumerate(self.a.sentences):
             if labeled.kinds & {"example", "heading"} or _PERSONA.search(labeled.text):
                 continue  # examples are data; a persona line is the author's own framing
+            if any(s <= labeled.sentence.start < e for s, e in data):
+                continue  # the text the prompt works on (an email to translate) is not edited
             new, done = clean_sentence(labeled.text)
             for code, items in done.items():
                 self.edit_items.setdefault(code, []).extend(items)
@@ -330,14 +333,6 @@ class _Builder:
             out = out[: s.start] + new + out[end:]
         out = re.sub(r"\n{3,}", "\n\n", out).strip()
         out = self._delimit_in_place(out)
-        role = _role_line(self.ptype, self.text)
-        if "PD006" in self.codes and role and not is_persona(self.text):
-            out = f"{role}\n\n{out}"
-            self._note("add", "PD006", f'Named a role ("{role}").')
-        fmt = _output_format(self.ptype, self.a, self.text)
-        if "PD002" in self.codes and fmt and not analyze(out).has_format:
-            out += "\n\n## Output format\n" + fmt
-            self._note("add", "PD002", "Added an output format section.")
         return out
 
     def _delimit_in_place(self, out: str) -> str:
@@ -348,6 +343,11 @@ class _Builder:
             idx = out.find(tok)
             if idx < 0 or is_delimited(out, idx, idx + len(tok)) or tok in done:
                 continue
+            line_start = out.rfind("\n", 0, idx) + 1
+            line_end = out.find("\n", idx)
+            line = out[line_start : line_end if line_end >= 0 else len(out)]
+            if line.strip() != tok:
+                continue  # inside a sentence, a URL or a template line: left as the author put it
             tag = _tag_name(tok)
             lead = "" if idx == 0 or out[idx - 1] == "\n" else "\n"
             out = out[:idx] + f"{lead}<{tag}>\n{tok}\n</{tag}>\n" + out[idx + len(tok) :]
@@ -388,10 +388,11 @@ class _Builder:
                         # It stays where it is, delimited in place.
                         text = text.replace(tok, f'"""{tok}"""', 1)
                         inline.append(tok)
-            text = capitalize(text)
+            kinds = labeled.kinds
+            if i in self.edited or (not tasks and "task" in kinds):
+                text = capitalize(text)  # the author's own data ("urgent = ...") keeps its case
             if not re.search(r"[.!?:\"')\]}>`]$", text):
                 text += "."
-            kinds = labeled.kinds
             # The author's first instruction stays the task, whatever else it also says.
             first = not tasks and not kinds & {"example", "role", "input", "context"}
             if "example" in kinds:
@@ -485,6 +486,50 @@ def _finish(part: str, first: str) -> str:
     return part if re.search(r"[.!?]$", part) else part + "."
 
 
+def _messy(text: str, codes: set[str]) -> bool:
+    """A prompt typed in a hurry (no capital, filler, shouting, an input inside a sentence):
+    the kind that sections help. A written, capitalized prompt keeps its layout."""
+    start = text.lstrip()[:1]
+    return (
+        bool(codes & {"PD012", "PD013"})
+        or (start.isalpha() and start.islower())
+        or (
+            "PD017" in codes
+            and bool(re.search(r"\b(?:this|the|these|my)\s+\w+\s*[{$<%]", text, re.I))
+        )
+    )
+
+
+# YAML-like "key: value" lines and "**Label:**" template lines are the prompt's data or
+# layout: no edit goes inside them.
+_FIXED_LINE: Final = re.compile(
+    r"^[ \t]*(?:-[ \t]+)?[a-z_][\w.-]*:(?:[ \t]+\S.*)?$"
+    r"|^[ \t]*\*\*[^*\n]{1,40}\*\*.*$|^[ \t]*\|.*$",
+    re.M,
+)
+
+
+def data_spans(text: str) -> list[tuple[int, int]]:
+    """Where the prompt holds the text it works on, which no edit may touch: key-value and
+    template lines, the lines after a line that ends with ":" (up to a blank line), and,
+    when the first paragraph asks to transform "my email", "this text" or "the following",
+    every paragraph after it."""
+    spans: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FIXED_LINE.finditer(text)]
+    for m in re.finditer(r":[ \t]*\n(.+?)(?=\n[ \t]*\n|\Z)", text, re.S):
+        spans.append((m.start(1), m.end(1)))
+    first = re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)
+    if len(first) == 2 and re.search(
+        r"\b(?:translate|proofread|rewrite|rephrase|paraphrase|edit|correct|polish|shorten|"
+        r"summari[sz]e|improve|fix|localize|adapt|review|reply to|respond to|answer)\b[^.\n]*"
+        r"\b(?:my|this|these|the following|the \w+ below|below|following)\b",
+        first[0],
+        re.I,
+    ):
+        start = text.find(first[1])
+        spans.append((start, len(text)))
+    return spans
+
+
 def design(
     text: str,
     prompt_type: str,
@@ -503,6 +548,8 @@ def design(
         mode == "full"
         and not keep_layout
         and not a.structured
+        and "\n" not in text.strip()
+        and _messy(text, codes)
         and len([x for x in a.sentences if not x.kinds & {"role", "example", "heading"}]) <= 3
         and bool(codes & _FIXABLE_RESTRUCTURE)
         and "PD001" not in codes

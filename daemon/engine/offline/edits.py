@@ -71,7 +71,10 @@ def remove_filler(sentence: str) -> tuple[str, list[str]]:
         out = out[:-1] + "."
     if re.fullmatch(r"[\W_]*", out):
         out = ""
-    return capitalize(out), removed
+    # Capitalize only when the sentence's first word went ("please write" -> "Write"); a
+    # sentence the author began in lower case ("escribe un email ...") keeps its case.
+    lead_gone = out[:1].lower() != sentence.lstrip()[:1].lower()
+    return (capitalize(out) if lead_gone else out), removed
 
 
 _PROPER: Final = {
@@ -104,6 +107,9 @@ def calm_shouting(sentence: str) -> tuple[str, list[str]]:
             lambda m: m.group(0) if m.group(0) in ACRONYMS else _lower(m.group(0)),
             run,
         )
+        # only the shouted words get their apostrophe back: "DONT" -> "don't"
+        lowered = re.sub(r"\bdont\b", "don't", lowered)
+        lowered = re.sub(r"\bcant\b", "can't", lowered)
         chars[start:end] = list(lowered)
         changed.append(run)
     out = "".join(chars)
@@ -112,9 +118,11 @@ def calm_shouting(sentence: str) -> tuple[str, list[str]]:
     if n:
         out = re.sub(r"!(\s|$)", r".\1", out)
     out = re.sub(r"\?{2,}", "?", out)
-    out = re.sub(r"\bdont\b", "don't", out)
-    out = re.sub(r"\bcant\b", "can't", out)
-    return (capitalize(out), changed) if changed else (sentence, [])
+    if not changed:
+        return sentence, []
+    runs = shouted_runs(sentence)
+    lead = len(sentence) - len(sentence.lstrip(" \t-*•>\"'"))
+    return (capitalize(out) if runs and runs[0][0] <= lead else out), changed
 
 
 def make_positive(sentence: str) -> tuple[str, list[str]]:

@@ -84,8 +84,9 @@ def test_second_try_keeps_the_layout() -> None:
     findings = lint(text, "code").findings
     minimal = design(text, "code", findings, mode="minimal")
     assert "## Task" not in minimal.prompt
-    assert "<code>\n{code}\n</code>" in minimal.prompt
-    assert "## Output format" in minimal.prompt
+    assert "{code}" in minimal.prompt
+    # minimal edits only: no section is added to the author's layout
+    assert "## Output format" not in minimal.prompt
 
 
 def test_negative_without_known_positive_stays_a_finding() -> None:

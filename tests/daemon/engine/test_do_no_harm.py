@@ -103,8 +103,8 @@ def test_a_swot_gets_its_four_sections_not_generic_key_points() -> None:
 
 def test_a_plan_gets_a_plan() -> None:
     r = optimize(
-        "Create a marketing plan for launching a vegan protein bar in Germany over the next "
-        "6 months."
+        "create a marketing plan for launching a vegan protein bar in Germany over the next "
+        "6 months!!!"
     )
     assert "## Output format\nThe plan as numbered steps" in r.optimized
     assert "key points" not in r.optimized.lower()
