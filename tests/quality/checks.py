@@ -20,7 +20,8 @@ What "harm" means here (EXAMPLES.md, "Do no harm"):
   an unfenced multi-line JSON value) still parse to the same value;
 * **fill-ins** — no "[insert X]"-style slot the author did not write;
 * **task** — a prompt that opens with an instruction (or a persona) keeps it as the task, not
-  under a Guidelines, Context, Constraints or Output format heading.
+  under a Guidelines, Context, Constraints or Output format heading; and no instruction of the
+  author's that is not about the answer's shape lands under "Output format".
 """
 
 from __future__ import annotations
@@ -370,7 +371,6 @@ def check_content(original: str, rewrite: str, drop: Iterable[str] = ()) -> list
     if fewer:
         problems.append(Problem("content", f"numbers lost: {', '.join(fewer)}"))
     after_units = [set(content_words(u, drop)) for u in units(rewrite)]
-    lines = [ln for ln in without_fences(original).splitlines() if ln.strip()]
     # A sentence may be split into steps (at a comma, "and", "then"), never scattered.
     for clause in (c for unit in units(original) for c in _STEP_SPLIT.split(unit)):
         need = set(content_words(clause, drop))
@@ -381,14 +381,43 @@ def check_content(original: str, rewrite: str, drop: Iterable[str] = ()) -> list
             problems.append(
                 Problem("line", f"{clause.strip()[:90]!r} is no longer together in any sentence")
             )
-    # Parallel lines (Layer 1 / Layer 2 ...): a line that repeats another's words is content.
-    counts_before = Counter(_norm_line(ln) for ln in lines if len(content_words(ln)) >= 2)
-    counts_after = Counter(_norm_line(ln) for ln in without_fences(rewrite).splitlines())
-    for key, n in counts_before.items():
-        if n > 1 and counts_after[key] < n:
-            problems.append(
-                Problem("line", f"a line repeated {n}x now occurs {counts_after[key]}x")
-            )
+    problems.extend(check_items(original, rewrite, drop))
+    return problems
+
+
+# A list item or a labelled line: "- x", "2. x", "Layer 2 (Middle): x", "**File:** x".
+_ITEM = re.compile(
+    r"^\s*(?:[-*•]\s|\d+[.)]\s|\*\*[^*\n]{1,30}\*\*"
+    r"|[A-Za-z][\w-]*(?: [\w-]+){0,2}\s*(?:\([^)\n]*\))?:\s)"
+)
+
+
+def check_items(original: str, rewrite: str, drop: Iterable[str] = ()) -> list[Problem]:
+    """Parallel items (Layer 1 / Layer 2 ...) each keep a line of their own.
+
+    Each list item or labelled line of the original needs its own line in the rewrite that
+    holds two thirds of its content words; two items may not share one line. Only a verbatim
+    repeat of an item may collapse into the first.
+    """
+    after = [set(content_words(ln, drop)) for ln in without_fences(rewrite).splitlines()]
+    used: set[int] = set()
+    seen: set[str] = set()
+    problems = []
+    for line in without_fences(original).splitlines():
+        if not _ITEM.match(line) or _norm_line(line) in seen:
+            continue
+        seen.add(_norm_line(line))
+        need = set(content_words(line, drop))
+        if len(need) < 2:
+            continue
+        best, where = 0, -1
+        for i, words in enumerate(after):
+            if i not in used and len(need & words) > best:
+                best, where = len(need & words), i
+        if best * 3 < len(need) * 2:
+            problems.append(Problem("line", f"the item {line.strip()[:80]!r} lost its own line"))
+        else:
+            used.add(where)
     return problems
 
 
@@ -456,6 +485,45 @@ def check_task_first(original: str, rewrite: str, drop: Iterable[str] = ()) -> l
     return []
 
 
+_FORMAT_WORDS = _words(
+    """
+    format answer answers reply respond respon return output table tabl bullet line sentenc
+    word paragraph label list title heading section only json yaml csv markdown
+    """
+)
+
+
+def check_output_section(original: str, rewrite: str, drop: Iterable[str] = ()) -> list[Problem]:
+    """An instruction of the author's moved under "Output format" must be about the answer.
+
+    A line under an output-format heading that comes from the original (two thirds of its
+    content words are one sentence of the original) must name the answer's shape (format,
+    answer, reply, return, output, table, bullet, line, words ...). "Include export in JSON
+    and CSV" or "Ask one guiding question at a time" there is a requirement demoted.
+    """
+    originals = [set(content_words(u, drop)) for u in units(original)]
+    heading = ""
+    problems = []
+    for line in without_fences(rewrite).splitlines():
+        if re.match(r"^\s*#{1,6}\s", line):
+            heading = line.lower()
+            continue
+        if "output" not in heading and "format" not in heading:
+            continue
+        words = set(content_words(line, drop))
+        if len(words) < 2 or words & _FORMAT_WORDS or {stem(w) for w in words} & _FORMAT_WORDS:
+            continue
+        if any(len(words & o) * 3 >= len(words) * 2 for o in originals):
+            problems.append(
+                Problem(
+                    "task",
+                    f"the author's instruction {line.strip()[:70]!r} is now under "
+                    f"{heading.strip()!r}",
+                )
+            )
+    return problems
+
+
 def harm(
     original: str, rewrite: str, drop: Iterable[str] = (), whole_yaml: bool = False
 ) -> list[Problem]:
@@ -470,4 +538,5 @@ def harm(
         *check_blocks(original, rewrite, whole_yaml),
         *check_fill_ins(original, rewrite),
         *check_task_first(original, rewrite, drop),
+        *check_output_section(original, rewrite, drop),
     ]

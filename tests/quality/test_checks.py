@@ -161,3 +161,26 @@ def test_a_demoted_first_instruction_is_caught() -> None:
     context_first = "Our sales fell 20% in May. Analyze why."
     moved = "## Task\nAnalyze why.\n\n## Context\nOur sales fell 20% in May."
     assert checks.check_task_first(context_first, moved) == []
+
+
+def test_parallel_items_without_placeholders_each_keep_their_line() -> None:
+    original = (
+        "Plan dinners.\nMonday: a vegetarian dish. Keep it under 30 minutes.\n"
+        "Tuesday: a fish dish. Keep it under 30 minutes."
+    )
+    merged = "Plan dinners.\nMonday: a vegetarian dish. Keep it under 30 minutes.\nTuesday: fish."
+    assert kinds(checks.check_items(original, merged)) == {"line"}
+    assert (
+        checks.check_items(original, original.replace("Plan dinners.", "Plan the dinners.")) == []
+    )
+
+
+def test_a_requirement_moved_under_output_format_is_caught_without_numbers() -> None:
+    original = "You are a tutor. Ask one guiding question at a time. Never give the final answer."
+    rewrite = (
+        "You are a tutor.\n\n## Guidelines\n- Never give the final answer.\n\n"
+        "## Output format\nAsk one guiding question at a time."
+    )
+    assert kinds(checks.check_output_section(original, rewrite)) == {"task"}
+    fine = "Sort the list.\n\n## Output format\nReturn the sorted list only."
+    assert checks.check_output_section("Sort the list. Return the sorted list only.", fine) == []
