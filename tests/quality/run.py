@@ -70,9 +70,23 @@ async def _sink(events: Sequence[Event]) -> None:
 
 async def _optimize(case: Case, agents: OfflineAgents) -> Outcome:
     t0 = time.perf_counter()
-    done = await run_pipeline(
-        OptimizationRequest(text=case.text, source="batch"), agents, emit=_sink
-    )
+    try:
+        done = await run_pipeline(
+            OptimizationRequest(text=case.text, source="batch"), agents, emit=_sink
+        )
+    except Exception as exc:  # one broken case must not hide the others' results
+        message = f"the pipeline raised {type(exc).__name__}: {exc}"
+        return Outcome(
+            case=case,
+            optimized=case.text,
+            changed=False,
+            score_before=0,
+            score_after=0,
+            changes=[],
+            unchanged_reason=message,
+            seconds=time.perf_counter() - t0,
+            problems=[Problem("error", message)],
+        )
     seconds = time.perf_counter() - t0
     ev = done.completed
     return Outcome(

@@ -7,7 +7,11 @@ corpus run.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.quality import checks
 from tests.quality.corpus import Case, check_case, load
@@ -184,3 +188,34 @@ def test_a_requirement_moved_under_output_format_is_caught_without_numbers() -> 
     assert kinds(checks.check_output_section(original, rewrite)) == {"task"}
     fine = "Sort the list.\n\n## Output format\nReturn the sorted list only."
     assert checks.check_output_section("Sort the list. Return the sorted list only.", fine) == []
+
+
+_NAME = st.from_regex(r"[a-z][a-z0-9_]{2,10}", fullmatch=True)
+_TOKEN = st.one_of(
+    _NAME.map(lambda n: f"{{{n}}}"),
+    _NAME.map(lambda n: f"{{{{{n}}}}}"),
+    _NAME.map(lambda n: f"{{{{ {n} | upper }}}}"),
+    _NAME.map(lambda n: f"${{{n}}}"),
+    _NAME.map(lambda n: f"${{{n}:None (solo)}}"),
+    _NAME.map(lambda n: f"{{% if {n} %}}"),
+    _NAME.map(lambda n: f"<<{n}>>"),
+    _NAME.map(lambda n: f"[[{n}]]"),
+    _NAME.map(lambda n: f"%({n})s"),
+    _NAME.map(lambda n: f"${n}"),
+    _NAME.map(lambda n: f"<X_{n.upper()}>"),
+    _NAME.map(lambda n: f"{{{n}!r:>10}}"),
+)
+_PROSE = st.from_regex(r"[A-Za-z ,.;:!?'\"()\n-]{0,30}", fullmatch=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_PROSE, _TOKEN), max_size=8), _PROSE)
+def test_fields_finds_exactly_the_placeholders_written(
+    parts: list[tuple[str, str]], tail: str
+) -> None:
+    text = "".join(f"{prose} {token} " for prose, token in parts) + tail
+    assert checks.fields(text) == Counter(token for _prose, token in parts)
+    if parts:
+        token = parts[-1][1]
+        cut = text[::-1].replace(token[::-1], "", 1)[::-1]  # drop its last occurrence
+        assert checks.check_placeholders(text, cut), f"dropping {token!r} went unnoticed"
