@@ -461,10 +461,16 @@ _SIDE_HEADING = re.compile(
 
 
 def check_task_first(original: str, rewrite: str, drop: Iterable[str] = ()) -> list[Problem]:
-    """An original that opens with an instruction keeps it out of a side section."""
+    """An original that opens with an instruction or a role ("You ...") keeps it out of a
+    side section (Context, Guidelines, Output format ...)."""
     first = next((u for u in units(original) if len(set(content_words(u, drop))) >= 2), "")
     opening = re.match(r"[\W_]*(\w+)", first)
-    persona = re.match(r"\W*(i want you to act|you are|act as|pretend)", first, re.IGNORECASE)
+    persona = re.match(
+        r"\W*(i want you to|you\b(?!\s+(?:will|'ll|may|might|can|should|must|need)\b)|act as"
+        r"|pretend|be an?\b)",
+        first,
+        re.IGNORECASE,
+    )
     if not first or not (persona or (opening and opening.group(1).lower() in _IMPERATIVE)):
         return []
     need = set(content_words(first, drop))
