@@ -19,6 +19,8 @@ What "harm" means here (EXAMPLES.md, "Do no harm"):
 * **blocks** — fenced code is byte-identical; JSON and YAML (fenced, or the whole prompt, or
   an unfenced multi-line JSON value) still parse to the same value;
 * **fill-ins** — no "[insert X]"-style slot the author did not write;
+* **garble** — no doubled word ("The the") and no new one-word fragment ("Sooo much.") left
+  behind by a cut;
 * **task** — a prompt that opens with an instruction (or a persona) keeps it as the task, not
   under a Guidelines, Context, Constraints or Output format heading; and no instruction of the
   author's that is not about the answer's shape lands under "Output format".
@@ -530,6 +532,49 @@ def check_output_section(original: str, rewrite: str, drop: Iterable[str] = ()) 
     return problems
 
 
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w{}$%<>\[\]]+", " ", text.lower()).split())
+
+
+def _only_filler_after(unit: str, prefix: str) -> bool:
+    rest = unit[len(prefix) :]
+    return unit.startswith(prefix) and not content_words(rest) and not re.search(r"[{}$%<>]", rest)
+
+
+def check_garble(original: str, rewrite: str) -> list[Problem]:
+    """No leftovers of a cut: a doubled word ("The the") or a new sentence of at most one
+    content word ("Sooo much.", "A bunch!", "{{ name }}!") that the original did not have."""
+    problems = []
+    doubled = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
+    before = {m.group(0).lower() for m in doubled.finditer(original)}
+    for m in doubled.finditer(without_fences(rewrite)):
+        if m.group(0).lower() not in before and not m.group(1).isdigit():
+            problems.append(Problem("garble", f"a doubled word {m.group(0)!r}"))
+    original_units = {_plain(u) for u in _UNIT.findall(without_fences(original))}
+    known = {w.lower() for w in _WORD.findall(original)}
+    for line in without_fences(rewrite).splitlines():
+        if re.match(r"^\s*(#{1,6}\s|$)", line):
+            continue
+        for unit in _UNIT.findall(re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line)):
+            plain = _plain(unit)
+            bare = re.sub(r"</?[\w-]+>|\"\"\"|`", "", _FIELD.sub("", unit)).strip()
+            words = {w.lower() for w in _WORD.findall(_FIELD.sub(" ", unit))}
+            if not bare or plain in original_units or len(content_words(unit)) > 1:
+                continue
+            if not words <= known:  # text the engine wrote, not a leftover of the author's
+                continue
+            first = re.match(r"\W*(\w+)", unit)
+            step = first and first.group(1).lower() in _IMPERATIVE and len(words) > 1
+            if unit.strip().endswith(":") or step:
+                continue  # a label before a delimited input, or a step split off a sentence
+            if any(_only_filler_after(u, plain) for u in original_units):
+                continue  # only trailing filler went ("Simple please." -> "Simple.")
+            problems.append(
+                Problem("garble", f"a fragment {unit.strip()!r} the original did not have")
+            )
+    return problems
+
+
 def harm(
     original: str, rewrite: str, drop: Iterable[str] = (), whole_yaml: bool = False
 ) -> list[Problem]:
@@ -545,4 +590,5 @@ def harm(
         *check_fill_ins(original, rewrite),
         *check_task_first(original, rewrite, drop),
         *check_output_section(original, rewrite, drop),
+        *check_garble(original, rewrite),
     ]

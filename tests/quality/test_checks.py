@@ -219,3 +219,15 @@ def test_fields_finds_exactly_the_placeholders_written(
         token = parts[-1][1]
         cut = text[::-1].replace(token[::-1], "", 1)[::-1]  # drop its last occurrence
         assert checks.check_placeholders(text, cut), f"dropping {token!r} went unnoticed"
+
+
+def test_leftovers_of_a_cut_are_caught_and_safe_splits_are_not() -> None:
+    original = "Given the schema {schema}, write a query. thank you sooo much"
+    garbled = "The the schema below, write a query.\n<schema>\n{schema}\n</schema>\nSooo much"
+    assert [p.message for p in checks.check_garble(original, garbled)] == [
+        "a doubled word 'The the'",
+        "a fragment 'Sooo much' the original did not have",
+    ]
+    split = "Compare A and B, then recommend one. Simple please. Text: {text}"
+    safe = "1. Compare A and B.\n2. Recommend one.\nSimple.\nText:\n<text>\n{text}\n</text>"
+    assert checks.check_garble(split, safe) == []
