@@ -99,24 +99,21 @@ def fields(text: str) -> Counter[str]:
 
 
 def check_placeholders(original: str, rewrite: str) -> list[Problem]:
-    before = fields(original)
+    before, after = fields(original), fields(rewrite)
     problems = []
     for token, n in before.items():
-        m = rewrite.count(token) if not token.startswith("$") else _count_dollar(rewrite, token)
+        # Counted as fields, so "{x}" inside "{{x}}" is not taken for a use of "{x}"; a tag
+        # the rewrite pairs (<x>...</x>) still counts as the author's <x>.
+        tag = token.startswith("<") and not token.startswith("<<")
+        m = rewrite.count(token) if tag else after[token]
         if m != n:
             problems.append(
                 Problem("placeholders", f"{token!r} occurs {n}x in the original, {m}x after")
             )
-    for token, n in fields(rewrite).items():
+    for token, n in after.items():
         if token not in before and not token.startswith("<"):
             problems.append(Problem("placeholders", f"{token!r} ({n}x) was not in the original"))
     return problems
-
-
-def _count_dollar(text: str, token: str) -> int:
-    if token.startswith("${"):
-        return text.count(token)
-    return len(re.findall(rf"(?<![\w$\\]){re.escape(token)}(?!\w)", text))
 
 
 # --- words -----------------------------------------------------------------------------------

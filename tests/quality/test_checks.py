@@ -231,3 +231,50 @@ def test_leftovers_of_a_cut_are_caught_and_safe_splits_are_not() -> None:
     split = "Compare A and B, then recommend one. Simple please. Text: {text}"
     safe = "1. Compare A and B.\n2. Recommend one.\nSimple.\nText:\n<text>\n{text}\n</text>"
     assert checks.check_garble(split, safe) == []
+
+
+IDEAL = {
+    # EXAMPLES.md sketch 1, keeping the negated word in the positive form.
+    "messy-dogs": (
+        "Write an engaging piece about dogs for {audience}: lively, not boring.\n\n"
+        "## Guidelines\n- Keep the tone lively and concrete: use specific examples and vivid "
+        "details.\n- Organize it with a title and short paragraphs.\n\n## Output format\n"
+        "A title on the first line, then the text in plain prose."
+    ),
+    "neg-no-jargon": (
+        "Explain how a mortgage offset account works to a first-time buyer. Use plain words a "
+        "newcomer knows; never use jargon."
+    ),
+    # EXAMPLES.md sketch 2.
+    "code-fix-bug-placeholder": (
+        "You are an experienced Python developer.\n\n## Task\nFind and fix the bug in the code "
+        "below, then explain what was wrong and why the fix works.\n\n## Code\n<code>\n{code}\n"
+        "</code>\n\n## Output format\n1. The corrected code in one fenced Python block.\n"
+        "2. A short explanation: the cause of the bug and how the fix addresses it."
+    ),
+    "spec-todo-app": (
+        "You are an experienced React and TypeScript developer.\n\n"
+        "## Task\nBuild a to-do list web app with React and TypeScript.\n\n"
+        "## Requirements\n1. Users can add, edit, complete and delete tasks.\n"
+        "2. Tasks have a title, an optional due date and a priority (low, medium, high).\n"
+        "3. Tasks persist in localStorage.\n4. Include export functionality in JSON and CSV.\n"
+        "5. The app must work without a backend.\n"
+        "6. Keyboard shortcuts: n for a new task, / to search."
+    ),
+    "tpl-sql-gen": (
+        "Given the schema {schema}, write a SQL query that answers: {question}.\n\n"
+        "## Constraints\n- Use only the tables in the schema.\n- Return only the SQL."
+    ),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(IDEAL))
+def test_a_careful_rewrite_meets_its_case(case_id: str) -> None:
+    """The expectations can be met: the rewrite a careful prompt engineer writes passes."""
+    case = next(c for c in load() if c.id == case_id)
+    assert check_case(case, IDEAL[case_id]) == []
+
+
+def test_a_brace_field_inside_a_double_brace_one_is_not_counted_as_a_use() -> None:
+    # Found by the property test: "{a}" dropped while "{{a}}" stayed went unnoticed.
+    assert checks.check_placeholders("{{a}} {a}", "{{a}}")
