@@ -68,6 +68,11 @@ def figures(outcomes: list[Outcome], seconds: float) -> dict[str, Any]:
         "good_prompts": len(good),
         "expectations_met_pct": round(_share(n - len(failing), n), 1),
         "mean_gain_changed": round(statistics.fmean(gains), 1) if gains else 0.0,
+        # Issue 14 item 3: a rewrite a careful reader finds worse must not score higher.
+        "harmful_scored_higher": sum(
+            1 for o in changed if o.problems and o.score_after > o.score_before
+        ),
+        "harmful_changed": sum(1 for o in changed if o.problems),
         "seconds": round(seconds, 2),
         "ms_per_prompt": round(1000 * seconds / n, 2) if n else 0.0,
         "problems_by_check": dict(by_check.most_common()),
@@ -103,6 +108,11 @@ def print_report(f: dict[str, Any], outcomes: list[Outcome], sample: int, seed: 
         ),
         ("every expectation met", f"{f['expectations_met_pct']:.1f}%", "target 100%"),
         ("mean score gain (changed)", f"{f['mean_gain_changed']:+.1f}", ""),
+        (
+            "harmful rewrites scored higher",
+            f"{f['harmful_scored_higher']} of {f['harmful_changed']}",
+            "target 0",
+        ),
         ("time", f"{f['seconds']:.2f} s ({f['ms_per_prompt']:.1f} ms/prompt)", "target < 30 s"),
     ]
     for name, value, target in rows:
