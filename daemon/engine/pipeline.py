@@ -44,10 +44,10 @@ from ..events import (
     OptimizationFailed,
     OptimizationRequested,
 )
-from ..values import Finding
+from ..values import Change, Finding
 from . import guards
 from .analysis import analyze, deconstruct
-from .checks import split_tasks
+from .checks import diagnose, split_tasks
 from .lint import resolve_type
 from .scoring import score
 from .text import prompt_hash
@@ -164,6 +164,26 @@ def _unchanged_reason(ev: Evaluation, findings: list[Finding]) -> str:
     if len(findings) == 1:
         return f"{base}; the only finding is {shown}"
     return f"{base}; left for you: {shown}"
+
+
+def _account(findings: list[Finding], changes: list[Change], left: list[Finding]) -> list[Change]:
+    """``changes``, plus one naming the findings the rewrite resolved without a change that
+    claims them (a sentence of filler that also held "!!!"), so that every finding of the
+    original is either answered by a change or still listed as left."""
+    claimed = {code for change in changes for code in change.findings}
+    still = {f.code for f in left}
+    quiet = {f.code: f for f in findings if f.code not in claimed and f.code not in still}
+    if not quiet:
+        return changes
+    names = ", ".join(f.rule or code for code, f in sorted(quiet.items()))
+    return [
+        *changes,
+        Change(
+            description=f"The changes above also resolved: {names}.",
+            findings=sorted(quiet),
+            kind="edit",
+        ),
+    ]
 
 
 class Pipeline:
@@ -384,6 +404,8 @@ class _Run:
             )
         if accepted is None and attempt == 2:
             unchanged_reason += "; a second try failed too, so the original is returned unchanged"
+        left = diagnose(accepted.prompt if accepted else self.text, self.ptype)
+        changes = _account(findings, accepted.changes, left) if accepted else []
         before = evaluation.before if evaluation else score(self.text, self.ptype).scores
         after = evaluation.after if (evaluation and accepted) else before
         completed = OptimizationCompleted(
@@ -401,8 +423,11 @@ class _Run:
             score_before=before,
             score_after=after,
             findings=findings,
-            changes=accepted.changes if accepted else [],
+            changes=changes,
             placeholders=guards.placeholders(self.text),
+            # what `promptd lint` says of the result, so the summary never lists a finding
+            # the rewrite already answered, nor hides one it did not
+            left=left,
         )
         return OptimizationOutcome(
             completed=completed, steps=self.steps, reasons=reasons, attempts=attempt
