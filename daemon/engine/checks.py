@@ -327,7 +327,12 @@ def _filler(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             break
         if m.group(0).lower() in ("just", "really", "actually") and not _is_filler_adverb(prose, m):
             continue
+        if _PERSONA_LEAD.match(prose, m.end()):
+            continue  # "I want you to act as ...": a persona prompt's framing, not filler
         yield BY_NAME["filler"].finding(c.span(m.start(), m.end()), m.group(0))
+
+
+_PERSONA_LEAD: Final = re.compile(r"\s+(?:act|be|play|pretend|become|behave|roleplay)\b", re.I)
 
 
 def _is_filler_adverb(prose: str, m: re.Match[str]) -> bool:

@@ -23,6 +23,7 @@ import msgspec
 from ..values import Finding, Scores
 from .analysis import Analysis, Labeled, analyze
 from .checks import diagnose, is_delimited, near_duplicate, wordset
+from .preserve import is_image_prompt
 
 WEIGHTS: Final = {"clarity": 30, "specificity": 25, "structure": 20, "completeness": 25}
 
@@ -53,7 +54,25 @@ _BOILERPLATE: Final = re.compile(
     re.I,
 )
 # A heading with nothing under it (the next line is another heading, or the end).
-_EMPTY_SECTION: Final = re.compile(r"^#{1,6}[ \t]+\S[^\n]*\n(?:[ \t]*\n)*(?=#{1,6}[ \t]|\Z)", re.M)
+_EMPTY_SECTION: Final = re.compile(r"^#{1,6}[ \t]+\S[^\n]*(?:\n[ \t]*)*(?=\n#{1,6}[ \t]|\Z)", re.M)
+
+
+def strip_boilerplate(text: str) -> str:
+    """``text`` without the sentences of generic boilerplate and the sections they empty."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if _BOILERPLATE.search(line):
+            kept = [x for x in re.split(r"(?<=[.!?])\s+", line) if not _BOILERPLATE.search(x)]
+            line = " ".join(kept)
+            if re.fullmatch(r"\s*(?:(?:[-*•]|\d+[.)])\s*)?", line):
+                continue
+        out.append(line)
+    stripped = "\n".join(out)
+    previous = ""
+    while previous != stripped:
+        previous = stripped
+        stripped = _EMPTY_SECTION.sub("", stripped)
+    return re.sub(r"\n{3,}", "\n\n", stripped).strip() or text
 
 
 def _distinct(sentences: list[Labeled]) -> int:
@@ -81,7 +100,17 @@ def score(
     findings: list[Finding] | None = None,
     analysis: Analysis | None = None,
 ) -> Rubric:
-    """Score ``text`` as a ``prompt_type`` prompt, explaining each criterion."""
+    """Score ``text`` as a ``prompt_type`` prompt, explaining each criterion.
+
+    Boilerplate earns nothing: the text is scored without it (and without the sections it
+    leaves empty), then each generic phrase costs clarity.
+    """
+    boiler = [m.group(0) for m in _BOILERPLATE.finditer(text)]
+    empty = len(_EMPTY_SECTION.findall(text))
+    if boiler:
+        text = strip_boilerplate(text)
+        analysis, findings = None, None
+    image = is_image_prompt(text)
     a = analysis or analyze(text)
     found = findings if findings is not None else diagnose(text, prompt_type)
     counts = Counter(f.code for f in found)
@@ -91,7 +120,6 @@ def score(
     for code, n in counts.items():
         cost = _CLARITY_COST.get(code, 0) * n
         lost += min(cost, _CLARITY_CAP.get(code, cost))
-    boiler = [m.group(0) for m in _BOILERPLATE.finditer(text)]
     if boiler:
         lost += min(6 * len(boiler), 18)
     clarity = _clamp(100 - lost)
@@ -121,7 +149,7 @@ def score(
     if a.has_format:
         spec += 10
         bonus.append("output format")
-    constraints = _distinct(a.of("constraint"))
+    constraints = _distinct(a.constrained())
     if constraints:
         # saying the same rule twice is not more specific
         spec += min(4 * constraints, 12)
@@ -163,7 +191,9 @@ def score(
         # only a delimited (or undelimited) input still counts.
         struct = 85.0 + (-10 if any(n == "undelimited input" for n in notes) else 0)
         notes = [n for n in notes if "input" in n] + ["short enough to need no sections"]
-    empty = len(_EMPTY_SECTION.findall(text))
+    if image:
+        # An image prompt is a description: sections and lists do not make it better.
+        struct, notes = 85.0, ["an image description"]
     if empty:
         struct -= 15 * empty
         notes.append(f"{empty} empty section(s)")
@@ -176,14 +206,14 @@ def score(
     missing: list[str] = []
     parts: list[tuple[str, int, bool]] = [
         ("task", 35, bool(a.tasks)),
-        ("output format", 20, a.has_format),
+        ("output format", 20, a.has_format or image),  # an image prompt has no answer shape
         ("role", 10, a.has_role or prompt_type in ("general", "creative")),
         (
             "audience or context",
             15,
             a.has_audience or bool(a.of("context")) or bool(inputs) or bool(a.placeholders),
         ),
-        ("constraints", 10, bool(a.of("constraint")) or a.has_length),
+        ("constraints", 10, bool(a.constrained()) or a.has_length),
         ("examples", 10, a.has_examples or not a.is_classification),
     ]
     for name, points, ok in parts:

@@ -155,7 +155,7 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
             return "The piece only, with a title on the first line."
         return ""
     if re.search(
-        r"\b(?:write|draft|compose)\b[^.?!]{0,40}\b(?:stuff|piece|article|essay|blog|story|"
+        r"\b(?:write|draft|compose)\b[^.?!]{0,40}\b(?:stuff|something|piece|article|essay|blog|story|"
         r"text|content)\b",
         low,
     ):
@@ -321,7 +321,7 @@ class _Builder:
 
     # --- minimal: keep the layout ----------------------------------------------------------
 
-    def minimal(self) -> str:
+    def minimal(self, add_format: bool = False) -> str:
         out = self.text
         for i in sorted(self.edited, reverse=True):
             s = self.a.sentences[i].sentence
@@ -333,6 +333,10 @@ class _Builder:
             out = out[: s.start] + new + out[end:]
         out = re.sub(r"\n{3,}", "\n\n", out).strip()
         out = self._delimit_in_place(out)
+        fmt = _output_format(self.ptype, self.a, self.text) if add_format else ""
+        if fmt and "PD002" in self.codes and not analyze(out).has_format:
+            out += "\n\n## Output format\n" + fmt
+            self._note("add", "PD002", "Added the output format the request implies.")
         return out
 
     def _delimit_in_place(self, out: str) -> str:
@@ -414,7 +418,7 @@ class _Builder:
                 # that names a format ("Include export in JSON and CSV") stays a requirement.
                 formats.append(text)
             elif "constraint" in kinds or "format" in kinds:
-                rules.append(text)
+                rules.append(capitalize(text))
             else:
                 context.append(text)
         if not tasks:
@@ -509,24 +513,33 @@ _FIXED_LINE: Final = re.compile(
 )
 
 
+_TRANSFORM: Final = re.compile(
+    r"\b(?:translate|proofread|rewrite|rephrase|paraphrase|edit|correct|polish|shorten|"
+    r"summari[sz]e|improve|fix|localize|adapt|review|reply to|respond to|answer)\b[^.\n]*"
+    r"\b(?:my|this|these|the following|the above|the \w+ below|below|following)\b",
+    re.I,
+)
+
+
 def data_spans(text: str) -> list[tuple[int, int]]:
     """Where the prompt holds the text it works on, which no edit may touch: key-value and
     template lines, the lines after a line that ends with ":" (up to a blank line), and,
-    when the first paragraph asks to transform "my email", "this text" or "the following",
-    every paragraph after it."""
+    when a line asks to transform "my email", "this letter" or "the following", every other
+    line (its first paragraph, when that is where the request is, stays editable)."""
     spans: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FIXED_LINE.finditer(text)]
-    for m in re.finditer(r":[ \t]*\n(.+?)(?=\n[ \t]*\n|\Z)", text, re.S):
-        spans.append((m.start(1), m.end(1)))
-    first = re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)
-    if len(first) == 2 and re.search(
-        r"\b(?:translate|proofread|rewrite|rephrase|paraphrase|edit|correct|polish|shorten|"
-        r"summari[sz]e|improve|fix|localize|adapt|review|reply to|respond to|answer)\b[^.\n]*"
-        r"\b(?:my|this|these|the following|the \w+ below|below|following)\b",
-        first[0],
-        re.I,
-    ):
-        start = text.find(first[1])
-        spans.append((start, len(text)))
+    for block in re.finditer(r":[ \t]*\n(.+?)(?=\n[ \t]*\n|\Z)", text, re.S):
+        spans.append((block.start(1), block.end(1)))
+    # A request to transform "this letter" / "my email": every other line is the text to
+    # transform (before or after the request), and is left exactly as the author wrote it.
+    m = _TRANSFORM.search(text)
+    if m and "\n" in text.strip():
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        first = re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0]
+        if m.start() < len(first) and "\n" not in first.strip():
+            line_end = max(line_end, text.find(first) + len(first))
+        spans += [(0, line_start), (line_end, len(text))]
     return spans
 
 
@@ -548,14 +561,35 @@ def design(
         mode == "full"
         and not keep_layout
         and not a.structured
-        and "\n" not in text.strip()
-        and _messy(text, codes)
+        and not re.search(r"\n[ \t]*\n", text.strip())  # one paragraph
+        and (
+            _messy(text, codes)
+            # one sentence whose answer shape follows from what it asks ("Write ... about
+            # dogs" -> a title, then prose): the format is a confident addition
+            or (
+                len(a.sentences) == 1
+                and "PD002" in codes
+                and bool(_output_format(prompt_type, a, text))
+            )
+        )
         and len([x for x in a.sentences if not x.kinds & {"role", "example", "heading"}]) <= 3
         and bool(codes & _FIXABLE_RESTRUCTURE)
         and "PD001" not in codes
         and "```" not in text
     )
-    out = builder.full() if restructure else builder.minimal()
+    # One sentence wrapped over lines (a dedented string): its layout stays, and the output
+    # format its request implies is added below it.
+    wrapped = (
+        mode == "full"
+        and not restructure
+        and not keep_layout
+        and "PD002" in codes
+        and "\n" in text.strip()
+        and not re.search(r"\n[ \t]*\n", text.strip())
+        and len(re.findall(r"[.!?](?:\s|$)", text.strip())) <= 1
+        and not a.structured
+    )
+    out = builder.full() if restructure else builder.minimal(add_format=wrapped)
     if out.strip() == text.strip() or not out.strip() or not builder.changes:
         # nothing a rule answers (a capital letter or a full stop is not worth a rewrite)
         return Design(prompt=text, changes=[])
