@@ -26,6 +26,7 @@ from .text import (
     VAGUE,
     VERSION,
     LineIndex,
+    is_filler,
     languages,
     wordlist,
     words,
@@ -191,7 +192,9 @@ def _negative(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             part = raw.strip()
             lead = len(raw) - len(raw.lstrip())
             rest = part[4:] + s.text[cut_start:]
-            if _NEGATIVE.match(part) and not _POSITIVE_HINT.search(rest):
+            # "Use plain language, no jargon": a contrast after a positive instruction
+            contrast = pos > 0 and re.match(r"(?:no|not)\b", part, re.I)
+            if _NEGATIVE.match(part) and not _POSITIVE_HINT.search(rest) and not contrast:
                 start = s.sentence.start + pos + lead
                 yield BY_NAME["negative-only"].finding(
                     c.span(start, start + len(part)), part.rstrip(".!")
@@ -325,7 +328,7 @@ def _filler(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     for n, m in enumerate(FILLER.finditer(prose)):
         if n >= 6:
             break
-        if m.group(0).lower() in ("just", "really", "actually") and not _is_filler_adverb(prose, m):
+        if not is_filler(prose, m):
             continue
         if _PERSONA_LEAD.match(prose, m.end()):
             continue  # "I want you to act as ...": a persona prompt's framing, not filler
@@ -333,11 +336,6 @@ def _filler(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 
 
 _PERSONA_LEAD: Final = re.compile(r"\s+(?:act|be|play|pretend|become|behave|roleplay)\b", re.I)
-
-
-def _is_filler_adverb(prose: str, m: re.Match[str]) -> bool:
-    after = prose[m.end() : m.end() + 20].lower()
-    return not re.match(r"\s+(?:as|like|the|a|one|two|once|for|in|a few|before|after)\b", after)
 
 
 _CONJ_TASK: Final = re.compile(

@@ -20,20 +20,20 @@ POSITIVE_FORMS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     )
     for p, positive in (
         (
-            r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very )?(?:boring|dull)",
-            "Make it engaging",
+            r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very )?(boring|dull)",
+            "Make it engaging, not \\1",
         ),
         (
             r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very |overly )?"
-            r"(?:long|lengthy|verbose|wordy)",
-            "Keep it concise",
+            r"(long|lengthy|verbose|wordy)",
+            "Keep it concise, not \\1",
         ),
         (r"(?:write|make it|be) (?:too |overly )?(?:short|brief)", "Be thorough"),
         (
             r"(?:use|using|include) (?:any |technical |too much |unnecessary )?jargon",
-            "Use plain language",
+            "Use plain language, no jargon",
         ),
-        (r"(?:be|being) (?:too )?vague", "Be specific"),
+        (r"(?:be|being) (?:too )?vague", "Be specific, not vague"),
         (r"repeat (?:yourself|itself|the same points?)", "Make each point once"),
         (r"(?:be|being|sound) (?:too )?(?:formal|stiff)", "Use a conversational tone"),
         (r"(?:be|being|sound) (?:too )?(?:casual|informal|chatty)", "Use a professional tone"),
@@ -50,6 +50,16 @@ POSITIVE_FORMS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         ),
         (r"forget (?:to )?(.+)", "\\1"),
     )
+)
+
+
+# A clear prohibition of a concrete thing ("never use jargon", "no bullet points") is kept as
+# the author wrote it: the offline Designer rewrites only the vague ones ("don't make it
+# boring"). The guard still accepts the positive form from any engine (EXAMPLES.md allows
+# "use plain words" for "never use jargon").
+CONCRETE: Final = re.compile(
+    r"jargon|passive voice|markdown|formatting|bullet|lists|libraries|packages|dependencies",
+    re.I,
 )
 
 

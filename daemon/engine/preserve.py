@@ -125,7 +125,9 @@ def lost_content(original: str, rewritten: str, changes: Sequence[Change] = ()) 
             continue
         for clause in re.split(r"[,;]\s*|\s+(?:and|but)\s+", text.rstrip(".!?")):
             positive = positive_form(clause.strip())
-            if positive and _norm(positive) in low:
+            # the rule's form ("Use plain language, no jargon") or its positive head alone
+            head = re.split(r",\s+(?:not|no)\s", positive)[0]
+            if positive and (_norm(positive) in low or _norm(head) in low):
                 # The rule's positive form stands in for this clause: its words are excused.
                 for w in content_words(clause):
                     if w in words:

@@ -140,7 +140,8 @@ def _output_format(ptype: str, a: Analysis, text: str) -> str:
         r"letter|message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
         low,
     )
-    if artifact:
+    # "The letter only" would drop any other question the author asked beside it.
+    if artifact and len(a.tasks) <= 1 and "?" not in text:
         what = artifact.group(1)
         if what in ("email", "e-mail"):
             return "The email only: a subject line, then the body, with no commentary."
@@ -201,7 +202,7 @@ _FORMAT_LEAD: Final = re.compile(
     r"(?:in|as) (?:a |one )?(?:numbered|bulleted)|one (?:per|a) line)",
     re.I,
 )
-_DET: Final = r"(?:this|the|following|my|our|these|those|attached|given|that)"
+_DET: Final = r"(?:this|the|following|my|our|these|those|attached|that)"
 _NOT_PREP: Final = r"(?!(?:in|from|of|on|about|for|to|with|into|at|by|and|or)\b)"
 
 

@@ -12,13 +12,14 @@ from typing import Final
 
 from ..checks import shouted_runs
 from ..guards import placeholder_spans
-from ..positive import POSITIVE_FORMS
-from ..text import ACRONYMS, FILLER, wordlist
+from ..positive import CONCRETE, POSITIVE_FORMS
+from ..text import ACRONYMS, FILLER, is_filler, wordlist
 
 
 def _protected(text: str) -> list[tuple[int, int]]:
     spans = [(s, e) for _t, _st, s, e in placeholder_spans(text)]
-    for pat in (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^“”\n]*”"):
+    quoted = (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^“”\n]*”")
+    for pat in (*quoted, r"\[[^\]\n]{1,40}\]"):  # [Name]: a template's field
         spans += [(m.start(), m.end()) for m in re.finditer(pat, text)]
     return spans
 
@@ -53,13 +54,10 @@ def remove_filler(sentence: str) -> tuple[str, list[str]]:
     was_request = bool(re.search(r"\b(?:can|could|would) you\b", sentence, re.I))
 
     def drop(m: re.Match[str]) -> str:
-        word = m.group(0).lower()
         if not _free(spans, m.start(), m.end()):
             return m.group(0)
-        if word in ("just", "really", "actually"):
-            after = sentence[m.end() : m.end() + 20].lower()
-            if re.match(r"\s+(?:as|like|the|a|one|two|once|for|in|a few|before|after)\b", after):
-                return m.group(0)
+        if not is_filler(sentence, m):
+            return m.group(0)
         removed.append(m.group(0))
         return ""
 
@@ -134,7 +132,7 @@ def make_positive(sentence: str) -> tuple[str, list[str]]:
         stripped = part.strip()
         for pattern, positive in POSITIVE_FORMS:
             m = pattern.match(stripped)
-            if m:
+            if m and not CONCRETE.search(stripped):
                 new = m.expand(positive) if "\\1" in positive else positive
                 if rewritten and rewritten[-1].strip() in ("and", "but"):
                     rewritten[-1] = " and "
