@@ -22,7 +22,8 @@ import msgspec
 
 from ..values import Finding, Scores
 from .analysis import Analysis, Labeled, analyze
-from .checks import diagnose, is_delimited, near_duplicate, wordset
+from .checks import diagnose, near_duplicate, wordset
+from .delimiters import is_delimited
 from .preserve import is_image_prompt
 
 WEIGHTS: Final = {"clarity": 30, "specificity": 25, "structure": 20, "completeness": 25}

@@ -16,13 +16,15 @@ from typing import Final, Literal
 from ...config import EngineConfig
 from ...values import Change, Finding
 from ..analysis import Analysis, analyze
-from ..checks import is_delimited, may_repeat, near_duplicate, split_tasks, wordset
+from ..checks import may_repeat, near_duplicate, split_tasks, wordset
+from ..delimiters import is_delimited
 from ..guards import check, placeholder_name
 from ..preserve import is_image_prompt
 from ..scoring import score
-from ..text import IMPERATIVES, PROGRAMMING, languages
+from ..text import IMPERATIVES
 from ..types import Design
 from .edits import capitalize, clean_sentence, tidy
+from .formats import PERSONA, is_persona, output_format, role_line
 
 Mode = Literal["full", "minimal"]
 
@@ -35,152 +37,8 @@ _EDIT_TEXT: Final = {
 _FIXABLE_RESTRUCTURE: Final = {"PD002", "PD006", "PD014", "PD017", "PD022"}
 
 
-def _role_line(ptype: str, text: str) -> str:
-    """A role the prompt itself implies (the language or platform it names), else ""."""
-    langs = languages(text)
-    prog = [lang for lang in langs if lang in PROGRAMMING]
-    if ptype == "code":
-        if len(prog) >= 2 and re.search(r"\b(?:convert|translate|port|migrate)\b", text, re.I):
-            return f"You are an experienced {prog[0]} and {prog[1]} developer."
-        named = prog or langs
-        return f"You are an experienced {named[0]} developer." if named else ""
-    if langs:
-        return f"You are an experienced engineer who knows {langs[0]} well."
-    return ""
-
-
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
-
-
-def _prose(text: str) -> str:
-    """Lower-cased text without placeholders (their names are not the author's words)."""
-    return re.sub(r"\{[^{}]*\}|\$\{[^{}]*\}|<[A-Z_]+>", " ", text).lower()
-
-
-def _code_language(text: str) -> str:
-    """The language the answer's code is in: a conversion's target, else the first named."""
-    prog = [lang for lang in languages(text) if lang in PROGRAMMING]
-    target = re.search(r"\b(?:to|into)\s+([\w#+.]+)", text)
-    if target:
-        named = languages(target.group(1))
-        if named and named[0] in PROGRAMMING:
-            return named[0]
-    return prog[0] if prog else ""
-
-
-def _output_format(ptype: str, a: Analysis, text: str) -> str:
-    """The answer's shape as the prompt itself implies it, or "" when it does not.
-
-    Never a generic shape ("plain prose", "key points / caveats"): an image prompt gets
-    none, a SWOT its four sections, a plan a plan, a fix the fixed code and why.
-    """
-    if is_image_prompt(text) or is_persona(text):
-        return ""
-    low = _prose(text)
-    lang = _code_language(text)
-    block = f"one fenced {lang} block" if lang else "one fenced code block"
-    first = " ".join(s.text for s in a.tasks[:1]).lower()
-    if re.search(r"\bswot\b", low):
-        return (
-            "Four sections, Strengths, Weaknesses, Opportunities and Threats, each a short "
-            "bulleted list."
-        )
-    if re.search(r"\bpros and cons\b", low):
-        return "Two bulleted lists, Pros and Cons, then a one-sentence verdict."
-    code_work = bool(lang) or re.search(
-        r"\b(?:code|function|script|program|method|module|query|regex|snippet|class \w+|"
-        r"unit tests?|endpoint)\b",
-        low,
-    )
-    if ptype == "code" and code_work:
-        if re.search(r"\b(?:fix|bug|debug|broken|crash\w*)\b", low):
-            return (
-                f"1. The corrected code in {block}.\n"
-                "2. A short explanation: the cause of the bug and how the fix addresses it."
-            )
-        if re.search(r"\b(?:review|critique|audit)\b", low):
-            return (
-                "A list of issues, most important first; for each: where it is, why it "
-                "matters, and the suggested change."
-            )
-        if re.search(
-            r"\b(?:write|implement|create|generate|refactor|convert|port)\b[^.]{0,40}"
-            r"\b(?:function|script|program|method|module|query|regex|code|class|tests?|"
-            r"endpoint)\b",
-            low,
-        ):
-            return f"1. The code in {block}.\n2. A short explanation of the main decisions."
-        return ""
-    transform = re.search(
-        r"^\W*(translate|rewrite|rephrase|paraphrase|proofread|shorten|simplify|polish|"
-        r"summari[sz]e)\b",
-        first,
-    )
-    if transform:
-        verb = transform.group(1)
-        if verb == "translate":
-            return "The translation only, keeping the original formatting, with no commentary."
-        if verb.startswith("summar"):
-            return "The summary only, in plain prose, with no preamble."
-        return "The revised text only, with no commentary."
-    if ptype == "technical" and re.search(
-        r"\b(?:write|create|draft)\b[^.]{0,40}\b(?:documentation|docs|runbook|guide|tutorial|"
-        r"readme)\b",
-        low,
-    ):
-        return "Markdown with one heading per topic, and examples in fenced code blocks."
-    if ptype == "analytical":
-        if re.search(r"\b(?:extract\w*|pull out)\b", low):
-            return "One line per extracted item, in the order they appear in the input."
-        if a.is_classification:
-            return "One label per item, one per line."
-    artifact = re.search(
-        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]{0,200}?\b(email|e-mail|"
-        r"letter|message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
-        low,
-    )
-    # "The letter only" would drop any other question the author asked beside it.
-    if artifact and len(a.tasks) <= 1 and "?" not in text:
-        what = artifact.group(1)
-        if what in ("email", "e-mail"):
-            return "The email only: a subject line, then the body, with no commentary."
-        return f"The {what} only, ready to use, with no commentary."
-    if ptype == "creative":
-        short = re.search(r"\b(joke|riddle|pun|slogan|tagline|headline|name)s?\b", low)
-        if short:
-            return f"The {short.group(1)}s only, one per line, with no commentary."
-        if re.search(r"\b(?:poem|poetry|lyrics|song|verse|rhyme)\b", low):
-            return "The poem only, with a title on the first line."
-        if re.search(r"\b(?:story|tale|fable|piece)\b", low):
-            return "The piece only, with a title on the first line."
-        return ""
-    if re.search(
-        r"\b(?:write|draft|compose)\b[^.?!]{0,40}\b(?:stuff|something|piece|article|essay|blog|story|"
-        r"text|content)\b",
-        low,
-    ):
-        return "A title on the first line, then the text in plain prose."
-    if re.search(r"\b(?:plan|itinerary|schedule|roadmap)\b", low):
-        return "The plan as numbered steps in order, each with a one-line explanation."
-    if re.search(r"\b(?:steps?|how to|how do i|how can i)\b", low):
-        return "Numbered steps in order, each with a one-line explanation."
-    if a.tasks and all(s.text.rstrip().endswith("?") for s in a.tasks):
-        return "A direct answer first, then a short explanation."
-    return ""
-
-
-_PERSONA: Final = re.compile(
-    r"^\W*(?:i want you to (?:act|be|play|pretend|become|behave)|i would like you to act|"
-    r"act as|you will act as|pretend (?:to be|you are)|imagine you are|from now on,? you are)\b"
-    r"|\bmy first (?:request|question|command|sentence|suggestion)\b",
-    re.I | re.M,
-)
-
-
-def is_persona(text: str) -> bool:
-    """An "I want you to act as ..." prompt: its persona and request are its own layout."""
-    return bool(_PERSONA.search(text))
 
 
 def _section_name(token: str) -> str:
@@ -230,6 +88,8 @@ def _point_at_input(sentence: str, token: str) -> tuple[str, bool]:
         )
         if pointed == head:
             pointed = re.sub(r"\b(?:this|these)\s+([\w-]+)\s*$", r"the \1 below", head, flags=re.I)
+        if pointed == head:
+            pointed = f"{head} the {noun} below"  # "a query that answers: {question}"
         head = pointed
         return tidy(head) + ".", True
     m = re.search(
@@ -281,7 +141,7 @@ class _Builder:
     def clean_all(self) -> None:
         data = data_spans(self.text)
         for i, labeled in enumerate(self.a.sentences):
-            if labeled.kinds & {"example", "heading"} or _PERSONA.search(labeled.text):
+            if labeled.kinds & {"example", "heading"} or PERSONA.search(labeled.text):
                 continue  # examples are data; a persona line is the author's own framing
             if any(s <= labeled.sentence.start < e for s, e in data):
                 continue  # the text the prompt works on (an email to translate) is not edited
@@ -334,7 +194,7 @@ class _Builder:
             out = out[: s.start] + new + out[end:]
         out = re.sub(r"\n{3,}", "\n\n", out).strip()
         out = self._delimit_in_place(out)
-        fmt = _output_format(self.ptype, self.a, self.text) if add_format else ""
+        fmt = output_format(self.ptype, self.a, self.text) if add_format else ""
         if fmt and "PD002" in self.codes and not analyze(out).has_format:
             out += "\n\n## Output format\n" + fmt
             self._note("add", "PD002", "Added the output format the request implies.")
@@ -425,8 +285,8 @@ class _Builder:
         if not tasks:
             return self.minimal()
         lines: list[str] = []
-        if not roles and "PD006" in self.codes and _role_line(self.ptype, self.text):
-            roles.append(_role_line(self.ptype, self.text))
+        if not roles and "PD006" in self.codes and role_line(self.ptype, self.text):
+            roles.append(role_line(self.ptype, self.text))
             self._note("add", "PD006", f'Named a role ("{roles[0]}").')
         if roles:
             lines += [" ".join(roles), ""]
@@ -463,8 +323,8 @@ class _Builder:
             lines += ["", f"## {title}"] + [f"- {r}" for r in rules]
         if formats:
             lines += ["", "## Output format", " ".join(formats)]
-        elif not a.has_format and _output_format(self.ptype, a, self.text):
-            lines += ["", "## Output format", _output_format(self.ptype, a, self.text)]
+        elif not a.has_format and output_format(self.ptype, a, self.text):
+            lines += ["", "## Output format", output_format(self.ptype, a, self.text)]
             self._note(
                 "add",
                 "PD002",
@@ -570,7 +430,7 @@ def design(
             or (
                 len(a.sentences) == 1
                 and "PD002" in codes
-                and bool(_output_format(prompt_type, a, text))
+                and bool(output_format(prompt_type, a, text))
             )
         )
         and len([x for x in a.sentences if not x.kinds & {"role", "example", "heading"}]) <= 3
