@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-
-from promptd.daemon.engine import OfflineAgents, OptimizationRequest, lint, run_pipeline, to_result
+from promptd.daemon.engine import lint
 from promptd.daemon.engine.offline.design import design
-from promptd.daemon.events import Event
 
-
-def optimize(text: str, prompt_type: str = "auto"):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
-        async def emit(batch: Sequence[Event]) -> None:
-            return None
-
-        return await run_pipeline(
-            OptimizationRequest(text=text, prompt_type=prompt_type), OfflineAgents(), emit=emit
-        )
-
-    return to_result(asyncio.run(go()))
+from .offline_run import optimize
 
 
 def test_example_1_messy_general_request() -> None:

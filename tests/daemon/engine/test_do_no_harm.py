@@ -3,34 +3,11 @@ worse. Each case runs the whole pipeline (guards included) as ``promptd optimize
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
-
 import pytest
 
-from promptd.daemon.api import OptimizeResult
-from promptd.daemon.engine import (
-    OfflineAgents,
-    OptimizationRequest,
-    guards,
-    run_pipeline,
-    to_result,
-)
-from promptd.daemon.events import Event
+from promptd.daemon.engine import guards
 
-
-def optimize(text: str, prompt_type: str = "auto") -> OptimizeResult:
-    async def go() -> OptimizeResult:
-        async def emit(batch: Sequence[Event]) -> None:
-            return None
-
-        outcome = await run_pipeline(
-            OptimizationRequest(text=text, prompt_type=prompt_type), OfflineAgents(), emit=emit
-        )
-        return to_result(outcome)
-
-    return asyncio.run(go())
-
+from .offline_run import optimize
 
 LAYERS = (
     "Create a labeled diagram of an animal cell for a ${grade} biology class.\n"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from promptd.daemon.api import OptimizeResult
-from promptd.daemon.engine import OfflineAgents, OptimizationRequest, run_pipeline, to_result
 from promptd.daemon.engine.scoring import score
-from promptd.daemon.events import Event
+
+from .offline_run import optimize
 
 DOC = Path(__file__).parents[3] / "docs" / "scoring.md"
 EXAMPLE = re.compile(
@@ -21,19 +18,6 @@ EXAMPLE = re.compile(
     re.M | re.S,
 )
 EXAMPLES = list(EXAMPLE.finditer(DOC.read_text(encoding="utf-8")))
-
-
-def optimize(text: str, prompt_type: str) -> OptimizeResult:
-    async def go() -> OptimizeResult:
-        async def emit(batch: Sequence[Event]) -> None:
-            return None
-
-        outcome = await run_pipeline(
-            OptimizationRequest(text=text, prompt_type=prompt_type), OfflineAgents(), emit=emit
-        )
-        return to_result(outcome)
-
-    return asyncio.run(go())
 
 
 def test_the_doc_has_its_examples() -> None:

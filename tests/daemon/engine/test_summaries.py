@@ -4,18 +4,16 @@ corpus (tests/quality)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from promptd.daemon.api import OptimizeResult
-from promptd.daemon.engine import OfflineAgents, OptimizationRequest, lint, run_pipeline, to_result
-from promptd.daemon.events import Event
+from promptd.daemon.engine import lint
+
+from .offline_run import optimize
 
 GOLDEN = Path(__file__).parents[2] / "data" / "corpus.toml"
 # Rules whose change answers every finding of the code (filler, shouting and inputs are
@@ -37,19 +35,6 @@ def _quality() -> list[tuple[str, str, str]]:
 
 
 CASES = [pytest.param(t, p, id=i) for i, p, t in _golden() + _quality()]
-
-
-def optimize(text: str, prompt_type: str) -> OptimizeResult:
-    async def go() -> OptimizeResult:
-        async def emit(batch: Sequence[Event]) -> None:
-            return None
-
-        outcome = await run_pipeline(
-            OptimizationRequest(text=text, prompt_type=prompt_type), OfflineAgents(), emit=emit
-        )
-        return to_result(outcome)
-
-    return asyncio.run(go())
 
 
 def test_the_corpora_are_there() -> None:
