@@ -37,6 +37,9 @@ _FORMATS: Final = {
     "php": "{{${}}}",
     "percent": "%({})s",
     "tag": "<{}>",
+    "angle": "<<{}>>",
+    "bracket": "[[{}]]",
+    "shell": "${}",
 }
 
 _FENCE: Final = re.compile(r"(?m)^(```|~~~)[^\n]*\n(?P<body>(?:.*\n)*?)\1[ \t]*$")
@@ -293,7 +296,10 @@ def _style(spans: Sequence[tuple[str, str, int, int]]) -> str:
         return "jinja"
     counts: dict[str, int] = {}
     for _tok, st, _s, _e in spans:
-        counts[st] = counts.get(st, 0) + 1
+        if st in _FORMATS:  # not {% %} blocks: they are logic, not fields
+            counts[st] = counts.get(st, 0) + 1
+    if not counts:
+        return "jinja"
     style = max(counts, key=lambda k: counts[k])
     if style == "jinja":
         spaced = sum(1 for tok, st, _s, _e in spans if st == "jinja" and tok.startswith("{{ "))

@@ -27,7 +27,7 @@ class Variable(msgspec.Struct, kw_only=True):
 
 class TemplatizeResult(msgspec.Struct, kw_only=True):
     template: str
-    style: str  # the placeholder syntax used: jinja | brace | dollar | php | percent | tag
+    style: str  # the syntax used: jinja brace dollar php percent tag angle bracket shell
     variables: list[Variable]
     existing: list[str]  # placeholders the prompt already had, kept as they were
 
