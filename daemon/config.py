@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -96,6 +96,13 @@ class LspConfig(_Section):
     debounce_ms: int = 300
 
 
+class DashboardConfig(_Section):
+    """The web dashboard the daemon serves on 127.0.0.1 (``promptd dashboard``)."""
+
+    enabled: bool = True
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0  # 0: a free port, written to run/
+
+
 class ModelPrice(_Section):
     """USD per million tokens; ``above_200k`` prices apply past 200k prompt tokens."""
 
@@ -117,6 +124,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backup: BackupConfig = msgspec.field(default_factory=BackupConfig)
     inbox: InboxConfig = msgspec.field(default_factory=InboxConfig)
     lsp: LspConfig = msgspec.field(default_factory=LspConfig)
+    dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
     prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
 
     def api_key_env(self) -> str:

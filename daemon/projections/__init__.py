@@ -7,13 +7,14 @@ mismatch rebuilds it at open. Rebuilding from the log gives the same bytes as fo
 incrementally (``tests/daemon/projections/test_property.py``).
 
 Exports: the projection classes and their views (``HistoryView``, ``BudgetView``,
-``CacheView``, ``StatsView``, ``BackupsView``, ``BatchesView``, ``OriginsView``), the stored
-value types they return, :func:`default_projections`, :class:`Folder`, :class:`TableDiff`.
+``CacheView``, ``StatsView``, ``BackupsView``, ``BatchesView``, ``OriginsView``,
+``AnalyticsView``), the stored value types they return, :func:`default_projections`, :class:`Folder`, :class:`TableDiff`.
 """
 
 from __future__ import annotations
 
 from ..config import CacheConfig
+from .analytics import AnalyticsProjection, AnalyticsView
 from .backups import BackupEntry, BackupsProjection, BackupSummary, BackupsView
 from .base import (
     CHECKPOINTS,
@@ -46,6 +47,7 @@ def default_projections(cache: CacheConfig | None = None) -> list[Projection]:
         BackupsProjection(),
         BatchesProjection(),
         OriginsProjection(),
+        AnalyticsProjection(),
     ]
 
 
@@ -55,6 +57,8 @@ __all__ = [
     "LOG_TABLE",
     "META",
     "AlertSent",
+    "AnalyticsProjection",
+    "AnalyticsView",
     "BackupEntry",
     "BackupSummary",
     "BackupsProjection",

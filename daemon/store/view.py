@@ -6,6 +6,7 @@ from ..config import CacheConfig
 from ..events import Record, key_seq
 from ..projections import (
     LOG_TABLE,
+    AnalyticsView,
     BackupsView,
     BatchesView,
     BudgetView,
@@ -22,7 +23,8 @@ class StoreView:
     """A consistent snapshot of the projections (one read transaction).
 
     ``view.history``, ``view.budget``, ``view.cache``, ``view.stats``, ``view.backups``,
-    ``view.batches``, ``view.origins``: see their classes in :mod:`promptd.daemon.projections`.
+    ``view.batches``, ``view.origins``, ``view.analytics``: see their classes in
+    :mod:`promptd.daemon.projections`.
     Values returned are copies: changing them changes nothing stored.
     """
 
@@ -36,6 +38,7 @@ class StoreView:
         self.backups = BackupsView(reader)
         self.batches = BatchesView(reader)
         self.origins = OriginsView(reader)
+        self.analytics = AnalyticsView(reader)
 
     def record(self, seq: int) -> Record | None:
         """The log record at ``seq``, or ``None``."""
