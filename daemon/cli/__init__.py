@@ -65,6 +65,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Rebuild every projection from the event log.",
     ),
     "verify": (".store", "verify", "Check the event log and every projection."),
+    "dashboard": (".dashboard", "dashboard", "Open the web dashboard in your browser."),
     "lsp": (
         ".lsp",
         "lsp",

@@ -125,6 +125,8 @@ def render_status(s: api.StatusResult) -> None:
         if batch.reason:
             line += f" — {batch.reason}"
         grid.add_row("", Text(line))
+    if s.dashboard_url:
+        grid.add_row("dashboard", Text(s.dashboard_url, overflow="fold"))
     out.print(grid)
 
 
