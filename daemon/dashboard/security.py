@@ -97,7 +97,7 @@ class Guard:
             query = request.rel_url.query.copy()
             del query["token"]
             target = request.rel_url.with_query(query)
-            moved = web.HTTPSeeOther(location=str(target), headers=HEADERS)
+            moved = web.Response(status=303, headers={**HEADERS, "Location": str(target)})
             moved.set_cookie(
                 COOKIE, self.token, httponly=True, samesite="Strict", path="/", secure=False
             )

@@ -158,9 +158,11 @@ class DashboardService:
             return
         template = (STATIC / "index.html").read_text("utf-8")
         self.page = template.replace("__CSRF__", self.guard.csrf).encode()
-        runner = web.AppRunner(make_app(self), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            make_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.config.port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, "127.0.0.1", self.config.port)
         try:
             await site.start()
         except OSError as exc:
