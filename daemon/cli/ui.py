@@ -125,9 +125,9 @@ def render_status(s: api.StatusResult) -> None:
         if batch.reason:
             line += f" — {batch.reason}"
         grid.add_row("", Text(line))
-    if s.dashboard_url:
-        grid.add_row("dashboard", Text(s.dashboard_url, overflow="fold"))
     out.print(grid)
+    if s.dashboard_url:  # on one line whatever the width, so it can be copied whole
+        out.print(Text("dashboard", style="bold") + Text(f" {s.dashboard_url}"), soft_wrap=True)
 
 
 def render_history(result: api.HistoryResult, running: bool) -> None:
