@@ -8,7 +8,8 @@ incrementally (``tests/daemon/projections/test_property.py``).
 
 Exports: the projection classes and their views (``HistoryView``, ``BudgetView``,
 ``CacheView``, ``StatsView``, ``BackupsView``, ``BatchesView``, ``OriginsView``,
-``AnalyticsView``), the stored value types they return, :func:`default_projections`, :class:`Folder`, :class:`TableDiff`.
+``AnalyticsView``), the stored value types they return, :func:`default_projections`,
+:class:`Folder`, :class:`TableDiff`.
 """
 
 from __future__ import annotations

@@ -39,9 +39,7 @@ from .base import Projection, Reader, State, Table, utc_day
 ANALYTICS = Table("analytics", list[int], counter=True)
 
 # Upper bounds (ms) of the latency buckets: 1 ms to ~10 min in steps of about 12%.
-LATENCY_BOUNDS_MS: tuple[int, ...] = tuple(
-    sorted({max(1, round(1.12**i)) for i in range(0, 118)})
-)
+LATENCY_BOUNDS_MS: tuple[int, ...] = tuple(sorted({max(1, round(1.12**i)) for i in range(0, 118)}))
 _BE16 = struct.Struct(">H")
 
 
@@ -225,15 +223,16 @@ class AnalyticsView:
         """Calls, errors and latency per model (p50/p95 from the histogram: within ~12%)."""
         hist: dict[str, dict[int, int]] = {}
         for key, value in self._r.scan(ANALYTICS, b"l/"):
-            model, bucket = key[2:-3], key[-2:]  # MODEL "/" be16: the bucket may hold b"/"
-            hist.setdefault(model.decode(), {})[_BE16.unpack(bucket)[0]] = value[0]
+            # MODEL "/" be16(bucket): the bucket's bytes may hold a "/"
+            name, bucket = key[2:-3].decode(), key[-2:]
+            hist.setdefault(name, {})[_BE16.unpack(bucket)[0]] = value[0]
         out = []
-        for (model,), value in self._rows(b"p/"):
+        for (name,), value in self._rows(b"p/"):
             calls, errors, latency = _padded(value, 3)
-            h = hist.get(model, {})
+            h = hist.get(name, {})
             out.append(
                 ModelHealth(
-                    model=model,
+                    model=name,
                     calls=calls,
                     errors=errors,
                     mean_ms=round(latency / calls, 1) if calls else 0.0,
