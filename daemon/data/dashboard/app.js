@@ -45,10 +45,21 @@
     return (i ? n.toFixed(1) : n) + " " + units[i];
   }
 
-  async function getJSON(url) {
-    const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+  async function answer(r) {
     if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || r.statusText);
     return r.json();
+  }
+
+  async function getJSON(url) {
+    return answer(await fetch(url, { credentials: "same-origin", cache: "no-store" }));
+  }
+
+  // The first answer of a section: the request boot.js made while the page loaded.
+  const boot = window.promptdBoot || {};
+  function first(name, url) {
+    const early = boot[name];
+    delete boot[name];
+    return early ? early.then(answer) : getJSON(url);
   }
 
   async function post(url) {
@@ -60,18 +71,26 @@
     return body;
   }
 
-  function color(i) {
-    const v = getComputedStyle(document.documentElement).getPropertyValue("--c" + ((i % 6) + 1));
-    return v.trim() || "#2f6f9f";
+  // The theme's colours, read once (a style read forces a layout: never inside rendering).
+  let theme = null;
+  function css(name) {
+    if (!theme) {
+      const style = getComputedStyle(document.documentElement);
+      theme = {};
+      for (const n of ["--muted", "--line", "--warn", "--bad", "--c1", "--c2", "--c3", "--c4", "--c5", "--c6"]) {
+        theme[n] = style.getPropertyValue(n).trim();
+      }
+    }
+    return theme[name] || "#2f6f9f";
   }
-  const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const color = (i) => css("--c" + ((i % 6) + 1));
 
   // --- charts ------------------------------------------------------------------------------
 
   const dayTs = (d) => Date.parse(d + "T00:00:00Z") / 1000;
 
-  // series: [{label, values, dash?, color?, points?}]
-  function chart(id, days, series, opts) {
+  // series: [{label, values, dash?, color?, points?}]; width: read before the DOM changes
+  function chart(id, days, series, opts, width) {
     const node = document.getElementById(id);
     node.dataset.chart = JSON.stringify({ days, series: Object.fromEntries(series.map((s) => [s.label, s.values])) });
     if (!series.length || !days.length) {
@@ -83,7 +102,7 @@
     const axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
     const y = Object.assign({}, axis, opts && opts.yValues ? { values: opts.yValues } : {});
     const config = {
-      width: Math.max(node.clientWidth, 300), height: 200,
+      width: Math.max(width || node.clientWidth, 300), height: 200,
       scales: { x: { time: true }, y: opts && opts.yRange ? { range: opts.yRange } : {} },
       axes: [axis, y],
       cursor: { drag: { x: false, y: false } },
@@ -126,6 +145,9 @@
 
   function renderOverview(o) {
     state.lastSeq = Math.max(state.lastSeq, o.last_seq);
+    css("--c1");  // read the theme and the charts' widths before changing anything
+    const widths = Object.fromEntries(["chart-spend", "chart-sources", "chart-engines", "chart-cache"]
+      .map((id) => [id, document.getElementById(id).clientWidth]));
     const s = o.spend;
     const [daySub, dayCls] = against(s.today_usd, s.daily_budget_usd);
     const [monthSub, monthCls] = against(s.month_usd, s.monthly_budget_usd);
@@ -146,12 +168,13 @@
     ];
     if (s.alert_usd !== null) spendSeries.push({ label: `alert (${s.alert_pct}% of daily budget)`, values: s.days.map(() => s.alert_usd), dash: [2, 3], color: css("--warn"), points: false });
     if (s.daily_budget_usd !== null) spendSeries.push({ label: "daily budget", values: s.days.map(() => s.daily_budget_usd), color: css("--bad"), points: false });
-    chart("chart-spend", s.days, spendSeries, { legend: usd });
+    chart("chart-spend", s.days, spendSeries, { legend: usd }, widths["chart-spend"]);
     const opt = o.optimizations;
-    chart("chart-sources", opt.days, Object.entries(opt.by_source).map(([label, values]) => ({ label, values })));
-    chart("chart-engines", opt.days, Object.entries(opt.by_engine).map(([label, values]) => ({ label, values })));
+    chart("chart-sources", opt.days, Object.entries(opt.by_source).map(([label, values]) => ({ label, values })), {}, widths["chart-sources"]);
+    chart("chart-engines", opt.days, Object.entries(opt.by_engine).map(([label, values]) => ({ label, values })), {}, widths["chart-engines"]);
     chart("chart-cache", o.cache.days, Object.entries(o.cache.hit_rate).map(([label, values]) => ({ label, values })),
-      { yRange: [0, 1], yValues: (u, ticks) => ticks.map((t) => Math.round(t * 100) + "%"), legend: (v) => Math.round(v * 100) + "%" });
+      { yRange: [0, 1], yValues: (u, ticks) => ticks.map((t) => Math.round(t * 100) + "%"), legend: (v) => Math.round(v * 100) + "%" },
+      widths["chart-cache"]);
     renderScores(o.scores.by_type);
     renderFindings(o.findings);
     renderProvider(o.provider);
@@ -209,7 +232,8 @@
   }
 
   async function loadHistory() {
-    const h = await getJSON("/api/history?" + historyQuery());
+    const query = historyQuery();
+    const h = await (query ? getJSON("/api/history?" + query) : first("history", "/api/history?"));
     const body = $("#history-table tbody");
     body.replaceChildren(...h.items.map((r) => {
       const score = r.score_before >= 0 ? `${r.score_before} → ${r.score_after}` : r.status;
@@ -266,7 +290,7 @@
   // --- batches -----------------------------------------------------------------------------
 
   async function loadBatches() {
-    const b = await getJSON("/api/batches");
+    const b = await first("batches", "/api/batches");
     $("#batches-running").replaceChildren(...(b.running.length ? b.running.map((r) =>
       el("div", { class: "batch", "data-batch": r.id, "data-done": r.done, "data-total": r.total },
         el("strong", { text: r.file_name || r.id }), " ",
@@ -291,7 +315,16 @@
       .map(([k, v]) => `${k}=${String(v).slice(0, 40)}`).join("  ");
     return el("tr", { "data-seq": e.seq },
       el("td", { class: "num", text: e.seq }), el("td", { text: when(e.at) }), el("td", { class: "code", text: e.kind }),
-      el("td", {}, el("details", {}, el("summary", { text: summary || "(no fields)" }), el("pre", { text: JSON.stringify(e.fields, null, 2) }))));
+      el("td", {}, details(summary || "(no fields)", () => JSON.stringify(e.fields, null, 2))));
+  }
+
+  // A <details> whose body is made when it is first opened (the audit shows many).
+  function details(summary, body) {
+    const d = el("details", {}, el("summary", { text: summary }));
+    d.addEventListener("toggle", () => {
+      if (d.open && d.children.length === 1) d.append(el("pre", { text: body() }));
+    });
+    return d;
   }
 
   async function loadAudit(more) {
@@ -299,7 +332,7 @@
     const q = new URLSearchParams({ limit: "100" });
     if (kind) q.set("kind", kind);
     if (more && state.audit.next) q.set("before", state.audit.next);
-    const a = await getJSON("/api/audit?" + q);
+    const a = await (!kind && !more ? first("audit", "/api/audit?" + q) : getJSON("/api/audit?" + q));
     const body = $("#audit-table tbody");
     const rows = a.items.map(auditRow);
     if (more) body.append(...rows); else body.replaceChildren(...rows);
@@ -312,7 +345,7 @@
   // --- backups -----------------------------------------------------------------------------
 
   async function loadBackups() {
-    const b = await getJSON("/api/backups");
+    const b = await first("backups", "/api/backups");
     $("#backups-table tbody").replaceChildren(...(b.items.length ? b.items.map((r) => {
       const verify = el("button", { type: "button", text: "Verify" });
       verify.addEventListener("click", () => act(verify, "/api/backups/" + encodeURIComponent(r.id) + "/verify",
@@ -344,10 +377,10 @@
   // --- live updates ------------------------------------------------------------------------
 
   const loaders = {
-    overview: () => getJSON("/api/overview").then(renderOverview),
+    overview: () => first("overview", "/api/overview").then(renderOverview),
     history: loadHistory,
     batches: loadBatches,
-    audit: () => (state.audit.next && $("#audit-table tbody").children.length > 100 ? Promise.resolve() : loadAudit(false)),
+    audit: () => ($("#audit-table tbody").children.length > 100 ? Promise.resolve() : loadAudit(false)),
     backups: loadBackups,
   };
   const dirty = new Set();
@@ -393,6 +426,13 @@
     live.className = "live off";
   }
 
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+    theme = null;
+    for (const c of Object.values(charts)) c.destroy();
+    for (const id of Object.keys(charts)) delete charts[id];
+    refresh(["overview"]);
+  });
+
   // --- start -------------------------------------------------------------------------------
 
   let debounce = null;
@@ -403,6 +443,7 @@
   $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${r.events.toLocaleString()} events.`));
 
   Promise.all(Object.values(loaders).map((f) => f())).then(() => {
+    document.body.dataset.readyMs = performance.now().toFixed(1);
     document.body.dataset.state = "ready";
     document.body.dataset.seq = String(state.lastSeq);
   }).catch(showError);
