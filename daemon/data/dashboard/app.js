@@ -108,7 +108,7 @@
       cursor: { drag: { x: false, y: false } },
       series: [{}, ...series.map((s, i) => ({
         label: s.label, stroke: s.color || color(i), width: 2, dash: s.dash,
-        points: { show: s.points !== false }, spanGaps: false,
+        points: { show: s.points !== false && days.length <= 45 }, spanGaps: false,
         value: opts && opts.legend ? (u, v) => (v === null || v === undefined ? "–" : opts.legend(v)) : undefined,
       }))],
     };
@@ -270,8 +270,9 @@
           el("p", { class: "empty", text: "No changes." }));
       if (d.findings.length) parts.push(el("h4", { text: "Findings" }), el("ul", {}, ...d.findings.map((f) =>
         el("li", {}, el("span", { class: "code", text: f.code }), ` ${f.severity}: ${f.message}${f.needs_input ? " (needs your input)" : ""}`))));
-      parts.push(el("h4", { text: "Agent steps" }), table(["Agent", "Attempt", "Model", "ms", "Summary"],
-        d.steps.map((s) => [s.agent, s.attempt, s.model || "offline", s.duration_ms.toFixed(1), s.summary])));
+      parts.push(el("h4", { text: "Agent steps" }), d.steps.length ? table(["Agent", "Attempt", "Model", "ms", "Summary"],
+        d.steps.map((s) => [s.agent, s.attempt, s.model || "offline", s.duration_ms.toFixed(1), s.summary])) :
+        el("p", { class: "empty", text: d.row.cached ? "None: answered from the cache." : "No agent steps recorded." }));
       parts.push(el("h4", { text: "Provider calls" }), d.calls.length ? table(["Agent", "Model", "Prompt tok", "Cached", "Output", "Reasoning", "ms", "Cost", "OK"],
         d.calls.map((c) => [c.agent, c.model, c.prompt_tokens, c.cached_tokens, c.completion_tokens, c.reasoning_tokens, c.latency_ms, usd(c.cost_usd), c.ok ? "yes" : "no"])) :
         el("p", { class: "empty", text: "No provider calls (offline engine or cache)." }));
