@@ -243,3 +243,41 @@ def test_reads_well_in_dark_mode_too(browser: Any, site: Site) -> None:
 def _luminance(css: str) -> float:
     r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _drop(folder: Path, name: str, data: str) -> None:
+    part = folder / f"{name}.part"
+    part.write_text(data, encoding="utf-8")
+    part.rename(folder / name)
+
+
+def test_a_dropped_batch_and_a_refused_file_appear_live(page: Any, site: Site) -> None:
+    _open(page, site)
+    page.wait_for_selector("#live.on", timeout=5_000)
+    inbox = resolve(site.home).inbox
+    rows = "id,prompt\n" + "".join(f"p{i},{PROMPTS[i % 2]} item {i}\n" for i in range(6))
+    _drop(inbox, "drop.csv", rows)
+    _drop(inbox, "broken.json", "{not json")
+    finished = page.wait_for_selector(
+        '#batches-finished tr[data-batch] >> text="drop.csv"', timeout=20_000
+    )
+    assert finished is not None
+    row = page.locator("#batches-finished tr[data-batch]", has_text="drop.csv").inner_text()
+    assert "completed" in row and "drop.report.md" in row
+    refused = page.wait_for_selector('#batches-failed >> text="broken.json"', timeout=20_000)
+    assert refused is not None
+    assert "JSON" in page.locator("#batches-failed .batch", has_text="broken.json").inner_text()
+
+
+def test_back_up_now_and_verify_from_the_page(page: Any, site: Site) -> None:
+    _open(page, site)
+    page.click("#backup-now")
+    page.locator("#backup-message.ok", has_text="made and verified").wait_for(timeout=60_000)
+    (backup_id,) = [
+        r.get_attribute("data-backup")
+        for r in page.locator("#backups-table tr[data-backup]").element_handles()
+    ]
+    listed = json.loads(promptd(site.home, "backup", "list", "--json").stdout)
+    assert [b["id"] for b in listed["backups"]] == [backup_id]
+    page.click(f'#backups-table tr[data-backup="{backup_id}"] button')
+    page.locator("#backup-message.ok", has_text=f"Backup {backup_id} verified").wait_for()
