@@ -49,7 +49,7 @@ def _service(request: web.Request) -> DashboardService:
     return request.app[SERVICE]
 
 
-async def _read(request: web.Request, build: Callable[[], T]) -> T:
+async def _read(build: Callable[[], T]) -> T:
     """Run a read of the store off the event loop (LMDB readers work on any thread)."""
     return await asyncio.to_thread(build)
 
@@ -61,7 +61,7 @@ async def index(request: web.Request) -> web.Response:
 
 async def overview(request: web.Request) -> web.Response:
     svc = _service(request)
-    return _json(await _read(request, svc.overview))
+    return _json(await _read(svc.overview))
 
 
 async def history(request: web.Request) -> web.Response:
@@ -78,7 +78,7 @@ async def history(request: web.Request) -> web.Response:
         with svc.store().view() as view:
             return data.history(view, query)
 
-    return _json(await _read(request, build))
+    return _json(await _read(build))
 
 
 async def optimization(request: web.Request) -> web.Response:
@@ -90,7 +90,7 @@ async def optimization(request: web.Request) -> web.Response:
             return data.detail(view, opt_id)
 
     try:
-        return _json(await _read(request, build))
+        return _json(await _read(build))
     except RPCError as exc:
         return _error(404 if exc.code == api.NOT_FOUND else 400, str(exc))
 
@@ -102,7 +102,7 @@ async def batches(request: web.Request) -> web.Response:
         with svc.store().view() as view:
             return data.batches(view, svc.paths.inbox)
 
-    return _json(await _read(request, build))
+    return _json(await _read(build))
 
 
 async def audit(request: web.Request) -> web.Response:
@@ -118,7 +118,7 @@ async def audit(request: web.Request) -> web.Response:
     def build() -> Any:
         return data.audit(store.read, store.last_seq(), kind=kind, before=before, limit=limit)
 
-    return _json(await _read(request, build))
+    return _json(await _read(build))
 
 
 async def backups(request: web.Request) -> web.Response:

@@ -411,7 +411,13 @@
   function connect() {
     const live = $("#live");
     const source = new EventSource("/api/live");
-    source.addEventListener("hello", () => { live.textContent = "live"; live.className = "live on"; });
+    let connected = false;
+    source.addEventListener("hello", () => {
+      live.textContent = "live";
+      live.className = "live on";
+      if (connected) refresh(Object.keys(loaders));  // back after a gap: events may be missed
+      connected = true;
+    });
     source.addEventListener("record", (m) => {
       const note = JSON.parse(m.data);
       state.lastSeq = Math.max(state.lastSeq, note.seq);

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,14 +17,7 @@ from promptd.daemon.server import logs
 from promptd.daemon.server.app import Daemon
 from promptd.daemon.server.main import build
 
-
-async def until(cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    """Wait for ``cond()`` to be true, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or cond}")
-        await asyncio.sleep(0.02)
+from ..inbox.harness import until
 
 
 def dashboard_of(daemon: Daemon) -> DashboardService:
