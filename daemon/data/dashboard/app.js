@@ -378,7 +378,10 @@
   // --- live updates ------------------------------------------------------------------------
 
   const loaders = {
-    overview: () => first("overview", "/api/overview").then(renderOverview),
+    overview: () => first("overview", "/api/overview").then((o) => {
+      renderOverview(o);
+      if (!document.body.dataset.overviewMs) document.body.dataset.overviewMs = performance.now().toFixed(1);
+    }),
     history: loadHistory,
     batches: loadBatches,
     audit: () => ($("#audit-table tbody").children.length > 100 ? Promise.resolve() : loadAudit(false)),
