@@ -272,7 +272,8 @@ def detail(view: StoreView, opt_id: str) -> dict[str, Any]:
             for c in opt.changes
         ],
         "findings": [msgspec.to_builtins(f) for f in opt.findings],
-        "unchanged_reason": getattr(opt, "unchanged_reason", ""),
+        "unchanged_reason": opt.unchanged_reason,
+        "degraded_reason": opt.degraded_reason,
         "steps": [msgspec.to_builtins(s) for s in shown.steps],
         "calls": [msgspec.to_builtins(c) for c in shown.calls],
     }

@@ -264,6 +264,7 @@
       parts.push(el("h4", { text: `Before → after (score ${d.row.score_before} → ${d.row.score_after})` }),
         el("div", { class: "diff", id: "diff" }, ...d.diff.map((l) => el("div", { class: l.op, text: l.text || " " }))));
       if (d.unchanged_reason) parts.push(el("p", { class: "muted", text: d.unchanged_reason }));
+      if (d.degraded_reason) parts.push(el("p", { class: "bad", text: "Degraded: " + d.degraded_reason }));
       parts.push(el("h4", { text: "Changes and their reasons" }),
         d.changes.length ? el("ul", { class: "changes" }, ...d.changes.map((c) => el("li", {}, c.description,
           ...c.reasons.map((r) => el("span", {}, " ", el("span", { class: "code", text: r.code }), el("span", { class: "reason", text: r.message ? " " + r.message : "" })))))) :
