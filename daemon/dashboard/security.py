@@ -5,7 +5,8 @@ In order, for every request (static files and the live stream included):
 1. **Host** must be ``127.0.0.1:PORT`` or ``localhost:PORT``, else 403 (a DNS-rebinding page
    names its own host).
 2. **Token**: ``?token=T`` with the right token is answered with a redirect to the same
-   URL without it, setting the token as an ``HttpOnly; SameSite=Strict`` cookie (so it
+   URL without it, setting the token as an ``HttpOnly; SameSite=Strict`` cookie named for
+   the port (so it
    leaves the address bar and the history); after that the cookie must carry it. A wrong
    or missing token: 403.
 3. **POST** (the buttons that change something) must carry the CSRF token in the
@@ -26,7 +27,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-COOKIE = "promptd_dashboard"
+COOKIE = "promptd_dashboard"  # + "_PORT": browsers share cookies between a host's ports
 CSRF_HEADER = "X-Promptd-CSRF"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -76,6 +77,12 @@ class Guard:
         self.csrf = csrf_for(token)
         self.port = 0  # set once the server listens
 
+    @property
+    def cookie(self) -> str:
+        """The cookie's name: one per port, so two homes' dashboards do not log each other
+        out."""
+        return f"{COOKIE}_{self.port}"
+
     def hosts(self) -> tuple[str, str]:
         return f"127.0.0.1:{self.port}", f"localhost:{self.port}"
 
@@ -99,10 +106,10 @@ class Guard:
             target = request.rel_url.with_query(query)
             moved = web.Response(status=303, headers={**HEADERS, "Location": str(target)})
             moved.set_cookie(
-                COOKIE, self.token, httponly=True, samesite="Strict", path="/", secure=False
+                self.cookie, self.token, httponly=True, samesite="Strict", path="/", secure=False
             )
             return moved
-        if not _same(request.cookies.get(COOKIE), self.token):
+        if not _same(request.cookies.get(self.cookie), self.token):
             return _refuse("no valid token; open the dashboard with `promptd dashboard`")
         if request.method not in ("GET", "HEAD"):
             if not _same(request.headers.get(CSRF_HEADER), self.csrf):

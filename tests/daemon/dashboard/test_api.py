@@ -12,7 +12,6 @@ import httpx
 
 from promptd.daemon import api
 from promptd.daemon.client import DaemonClient
-from promptd.daemon.dashboard.security import COOKIE
 from promptd.daemon.events import BatchFailed, BudgetSet, ProviderCallCompleted
 from promptd.daemon.paths import resolve
 from promptd.daemon.server.app import Daemon
@@ -29,7 +28,7 @@ def _client(daemon: Daemon) -> httpx.AsyncClient:
     dash = dashboard_of(daemon)
     return httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{dash.port}",
-        headers={"Cookie": f"{COOKIE}={dash.guard.token}"},
+        headers={"Cookie": f"{dash.guard.cookie}={dash.guard.token}"},
         timeout=10.0,
     )
 

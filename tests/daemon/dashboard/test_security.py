@@ -25,8 +25,8 @@ def _base(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _cookie(token: str) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={token}"}
+def _cookie(token: str, port: int) -> dict[str, str]:
+    return {"Cookie": f"{COOKIE}_{port}={token}"}
 
 
 def _client(port: int) -> httpx.AsyncClient:
@@ -39,7 +39,7 @@ async def test_every_request_without_the_token_gets_403(promptd_home: Path) -> N
             r = await c.get(path)
             assert r.status_code == 403, path
             assert "promptd dashboard" in r.text
-        wrong = await c.get("/", headers=_cookie("not-the-token"))
+        wrong = await c.get("/", headers=_cookie("not-the-token", dashboard_of(daemon).port))
         assert wrong.status_code == 403
         bad_query = await c.get("/?token=not-the-token")
         assert bad_query.status_code == 403 and "set-cookie" not in bad_query.headers
@@ -55,24 +55,27 @@ async def test_the_token_is_swapped_for_an_httponly_strict_cookie_and_dropped_fr
             assert r.status_code == 303
             assert r.headers["location"] == "/"
             cookie = r.headers["set-cookie"]
-            assert cookie.startswith(f"{COOKIE}={dash.guard.token};")
+            assert cookie.startswith(f"{COOKIE}_{dash.port}={dash.guard.token};")
             assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
             # the other query parameters survive the redirect
             deep = await c.get(f"/api/history?q=dogs&token={dash.guard.token}")
             assert deep.headers["location"] == "/api/history?q=dogs"
-            page = await c.get("/", headers=_cookie(dash.guard.token))
+            # named for the port: another port's dashboard (another home) keeps its own
+            other = await c.get("/", headers=_cookie(dash.guard.token, dash.port + 1))
+            assert other.status_code == 403
+            page = await c.get("/", headers=_cookie(dash.guard.token, dash.port))
             assert page.status_code == 200
             assert f'<meta name="promptd-csrf" content="{dash.guard.csrf}">' in page.text
             assert dash.guard.token not in page.text
             for path in GUARDED[1:-1]:
-                ok = await c.get(path, headers=_cookie(dash.guard.token))
+                ok = await c.get(path, headers=_cookie(dash.guard.token, dash.port))
                 assert ok.status_code == 200, path
 
 
 async def test_the_host_header_must_name_the_dashboard(promptd_home: Path) -> None:
     async with running_daemon(promptd_home) as daemon:
         dash = dashboard_of(daemon)
-        cookies = _cookie(dash.guard.token)
+        cookies = _cookie(dash.guard.token, dash.port)
         async with _client(dash.port) as c:
             for host, status in [
                 (f"127.0.0.1:{dash.port}", 200),
@@ -93,7 +96,7 @@ async def test_the_host_header_must_name_the_dashboard(promptd_home: Path) -> No
 async def test_a_post_needs_the_csrf_header_and_the_dashboards_origin(promptd_home: Path) -> None:
     async with running_daemon(promptd_home) as daemon:
         dash = dashboard_of(daemon)
-        cookies = _cookie(dash.guard.token)
+        cookies = _cookie(dash.guard.token, dash.port)
         backups = resolve(promptd_home).backups
         async with _client(dash.port) as c:
             assert (await c.post("/api/backups", headers=cookies)).status_code == 403
@@ -135,9 +138,9 @@ async def test_every_answer_has_a_strict_content_security_policy(promptd_home: P
             answers = [
                 await c.get("/"),  # 403
                 await c.get(f"/?token={dash.guard.token}"),  # 303
-                await c.get("/", headers=_cookie(dash.guard.token)),
-                await c.get("/api/overview", headers=_cookie(dash.guard.token)),
-                await c.get("/static/app.js", headers=_cookie(dash.guard.token)),
+                await c.get("/", headers=_cookie(dash.guard.token, dash.port)),
+                await c.get("/api/overview", headers=_cookie(dash.guard.token, dash.port)),
+                await c.get("/static/app.js", headers=_cookie(dash.guard.token, dash.port)),
             ]
         for r in answers:
             csp = r.headers["content-security-policy"]
