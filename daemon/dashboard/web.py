@@ -175,8 +175,20 @@ async def live(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Our errors (the log is not open yet, a restore runs...) as JSON saying what is wrong."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except PromptdError as exc:
+        return _error(503, str(exc))
+    return response
+
+
 def make_app(service: DashboardService) -> web.Application:
-    app = web.Application(middlewares=[service.guard.middleware], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[service.guard.middleware, _errors], client_max_size=64 * 1024
+    )
     app[SERVICE] = service
     app.router.add_get("/", index)
     app.router.add_get("/api/overview", overview)

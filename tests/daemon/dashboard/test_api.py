@@ -183,3 +183,16 @@ async def test_live_stream_pushes_a_new_event_within_a_second(promptd_home: Path
                 if note["kind"] == "optimization.completed":
                     assert note["opt_id"] == result["id"]
             assert "optimization.requested" in kinds
+
+
+async def test_a_daemon_without_its_log_open_says_so(promptd_home: Path) -> None:
+    async with running_daemon(promptd_home) as daemon, _client(daemon) as c:
+        core = daemon.core
+        assert core is not None
+        store, core.store = core.store, None  # as between the start and the log's opening
+        try:
+            r = await c.get("/api/overview")
+        finally:
+            core.store = store
+        assert r.status_code == 503 and "not open yet" in r.json()["error"]
+        assert (await c.get("/api/overview")).status_code == 200
