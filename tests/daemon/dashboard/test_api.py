@@ -141,7 +141,7 @@ async def test_batches_show_failed_inbox_files_with_their_error(promptd_home: Pa
         (paths.inbox / "broken.json").write_text("{not json")
         deadline = time.monotonic() + 15
         failed: list[dict[str, str]] = []
-        while not failed:
+        while not (failed and failed[0]["error"]):  # the file moves first, then its error
             assert time.monotonic() < deadline, "the inbox did not refuse broken.json"
             await asyncio.sleep(0.1)
             failed = (await c.get("/api/batches")).json()["failed_files"]
