@@ -49,7 +49,7 @@ from promptd.daemon.events import (
     ProviderCallCompleted,
 )
 from promptd.daemon.paths import resolve
-from promptd.daemon.store.lmdb_log import EventLog
+from promptd.daemon.projections import open_log
 from promptd.daemon.values import Change, Finding, Scores
 
 NS_DAY = 86_400 * 10**9
@@ -132,7 +132,7 @@ def build_log(home: Path, count: int) -> int:
     paths.events.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(17)
     now = time.time_ns()
-    log = EventLog.open(paths.events, map_size=1 << 30)
+    log = open_log(paths.events, map_size=1 << 30)
     try:
         batch: list[Event] = []
         for i in range(count):

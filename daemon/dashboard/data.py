@@ -20,9 +20,8 @@ from ..config import Config
 from ..errors import RPCError
 from ..events import TAGS, Record, event_tag
 from ..inbox.formats import error_name
-from ..projections import HistoryEntry
+from ..projections import HistoryEntry, StoreView
 from ..server import queries
-from ..store.view import StoreView
 from ..values import ticks_to_usd
 
 SOURCES = {"lsp": "editor", "cli": "CLI", "inbox": "inbox", "batch": "batch", "api": "API"}

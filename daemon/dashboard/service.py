@@ -33,6 +33,7 @@ from .. import api
 from ..errors import BackupError, DaemonError
 from ..events import Record, event_tag
 from ..paths import Paths
+from ..projections import StoreView
 from ..projections.base import utc_day
 from ..server import queries
 from ..store.writer import AsyncEventLog
@@ -210,7 +211,7 @@ class DashboardService:
         """For ``status``: the URL, or "" when there is no dashboard."""
         return self.url()
 
-    def store(self) -> AsyncEventLog:
+    def store(self) -> AsyncEventLog[StoreView]:
         core = self.daemon.core
         if core is None or core.store is None:
             raise DaemonError("the event log is not open yet; try again in a moment")
@@ -255,7 +256,7 @@ class DashboardService:
 
     # --- live ----------------------------------------------------------------------------
 
-    async def _follow(self, store: AsyncEventLog, from_seq: int) -> None:
+    async def _follow(self, store: AsyncEventLog[StoreView], from_seq: int) -> None:
         async for rec in store.subscribe(from_seq):
             if self.hub.queues:
                 self.hub.publish(live_item(rec))

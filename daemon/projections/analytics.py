@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import bisect
 import struct
-from typing import ClassVar
 
 import msgspec
 
@@ -34,7 +33,7 @@ from ..events import (
     ProviderCallCompleted,
     Record,
 )
-from .base import Projection, Reader, State, Table, utc_day
+from .base import Projection, Reader, State, Table, on, utc_day
 
 ANALYTICS = Table("analytics", list[int], counter=True)
 
@@ -57,16 +56,9 @@ class AnalyticsProjection(Projection):
     name = "analytics"
     version = 1
     tables = (ANALYTICS,)
-    folds: ClassVar[dict[type, str]] = {
-        OptimizationCompleted: "completed",
-        OptimizationFailed: "failed",
-        CacheHit: "hit",
-        CacheMiss: "miss",
-        ProviderCallCompleted: "call",
-    }
 
-    def completed(self, state: State, rec: Record) -> None:
-        ev: OptimizationCompleted = rec.event  # type: ignore[assignment]
+    @on(OptimizationCompleted)
+    def completed(self, state: State, rec: Record, ev: OptimizationCompleted) -> None:
         day = utc_day(rec.ts_ns).encode()
         state.add(
             ANALYTICS,
@@ -83,21 +75,22 @@ class AnalyticsProjection(Projection):
         for finding in ev.findings:
             state.add(ANALYTICS, b"f/" + _part(finding.code), 1)
 
-    def failed(self, state: State, rec: Record) -> None:
+    @on(OptimizationFailed)
+    def failed(self, state: State, rec: Record, ev: OptimizationFailed) -> None:
         state.add(ANALYTICS, b"x/" + utc_day(rec.ts_ns).encode(), 1)
 
-    def hit(self, state: State, rec: Record) -> None:
-        ev: CacheHit = rec.event  # type: ignore[assignment]
+    @on(CacheHit)
+    def hit(self, state: State, rec: Record, ev: CacheHit) -> None:
         key = b"c/" + utc_day(rec.ts_ns).encode() + b"/" + _part(ev.cache)
         state.add(ANALYTICS, key, 1, 0, ev.saved_ticks)
 
-    def miss(self, state: State, rec: Record) -> None:
-        ev: CacheMiss = rec.event  # type: ignore[assignment]
+    @on(CacheMiss)
+    def miss(self, state: State, rec: Record, ev: CacheMiss) -> None:
         key = b"c/" + utc_day(rec.ts_ns).encode() + b"/" + _part(ev.cache)
         state.add(ANALYTICS, key, 0, 1, 0)
 
-    def call(self, state: State, rec: Record) -> None:
-        ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
+    @on(ProviderCallCompleted)
+    def call(self, state: State, rec: Record, ev: ProviderCallCompleted) -> None:
         model = _part(ev.model)
         latency = max(ev.latency_ms, 0)
         state.add(ANALYTICS, b"p/" + model, 1, int(not ev.ok), latency)

@@ -24,8 +24,8 @@ import pytest
 
 from promptd.daemon.events import ProviderCallCompleted
 from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.projections import open_log
 from promptd.daemon.server import lifecycle
-from promptd.daemon.store.lmdb_log import EventLog
 
 CHROMIUM = os.environ.get("PROMPTD_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "e2e-artifacts"
@@ -65,7 +65,7 @@ def promptd(home: Path, *args: str, timeout: float = 60) -> subprocess.Completed
 def _seed_spend(paths: Paths) -> None:
     """Provider calls with costs on three local days, written before the daemon starts."""
     today = dt.date.today()
-    log = EventLog.open(paths.events)
+    log = open_log(paths.events)
     try:
         for back, cents in ((0, 7), (1, 12), (3, 30)):
             day = today - dt.timedelta(days=back)

@@ -12,12 +12,12 @@ from promptd.daemon.events import (
     OptimizationFailed,
     ProviderCallCompleted,
 )
+from promptd.daemon.projections import memory_log
 from promptd.daemon.projections.analytics import (
     LATENCY_BOUNDS_MS,
     latency_bucket,
     percentile,
 )
-from promptd.daemon.store import MemoryEventLog
 from promptd.daemon.values import Finding, Scores
 
 SEC = 1_000_000_000
@@ -59,7 +59,7 @@ def _call(model: str, latency: int, ok: bool = True) -> ProviderCallCompleted:
 
 
 def test_optimizations_scores_and_findings_per_day_source_and_engine() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     log.append([_done("a"), _done("b", source="lsp", before=20, after=60)], ts_ns=T0)
     log.append([_done("c", source="inbox", engine="llm")], ts_ns=T0 + DAY)
     log.append(OptimizationFailed(opt_id="d", error="guard", message="no"), ts_ns=T0 + DAY)
@@ -86,7 +86,7 @@ def test_optimizations_scores_and_findings_per_day_source_and_engine() -> None:
 
 
 def test_cache_tiers_per_day_with_money_saved() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     log.append(
         [
             CacheHit(cache="optimization", key="k", saved_ticks=5),
@@ -105,7 +105,7 @@ def test_cache_tiers_per_day_with_money_saved() -> None:
 
 
 def test_provider_health_per_model_with_percentiles() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     # bucket 47's bound is where a big-endian bucket number holds the byte "/"
     slow = LATENCY_BOUNDS_MS[47]
     calls = [_call("grok/fast", 100) for _ in range(18)] + [
@@ -123,7 +123,7 @@ def test_provider_health_per_model_with_percentiles() -> None:
 
 
 def test_rebuild_gives_the_same_aggregates() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     log.append([_done("a"), _call("m", 250), CacheHit(cache="lint", key="x")], ts_ns=T0)
     log.append([_done("b", source="lsp"), _call("m", 3, ok=False)], ts_ns=T0 + DAY)
     before = log.projection_bytes()["analytics"]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from promptd.daemon.dashboard.data import audit, diff_lines
 from promptd.daemon.events import BudgetSet, CacheMiss, DaemonStarted, Event
-from promptd.daemon.store import MemoryEventLog
+from promptd.daemon.projections import memory_log
 
 lines = st.lists(st.sampled_from(["a", "b", "c", "## Task", "", "{x}", "ü"]), max_size=12)
 
@@ -37,7 +37,7 @@ EVENTS: list[Event] = [
 def test_audit_pages_show_each_event_of_the_kind_once_newest_first(
     kinds: list[int], limit: int, wanted: str
 ) -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     if kinds:
         log.append([EVENTS[k] for k in kinds])
     seen: list[int] = []
