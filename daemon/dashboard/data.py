@@ -159,7 +159,7 @@ class HistoryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     source: str = ""
     since: str = ""  # YYYY-MM-DD (UTC), included
     until: str = ""  # YYYY-MM-DD (UTC), included
-    limit: int = 100
+    limit: int = 50
 
 
 def _row(e: HistoryEntry) -> dict[str, Any]:

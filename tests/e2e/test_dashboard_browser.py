@@ -272,6 +272,7 @@ def test_back_up_now_and_verify_from_the_page(page: Any, site: Site) -> None:
     _open(page, site)
     page.click("#backup-now")
     page.locator("#backup-message.ok", has_text="made and verified").wait_for(timeout=60_000)
+    page.locator("#backups-table tr[data-backup]").first.wait_for()  # the list, reloaded
     (backup_id,) = [
         r.get_attribute("data-backup")
         for r in page.locator("#backups-table tr[data-backup]").element_handles()

@@ -8,7 +8,7 @@
   const csrf = document.querySelector('meta[name="promptd-csrf"]').content;
   const $ = (sel) => document.querySelector(sel);
   const charts = {};
-  const state = { history: null, audit: { next: 0, kind: "" }, openId: null, lastSeq: 0 };
+  const state = { historyLimit: 50, history: null, audit: { next: 0, kind: "" }, openId: null, lastSeq: 0 };
 
   // --- helpers -----------------------------------------------------------------------------
 
@@ -228,6 +228,7 @@
     const form = new FormData($("#history-filters"));
     const q = new URLSearchParams();
     for (const [k, v] of form.entries()) if (v) q.set(k, v);
+    if (state.historyLimit > 50) q.set("limit", String(state.historyLimit));
     return q.toString();
   }
 
@@ -331,7 +332,7 @@
 
   async function loadAudit(more) {
     const kind = $("#audit-filters select").value;
-    const q = new URLSearchParams({ limit: "100" });
+    const q = new URLSearchParams({ limit: "50" });
     if (kind) q.set("kind", kind);
     if (more && state.audit.next) q.set("before", state.audit.next);
     const a = await (!kind && !more ? first("audit", "/api/audit?" + q) : getJSON("/api/audit?" + q));
@@ -385,7 +386,7 @@
     }),
     history: loadHistory,
     batches: loadBatches,
-    audit: () => ($("#audit-table tbody").children.length > 100 ? Promise.resolve() : loadAudit(false)),
+    audit: () => ($("#audit-table tbody").children.length > 50 ? Promise.resolve() : loadAudit(false)),
     backups: loadBackups,
   };
   const dirty = new Set();
@@ -447,10 +448,14 @@
   // --- start -------------------------------------------------------------------------------
 
   let debounce = null;
-  $("#history-filters").addEventListener("input", () => { clearTimeout(debounce); debounce = setTimeout(() => loadHistory().catch(showError), 200); });
+  $("#history-filters").addEventListener("input", () => { state.historyLimit = 50; clearTimeout(debounce); debounce = setTimeout(() => loadHistory().catch(showError), 200); });
   $("#history-filters").addEventListener("submit", (e) => e.preventDefault());
   $("#audit-filters select").addEventListener("change", () => { state.audit.next = 0; loadAudit(false).catch(showError); });
   $("#audit-more").addEventListener("click", () => loadAudit(true).catch(showError));
+  $("#history-more button").addEventListener("click", () => {
+    state.historyLimit = Math.min(state.historyLimit + 200, 1000);
+    loadHistory().catch(showError);
+  });
   $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${r.events.toLocaleString()} events.`));
 
   Promise.all(Object.values(loaders).map((f) => f())).then(() => {

@@ -6,7 +6,7 @@ window.promptdBoot = Object.fromEntries(
     ["overview", "/api/overview"],
     ["history", "/api/history?"],
     ["batches", "/api/batches"],
-    ["audit", "/api/audit?limit=100"],
+    ["audit", "/api/audit?limit=50"],
     ["backups", "/api/backups"],
   ].map(([name, url]) => [name, fetch(url, { credentials: "same-origin", cache: "no-store" })]),
 );
