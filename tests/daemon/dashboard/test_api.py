@@ -12,7 +12,12 @@ import httpx
 
 from promptd.daemon import api
 from promptd.daemon.client import DaemonClient
-from promptd.daemon.events import BatchFailed, BudgetSet, ProviderCallCompleted
+from promptd.daemon.events import (
+    BatchFailed,
+    BudgetSet,
+    OptimizationCompleted,
+    ProviderCallCompleted,
+)
 from promptd.daemon.paths import resolve
 from promptd.daemon.server.app import Daemon
 
@@ -196,3 +201,26 @@ async def test_a_daemon_without_its_log_open_says_so(promptd_home: Path) -> None
             core.store = store
         assert r.status_code == 503 and "not open yet" in r.json()["error"]
         assert (await c.get("/api/overview")).status_code == 200
+
+
+async def test_history_pages_fifty_at_first_then_as_many_as_asked(promptd_home: Path) -> None:
+    async with running_daemon(promptd_home) as daemon, _client(daemon) as c:
+        store = daemon.core.store  # type: ignore[union-attr]
+        assert store is not None
+        await store.append(
+            [
+                OptimizationCompleted(
+                    opt_id=f"o{i:03d}",
+                    prompt_hash=f"{i:064x}",
+                    original=f"prompt {i}",
+                    optimized=f"better prompt {i}",
+                    prompt_type="general",
+                )
+                for i in range(60)
+            ]
+        )
+        first = (await c.get("/api/history")).json()
+        assert len(first["items"]) == 50 and first["more"] is True
+        assert first["items"][0]["id"] == "o059"
+        everything = (await c.get("/api/history", params={"limit": 200})).json()
+        assert len(everything["items"]) == 60 and everything["more"] is False
