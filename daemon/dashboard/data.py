@@ -157,8 +157,9 @@ class HistoryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     type: str = ""
     engine: str = ""
     source: str = ""
-    since: str = ""  # YYYY-MM-DD (UTC), included
-    until: str = ""  # YYYY-MM-DD (UTC), included
+    since: str = ""  # YYYY-MM-DD, included
+    until: str = ""  # YYYY-MM-DD, included
+    tz: int = 0  # the days' UTC offset in minutes (the browser's: -getTimezoneOffset())
     limit: int = 50
 
 
@@ -181,17 +182,19 @@ def _row(e: HistoryEntry) -> dict[str, Any]:
     }
 
 
-def _day_ns(day: str, *, end: bool) -> int:
+def _day_ns(day: str, tz_minutes: int, *, end: bool) -> int:
+    """When ``day`` starts (or, ``end``, when it ends) at UTC offset ``tz_minutes``, in ns."""
     date = dt.date.fromisoformat(day) + dt.timedelta(days=1 if end else 0)
-    return int(dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()) * 10**9
+    zone = dt.timezone(dt.timedelta(minutes=max(-1440, min(1440, tz_minutes))))
+    return int(dt.datetime(date.year, date.month, date.day, tzinfo=zone).timestamp()) * 10**9
 
 
 def history(view: StoreView, query: HistoryQuery) -> dict[str, Any]:
     """The newest optimizations that match, at most ``limit``; ``more`` if others match."""
     limit = max(1, min(query.limit, 1000))
     text = query.q.strip().casefold()
-    since = _day_ns(query.since, end=False) if query.since else 0
-    until = _day_ns(query.until, end=True) if query.until else 0
+    since = _day_ns(query.since, query.tz, end=False) if query.since else 0
+    until = _day_ns(query.until, query.tz, end=True) if query.until else 0
     rows: list[dict[str, Any]] = []
     more = False
     for e in view.history.newest():

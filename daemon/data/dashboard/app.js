@@ -229,6 +229,7 @@
     const q = new URLSearchParams();
     for (const [k, v] of form.entries()) if (v) q.set(k, v);
     if (state.historyLimit > 50) q.set("limit", String(state.historyLimit));
+    if (q.has("since") || q.has("until")) q.set("tz", String(-new Date().getTimezoneOffset()));
     return q.toString();
   }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -224,3 +225,23 @@ async def test_history_pages_fifty_at_first_then_as_many_as_asked(promptd_home: 
         assert first["items"][0]["id"] == "o059"
         everything = (await c.get("/api/history", params={"limit": 200})).json()
         assert len(everything["items"]) == 60 and everything["more"] is False
+
+
+async def test_history_dates_are_the_browsers_days(promptd_home: Path) -> None:
+    async with running_daemon(promptd_home) as daemon, _client(daemon) as c:
+        store = daemon.core.store  # type: ignore[union-attr]
+        assert store is not None
+        # 2026-11-18 23:30 UTC is already 2026-11-19 in UTC+1
+        at = int(dt.datetime(2026, 11, 18, 23, 30, tzinfo=dt.UTC).timestamp()) * 10**9
+        done = OptimizationCompleted(
+            opt_id="late", prompt_hash="h", original="p", optimized="q", prompt_type="general"
+        )
+        await store.append(done, ts_ns=at)
+
+        async def ids(**params: Any) -> list[str]:
+            answer = (await c.get("/api/history", params=params)).json()
+            return [r["id"] for r in answer["items"]]
+
+        assert await ids(since="2026-11-18", until="2026-11-18") == ["late"]
+        assert await ids(since="2026-11-19", until="2026-11-19", tz=60) == ["late"]
+        assert await ids(since="2026-11-18", until="2026-11-18", tz=60) == []
