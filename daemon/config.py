@@ -103,6 +103,16 @@ class DashboardConfig(_Section):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0  # 0: a free port, written to run/
 
 
+class LibraryConfig(_Section):
+    enabled: bool = True
+    paths: list[str] = msgspec.field(default_factory=list)  # folders of the user's prompt files
+    xai_collections: list[str] = msgspec.field(default_factory=list)  # opt-in Collections search
+    related: int = 3  # similar prompts shown with an optimization
+    min_similarity: int = 50  # 0-100 word overlap for a prompt to count as similar
+    examples_tokens: int = 1500  # what the LLM Designer is given as examples and context
+    max_file_bytes: int = 256 * 1024
+
+
 class ModelPrice(_Section):
     """USD per million tokens; ``above_200k`` prices apply past 200k prompt tokens."""
 
@@ -125,6 +135,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     inbox: InboxConfig = msgspec.field(default_factory=InboxConfig)
     lsp: LspConfig = msgspec.field(default_factory=LspConfig)
     dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
+    library: LibraryConfig = msgspec.field(default_factory=LibraryConfig)
     prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
 
     def api_key_env(self) -> str:

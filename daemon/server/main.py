@@ -26,6 +26,7 @@ SERVICES: tuple[tuple[str, str], ...] = (
     ("promptd.daemon.backup.service", "BackupService"),
     ("promptd.daemon.inbox.service", "InboxService"),
     ("promptd.daemon.dashboard.service", "DashboardService"),
+    ("promptd.daemon.library.keeper", "LibraryService"),
 )
 
 
