@@ -26,7 +26,7 @@ from . import data
 from .security import HEADERS
 
 if TYPE_CHECKING:
-    from .service import DashboardService
+    from .dashboard_service import DashboardService
 
 T = TypeVar("T")
 STATIC = Path(str(resources.files("promptd.daemon").joinpath("data/dashboard")))

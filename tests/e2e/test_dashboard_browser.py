@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.events import ProviderCallCompleted
 from promptd.daemon.paths import Paths, resolve
 from promptd.daemon.projections import open_log
-from promptd.daemon.server import lifecycle
 
 CHROMIUM = os.environ.get("PROMPTD_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "e2e-artifacts"
@@ -105,7 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         assert shown.returncode == 0, shown.stderr
         yield Site(home, json.loads(shown.stdout)["url"])
     finally:
-        pid = lifecycle.running_pid(paths)
+        pid = process.running_pid(paths)
         if pid is not None:
             promptd(home, "stop", "--timeout", "10")
 

@@ -8,8 +8,8 @@ from typing import Literal
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.paths import resolve
-from promptd.daemon.server import lifecycle
 
 from .neovim_harness import editor_env, promptd, require_editor, run_nvim
 
@@ -18,7 +18,7 @@ from .neovim_harness import editor_env, promptd, require_editor, run_nvim
 def env(promptd_home: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     environment = editor_env(promptd_home, tmp_path / "nvim-state")
     yield environment
-    if lifecycle.running_pid(resolve(promptd_home)) is not None:
+    if process.running_pid(resolve(promptd_home)) is not None:
         promptd(environment, "stop", "--timeout", "10")
 
 

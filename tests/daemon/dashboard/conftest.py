@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 from promptd.daemon import config as _config
-from promptd.daemon.dashboard.service import DashboardService
+from promptd.daemon.dashboard.dashboard_service import DashboardService
 from promptd.daemon.paths import ensure_private_dir, resolve
 from promptd.daemon.server import logs
 from promptd.daemon.server.app import Daemon
 from promptd.daemon.server.main import build
-
-from ..inbox.harness import until
+from tests.waiting import until
 
 
 def dashboard_of(daemon: Daemon) -> DashboardService:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.paths import Paths, resolve
-from promptd.daemon.server import lifecycle
 
 
 def promptd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -27,16 +27,16 @@ def promptd(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def paths(promptd_home: Path) -> Iterator[Paths]:
     p = resolve()
     yield p
-    if lifecycle.running_pid(p) is not None:
+    if process.running_pid(p) is not None:
         promptd("stop", "--timeout", "10")
 
 
 def test_json_starts_the_daemon_and_prints_the_url(paths: Paths) -> None:
-    assert lifecycle.running_pid(paths) is None
+    assert process.running_pid(paths) is None
     shown = promptd("dashboard", "--json")
     assert shown.returncode == 0, shown.stderr
     url = json.loads(shown.stdout)["url"]
-    assert lifecycle.running_pid(paths) is not None
+    assert process.running_pid(paths) is not None
     written = json.loads((paths.run / "dashboard.json").read_text())
     assert url == f"http://127.0.0.1:{written['port']}/?token={written['token']}"
     assert stat.S_IMODE((paths.run / "dashboard.json").stat().st_mode) == 0o600

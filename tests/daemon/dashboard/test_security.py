@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from promptd.daemon.client import DaemonClient
+from promptd.daemon.dashboard.dashboard_service import RUN_FILE
 from promptd.daemon.dashboard.security import COOKIE, CSRF_HEADER
-from promptd.daemon.dashboard.service import RUN_FILE
 from promptd.daemon.errors import RPCError
 from promptd.daemon.paths import resolve
 

@@ -37,13 +37,13 @@ from ..projections import StoreView
 from ..projections.base import utc_day
 from ..server import queries
 from ..store.writer import AsyncEventLog
+from ..wire import Call, Method
 from . import data
 from .security import Guard, new_token
 from .web import STATIC, make_app
 
 if TYPE_CHECKING:
     from ..server.app import Daemon
-    from ..server.rpc import Call, Method
 
 log = logging.getLogger("promptd.dashboard")
 
@@ -143,8 +143,6 @@ class DashboardService:
     # --- the service protocol ----------------------------------------------------------
 
     def methods(self) -> Mapping[str, Method]:
-        from ..server.rpc import Method
-
         return {"dashboard.url": Method(api.Empty, self._rpc_url)}
 
     async def start(self) -> None:
