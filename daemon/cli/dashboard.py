@@ -20,7 +20,7 @@ class _Url(msgspec.Struct):
 @click.option("--json", "as_json", is_flag=True, help='Print {"url": ...} and open nothing.')
 @click.pass_context
 def dashboard(ctx: click.Context, no_open: bool, as_json: bool) -> None:
-    """Open the web dashboard (charts, history, batches, audit, backups) in your browser.
+    """Open the web dashboard (charts, history, audit, backups) in your browser.
 
     Starts the daemon when it is not running. The URL holds a token that changes at every
     daemon start; the page swaps it for a cookie. It is served on 127.0.0.1 only.
