@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": (".backup", "import_"),
     "rebuild": (".store", "rebuild"),
     "verify": (".store", "verify"),
+    "dashboard": (".dashboard", "dashboard"),
     "search": (".library", "search"),
     "library": (".library", "library"),
     "keep": (".library", "keep"),
