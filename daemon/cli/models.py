@@ -6,7 +6,7 @@ import click
 import msgspec
 
 from .. import config as _config
-from ..providers.engine import ModelInfo, list_models
+from ..providers.llm_engine import ModelInfo, list_models
 from ..providers.openai_compat import OpenAICompatProvider
 from ..providers.prices import PriceTable
 from ..providers.router import Router

@@ -41,9 +41,9 @@ if TYPE_CHECKING:
     from .agents import LLMAgents
     from .base import ChatRequest, ChatResult, Message, Provider
     from .breaker import CircuitBreaker
-    from .budget import config_limits, periods, release_stale_holds
+    from .budget_rules import config_limits, periods, release_stale_holds
     from .calls import Meter, request_key
-    from .engine import LLMEngine, ModelInfo, list_models, provider_for
+    from .llm_engine import LLMEngine, ModelInfo, list_models, provider_for
     from .openai_compat import OpenAICompatProvider, make_client
     from .prices import Price, PriceTable, Usage, cost_ticks
     from .router import Router
@@ -59,15 +59,15 @@ _EXPORTS = {
     "Message": "base",
     "Provider": "base",
     "CircuitBreaker": "breaker",
-    "config_limits": "budget",
-    "periods": "budget",
-    "release_stale_holds": "budget",
+    "config_limits": "budget_rules",
+    "periods": "budget_rules",
+    "release_stale_holds": "budget_rules",
     "Meter": "calls",
     "request_key": "calls",
-    "LLMEngine": "engine",
-    "ModelInfo": "engine",
-    "list_models": "engine",
-    "provider_for": "engine",
+    "LLMEngine": "llm_engine",
+    "ModelInfo": "llm_engine",
+    "list_models": "llm_engine",
+    "provider_for": "llm_engine",
     "OpenAICompatProvider": "openai_compat",
     "make_client": "openai_compat",
     "Price": "prices",

@@ -22,7 +22,7 @@ import msgspec
 from ..engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
 from ..errors import BudgetError, InvalidAnswerError, ProviderError
 from .base import ChatRequest, Message, SchemaUnsupportedError
-from .budget import RunHold
+from .budget_rules import RunHold
 from .calls import Meter
 from .schema import response_format, schema_text
 

@@ -42,7 +42,7 @@ from ..events import (
 )
 from .base import ChatRequest, ChatResult
 from .breaker import OPEN
-from .budget import (
+from .budget_rules import (
     RunHold,
     alerts_after,
     config_limits,

@@ -168,7 +168,7 @@ async def test_a_cached_invalid_answer_is_asked_again_fresh(client, log) -> None
 
 @respx.mock
 async def test_an_abandoned_run_gives_its_hold_back(client, log) -> None:
-    from promptd.daemon.providers.engine import HOLD_TTL_S
+    from promptd.daemon.providers.llm_engine import HOLD_TTL_S
 
     respx.post(XAI_URL).mock(
         side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))

@@ -187,7 +187,7 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
 
 
 async def test_concurrent_calls_of_one_run_share_its_hold(store: AsyncEventLog) -> None:
-    from promptd.daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget_rules import RunHold
 
     async def handler(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.01)

@@ -27,9 +27,9 @@ from ..errors import ConfigError
 from ..events import LintCompleted
 from ..values import ticks_to_usd
 from .agents import AGENTS, JsonMode, LLMAgents, RunFacts, meta_prompt
-from .budget import RunHold, periods, remaining_fraction
+from .budget_rules import RunHold, periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
-from .lint import llm_lint
+from .llm_lint import llm_lint
 from .openai_compat import OpenAICompatProvider
 from .ports import EventLogPort, budget_state
 from .prices import Price, PriceTable, cost_ticks, worst_case_ticks
