@@ -140,6 +140,7 @@ class Optimizer:
                 no_cache=params.no_cache,
                 choice=choice,
                 meta=meta,
+                hold=True,  # the run's planned calls are held up front: admitted runs finish
             )
         final: list[OptimizationCompleted] = []
         miss: list[Event] = (
@@ -175,15 +176,19 @@ class Optimizer:
                 )
             )
 
-        outcome = await run_pipeline(
-            request,
-            agents,
-            emit=emit,
-            config=self.config.engine,
-            fallback=self.offline if llm is not None else None,
-            on_step=on_step,
-            meta=meta,
-        )
+        try:
+            outcome = await run_pipeline(
+                request,
+                agents,
+                emit=emit,
+                config=self.config.engine,
+                fallback=self.offline if llm is not None else None,
+                on_step=on_step,
+                meta=meta,
+            )
+        finally:
+            if llm is not None:
+                await asyncio.shield(agents.finish())  # what is left of the run's hold
         done = final[-1] if final else outcome.completed
         return to_result(done)
 

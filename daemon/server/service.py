@@ -96,6 +96,7 @@ class CoreService:
     async def start(self) -> None:
         paths, config = self.daemon.paths, self.config
         self.store = await AsyncEventLog.open(paths.events, cache_config=config.cache)
+        await _recover_calls(self.store)
         self.optimizer = Optimizer(config, self.store)
         provider = self.optimizer.provider_status()
         await self.store.append(
@@ -318,3 +319,17 @@ def _message_for(ev: Any) -> tuple[str, str]:
     if isinstance(ev, CircuitChanged) and ev.new == "closed" and ev.old != "closed":
         return f"promptd: {ev.provider} is answering again", "info"
     return "", "info"
+
+
+async def _recover_calls(store: AsyncEventLog) -> None:
+    """Book the provider calls a killed daemon left in flight; give back its budget holds."""
+    from ..providers.budget_rules import recover_calls
+
+    booked, released = await recover_calls(store)
+    if booked or released:
+        logs.get("budget").warning(
+            "the last daemon stopped with %d provider call(s) in flight, booked as spent at "
+            "their reservation; %d budget hold(s) released",
+            booked,
+            released,
+        )
