@@ -259,7 +259,8 @@ class BatchRunner:
                 event = _not_optimized(record, item, "error", item.error)
             elif earlier is not None:
                 old = earlier.items.get(item.index)
-                if old is not None and old.status in ("ok", "cached"):
+                # a degraded row was a stand-in (the provider was down): it is run again
+                if old is not None and old.status in ("ok", "cached") and not old.degraded:
                     # the earlier answer, reused at no cost
                     event = msgspec.structs.replace(
                         old,

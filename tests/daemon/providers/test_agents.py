@@ -227,6 +227,33 @@ async def test_a_500_naming_response_format_is_a_refusal_not_an_outage(client, l
 
 
 @respx.mock
+async def test_a_truncated_answer_is_asked_again_with_a_larger_cap(client, log) -> None:
+    cut = completion('{"prompt": "Write a sho', finish_reason="length")
+    whole = completion('{"prompt": "Write a short piece about dogs.", "changes": []}')
+    route = respx.post(XAI_URL).mock(
+        side_effect=[httpx.Response(200, json=cut), httpx.Response(200, json=whole)]
+    )
+    agents = engine(client, log).agents_for("o1", CTX.prompt)
+    design = await agents.design(CTX, Deconstruction(), Diagnosis())
+    assert design.prompt == "Write a short piece about dogs."
+    first, second = (b["max_tokens"] for b in bodies(route))
+    assert second == 2 * first
+
+
+@respx.mock
+async def test_a_truncated_answer_with_no_room_left_says_so(client, log) -> None:
+    cut = completion('{"prompt": "Write a sho', finish_reason="length")
+    route = respx.post(XAI_URL).mock(return_value=httpx.Response(200, json=cut))
+    # a 4k-context local model: the cap cannot grow past what the context leaves
+    agents = engine(client, log, "context_tokens = 4096").agents_for("o1", CTX.prompt)
+    with pytest.raises(InvalidAnswerError, match=r"was cut off at \d+ tokens"):
+        await agents.design(CTX, Deconstruction(), Diagnosis())
+    caps = [b["max_tokens"] for b in bodies(route)]
+    assert caps == sorted(set(caps)) and len(caps) <= 4  # never the same cap twice
+    assert all(b["max_tokens"] + 1500 < 4096 for b in bodies(route)[:1])
+
+
+@respx.mock
 async def test_json_schema_false_in_config(client, log) -> None:
     route = respx.post(XAI_URL).mock(
         side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))
