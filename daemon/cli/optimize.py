@@ -129,6 +129,11 @@ def optimize(
                 )
         else:
             result = client.call("optimize", params, result_type=api.OptimizeResult)
+    if result.alerts:
+        from .ui import err
+
+        for alert in result.alerts:
+            err.print(alert, style="yellow", markup=False)
     if as_json:
         print_json(result)
         return

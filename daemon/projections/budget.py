@@ -217,6 +217,10 @@ class BudgetView:
         """Whether the alert for this period and threshold was already sent."""
         return self._r.get(ALERTS, alert_key(period, period_key, pct)) is not None
 
+    def alert(self, period: str, period_key: str, pct: int) -> AlertSent | None:
+        """The alert sent for this period and threshold (its ``seq`` names the event)."""
+        return self._r.get(ALERTS, alert_key(period, period_key, pct))
+
     def _rows(self, prefix: bytes) -> list[tuple[str, Spend]]:
         return [
             (k[len(prefix) :].decode(), Spend(ticks=v[0], calls=v[1]))

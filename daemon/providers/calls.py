@@ -155,6 +155,7 @@ class Meter:
         self._pending: list[Event] = []
         self._recording: set[asyncio.Task[Any]] = set()
         self._settled = 0  # counts settles and releases, for calls waiting on them
+        self.in_flight = 0  # calls sent and not yet answered
         self._settle_cond = asyncio.Condition()
 
     def circuit_changed(self, event: CircuitChanged) -> None:
@@ -379,6 +380,7 @@ class Meter:
 
     async def _call_provider(self, call: _Call) -> CallOutcome:
         reservation_id = call.reservation_id
+        self.in_flight += 1
         try:
             result = await self.provider.complete(call.request)
         except ProviderError as exc:
@@ -419,6 +421,8 @@ class Meter:
             await asyncio.shield(self.log.append([cut]))
             await self._notify_settled()
             raise
+        finally:
+            self.in_flight -= 1
         return await self._settle(result, call)
 
     async def _settle(self, result: ChatResult, call: _Call) -> CallOutcome:
@@ -442,13 +446,18 @@ class Meter:
         )
         pending = self._take_pending()
 
+        alerts_box: list[BudgetAlert] = []
+
         def decide(view: StoreView) -> Sequence[Event]:
             alerts: list[Event] = []
             if cost > 0:
                 alerts = alerts_after(budget_state(view, self.limits, call.day, call.month), cost)
+            alerts_box[:] = [ev for ev in alerts if isinstance(ev, BudgetAlert)]
             return [*pending, done, *alerts]
 
         await self.log.append_if(decide)
+        for ev in alerts_box:
+            _log.warning(alert_text(ev))
         await self._notify_settled()
         return CallOutcome(
             content=result.content,

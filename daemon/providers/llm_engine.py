@@ -316,6 +316,18 @@ def estimate_run(prompt: str, model: str, config: Config, prices: PriceTable) ->
     )
 
 
+def estimate_without_provider(
+    config: Config, prompt: str, model: str | None = None
+) -> EstimateResult:
+    """``--estimate`` with no key set: the configured (or xAI's default) model's prices."""
+    kind = config.provider_kind()
+    cls = OpenAICompatProvider if kind == "openai" else XAIProvider
+    default = config.provider.model or cls.default_model
+    prices = PriceTable(config.prices)
+    choice = Router(config, default, prices, cls.name).choose(prompt, explicit=model)
+    return estimate_run(prompt, choice.model, config, prices)
+
+
 TYPICAL_CALLS = calls_for("x " * (TYPICAL_PROMPT_CHARS // 2))
 
 

@@ -14,6 +14,7 @@ repr.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -81,6 +82,7 @@ class _Completion(msgspec.Struct):
     usage: _Usage | None = None
 
 
+_log = logging.getLogger("promptd.providers")
 _completion_decoder = msgspec.json.Decoder(_Completion)
 _request_encoder = msgspec.json.Encoder()
 _KEY_WORDS = ("api key", "api_key", "apikey", "incorrect key", "invalid key", "unauthorized")
@@ -217,6 +219,14 @@ class OpenAICompatProvider(Provider):
         async def attempt() -> ChatResult:
             nonlocal attempts
             attempts += 1
+            if attempts > 1:
+                _log.warning(
+                    "%s: retrying a call to %s (attempt %d of %d)",
+                    self.name,
+                    request.model,
+                    attempts,
+                    self.attempts,
+                )
             return await self._attempt(request, body)
 
         def failure(status: int, error: str) -> CallFailure:

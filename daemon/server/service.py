@@ -128,6 +128,7 @@ class CoreService:
             self.store = None
 
     def _reloaded(self, config: Config) -> None:
+        self._store().log.cache_config = config.cache  # new TTLs apply to the next lookup
         old = self.optimizer
         self.optimizer = Optimizer(config, self._store())
         if old is not None:  # calls in flight keep the old engine; close it after them
@@ -172,7 +173,8 @@ class CoreService:
                 provider=self._optimizer().provider_status(),
                 uptime_s=round(time.time() - self.daemon.started_at, 1),
                 next_backup_at=next_at,
-                in_flight=len(self.daemon.dispatcher.in_flight()),
+                # a batch is one request but many optimizations: count those too
+                in_flight=max(len(self.daemon.dispatcher.in_flight()), self._optimizer().running),
             )
         if inbox is not None:
             result = msgspec.structs.replace(result, inbox=inbox)
