@@ -211,6 +211,7 @@ class CostsResult(msgspec.Struct, kw_only=True):
     by_day: list[CostRow]
     by_model: list[CostRow]
     by_source: list[CostRow]
+    tokens: dict[str, int] = msgspec.field(default_factory=dict)  # prompt, cached, completion...
 
 
 class BudgetInfo(msgspec.Struct, kw_only=True):

@@ -258,6 +258,12 @@ def render_costs(c: api.CostsResult, running: bool) -> None:
     grid.add_row("this month", usd(c.month_usd))
     grid.add_row("all time", usd(c.total_usd))
     grid.add_row("next 30 days", usd(c.forecast_30d_usd) + " (forecast)")
+    if c.tokens:
+        grid.add_row(
+            "tokens",
+            ", ".join(f"{c.tokens.get(k, 0):,} {k}" for k in ("prompt", "cached", "completion"))
+            + (f", {c.tokens['reasoning']:,} reasoning" if c.tokens.get("reasoning") else ""),
+        )
     out.print(grid)
     for title, rows in (("by day", c.by_day), ("by model", c.by_model), ("by source", c.by_source)):
         out.print()

@@ -173,6 +173,7 @@ def costs(view: StoreView) -> api.CostsResult:
         by_day=by_day,
         by_model=by_model,
         by_source=by_source,
+        tokens=budget.tokens(),
     )
 
 

@@ -84,6 +84,15 @@ def test_status_shows_tiers_json_mode_and_the_alert(paths: Paths) -> None:
         assert status["cache"]["tiers"]["lint"]["ttl_s"] == 7200
         assert status["spend"]["alerts"] == result["alerts"]
         assert "budget alert" in paths.log_file.read_text()
+        tokens = json.loads(promptd("costs", "--json").stdout)["tokens"]
+        calls = len(server.bodies)  # the loopback: 900 prompt (600 cached), 150 out (50 reasoning)
+        assert tokens == {
+            "prompt": 900 * calls,
+            "cached": 600 * calls,
+            "completion": 100 * calls,  # reasoning is counted apart
+            "reasoning": 50 * calls,
+        }
+        assert "tokens" in promptd("costs").stdout
 
 
 def test_batch_summary_names_degraded_rows_and_the_daemon_without_a_key(
