@@ -125,6 +125,7 @@ class EstimateResult(msgspec.Struct, kw_only=True):
 class LintParams(Params):
     text: str
     prompt_type: str = "auto"
+    engine: str | None = None  # None/offline: the rules; llm: the model, lint-cached (2 h)
 
 
 class LintResult(msgspec.Struct, kw_only=True):

@@ -330,6 +330,7 @@ class LintCompleted(_Event, frozen=True, kw_only=True, tag="lint.completed"):
     score: int = 0
     engine: str = "offline"
     model: str = ""
+    analysis: bytes = b""  # the LLM's whole analysis (JSON), reused by an optimization
 
 
 Event = (

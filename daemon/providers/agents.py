@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from functools import lru_cache
 from importlib import resources
 from typing import Protocol, TypeVar
@@ -34,9 +35,12 @@ from typing import Protocol, TypeVar
 import msgspec
 
 from ..engine.offline.agents import evaluate_texts
+from ..engine.scoring import score
+from ..engine.text import prompt_hash
 from ..engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
 from ..errors import BudgetError, InvalidAnswerError, ProviderError
-from .answers import AnalysisAnswer, DesignAnswer, JudgeAnswer, findings_in
+from ..events import CacheHit, CacheMiss, Event, LintCompleted
+from .answers import AnalysisAnswer, DesignAnswer, JudgeAnswer, findings_in, lint_key
 from .base import ChatRequest, Message, SchemaUnsupportedError
 from .budget_rules import RunHold
 from .calls import Meter, estimate_tokens, request_tokens
@@ -153,6 +157,7 @@ class LLMAgents:
         self.meta = meta  # kept current: cost so far, degraded when a stale answer was used
         self.hold = hold  # the run's budget hold, given back when the run is over
         self._analysis: dict[str, asyncio.Future[AnalysisAnswer]] = {}
+        self.analysis_cached = False  # the analysis came from the lint cache
         self._evaluations = 0
 
     # --- the protocol --------------------------------------------------------------------
@@ -188,11 +193,40 @@ class LLMAgents:
             if self.rule_codes:
                 parts.append(_tag("rules", self.rule_codes))
             parts.append(_tag("prompt", ctx.prompt))
-            future = asyncio.ensure_future(
-                self._ask("analysis", AnalysisAnswer, "\n\n".join(parts), ctx)
-            )
+            future = asyncio.ensure_future(self._analysis_of(ctx, "\n\n".join(parts)))
             self._analysis[key] = future
         return future
+
+    async def _analysis_of(self, ctx: AgentContext, user: str) -> AnalysisAnswer:
+        """The analysis from the lint cache (2 h), else from the model, then kept there."""
+        log = self.meter.log
+        key = lint_key(ctx.prompt, ctx.prompt_type, self.model)
+        if not self.no_cache:
+            with log.view() as view:
+                entry = view.cache.get("lint", key, time.time_ns())
+            event = getattr(entry, "event", None)
+            raw = getattr(event, "analysis", b"")
+            if isinstance(event, LintCompleted) and raw:
+                cached = _decode(bytes(raw).decode("utf-8"), AnalysisAnswer)
+                if not isinstance(cached, str):
+                    self.analysis_cached = True
+                    hit = CacheHit(cache="lint", key=key, opt_id=ctx.opt_id)
+                    self.meter.background(log.append([hit]))
+                    return cached
+        answer = await self._ask("analysis", AnalysisAnswer, user, ctx)
+        diagnosis, _ = findings_in(ctx.prompt, answer.findings, self.rule_names)
+        done = LintCompleted(
+            key=key,
+            prompt_hash=prompt_hash(ctx.prompt),
+            findings=list(diagnosis.findings),
+            score=score(ctx.prompt, ctx.prompt_type, list(diagnosis.findings)).scores.total,
+            engine="llm",
+            model=self.model,
+            analysis=_encoder.encode(answer),
+        )
+        miss: list[Event] = [] if self.no_cache else [CacheMiss(cache="lint", key=key)]
+        await log.append([*miss, done])
+        return answer
 
     async def design(
         self,

@@ -14,14 +14,28 @@ also what the JSON schema sent with each request is built from.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import hashlib
+from typing import Annotated, Final, Literal
 
 import msgspec
 
+from ..engine.text import normalize
 from ..engine.types import Deconstruction, Design, Diagnosis
 from ..values import Change, Finding, Severity, Span
 
+ANALYSIS_VERSION: Final = "2"  # part of the lint-cache key: bump when the analysis changes
 Score = Annotated[int, msgspec.Meta(ge=0, le=100)]
+
+
+def lint_key(text: str, prompt_type: str, model: str) -> str:
+    """The lint (analysis) cache key: normalized prompt + type + engine + model + version."""
+    h = hashlib.sha256()
+    for part in (normalize(text), prompt_type, "llm", model, ANALYSIS_VERSION):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 

@@ -257,15 +257,7 @@ class LLMEngine:
     ) -> tuple[LintCompleted, bool]:
         """The model's findings for ``text`` (lint cache first); ``(result, cached)``."""
         agents = self.agents_for("", text, choice=self.router.choose(text), no_cache=no_cache)
-        return await llm_lint(
-            agents,
-            self.log,
-            text,
-            prompt_type,
-            config=self.config.engine,
-            no_cache=no_cache,
-            now_ns=self._now_ns,
-        )
+        return await llm_lint(agents, text, prompt_type, config=self.config.engine)
 
     def models(self) -> list[ModelInfo]:
         return list_models(

@@ -30,6 +30,7 @@ from ..events import (
     CacheHit,
     CacheMiss,
     Event,
+    LintCompleted,
     OptimizationCompleted,
     OptimizationRequested,
 )
@@ -112,6 +113,10 @@ class Optimizer:
 
             return estimate_without_provider(self.config, params.text, params.model)
         return self.llm.estimate(params.text, params.model)
+
+    async def llm_lint(self, text: str, prompt_type: str) -> tuple[LintCompleted, bool]:
+        """The model's findings for ``text`` (the lint cache first); ``(result, cached)``."""
+        return await self._llm().lint(text, prompt_type)
 
     async def optimize(
         self, params: api.OptimizeParams, progress: Progress, *, batch_id: str = ""

@@ -190,6 +190,14 @@ class CoreService:
         return await optimizer.optimize(params, call.progress, batch_id=batch_id)
 
     async def lint(self, params: api.LintParams, call: rpc.Call) -> api.LintResult:
+        if params.engine == "llm":  # the model's analysis, through the lint cache
+            done, cached = await self._optimizer().llm_lint(params.text, params.prompt_type)
+            return api.LintResult(
+                prompt_type=_lint_type(params.text, params.prompt_type),
+                findings=list(done.findings),
+                score=done.score,
+                cached=cached,
+            )
         report = lint_text(params.text, params.prompt_type, self.config.engine)
         return api.LintResult(
             prompt_type=report.prompt_type, findings=list(report.findings), score=report.score
@@ -335,3 +343,9 @@ async def _recover_calls(store: AsyncEventLog) -> None:
             booked,
             released,
         )
+
+
+def _lint_type(text: str, prompt_type: str) -> str:
+    from ..engine.lint import resolve_type
+
+    return resolve_type(prompt_type, text)[0]

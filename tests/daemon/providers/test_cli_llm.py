@@ -122,3 +122,24 @@ def test_daemon_log_has_retries_fallbacks_and_the_breaker(paths: Paths) -> None:
     assert "retrying a call to grok-4.3 (attempt 2 of 2)" in text
     assert "circuit of openai: closed -> open" in text
     assert "answered degraded" in text and "HTTP 503" in text
+
+
+def test_the_analysis_tier_serves_lint_and_then_optimize(paths: Paths) -> None:
+    text = LONG + "Include some stuff about trends.\n"
+    with LoopbackServer() as server:
+        provider_config(paths, server.base_url)
+        first = promptd("lint", "--engine", "llm", "--json", text)
+        assert first.returncode in (0, 1), first.stderr
+        assert [f["code"] for f in json.loads(first.stdout)] == ["PD003"]
+        again = promptd("lint", "--engine", "llm", text)
+        assert "from the lint cache" in again.stdout
+        assert len(server.bodies) == 1  # one analysis call for both lints
+        done = promptd("optimize", "--json", text)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["route"] == "full" and not result["degraded"]
+        # the analysis came from the lint tier: the optimization asked only the Designer
+        assert len(server.bodies) == 2
+        assert server.bodies[1]["messages"][0]["content"].startswith("You are the Designer")
+        tiers = json.loads(promptd("status", "--json").stdout)["cache"]["tiers"]
+        assert tiers["lint"]["hits"] == 2 and tiers["lint"]["misses"] == 1
