@@ -103,14 +103,28 @@ def render_status(s: api.StatusResult) -> None:
     if s.provider.model:
         provider += Text(f" · {s.provider.model}")
     provider += Text("  breaker ") + Text(s.provider.circuit, style=circuit_style)
+    if s.provider.json_mode:
+        provider += Text(f"  {s.provider.json_mode}")
+    if s.provider.calls_in_flight:
+        provider += Text(f"  {s.provider.calls_in_flight} call(s) in flight")
     grid.add_row("engine", provider)
     grid.add_row(
         "events", f"{s.events.count:,} (last #{s.events.last_seq}), {_size(s.events.bytes)}"
     )
-    grid.add_row("cache", f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%")
+    cache = f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%"
+    tiers = [
+        f"{name} {100 * t.hit_rate:.0f}%" for name, t in s.cache.tiers.items() if t.hits + t.misses
+    ]
+    if tiers:
+        cache += " (" + ", ".join(tiers) + ")"
+    grid.add_row("cache", cache)
     grid.add_row("today", _against(s.spend.today_usd, s.spend.daily_budget_usd))
     grid.add_row("month", _against(s.spend.month_usd, s.spend.monthly_budget_usd))
+    if s.spend.reserved_usd:
+        grid.add_row("held", f"{usd(s.spend.reserved_usd)} reserved by calls in flight")
     grid.add_row("forecast", f"{usd(s.spend.forecast_30d_usd)} over the next 30 days")
+    for alert in s.spend.alerts:
+        grid.add_row("", Text(alert, style="yellow"))
     backups = f"{s.backups.count} · last {_ago(s.backups.last_at)}"
     if s.backups.next_at:
         backups += f" · next {_ago(s.backups.next_at)}"

@@ -83,6 +83,8 @@ def test_status_shows_tiers_json_mode_and_the_alert(paths: Paths) -> None:
         assert set(status["cache"]["tiers"]) == {"response", "optimization", "lint"}
         assert status["cache"]["tiers"]["lint"]["ttl_s"] == 7200
         assert status["spend"]["alerts"] == result["alerts"]
+        shown = promptd("status").stdout
+        assert "budget alert: the daily budget" in shown and "json_schema" in shown
         assert "budget alert" in paths.log_file.read_text()
         tokens = json.loads(promptd("costs", "--json").stdout)["tokens"]
         calls = len(server.bodies)  # the loopback: 900 prompt (600 cached), 150 out (50 reasoning)
