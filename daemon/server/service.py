@@ -32,7 +32,7 @@ from ..events import (
     ProviderCallCompleted,
 )
 from ..store.writer import AsyncEventLog
-from ..values import ticks_to_usd, usd_to_ticks
+from ..values import usd_to_ticks
 from . import logs, queries, rpc
 from .optimizer import Optimizer
 
@@ -307,17 +307,18 @@ def _tag(ev: Any) -> str:
 
 def _message_for(ev: Any) -> tuple[str, str]:
     """A sentence for the person, for events worth interrupting them with."""
-    if isinstance(ev, BudgetAlert):
-        period = "daily" if ev.period == "day" else "monthly"
-        return (
-            f"promptd: {ticks_to_usd(ev.spent_ticks):.2f} USD spent, {ev.threshold_pct}% of "
-            f"the {period} budget of {ticks_to_usd(ev.budget_ticks):.2f} USD",
-            "warning",
-        )
+    if isinstance(ev, BudgetAlert):  # one per period and threshold: the editor shows it once
+        from ..providers.budget_rules import alert_text
+
+        return "promptd: " + alert_text(ev), "warning"
     if isinstance(ev, BudgetRefused):
+        from ..providers.budget_rules import reset_at
+
+        when = reset_at(ev.period, ev.period_key)
         return (
-            f"promptd: the {'daily' if ev.period == 'day' else 'monthly'} budget is used up; "
-            "answering with the offline engine (promptd budget raises it)",
+            f"promptd: the {'daily' if ev.period == 'day' else 'monthly'} budget is used up"
+            + (f" until {when}" if when else "")
+            + "; answering with the offline engine (promptd budget raises it)",
             "warning",
         )
     if isinstance(ev, CircuitChanged) and ev.new == "open":
