@@ -4,7 +4,8 @@
    takes 200 ms per call: wall time and its ratio to the ideal (calls x latency /
    concurrency). Target <= 1.3x.
    (A warm-up of 16 calls first opens the connections, as a running daemon has them.)
-2. 100 full LLM optimizations (the engine's pipeline, 3-4 calls each) at 16 at a time.
+2. 100 full LLM optimizations (the engine's pipeline: 2 calls each when the rubric decides,
+   4 when the pairwise judge is asked) at 16 at a time.
 3. Response-cache hits in-process (an identical request answered from the log): p50/p99.
    Target p99 < 2 ms.
 4. Issue 15's case, end to end: 10 complex prompts through ``promptd batch --engine llm``
@@ -167,7 +168,10 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp, LoopbackServer(latency_s=LATENCY_S) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LoopbackServer(latency_s=LATENCY_S, echo=True) as server,
+    ):
         log = await AsyncEventLog.open(Path(tmp) / "events")
         engine = LLMEngine(parse(config(server.base_url)), log)
         try:
@@ -197,8 +201,9 @@ async def main() -> None:
             )
             print(
                 f"  wall {wall:.2f} s, calls x latency / concurrency {ideal:.2f} s, "
-                f"ratio {wall / ideal:.2f}x (each run has 3 dependent rounds: "
-                f"floor {3 * LATENCY_S * PROMPTS / CONCURRENCY / ideal:.2f}x)"
+                f"ratio {wall / ideal:.2f}x (each run has 2 dependent rounds: "
+                f"floor {2 * LATENCY_S * PROMPTS / CONCURRENCY / ideal:.2f}x); "
+                f"{pcalls / PROMPTS:.1f} calls per optimization"
             )
             times = await bench_hits(engine)
             print(
