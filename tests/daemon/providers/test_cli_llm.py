@@ -145,3 +145,26 @@ def test_the_analysis_tier_serves_lint_and_then_optimize(paths: Paths) -> None:
         assert server.bodies[1]["messages"][0]["content"].startswith("You are the Designer")
         tiers = json.loads(promptd("status", "--json").stdout)["cache"]["tiers"]
         assert tiers["lint"]["hits"] == 2 and tiers["lint"]["misses"] == 1
+
+
+def test_sighup_applies_new_cache_ttls(paths: Paths) -> None:
+    import signal
+    import time
+
+    paths.config_file.write_text("[backup]\nenabled = false\n")
+    assert promptd("start").returncode == 0
+    pid = lifecycle.running_pid(paths)
+    assert pid is not None
+    prompt = "write some stuff about dogs for {audience}!!!"
+    assert json.loads(promptd("optimize", "--json", prompt).stdout)["cached"] is False
+    assert json.loads(promptd("optimize", "--json", prompt).stdout)["cached"] is True
+    paths.config_file.write_text("[backup]\nenabled = false\n[cache]\noptimization_ttl_s = 0\n")
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while True:  # the reload is done when status shows the new TTL
+        tiers = json.loads(promptd("status", "--json").stdout)["cache"]["tiers"]
+        if tiers["optimization"]["ttl_s"] == 0:
+            break
+        assert time.monotonic() < deadline, "the reload did not happen"
+        time.sleep(0.05)
+    assert json.loads(promptd("optimize", "--json", prompt).stdout)["cached"] is False
