@@ -168,3 +168,15 @@ def test_sighup_applies_new_cache_ttls(paths: Paths) -> None:
         assert time.monotonic() < deadline, "the reload did not happen"
         time.sleep(0.05)
     assert json.loads(promptd("optimize", "--json", prompt).stdout)["cached"] is False
+
+
+def test_optimize_llm_on_a_daemon_started_without_the_key_says_how_to_apply_it(
+    paths: Paths,
+) -> None:
+    paths.config_file.write_text("[backup]\nenabled = false\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("XAI_API_KEY", "OPENAI_API_KEY")}
+    assert promptd("start", env=env).returncode == 0
+    done = promptd("optimize", "--engine", "llm", "hello there", env={**env, "XAI_API_KEY": "k"})
+    assert done.returncode != 0
+    assert "needs a provider" in done.stderr  # what is wrong...
+    assert "uses 'offline'" in done.stderr and "promptd stop" in done.stderr  # ...and what to do
