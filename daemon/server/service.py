@@ -131,6 +131,13 @@ class CoreService:
         self._store().log.cache_config = config.cache  # new TTLs apply to the next lookup
         old = self.optimizer
         self.optimizer = Optimizer(config, self._store())
+        new_llm, old_llm = self.optimizer.llm, old.llm if old is not None else None
+        if (
+            new_llm is not None
+            and old_llm is not None
+            and new_llm.provider.base_url == old_llm.provider.base_url
+        ):
+            new_llm.mode.refused |= old_llm.mode.refused  # what the endpoint refuses stays
         if old is not None:  # calls in flight keep the old engine; close it after them
             self.daemon.spawn(self._close_later(old), "close-old-engine")
         provider = self.optimizer.provider_status()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -199,3 +200,13 @@ def test_a_500_refusing_json_schema_falls_back_to_json_object(paths: Paths, fake
     assert status["provider"]["json_modes"] == {"refuser-1": "json_object"}
     assert status["provider"]["circuit"] == "closed"  # a refusal is not an outage
     assert "refuses response_format json_schema" in paths.log_file.read_text()
+    # a reload (SIGHUP) keeps what the endpoint refuses: no second failed call to learn it
+    pid = lifecycle.running_pid(paths)
+    assert pid is not None
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "config reloaded" not in paths.log_file.read_text():
+        assert time.monotonic() < deadline, "the daemon did not reload"
+        time.sleep(0.05)
+    status = json.loads(promptd("status", "--json").stdout)
+    assert status["provider"]["json_modes"] == {"refuser-1": "json_object"}
