@@ -148,11 +148,14 @@ async def test_degraded_rows_of_an_earlier_drop_are_run_again(tmp_path: Path) ->
     async def flaky(call: OptimizeCall) -> OptimizeResult:
         calls.append(call.text)
         degraded = len(calls) <= 2 and call.text == "b"  # the provider was down for "b"
-        return msgspec.structs.replace(result(call), degraded=degraded)
+        reason = "the llm engine failed (HTTP 503)" if degraded else ""
+        return msgspec.structs.replace(result(call), degraded=degraded, degraded_reason=reason)
 
     log = Log()
     runner = BatchRunner(optimize=flaky, append=log.append, book=BatchBook())
-    await runner.run(csv_job(tmp_path, ["a", "b"]))
+    first = await runner.run(csv_job(tmp_path, ["a", "b"]))
+    shown = runner.progress(first.batch_id)
+    assert shown is not None and shown.info().degraded == 1  # the summary counts them
     second = await runner.run(csv_job(tmp_path, ["a", "b"]))
     assert calls.count("a") == 1 and calls.count("b") == 2  # only the degraded row again
     items = {e.index: e for e in log.of(BatchItemCompleted) if e.batch_id == second.batch_id}

@@ -180,3 +180,25 @@ def test_optimize_llm_on_a_daemon_started_without_the_key_says_how_to_apply_it(
     assert done.returncode != 0
     assert "needs a provider" in done.stderr  # what is wrong...
     assert "uses 'offline'" in done.stderr and "promptd stop" in done.stderr  # ...and what to do
+
+
+def test_the_batch_summary_says_how_many_rows_were_degraded_and_why() -> None:
+    from promptd.daemon import api
+    from promptd.daemon.cli.batch import _summary
+
+    info = api.BatchInfo(
+        id="b_1",
+        file_name="/x/rows.jsonl",
+        done=10,
+        total=10,
+        rate_per_s=1.0,
+        eta_s=0.0,
+        cost_usd=0.0,
+        state="completed",
+        degraded=10,
+        degraded_reason="the llm engine failed (no key); answered by the offline engine",
+    )
+    assert _summary(info) == (
+        "rows.jsonl: 10/10 prompts, $0.00; 10 degraded: the llm engine failed (no key); "
+        "answered by the offline engine"
+    )
