@@ -114,9 +114,14 @@ def _cache_hit(entry: object, key: str, opt_id: str) -> CacheHit:
     )
 
 
-def _waitable(refused: BudgetRefused) -> bool:
-    """Whether the call would fit once the holds of calls in flight settle."""
-    return 0 < refused.needed_ticks - refused.remaining_ticks <= refused.reserved_ticks
+def _waitable(refused: BudgetRefused, own_hold: int = 0) -> bool:
+    """Whether the call would fit once the holds of *other* calls in flight settle.
+
+    ``own_hold``: what the caller's run still holds; it is not given back while the run
+    waits, so waiting for it would only run out the clock.
+    """
+    short = refused.needed_ticks - refused.remaining_ticks
+    return 0 < short <= refused.reserved_ticks - own_hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +325,7 @@ class Meter:
                     state, reservation_id=call.reservation_id, ticks=ticks, opt_id=call.opt_id
                 )
             refused = next((ev for ev in decided if isinstance(ev, BudgetRefused)), None)
-            if may_wait and refused is not None and _waitable(refused):
+            if may_wait and refused is not None and _waitable(refused, held or 0):
                 return []
             events += decided
             events += alerts_on_reserve(state, decided, held or 0)
