@@ -241,14 +241,14 @@ def _format_for(output: Path, fmt: str | None) -> str:
 
 
 def _read_log(paths: Paths) -> Any:
-    from ..store import EventLog
+    from ..projections import open_log
 
     if not (paths.events / "data.mdb").exists():
         raise StoreError(
             f"no event log at {paths.events} yet; there is nothing to export "
             "(it is created when the daemon first runs)"
         )
-    return EventLog.open(paths.events, readonly=True)
+    return open_log(paths.events, readonly=True)
 
 
 @click.command()
@@ -334,10 +334,10 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
                 timeout=None,
             )
     else:
-        from ..store import EventLog
+        from ..projections import open_log
 
         _recover(paths)
-        with EventLog.open(paths.events) as log:
+        with open_log(paths.events) as log:
             summary = merge_into(log, path)
     if as_json:
         print_json(summary)

@@ -31,6 +31,8 @@ from ..events import (
     OptimizationCompleted,
     ProviderCallCompleted,
 )
+from ..projections import StoreView, open_async_log
+from ..projections.standard import Projections
 from ..store.writer import AsyncEventLog
 from ..values import usd_to_ticks
 from . import logs, queries, rpc
@@ -60,7 +62,7 @@ class CoreService:
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
-        self.store: AsyncEventLog | None = None
+        self.store: AsyncEventLog[StoreView] | None = None
         self.optimizer: Optimizer | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
@@ -69,7 +71,7 @@ class CoreService:
     def config(self) -> Config:
         return self.daemon.config
 
-    def _store(self) -> AsyncEventLog:
+    def _store(self) -> AsyncEventLog[StoreView]:
         if self.store is None:
             raise RuntimeError("the core service has not started")
         return self.store
@@ -95,7 +97,7 @@ class CoreService:
 
     async def start(self) -> None:
         paths, config = self.daemon.paths, self.config
-        self.store = await AsyncEventLog.open(paths.events, cache_config=config.cache)
+        self.store = await open_async_log(paths.events, config.cache)
         await _recover_calls(self.store)
         self.optimizer = Optimizer(config, self.store)
         provider = self.optimizer.provider_status()
@@ -128,7 +130,9 @@ class CoreService:
             self.store = None
 
     def _reloaded(self, config: Config) -> None:
-        self._store().log.cache_config = config.cache  # new TTLs apply to the next lookup
+        folds = self._store().log.folds
+        if isinstance(folds, Projections):
+            folds.cache_config = config.cache  # new TTLs apply from the next lookup on
         old = self.optimizer
         self.optimizer = Optimizer(config, self._store())
         new_llm, old_llm = self.optimizer.llm, old.llm if old is not None else None
@@ -339,7 +343,7 @@ def _message_for(ev: Any) -> tuple[str, str]:
     return "", "info"
 
 
-async def _recover_calls(store: AsyncEventLog) -> None:
+async def _recover_calls(store: AsyncEventLog[StoreView]) -> None:
     """Book the provider calls a killed daemon left in flight; give back its budget holds."""
     from ..providers.budget_rules import recover_calls
 

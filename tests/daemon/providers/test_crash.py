@@ -20,8 +20,8 @@ import pytest
 
 from promptd.daemon.events import ProviderCallCompleted, ProviderCallStarted
 from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.projections import open_log
 from promptd.daemon.server import lifecycle
-from promptd.daemon.store.lmdb_log import EventLog
 
 from .loopback import LoopbackServer
 
@@ -82,7 +82,7 @@ def test_kill_9_mid_call_books_what_the_provider_served(paths: Paths) -> None:
                 c.kill()
                 c.wait(10)
     # the log has the calls' starts and no ends; read-only commands already see the holds
-    log = EventLog.open(paths.events, readonly=True)
+    log = open_log(paths.events, readonly=True)
     try:
         started = [r.event for r in log.read() if isinstance(r.event, ProviderCallStarted)]
     finally:
@@ -98,7 +98,7 @@ def test_kill_9_mid_call_books_what_the_provider_served(paths: Paths) -> None:
     assert budget["today_usd"] == pytest.approx(expected_usd)
     assert "in flight, booked as spent at their reservation" in paths.log_file.read_text()
     promptd("stop")
-    log = EventLog.open(paths.events, readonly=True)
+    log = open_log(paths.events, readonly=True)
     try:
         ends = [r.event for r in log.read() if isinstance(r.event, ProviderCallCompleted)]
     finally:
