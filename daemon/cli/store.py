@@ -11,8 +11,8 @@ import click
 from .. import config as _config
 from ..errors import StoreError
 from ..paths import Paths
+from ..process import running_pid
 from ..projections import open_log
-from ..server.lifecycle import running_pid
 from .common import home_paths, print_json
 
 if TYPE_CHECKING:
@@ -30,8 +30,10 @@ def _require_log(paths: Paths) -> None:
 @click.command()
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
-    """Rebuild every projection (history, budget, cache, stats, backups, batches) from the
-    event log. Needs the daemon stopped: it writes the store.
+    """Rebuild every projection from the event log.
+
+    History, budget, cache, stats, backups and batches. Needs the daemon stopped: it writes
+    the store.
 
     \b
     Example:
@@ -77,9 +79,11 @@ def _rebuild_library(paths: Paths, cfg: _config.Config, log: EventLog[Any]) -> d
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 @click.pass_context
 def verify(ctx: click.Context, as_json: bool) -> None:
-    """Check the event log (gapless sequences, every record decodes) and that every
-    projection equals a fresh rebuild; print what differs. Exit status 1 on problems.
-    Read-only: safe while the daemon runs.
+    """Check the event log and every projection.
+
+    The log: gapless sequences, every record decodes. Each projection: equal to a fresh
+    rebuild; what differs is printed. Exit status 1 on problems. Read-only: safe while the
+    daemon runs.
 
     \b
     Example:

@@ -31,6 +31,7 @@ from ..events import (
     Record,
 )
 from ..values import Related
+from ..wire import Call, Method
 from . import feed, types
 from .collections import CollectionsClient, CollectionsError, Match
 from .index import KEPT, REJECTED, Hit, LibraryIndex, similarity
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from ..config import Config, LibraryConfig
     from ..projections import StoreView
     from ..server.app import Daemon
-    from ..server.rpc import Call, Method
     from ..store import AsyncEventLog
 
 log = logging.getLogger("promptd.library")
@@ -114,8 +114,6 @@ class LibraryService:
         return self.daemon.config.library
 
     def methods(self) -> Mapping[str, Method]:
-        from ..server.rpc import Method
-
         return {
             "library.search": Method(types.SearchParams, self.search),
             "library.status": Method(api.Empty, self.library_status),

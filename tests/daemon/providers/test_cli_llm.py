@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.paths import Paths, resolve
-from promptd.daemon.server import lifecycle
 
 from .loopback import LoopbackServer
 
@@ -37,10 +37,10 @@ def paths(promptd_home: Path) -> Iterator[Paths]:
     p = resolve()
     p.config_file.parent.mkdir(parents=True, exist_ok=True)
     yield p
-    pid = lifecycle.running_pid(p)
+    pid = process.running_pid(p)
     if pid is not None:
         promptd("stop", "--timeout", "10")
-        if lifecycle.running_pid(p) == pid:
+        if process.running_pid(p) == pid:
             os.kill(pid, 9)
 
 
@@ -153,7 +153,7 @@ def test_sighup_applies_new_cache_ttls(paths: Paths) -> None:
 
     paths.config_file.write_text("[backup]\nenabled = false\n")
     assert promptd("start").returncode == 0
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None
     prompt = "write some stuff about dogs for {audience}!!!"
     assert json.loads(promptd("optimize", "--json", prompt).stdout)["cached"] is False

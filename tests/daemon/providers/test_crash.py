@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.events import ProviderCallCompleted, ProviderCallStarted
 from promptd.daemon.paths import Paths, resolve
 from promptd.daemon.projections import open_log
-from promptd.daemon.server import lifecycle
 
 from .loopback import LoopbackServer
 
@@ -45,10 +45,10 @@ def until(check: Callable[[], bool], what: str, deadline_s: float = 20) -> None:
 def paths(promptd_home: Path) -> Iterator[Paths]:
     p = resolve()
     yield p
-    pid = lifecycle.running_pid(p)
+    pid = process.running_pid(p)
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
-        lifecycle.wait_exit(p, pid, 5)
+        process.wait_exit(p, pid, 5)
 
 
 def test_kill_9_mid_call_books_what_the_provider_served(paths: Paths) -> None:
@@ -59,7 +59,7 @@ def test_kill_9_mid_call_books_what_the_provider_served(paths: Paths) -> None:
             "[budget]\ndaily_usd = 5.0\n[backup]\nenabled = false\n"
         )
         assert promptd("start").returncode == 0
-        pid = lifecycle.running_pid(paths)
+        pid = process.running_pid(paths)
         assert pid is not None
         exe = str(Path(sys.executable).with_name("promptd"))
         clients = [
@@ -75,7 +75,7 @@ def test_kill_9_mid_call_books_what_the_provider_served(paths: Paths) -> None:
             reserved = json.loads(promptd("budget", "--json").stdout)["reserved_usd"]
             assert reserved > 0  # the calls in flight hold budget
             os.kill(pid, signal.SIGKILL)
-            assert lifecycle.wait_exit(paths, pid, 10)
+            assert process.wait_exit(paths, pid, 10)
             served = len(server.bodies)
         finally:
             for c in clients:

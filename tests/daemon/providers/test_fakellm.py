@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.paths import Paths, resolve
-from promptd.daemon.server import lifecycle
 
 pytest.importorskip("fakellm", reason="fakellm (the test extra) is not installed")
 
@@ -157,10 +157,10 @@ def paths(promptd_home: Path) -> Iterator[Paths]:
     p = resolve()
     p.config_file.parent.mkdir(parents=True, exist_ok=True)
     yield p
-    pid = lifecycle.running_pid(p)
+    pid = process.running_pid(p)
     if pid is not None:
         promptd("stop", "--timeout", "10")
-        if lifecycle.running_pid(p) == pid:
+        if process.running_pid(p) == pid:
             os.kill(pid, 9)
 
 
@@ -201,7 +201,7 @@ def test_a_500_refusing_json_schema_falls_back_to_json_object(paths: Paths, fake
     assert status["provider"]["circuit"] == "closed"  # a refusal is not an outage
     assert "refuses response_format json_schema" in paths.log_file.read_text()
     # a reload (SIGHUP) keeps what the endpoint refuses: no second failed call to learn it
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None
     os.kill(pid, signal.SIGHUP)
     deadline = time.monotonic() + 10

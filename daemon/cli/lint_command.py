@@ -45,7 +45,7 @@ def lint(
     engine: str,
     as_json: bool,
 ) -> None:
-    """Print the Diagnoser's findings for a prompt (offline; no daemon needed).
+    """Print the findings for a prompt (offline; --engine llm asks the model).
 
     Each finding is printed as `line:col CODE severity message`. Exits 1 when a
     finding at warning or error level is present, 0 otherwise (like ruff).
