@@ -91,7 +91,8 @@ def plan_calls(prompt: str, max_tokens: int, context_tokens: int) -> list[Planne
         struct = AnalysisAnswer if kind == "analysis" else DesignAnswer
         system = estimate_tokens(meta_prompt(kind)) + estimate_tokens(schema_text(struct))
         # the Designer also reads the deconstruction (~ the prompt again) and the findings
-        user = size if kind == "analysis" else 2 * size + 400
+        # (about 100 tokens each as JSON; a prompt rarely has more than 20)
+        user = size + 200 if kind == "analysis" else 2 * size + 2000
         input_tokens = system + user + 3 * MESSAGE_OVERHEAD_TOKENS
         calls.append(
             PlannedCall(

@@ -128,7 +128,7 @@ def test_daemon_log_has_retries_fallbacks_and_the_breaker(paths: Paths) -> None:
 
 def test_the_analysis_tier_serves_lint_and_then_optimize(paths: Paths) -> None:
     text = LONG + "Include some stuff about trends.\n"
-    with LoopbackServer() as server:
+    with LoopbackServer(echo=True) as server:  # a Designer that edits minimally
         provider_config(paths, server.base_url)
         first = promptd("lint", "--engine", "llm", "--json", text)
         assert first.returncode in (0, 1), first.stderr

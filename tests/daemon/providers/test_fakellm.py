@@ -193,8 +193,8 @@ def test_a_500_refusing_json_schema_falls_back_to_json_object(paths: Paths, fake
     done = promptd("optimize", "--json", "--no-cache", short)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert not result["degraded"], result["degraded_reason"]
-    assert result["optimized"] == REWRITE
+    # answered by the model in json_object mode (its rewrite then meets the guards)
+    assert result["engine"] == "llm" and not result["degraded"], result["degraded_reason"]
     status = json.loads(promptd("status", "--json").stdout)
     assert status["provider"]["json_mode"] == "json_object"
     assert status["provider"]["json_modes"] == {"refuser-1": "json_object"}
