@@ -33,8 +33,9 @@ class ProviderConfig(_Section):
     api_key_env: str = ""  # "" = XAI_API_KEY for xai, OPENAI_API_KEY for openai
     timeout_s: float = 120.0  # read timeout: reasoning models are slow
     connect_timeout_s: float = 10.0
-    max_concurrency: int = 8
-    max_output_tokens: int = 4096
+    max_concurrency: int = 16  # LLM calls in flight (over one HTTP/2 pool), batches included
+    max_output_tokens: int = 4096  # a cap: each agent asks for what its answer needs
+    context_tokens: int = 0  # the model's context window; 0 = the price table's, else 4096
     json_schema: bool = True  # False: the endpoint only knows json_object
     retries: int = 3
     breaker_failures: int = 5

@@ -6,7 +6,7 @@ import click
 import msgspec
 
 from .. import config as _config
-from ..providers.engine import ModelInfo, list_models
+from ..providers.llm_engine import TYPICAL_CALLS, ModelInfo, list_models
 from ..providers.openai_compat import OpenAICompatProvider
 from ..providers.prices import PriceTable
 from ..providers.router import Router
@@ -104,7 +104,10 @@ def models(ctx: click.Context, as_json: bool) -> None:
 
     table = Table(
         title=f"{result.provider} models: USD per million tokens",
-        caption="ctx: context window; per run: a typical optimization (4 calls)",
+        caption=(
+            f"ctx: context window; per run: a typical optimization ({TYPICAL_CALLS} calls, "
+            "as --estimate counts them)"
+        ),
         box=box.SIMPLE_HEAD,
     )
     table.add_column("model", overflow="fold", ratio=1)

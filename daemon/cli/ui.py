@@ -104,14 +104,28 @@ def render_status(s: api.StatusResult) -> None:
     if s.provider.model:
         provider += Text(f" · {s.provider.model}")
     provider += Text("  breaker ") + Text(s.provider.circuit, style=circuit_style)
+    if s.provider.json_mode:
+        provider += Text(f"  {s.provider.json_mode}")
+    if s.provider.calls_in_flight:
+        provider += Text(f"  {s.provider.calls_in_flight} call(s) in flight")
     grid.add_row("engine", provider)
     grid.add_row(
         "events", f"{s.events.count:,} (last #{s.events.last_seq}), {_size(s.events.bytes)}"
     )
-    grid.add_row("cache", f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%")
+    cache = f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%"
+    tiers = [
+        f"{name} {100 * t.hit_rate:.0f}%" for name, t in s.cache.tiers.items() if t.hits + t.misses
+    ]
+    if tiers:
+        cache += " (" + ", ".join(tiers) + ")"
+    grid.add_row("cache", cache)
     grid.add_row("today", _against(s.spend.today_usd, s.spend.daily_budget_usd))
     grid.add_row("month", _against(s.spend.month_usd, s.spend.monthly_budget_usd))
+    if s.spend.reserved_usd:
+        grid.add_row("held", f"{usd(s.spend.reserved_usd)} reserved by calls in flight")
     grid.add_row("forecast", f"{usd(s.spend.forecast_30d_usd)} over the next 30 days")
+    for alert in s.spend.alerts:
+        grid.add_row("", Text(alert, style="yellow"))
     backups = f"{s.backups.count} · last {_ago(s.backups.last_at)}"
     if s.backups.next_at:
         backups += f" · next {_ago(s.backups.next_at)}"
@@ -262,6 +276,12 @@ def render_costs(c: api.CostsResult, running: bool) -> None:
     grid.add_row("this month", usd(c.month_usd))
     grid.add_row("all time", usd(c.total_usd))
     grid.add_row("next 30 days", usd(c.forecast_30d_usd) + " (forecast)")
+    if c.tokens:
+        grid.add_row(
+            "tokens",
+            ", ".join(f"{c.tokens.get(k, 0):,} {k}" for k in ("prompt", "cached", "completion"))
+            + (f", {c.tokens['reasoning']:,} reasoning" if c.tokens.get("reasoning") else ""),
+        )
     out.print(grid)
     for title, rows in (("by day", c.by_day), ("by model", c.by_model), ("by source", c.by_source)):
         out.print()

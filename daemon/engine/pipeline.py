@@ -5,9 +5,9 @@ for any :class:`~promptd.daemon.engine.types.Agents` (offline rules or an LLM):
 
 1. emits ``OptimizationRequested``; refuses unusable input (``InputError``);
 2. resolves ``auto`` to a type (:func:`~promptd.daemon.engine.lint.detect_type`);
-3. routes: a short, simple prompt takes the **fast** route (the offline Deconstructor
-   stands in for the agent's: one call fewer); a complex one the **full** route, where
-   Deconstructor and Diagnoser run concurrently;
+3. routes: a short, simple prompt takes the **fast** route (the offline Deconstructor and
+   Diagnoser stand in for the engine's: an LLM run makes one round trip, the Designer's);
+   a complex one the **full** route, where Deconstructor and Diagnoser run concurrently;
 4. Designer, then the guards (placeholders, intent, content, structure, size), then the
    Evaluator; when a guard fails or the rewrite does not score higher, the Designer gets
    one more try with the feedback; if that fails too, the original comes back unchanged
@@ -353,12 +353,18 @@ class _Run:
                 self._step(agents, "diagnoser", 1, agents.diagnose(ctx)),
             )
         else:
+            # the fast route asks no engine before the Designer: the offline analysis stands
+            # in for the Deconstructor and the Diagnoser (one LLM round trip in all)
             t0 = time.perf_counter_ns()
             dec = deconstruct(self.text)
             await self._record(
                 "offline", "deconstructor", 1, (time.perf_counter_ns() - t0) // 1000, dec
             )
-            diag = await self._step(agents, "diagnoser", 1, agents.diagnose(ctx))
+            t0 = time.perf_counter_ns()
+            diag = Diagnosis(findings=diagnose(self.text, self.ptype))
+            await self._record(
+                "offline", "diagnoser", 1, (time.perf_counter_ns() - t0) // 1000, diag
+            )
         findings = diag.findings
         feedback = ""
         reasons: list[str] = []
@@ -390,7 +396,9 @@ class _Run:
                 agents, "evaluator", attempt, agents.evaluate(ctx, dec, design)
             )
             reasons = list(evaluation.reasons)
-            if evaluation.accepted and evaluation.after.total > evaluation.before.total:
+            # never one that scores lower; the offline Evaluator accepts only a higher score,
+            # an LLM judge may accept a tie it prefers in both orders
+            if evaluation.accepted and evaluation.after.total >= evaluation.before.total:
                 accepted = design
                 break
             feedback = (

@@ -97,6 +97,8 @@ class BatchProgress:
     output_path: str = ""
     budget_reason: str = ""
     reason: str = ""
+    degraded: int = 0  # rows a stand-in answered (the provider failed): offline or cache
+    degraded_reason: str = ""  # the first such row's reason
 
     def rate_per_s(self) -> float:
         elapsed = time.monotonic() - self.started_at
@@ -121,6 +123,8 @@ class BatchProgress:
             state=self.state,
             output_path=self.output_path,
             reason=self.budget_reason or self.reason,
+            degraded=self.degraded,
+            degraded_reason=self.degraded_reason,
         )
 
 
@@ -259,7 +263,8 @@ class BatchRunner:
                 event = _not_optimized(record, item, "error", item.error)
             elif earlier is not None:
                 old = earlier.items.get(item.index)
-                if old is not None and old.status in ("ok", "cached"):
+                # a degraded row was a stand-in (the provider was down): it is run again
+                if old is not None and old.status in ("ok", "cached") and not old.degraded:
                     # the earlier answer, reused at no cost
                     event = msgspec.structs.replace(
                         old,
@@ -335,6 +340,9 @@ class BatchRunner:
             error = f"internal error: {type(exc).__name__}: {exc}"
         else:
             findings[item.index] = result.findings
+            if result.degraded:
+                prog.degraded += 1
+                prog.degraded_reason = prog.degraded_reason or result.degraded_reason
             return BatchItemCompleted(
                 batch_id=record.batch_id,
                 index=item.index,

@@ -96,7 +96,8 @@ class InboxService:
             optimize=self._optimize,
             append=self._append,
             book=self.book,
-            concurrency=self.config.concurrency,
+            # LLM rows are bounded by the provider's own limit (calls in flight), not this
+            concurrency=max(self.config.concurrency, daemon.config.provider.max_concurrency),
             on_progress=self._progress,
             findings_of=self.bridge.findings_of,
         )

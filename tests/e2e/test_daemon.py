@@ -474,7 +474,8 @@ async def test_optimize_reports_progress_per_agent_step(paths: Paths) -> None:
     finally:
         await client.close()
     agents = [p.agent for p in seen]
-    assert "diagnoser" in agents and "designer" in agents and "evaluator" in agents
+    # a short prompt takes the fast route: its analysis is offline and instant, unreported
+    assert "designer" in agents and "evaluator" in agents
     assert all(p.kind == "optimize" and p.opt_id == result.id and p.total == 4 for p in seen)
 
 

@@ -39,7 +39,7 @@ from .harness import (
 def llm_config(server: LoopbackServer, concurrency: int) -> str:
     return (
         f'[provider]\nkind = "openai"\nbase_url = "{server.base_url}"\nmodel = "grok-4.3"\n'
-        f'api_key_env = "LOCAL_KEY"\nretries = 0\n'
+        f'api_key_env = "LOCAL_KEY"\nretries = 0\nmax_concurrency = {concurrency}\n'
         f"[inbox]\nstable_s = 0.2\nconcurrency = {concurrency}\n"
     )
 
@@ -119,7 +119,8 @@ async def test_budget_running_out_mid_batch(
 ) -> None:
     monkeypatch.setenv("LOCAL_KEY", "local-key")
     paths = resolve(promptd_home)
-    with LoopbackServer(api_key="local-key") as server:
+    # the cost computed from the usage and the price table, as for most providers
+    with LoopbackServer(api_key="local-key", cost_ticks=None) as server:
         async with running_daemon(promptd_home, llm_config(server, concurrency=1)) as daemon:
             core = daemon.core
             assert core is not None
