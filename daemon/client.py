@@ -206,6 +206,9 @@ def ensure_daemon(paths: Paths, *, timeout: float = 10.0) -> int | None:
     pid = lifecycle.running_pid(paths)
     proc = None
     if pid is None:  # nobody owns the home: start one (a stale pid/socket is cleaned up)
+        from .config import load
+
+        load(paths.config_file)  # a bad config.toml: its ConfigError here, as `start` says it
         proc = lifecycle.spawn_detached(paths)
     delay = 0.005
     while time.monotonic() < deadline:

@@ -95,11 +95,13 @@ def render_status(s: api.StatusResult) -> None:
         up = f", up {_duration(s.uptime_s)}" if s.uptime_s is not None else ""
         grid.add_row("daemon", Text(f"running (pid {s.pid}{up})", style="green"))
     else:
-        grid.add_row("daemon", Text("daemon not running (read from the event log)", "yellow"))
+        grid.add_row("daemon", Text("not running (read from the event log)", "yellow"))
     grid.add_row("version", s.version)
     grid.add_row("home", Text(s.home))
     circuit_style = {"closed": "green", "open": "red"}.get(s.provider.circuit, "yellow")
-    provider = Text(f"{s.engine} · {s.provider.name}")
+    # "offline", not "offline · offline": the provider is named when it differs from the engine
+    names = [s.engine] + ([s.provider.name] if s.provider.name != s.engine else [])
+    provider = Text(" · ".join(names))
     if s.provider.model:
         provider += Text(f" · {s.provider.model}")
     provider += Text("  breaker ") + Text(s.provider.circuit, style=circuit_style)
@@ -169,14 +171,15 @@ def render_history(result: api.HistoryResult, running: bool) -> None:
     out.print(table)
 
 
-def render_findings(findings: list[object]) -> None:
+def render_findings(findings: list[object], *, mark_input: bool = True) -> None:
+    """One line a finding; ``mark_input`` False when a "needs your input:" header says it."""
     from ..values import Finding
 
     for f in findings:
         if not isinstance(f, Finding):
             continue
         where = f"{f.span.line}:{f.span.col} " if f.span else ""
-        ask = "  (needs your input)" if f.needs_input else ""
+        ask = "  (needs your input)" if f.needs_input and mark_input else ""
         style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
         err.print(f"  {where}[{style}]{f.code}[/] {f.severity} {escape(f.message)}{ask}")
 
@@ -300,7 +303,7 @@ def render_summary(r: api.OptimizeResult) -> None:
     left = [f for f in r.findings if f.needs_input]
     if left:
         err.print("needs your input:")
-        render_findings(list(left))
+        render_findings(list(left), mark_input=False)
 
 
 def render_diff(original: str, optimized: str) -> None:
