@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import shutil
 import zlib
 from pathlib import Path
@@ -19,6 +20,7 @@ import msgspec
 
 from .. import api
 from ..errors import BackupError
+from ..paths import open_private
 from .manifest import ID_RE, Manifest, VerifyMark, read_manifest, read_verify_mark
 from .snapshot import CHUNK, LMDB_DATA
 
@@ -148,7 +150,10 @@ def unpack(entry: BackupEntry, dest: Path) -> Path:
         with open(entry.data_file, "rb") as raw:
             reader = _HashingReader(raw)
             try:
-                with gzip.GzipFile(fileobj=reader, mode="rb") as gz, open(target, "wb") as out:
+                with (
+                    gzip.GzipFile(fileobj=reader, mode="rb") as gz,
+                    os.fdopen(open_private(target), "wb") as out,
+                ):
                     shutil.copyfileobj(gz, out, CHUNK)
             except _DAMAGE as exc:
                 damage = f"it does not decompress ({exc})"

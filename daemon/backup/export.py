@@ -39,6 +39,7 @@ import msgspec
 from .. import __version__
 from ..errors import BackupError
 from ..events import OptimizationCompleted, Record, UnknownEvent
+from ..paths import open_private
 from ..values import ticks_to_usd
 
 __all__ = ["FORMATS", "ExportSummary", "event_line", "export", "iso", "origin_of", "secret_values"]
@@ -269,7 +270,7 @@ def export(
         raise BackupError(f"{output} is a folder; give a file name, e.g. {output}/promptd.{fmt}")
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as out:
+        with os.fdopen(open_private(tmp), "wb") as out:
             _write(fmt, records, writer, out)
             out.flush()
             os.fsync(out.fileno())

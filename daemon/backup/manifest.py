@@ -24,6 +24,7 @@ from typing import Final
 import msgspec
 
 from ..errors import BackupError
+from ..paths import open_private
 
 __all__ = [
     "DATA_FILE",
@@ -148,7 +149,7 @@ def write_json_atomic(path: Path, value: object) -> None:
     """Write ``value`` as JSON to ``path`` through a temporary name and a rename."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with os.fdopen(open_private(tmp), "wb") as fh:
             fh.write(encode_json(value))
             fh.flush()
             os.fsync(fh.fileno())

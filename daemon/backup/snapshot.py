@@ -30,6 +30,7 @@ import msgspec
 from .. import __version__
 from ..errors import BackupError, PromptdError
 from ..events import SCHEMA_VERSION
+from ..paths import open_private
 from .manifest import (
     DATA_FILE,
     ID_RE,
@@ -89,7 +90,7 @@ class HashingWriter:
     """A binary file wrapper that counts and hashes every byte written through it."""
 
     def __init__(self, raw: os.PathLike[str] | str) -> None:
-        self._fh = open(raw, "wb")  # noqa: SIM115 - closed in close()
+        self._fh = os.fdopen(open_private(raw), "wb")  # closed in close()
         self.sha256 = hashlib.sha256()
         self.size = 0
 

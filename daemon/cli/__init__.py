@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..errors import PromptdError
+from ..paths import private_umask
 
 # command name -> (module relative to this package, attribute, one-line help in `promptd --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -160,6 +161,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    private_umask()  # everything promptd writes is 0600/0700, whatever the user's umask
     try:
         return cli.main(args=argv, prog_name="promptd", standalone_mode=False)
     except click.exceptions.Abort:

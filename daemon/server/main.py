@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import config as _config
 from ..errors import PromptdError
-from ..paths import Paths, ensure_private_dir, resolve
+from ..paths import Paths, ensure_private_dir, private_umask, resolve, tighten
 from . import lifecycle, logs
 from .app import Daemon, Service
 
@@ -55,6 +55,7 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
     config = _config.load(paths.config_file)
     for folder in (paths.run, paths.events.parent, paths.inbox, paths.outbox, paths.backups):
         ensure_private_dir(folder)
+    tighten(paths)  # what an older version or a loose umask left group/world-readable
     daemon = build(paths, config, foreground=foreground)
     try:
         return asyncio.run(daemon.run(detached=detached))
@@ -64,6 +65,7 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    private_umask()  # LMDB, the log, backups: born 0600/0700 whatever the umask
     parser = argparse.ArgumentParser(prog="python -m promptd.daemon.server")
     parser.add_argument("--home", default=None)
     parser.add_argument("--detached", action="store_true")
