@@ -119,7 +119,12 @@ def render_status(s: api.StatusResult) -> None:
     grid.add_row("backups", backups)
     if s.backups.last_error:
         grid.add_row("", Text(f"last backup failed: {s.backups.last_error}", style="red"))
-    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending"))
+    failed = f" · {s.inbox.failed} failed (see {s.inbox.path}/failed)" if s.inbox.failed else ""
+    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending{failed}"))
+    for problem in s.inbox.problems:
+        grid.add_row("", Text(problem, style="red"))
+    for error in s.inbox.errors[:3]:
+        grid.add_row("", Text(f"failed: {error}", style="yellow"))
     for batch in s.inbox.batches:
         eta = f", ETA {_duration(batch.eta_s)}" if batch.eta_s is not None else ""
         line = f"{batch.file_name}: {batch.done}/{batch.total} {batch.state}"

@@ -36,13 +36,14 @@ from ..errors import BudgetError, PromptdError
 from ..events import (
     BatchCancelled,
     BatchCompleted,
+    BatchFailed,
     BatchItemCompleted,
     BatchStarted,
     Event,
 )
 from ..values import Finding, ticks_to_usd, usd_to_ticks
 from .book import BatchBook, BatchRecord
-from .formats import Item, Parsed, render
+from .formats import Item, Parsed, fit_name, render
 from .report import ReportInput, render_report
 
 log = logging.getLogger("promptd.inbox")
@@ -124,13 +125,17 @@ class BatchProgress:
         )
 
 
+class BatchStopped(PromptdError):
+    """A batch ended before its results were written (recorded as ``BatchFailed``)."""
+
+
 def new_batch_id() -> str:
     return "b_" + uuid.uuid4().hex[:16]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all: a temporary file beside it, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(fit_name(f".{path.name}", f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -219,6 +224,28 @@ class BatchRunner:
             if batch_id in self._cancelled:
                 return await self._cancel(record, prog, self._cancelled[batch_id])
             return await self._complete(job, record, prog, findings)
+        except Exception as exc:
+            # Never leave a batch "running" in the log (it would resume, and fail, at every
+            # start): say why it stopped, then let the caller move its file to failed/.
+            if isinstance(exc, OSError):
+                reason = f"cannot write the results: {exc.strerror or exc}"
+            elif isinstance(exc, PromptdError):
+                reason = str(exc)
+            else:
+                log.exception("batch %s failed", batch_id)
+                reason = f"internal error: {type(exc).__name__}: {exc}; see run/daemon.log"
+            prog.state, prog.reason = "failed", reason
+            with contextlib.suppress(Exception):
+                await self._record(
+                    BatchFailed(
+                        batch_id=batch_id,
+                        file_name=job.file_name,
+                        reason=reason,
+                        sha256=job.sha256,
+                    )
+                )
+            self._notify(prog)
+            raise BatchStopped(reason) from exc
         finally:
             self.running.pop(batch_id, None)
             self._cancelled.pop(batch_id, None)
