@@ -68,6 +68,10 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str  # of file_name, compressed
     scheduled: bool = False
     duration_ms: int = 0
+    # age-encrypted (file_name ends .age; size and sha256 are of the encrypted file), and
+    # the public keys it was encrypted to (never an identity: promptd does not store those)
+    encrypted: bool = False
+    recipients: list[str] = msgspec.field(default_factory=list)
 
     @property
     def created(self) -> datetime:

@@ -252,15 +252,19 @@ def _previous_last_seq(events: Path) -> int:
         return store.last_seq()
 
 
-def _stage(entry: BackupEntry, staging: Path) -> tuple[int, int]:
+def _stage(entry: BackupEntry, staging: Path, identity: Path | None = None) -> tuple[int, int]:
     """Unpack and verify ``entry`` into ``staging`` (projections rebuilt); (events, last)."""
     shutil.rmtree(staging, ignore_errors=True)
     checks: list[str] = []
     try:
-        unpack(entry, staging)
+        unpack(entry, staging, identity)
         events, last = check_unpacked(entry, staging, checks, rebuild=True)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, BackupError) and (
+            "is encrypted (age)" in str(exc) or "identity" in str(exc)
+        ):
+            raise BackupError(f"{exc}; the store is unchanged") from None
         if isinstance(exc, BackupError):
             reason = str(exc).removeprefix(f"backup {entry.id} is damaged: ")
             with contextlib.suppress(OSError):
@@ -291,8 +295,12 @@ def restore(
     daemon: DaemonControl,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    identity: Path | None = None,
 ) -> RestoreResult:
-    """Restore backup ``ident`` (an id, a unique prefix, or ``latest``) as the store."""
+    """Restore backup ``ident`` (an id, a unique prefix, or ``latest``) as the store.
+
+    An encrypted backup needs ``identity`` (an age identity file); without it, or with one
+    that does not open it, nothing changes and the error says so."""
     from ..server.lifecycle import PidLock
 
     say = progress or (lambda _msg: None)
@@ -308,7 +316,7 @@ def restore(
         safety = safety.with_name(f"{SAFETY_PREFIX}{_stamp(now or datetime.now(UTC))}-{n}")
     say(f"verifying backup {entry.id}")
     try:
-        events, last_seq = _stage(entry, staging)
+        events, last_seq = _stage(entry, staging, identity)
     except OSError as exc:
         raise BackupError(
             f"cannot unpack backup {entry.id} beside {paths.events}: {exc.strerror}; "
