@@ -11,6 +11,7 @@ older version or a loose umask left at the daemon's start.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import warnings
@@ -89,6 +90,21 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 PRIVATE_UMASK = 0o077
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_FULL_TEXTS = (*(os.strerror(n) for n in _FULL_ERRNOS), "is the disk full?")
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or an error behind it) says the disk or quota is full, as an
+    OSError's errno or as the text LMDB and our store wrap it in."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
+            return True
+        if any(text in str(seen) for text in _FULL_TEXTS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def private_umask() -> int:

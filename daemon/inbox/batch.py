@@ -41,6 +41,7 @@ from ..events import (
     BatchStarted,
     Event,
 )
+from ..paths import disk_full
 from ..values import Finding, ticks_to_usd, usd_to_ticks
 from .book import BatchBook, BatchRecord
 from .formats import Item, Parsed, fit_name, render
@@ -105,6 +106,8 @@ class BatchProgress:
         return ran / elapsed if elapsed > 0 and ran > 0 else 0.0
 
     def eta_s(self) -> float | None:
+        if self.state == "stalled":
+            return None  # no promise while nothing moves
         if self.state != "running":
             return 0.0
         rate = self.rate_per_s()
@@ -173,10 +176,44 @@ class BatchRunner:
         self.finished: dict[str, BatchProgress] = {}
         self._cancelled: dict[str, str] = {}
         self._listeners: dict[str, ProgressHook] = {}
+        self.retry_s = 10.0  # a disk-full write is tried again this often
 
-    async def _record(self, event: Event) -> None:
-        await self._append(event)
+    async def _record(self, event: Event, prog: BatchProgress | None = None) -> None:
+        await self._write(event, prog)
         self.book.apply(event)
+
+    async def _write(self, event: Event, prog: BatchProgress | None) -> None:
+        """Append ``event``; on a full disk the batch stalls (``status`` says so and why)
+        and the same event is tried again every :attr:`retry_s` until there is room."""
+        await self._until_room(lambda: self._append(event), prog)
+
+    async def _until_room(
+        self, attempt: Callable[[], Awaitable[object]], prog: BatchProgress | None
+    ) -> None:
+        said = False
+        while True:
+            try:
+                await attempt()
+            except Exception as exc:
+                if not disk_full(exc):
+                    raise
+                reason = (
+                    f"stalled: the disk is full ({exc}); free some space, it goes on by "
+                    f"itself (tried again every {self.retry_s:g} s)"
+                )
+                if not said:
+                    log.error("batch %s %s", prog.batch_id if prog else "", reason)
+                    said = True
+                if prog is not None and prog.state != "stalled":
+                    prog.state, prog.reason = "stalled", reason
+                    self._notify(prog)
+                await asyncio.sleep(self.retry_s)
+                continue
+            if prog is not None and prog.state == "stalled":
+                log.info("batch %s: there is room again; going on", prog.batch_id)
+                prog.state, prog.reason = "running", ""
+                self._notify(prog)
+            return
 
     def cancel(self, batch_id: str, reason: str = "cancelled") -> bool:
         """Ask a running batch to stop taking new items; True when it was running."""
@@ -297,7 +334,7 @@ class BatchRunner:
                         cached=True,
                     )
             if event is not None:
-                await self._record(event)
+                await self._record(event, prog)
                 prog.done += 1
                 prog.started_done += 1
         self._notify(prog)
@@ -312,7 +349,7 @@ class BatchRunner:
     ) -> None:
         # Each item's record is committed while the worker runs the next item (one write in
         # flight per worker): the group commit then carries it with the next prompt's events.
-        writing: asyncio.Future[object] | None = None
+        writing: asyncio.Future[None] | None = None
         try:
             while not queue.empty() and record.batch_id not in self._cancelled:
                 item = queue.get_nowait()
@@ -325,7 +362,7 @@ class BatchRunner:
                         event = await self._one(job, record, item, prog, findings)
                 if writing is not None:
                     await writing
-                writing = asyncio.ensure_future(self._append(event))
+                writing = asyncio.ensure_future(self._write(event, prog))
                 self.book.apply(event)
                 prog.done += 1
                 prog.cost_ticks += event.cost_ticks
@@ -410,7 +447,10 @@ class BatchRunner:
             )
         )
         data = render(job.parsed, record.items)
-        await asyncio.to_thread(_write_both, job.output_path, data, job.report_path, report)
+        await self._until_room(
+            lambda: asyncio.to_thread(_write_both, job.output_path, data, job.report_path, report),
+            prog,
+        )
         await self._record(
             BatchCompleted(
                 batch_id=record.batch_id,
@@ -420,14 +460,15 @@ class BatchRunner:
                 cost_ticks=record.cost_ticks,
                 output_path=str(job.output_path),
                 report_path=str(job.report_path),
-            )
+            ),
+            prog,
         )
         prog.state = "completed"
         self._notify(prog)
         return record
 
     async def _cancel(self, record: BatchRecord, prog: BatchProgress, reason: str) -> BatchRecord:
-        await self._record(BatchCancelled(batch_id=record.batch_id, reason=reason))
+        await self._record(BatchCancelled(batch_id=record.batch_id, reason=reason), prog)
         prog.state = "cancelled"
         prog.reason = reason
         self._notify(prog)

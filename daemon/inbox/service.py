@@ -197,7 +197,14 @@ class InboxService:
             batches=batches,
             failed=failed,
             errors=errors,
-            problems=list(self.watcher.problems),
+            problems=[
+                *self.watcher.problems,
+                *(
+                    f"{p.file_name}: {p.reason}"
+                    for p in self.runner.running.values()
+                    if p.state == "stalled"
+                ),
+            ],
         )
 
     def info(self, batch_id: str) -> api.BatchInfo:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
-from promptd.daemon.events import BatchCompleted, BatchStarted
+from promptd.daemon.errors import StoreError
+from promptd.daemon.events import BatchCompleted, BatchItemCompleted, BatchStarted
 from promptd.daemon.paths import resolve
 
 from .harness import events, inbox_service, running_daemon, until
@@ -198,3 +200,50 @@ async def test_status_shows_failed_files(promptd_home: Path) -> None:
         assert "broken.json: invalid JSON" in text
     doc = json.loads(CliRunner().invoke(cli, ["status", "--json"]).output)
     assert doc["inbox"]["failed"] == 1 and doc["inbox"]["errors"][0].startswith("broken.json")
+
+
+class _FullDisk:
+    """Fault injection at the write boundary: while ``full``, every event append fails as
+    LMDB fails on a full disk (the store wraps ``mdb_txn_commit: No space left on device``)."""
+
+    def __init__(self, append: Any) -> None:
+        self._append = append
+        self.full = False
+        self.refused = 0
+
+    async def __call__(self, event: Any) -> None:
+        if self.full:
+            self.refused += 1
+            raise StoreError(
+                "cannot write the event log at events: mdb_txn_commit: No space left on device"
+            )
+        await self._append(event)
+
+
+async def test_a_full_disk_stalls_the_batch_visibly_and_it_resumes_by_itself(
+    promptd_home: Path,
+) -> None:
+    paths = resolve(promptd_home)
+    rows = b"".join(f"r{i},write a product description for item {i}\n".encode() for i in range(150))
+    async with running_daemon(promptd_home, CONFIG) as daemon:
+        inbox = inbox_service(daemon)
+        disk = _FullDisk(inbox.bridge.append)
+        inbox.bridge.append = disk  # type: ignore[method-assign]
+        inbox.runner.retry_s = 0.1
+        (paths.inbox / "many.csv").write_bytes(b"id,prompt\n" + rows)
+        await until(lambda: inbox.runner.running and events(daemon, BatchItemCompleted))
+        disk.full = True
+        await until(
+            lambda: any(b.state == "stalled" for b in inbox.status().batches), what="stalled"
+        )
+        [batch] = inbox.status().batches
+        assert "disk is full" in batch.reason and batch.eta_s is None
+        assert any("disk is full" in p for p in inbox.status().problems)
+        refused = disk.refused
+        await until(lambda: disk.refused >= refused + 3, what="retries while full")
+        disk.full = False  # space comes back: no restart needed
+        await until(lambda: (paths.inbox / "done" / "many.csv").exists(), 60, "the batch to finish")
+        items = [e.index for e in events(daemon, BatchItemCompleted)]
+        assert sorted(items) == list(range(150))  # each row once: nothing lost, none twice
+        assert len(events(daemon, BatchCompleted)) == 1
+        assert not inbox.status().problems
