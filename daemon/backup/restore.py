@@ -23,6 +23,7 @@ import errno
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,9 @@ class DaemonControl(Protocol):
 
 
 class ProcessDaemonControl:
-    """The real daemon of a home: SIGTERM and wait; start it detached and wait for its socket."""
+    """The real daemon of a home: ask it to step aside (SIGUSR1) and wait; afterwards start
+    it again in the mode it ran (foreground in its terminal, or detached) and wait for its
+    socket."""
 
     def __init__(self, paths: Paths, stop_timeout: float = 30.0) -> None:
         self.paths = paths
@@ -80,7 +83,7 @@ class ProcessDaemonControl:
     def stop(self, pid: int) -> None:
         from ..server import lifecycle
 
-        lifecycle.terminate(pid)
+        lifecycle.step_aside(pid)  # a foreground daemon comes back by itself after the restore
         if not lifecycle.wait_exit(self.paths, pid, self.stop_timeout):
             raise BackupError(
                 f"the daemon (pid {pid}) did not stop within {self.stop_timeout:g} s; "
@@ -88,8 +91,19 @@ class ProcessDaemonControl:
             )
 
     def start(self) -> None:
-        from ..client import ensure_daemon
+        """Start the daemon again in the mode it ran: a foreground one that stepped aside is
+        told the restore is done (it serves again in its own terminal); else detached."""
+        from ..client import answers, ensure_daemon
+        from ..server import lifecycle
 
+        marker = lifecycle.restore_marker(self.paths)
+        if marker.exists():
+            marker.unlink(missing_ok=True)
+            deadline = time.monotonic() + 30.0
+            while time.monotonic() < deadline:
+                if answers(self.paths):
+                    return
+                time.sleep(0.05)
         ensure_daemon(self.paths, timeout=30.0)
 
 
@@ -301,7 +315,6 @@ def restore(
 
     An encrypted backup needs ``identity`` (an age identity file); without it, or with one
     that does not open it, nothing changes and the error says so."""
-    from ..server.lifecycle import PidLock
 
     say = progress or (lambda _msg: None)
     recover(paths)
@@ -324,6 +337,30 @@ def restore(
         ) from exc
 
     pid = daemon.running_pid()
+    try:
+        return _swap(paths, entry, daemon, pid, staging, safety, events, last_seq, say)
+    finally:
+        # a foreground daemon that stepped aside must never wait on a restore that failed
+        from ..server.lifecycle import restore_marker
+
+        restore_marker(paths).unlink(missing_ok=True)
+
+
+def _swap(
+    paths: Paths,
+    entry: BackupEntry,
+    daemon: DaemonControl,
+    pid: int | None,
+    staging: Path,
+    safety: Path,
+    events: int,
+    last_seq: int,
+    say: Callable[[str], None],
+) -> RestoreResult:
+    """Stop the daemon, swap the staged backup in, start the daemon again."""
+    from ..server.lifecycle import PidLock
+
+    parent = paths.events.parent
     try:
         if pid is not None:
             say(f"stopping the daemon (pid {pid})")

@@ -197,6 +197,30 @@ def wait_exit(paths: Paths, pid: int, timeout: float) -> bool:
     return running_pid(paths) != pid
 
 
+def restore_marker(paths: Paths) -> Path:
+    """``run/promptd.restoring``: a foreground daemon that stepped aside for a restore waits
+    while this file exists, then serves again in its terminal (``make run`` stays Ctrl-C-able)."""
+    return paths.run / "promptd.restoring"
+
+
+def step_aside(pid: int) -> None:
+    """Ask the daemon to stop for a restore (SIGUSR1): a detached one exits, a foreground one
+    waits for the restore to finish and starts again in the same terminal."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGUSR1)
+
+
+def wait_restore_done(paths: Paths, timeout: float = 600.0) -> None:
+    """In a foreground daemon that stepped aside: wait until the restore removed the marker
+    (or ``timeout`` passed: a restore that died must not keep the terminal waiting forever)."""
+    marker = restore_marker(paths)
+    deadline = time.monotonic() + timeout
+    while marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(FileNotFoundError):
+        marker.unlink()
+
+
 def terminate(pid: int) -> None:
     """Ask the daemon to stop (SIGTERM: graceful, like ``promptd stop``)."""
     with contextlib.suppress(ProcessLookupError):

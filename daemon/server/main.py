@@ -56,12 +56,20 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
     for folder in (paths.run, paths.events.parent, paths.inbox, paths.outbox, paths.backups):
         ensure_private_dir(folder)
     tighten(paths)  # what an older version or a loose umask left group/world-readable
-    daemon = build(paths, config, foreground=foreground)
-    try:
-        return asyncio.run(daemon.run(detached=detached))
-    except lifecycle.AlreadyRunning as exc:
-        print(f"promptd: {exc}", file=sys.stderr)
-        return 0
+    while True:
+        daemon = build(paths, config, foreground=foreground)
+        try:
+            code = asyncio.run(daemon.run(detached=detached))
+        except lifecycle.AlreadyRunning as exc:
+            print(f"promptd: {exc}", file=sys.stderr)
+            return 0
+        if not (foreground and daemon.stop_reason == "restore"):
+            return code
+        # A restore asked us to step aside: wait here, in the user's terminal, and serve the
+        # restored store when it is done (Ctrl-C keeps working: we never detach).
+        print("promptd: stepping aside for a backup restore; back when it is done", flush=True)
+        lifecycle.wait_restore_done(paths)
+        config = _config.load(paths.config_file)
 
 
 def main(argv: list[str] | None = None) -> int:
