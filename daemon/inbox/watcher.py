@@ -82,6 +82,7 @@ class InboxWatcher:
         self.tick_s = min(max(config.stable_s / 4, 0.05), 0.5)
         self.arms = 0  # how many times the watch was (re)started on the folder
         self.scans = 0
+        self.change_sets = 0  # change sets the native watch delivered (tests wait on it)
         self._taken: set[tuple[str, int]] = set()  # (name, inode) handed over
         self._deferred: set[str] = set()  # complete, but the service said "not now"
         self._rearm = asyncio.Event()
@@ -148,6 +149,7 @@ class InboxWatcher:
                 await asyncio.sleep(self.tick_s)
 
     def _on_changes(self, changes: set[tuple[Change, str]]) -> None:
+        self.change_sets += 1
         renamed = renamed_into_place(
             ((int(c), p) for c, p in changes), int(Change.added), int(Change.deleted)
         )
