@@ -351,7 +351,10 @@ def _parse_jsonl(name: str, text: str) -> Parsed:
 
 def _sniff_delimiter(first_line: str) -> str:
     for delimiter in (",", ";", "\t"):
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:  # a lone CR or an open quote: the full parse says what is wrong
+            continue
         if any(c.strip().lower() == "prompt" for c in cells):
             return delimiter
     return ","
@@ -362,7 +365,7 @@ def _parse_csv(name: str, text: str) -> Parsed:
     # row alone); Python's default limit of 131,072 characters would fail the whole file.
     if csv.field_size_limit() < len(text):
         csv.field_size_limit(min(max(len(text), 1 << 17), sys.maxsize))
-    first_line = text.split("\n", 1)[0]
+    first_line = (text.splitlines() or [""])[0]
     delimiter = _sniff_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
