@@ -247,3 +247,21 @@ async def test_a_full_disk_stalls_the_batch_visibly_and_it_resumes_by_itself(
         assert sorted(items) == list(range(150))  # each row once: nothing lost, none twice
         assert len(events(daemon, BatchCompleted)) == 1
         assert not inbox.status().problems
+
+
+async def test_a_finished_batch_leaves_no_rows_in_memory(promptd_home: Path) -> None:
+    """The daemon kept every row of every batch (a 100,000-row CSV: 97 -> 423 MB, and it
+    stayed); a finished batch now leaves the book and is read back from the store when a
+    duplicate needs it."""
+    paths = resolve(promptd_home)
+    rows = b"".join(f"r{i},write a product description for item {i}\n".encode() for i in range(40))
+    async with running_daemon(promptd_home, CONFIG) as daemon:
+        inbox = inbox_service(daemon)
+        (paths.inbox / "rows.csv").write_bytes(b"id,prompt\n" + rows)
+        await until(lambda: (paths.inbox / "done" / "rows.csv").exists(), 30, "rows.csv")
+        await until(lambda: not inbox.book.by_id, what="the book emptied")
+        (paths.inbox / "again.csv").write_bytes(b"id,prompt\n" + rows)
+        await until(lambda: (paths.inbox / "done" / "again.csv").exists(), 30, "again.csv")
+        first, again = events(daemon, BatchStarted)
+        assert again.duplicate_of == first.batch_id  # still answered from the first batch
+        assert not inbox.book.by_id
