@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from promptd.daemon.events import BatchCompleted, ProviderCallCompleted
 from promptd.daemon.paths import resolve
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 from tests.daemon.providers.loopback import LoopbackServer
 
 LATENCY_S = 0.2
@@ -134,7 +134,7 @@ def loopback_100() -> None:
             finally:
                 stop(proc)
         ok = check_rows(home, "hundred.optimized.csv", 100)
-        log = EventLog.open(resolve(home).events, readonly=True, allow_stale=True)
+        log = open_log(resolve(home).events, readonly=True, allow_stale=True)
         try:
             records = list(log.read())
         finally:

@@ -30,6 +30,7 @@ from promptd.daemon.config import EngineConfig, parse
 from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
 from promptd.daemon.engine.types import AgentContext, Deconstruction, Diagnosis
 from promptd.daemon.events import Event
+from promptd.daemon.projections import open_async_log
 from promptd.daemon.providers import LLMEngine
 from promptd.daemon.store import AsyncEventLog
 from tests.daemon.providers.loopback import LoopbackServer
@@ -120,7 +121,7 @@ def pct(values: list[float], p: float) -> float:
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, LoopbackServer(latency_s=LATENCY_S) as server:
-        log = await AsyncEventLog.open(Path(tmp) / "events")
+        log = await open_async_log(Path(tmp) / "events")
         engine = LLMEngine(parse(config(server.base_url)), log)
         try:
             warm = await bench_calls(engine, offset=10_000, count=CONCURRENCY)

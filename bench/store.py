@@ -62,7 +62,8 @@ from promptd.daemon.events import (
     OptimizationRequested,
     ProviderCallCompleted,
 )
-from promptd.daemon.store import EventLog, lmdb_log
+from promptd.daemon.projections import open_log
+from promptd.daemon.store import lmdb_log
 from promptd.daemon.values import Scores
 
 AGENTS = ("deconstructor", "diagnoser", "designer", "evaluator")
@@ -176,7 +177,7 @@ def run(root: Path, total: int, batch: int, singles: int, mix: str) -> None:
     print(f"  load average at the start  {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     # ours and the raw baselines, interleaved batch by batch (same machine load) ----------
-    log = EventLog.open(root / "ours")
+    log = open_log(root / "ours")
     raw_env = lmdb.open(str(root / "raw"), map_size=1 << 34, max_dbs=4, sync=True)
     raw_db = raw_env.open_db(b"events")
     same_env = lmdb.open(str(root / "same"), map_size=1 << 34, max_dbs=64, sync=True)

@@ -1,4 +1,7 @@
-"""The event schema: every fact promptd records is one of these.
+"""The event schema: every fact promptd records is one of these; the glossary of the domain.
+
+Each event's docstring says what happened, who emits it, and in what units (money: USD
+ticks). The projections that read them are in :mod:`promptd.daemon.projections`.
 
 Rules (see DESIGN.md "Events"):
 
@@ -35,6 +38,9 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class DaemonStarted(_Event, frozen=True, kw_only=True, tag="daemon.started"):
+    """The daemon came up and owns the store: its pid, promptd version, and the engine,
+    provider and model it will use. Emitted by the core service at start (``promptd start``)."""
+
     pid: int
     version: str
     engine: str = "offline"
@@ -43,12 +49,19 @@ class DaemonStarted(_Event, frozen=True, kw_only=True, tag="daemon.started"):
 
 
 class DaemonStopped(_Event, frozen=True, kw_only=True, tag="daemon.stopped"):
+    """The daemon shut down (``reason``: ``shutdown`` asked for, a ``signal``, or an ``error``);
+    ``interrupted`` counts the optimizations cut off when the bounded wait for them ran
+    out. Emitted by the core service as its last event."""
+
     pid: int
     reason: str = "shutdown"  # shutdown | signal | error
     interrupted: int = 0  # optimizations cut off by the bounded wait
 
 
 class ConfigReloaded(_Event, frozen=True, kw_only=True, tag="config.reloaded"):
+    """``config.toml`` was read again (SIGHUP): the engine, provider and model now in use.
+    Emitted by the core service."""
+
     engine: str = ""
     provider: str = ""
     model: str = ""
@@ -58,6 +71,11 @@ class ConfigReloaded(_Event, frozen=True, kw_only=True, tag="config.reloaded"):
 
 
 class OptimizationRequested(_Event, frozen=True, kw_only=True, tag="optimization.requested"):
+    """Someone asked for a prompt to be optimized: the first event of an optimization
+    ``opt_id``, with the prompt as given, its ``prompt_hash`` and where it came from
+    (``source``: the CLI, the language server, an inbox batch...). Emitted by the daemon's
+    optimizer before any work; the history and budget projections key on ``opt_id``."""
+
     opt_id: str
     prompt: str
     prompt_hash: str  # sha256 hex of the normalized prompt
@@ -70,6 +88,11 @@ class OptimizationRequested(_Event, frozen=True, kw_only=True, tag="optimization
 
 
 class AgentStepCompleted(_Event, frozen=True, kw_only=True, tag="agent.step_completed"):
+    """One of the four agents (Deconstructor, Diagnoser, Designer, Evaluator) finished its
+    step of optimization ``opt_id``: which engine and model ran it, how long it took (µs), a
+    one-line summary for ``promptd show``, and its typed output for replay. Emitted by the
+    engine's pipeline."""
+
     opt_id: str
     agent: str  # deconstructor | diagnoser | designer | evaluator
     attempt: int = 1
@@ -81,6 +104,13 @@ class AgentStepCompleted(_Event, frozen=True, kw_only=True, tag="agent.step_comp
 
 
 class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization.completed"):
+    """An optimization finished with a result: the original and optimized prompt, the type
+    used, the scores before and after, the findings and the changes (each naming the finding
+    it answers), the placeholders kept, and what it cost (``cost_ticks``, USD ticks: the sum
+    of its provider calls). ``cached``: answered from the optimization cache; ``degraded``:
+    the provider failed and the offline engine answered. A non-empty ``cache_key`` fills the
+    optimization cache. Emitted by the engine's pipeline; what ``optimize --json`` shows."""
+
     opt_id: str
     prompt_hash: str
     original: str
@@ -109,6 +139,10 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
 
 
 class OptimizationFailed(_Event, frozen=True, kw_only=True, tag="optimization.failed"):
+    """An optimization ended without a result: a stable ``error`` code (``input_too_large``,
+    ``guard``, ``provider``, ``budget``, ``interrupted``, ``internal``) and a message for
+    people. Emitted by the engine's pipeline (``interrupted=True``: cut off by a shutdown)."""
+
     opt_id: str
     error: str  # stable code: input_too_large | guard | provider | budget | interrupted | internal
     message: str
@@ -116,6 +150,11 @@ class OptimizationFailed(_Event, frozen=True, kw_only=True, tag="optimization.fa
 
 
 class CacheHit(_Event, frozen=True, kw_only=True, tag="cache.hit"):
+    """A lookup in one of the caches (``optimization``, ``response``, ``lint``) found a live
+    entry: the work was not done again. ``source_opt_id`` is the optimization whose result
+    was reused, ``saved_ticks`` what it would have cost (USD ticks). Emitted by the
+    optimizer and by the metered provider call; counted in the stats (hit rate)."""
+
     cache: str  # optimization | response | lint
     key: str
     opt_id: str = ""
@@ -124,6 +163,9 @@ class CacheHit(_Event, frozen=True, kw_only=True, tag="cache.hit"):
 
 
 class CacheMiss(_Event, frozen=True, kw_only=True, tag="cache.miss"):
+    """A lookup in one of the caches found nothing live, so the work is done. Emitted by the
+    optimizer, the metered provider call and the LLM lint; counted in the stats."""
+
     cache: str
     key: str
     opt_id: str = ""
@@ -133,6 +175,13 @@ class CacheMiss(_Event, frozen=True, kw_only=True, tag="cache.miss"):
 
 
 class ProviderCallCompleted(_Event, frozen=True, kw_only=True, tag="provider.call_completed"):
+    """One HTTP call to an LLM provider ended, well or not (``ok``, the HTTP ``status``,
+    ``error``): model, tokens by kind, latency, retries, and its cost in USD ticks
+    (``cost_reported``: the provider said so itself, else computed from the price table). It
+    settles the budget reservation it names, is booked on the local ``day``/``month`` it
+    carries, and with a ``request_key`` fills the response cache. Emitted by the metered
+    call in ``providers``; never holds the API key."""
+
     call_id: str
     provider: str  # xai | openai
     model: str
@@ -157,6 +206,10 @@ class ProviderCallCompleted(_Event, frozen=True, kw_only=True, tag="provider.cal
 
 
 class CircuitChanged(_Event, frozen=True, kw_only=True, tag="circuit.changed"):
+    """A provider's circuit breaker changed state (``closed``, ``open``, ``half_open``) after
+    ``failures`` failures in a row, or a successful probe. While it is open the daemon
+    answers from cache or the offline engine, ``degraded``. Emitted by the breaker."""
+
     provider: str
     old: str  # closed | open | half_open
     new: str
@@ -168,12 +221,23 @@ class CircuitChanged(_Event, frozen=True, kw_only=True, tag="circuit.changed"):
 
 
 class BudgetSet(_Event, frozen=True, kw_only=True, tag="budget.set"):
+    """The spending limits now in force, in USD ticks per local day and month (``None``: no
+    limit), and the percentage of a limit at which an alert is sent. Emitted by
+    ``promptd budget`` (through the daemon); until there is one, ``config.toml``'s
+    ``[budget]`` limits apply."""
+
     daily_ticks: int | None = None  # None: no daily limit
     monthly_ticks: int | None = None
     alert_pct: int = 80
 
 
 class BudgetReserved(_Event, frozen=True, kw_only=True, tag="budget.reserved"):
+    """Worst-case cost held against the budget before a provider call (or an optimization's
+    run of calls), so concurrent calls cannot overshoot a limit: USD ticks, on the local day
+    and month of the call. Emitted by the budget guard inside the write transaction that
+    checked the limit; closed by the ``ProviderCallCompleted`` naming it or a
+    ``BudgetReleased``."""
+
     reservation_id: str
     ticks: int  # worst-case cost held against the budget until settled or released
     opt_id: str = ""
@@ -182,11 +246,20 @@ class BudgetReserved(_Event, frozen=True, kw_only=True, tag="budget.reserved"):
 
 
 class BudgetReleased(_Event, frozen=True, kw_only=True, tag="budget.released"):
+    """A reservation is closed without a call settling it (the call never happened, was
+    answered from cache, was cancelled, the run's hold was used up, or the daemon restarted
+    and found it left open): its ticks stop counting. Emitted by the metered call and the
+    budget guard."""
+
     reservation_id: str
     reason: str = ""  # the call never happened, was answered from cache, ...
 
 
 class BudgetAlert(_Event, frozen=True, kw_only=True, tag="budget.alert"):
+    """Spend on a local day or month crossed ``threshold_pct`` of its limit: what was spent
+    and the limit, in USD ticks. Sent once per period and threshold. Emitted by the budget
+    guard."""
+
     period: str  # day | month
     period_key: str  # 2026-11-27 | 2026-11
     spent_ticks: int
@@ -195,6 +268,10 @@ class BudgetAlert(_Event, frozen=True, kw_only=True, tag="budget.alert"):
 
 
 class BudgetRefused(_Event, frozen=True, kw_only=True, tag="budget.refused"):
+    """A provider call was not made because it could cost more than remains of the daily or
+    monthly limit: what it needed, what remained and the limit, in USD ticks. Emitted by the
+    budget guard; the optimization then answers offline or fails with ``budget``."""
+
     period: str  # day | month
     period_key: str
     needed_ticks: int
@@ -207,6 +284,10 @@ class BudgetRefused(_Event, frozen=True, kw_only=True, tag="budget.refused"):
 
 
 class BatchStarted(_Event, frozen=True, kw_only=True, tag="batch.started"):
+    """A file of prompts (from ``inbox/`` or ``promptd batch``) became batch ``batch_id``: its
+    name, sha256, format and number of items, and where the results go. ``duplicate_of``: an
+    earlier batch of the same content, whose results are reused. Emitted by the inbox."""
+
     batch_id: str
     file_name: str
     sha256: str
@@ -220,6 +301,10 @@ class BatchStarted(_Event, frozen=True, kw_only=True, tag="batch.started"):
 
 
 class BatchItemCompleted(_Event, frozen=True, kw_only=True, tag="batch.item_completed"):
+    """One item of a batch is done (``status``: ``ok``, ``error``, ``budget``, ``cached``),
+    with its optimization, scores, findings count and cost in USD ticks. A resumed batch
+    skips the indexes already done. Emitted by the inbox."""
+
     batch_id: str
     index: int
     item_id: str = ""
@@ -236,6 +321,9 @@ class BatchItemCompleted(_Event, frozen=True, kw_only=True, tag="batch.item_comp
 
 
 class BatchCompleted(_Event, frozen=True, kw_only=True, tag="batch.completed"):
+    """A batch finished: how many items went ok, failed, or were stopped by the budget, what it
+    cost (USD ticks), and the output and report written. Emitted by the inbox."""
+
     batch_id: str
     ok: int = 0
     failed: int = 0
@@ -246,6 +334,10 @@ class BatchCompleted(_Event, frozen=True, kw_only=True, tag="batch.completed"):
 
 
 class BatchFailed(_Event, frozen=True, kw_only=True, tag="batch.failed"):
+    """A dropped file could not be run as a batch (unreadable, malformed...; ``reason`` says
+    why): it moves to ``inbox/failed/`` with an error file. ``batch_id`` is empty when it
+    never became a batch. Emitted by the inbox."""
+
     file_name: str
     reason: str
     batch_id: str = ""
@@ -253,6 +345,9 @@ class BatchFailed(_Event, frozen=True, kw_only=True, tag="batch.failed"):
 
 
 class BatchCancelled(_Event, frozen=True, kw_only=True, tag="batch.cancelled"):
+    """A running batch was stopped before its end (``reason``); the items done stay done.
+    Emitted by the inbox."""
+
     batch_id: str
     reason: str = ""
 
@@ -261,6 +356,11 @@ class BatchCancelled(_Event, frozen=True, kw_only=True, tag="batch.cancelled"):
 
 
 class BackupCreated(_Event, frozen=True, kw_only=True, tag="backup.created"):
+    """A hot backup of the event log was written to ``backups/``: its id and file, the last
+    sequence and number of events it holds, its size and sha256, whether it was verified
+    after writing, and whether the schedule (rather than ``promptd backup now``) made it.
+    Emitted by the backup service."""
+
     backup_id: str
     file_name: str
     last_seq: int
@@ -273,22 +373,36 @@ class BackupCreated(_Event, frozen=True, kw_only=True, tag="backup.created"):
 
 
 class BackupFailed(_Event, frozen=True, kw_only=True, tag="backup.failed"):
+    """A backup could not be made (``reason``: disk full, a folder not writable...); nothing
+    half-written is kept. Emitted by the backup service; ``promptd status`` shows it."""
+
     reason: str
     scheduled: bool = False
 
 
 class BackupPruned(_Event, frozen=True, kw_only=True, tag="backup.pruned"):
+    """A backup was deleted by the rotation (``reason``: which retention rule let it go).
+    Emitted by the backup service."""
+
     backup_id: str
     reason: str = ""
 
 
 class BackupRestored(_Event, frozen=True, kw_only=True, tag="backup.restored"):
+    """The event log was replaced by backup ``backup_id``: the log's last sequence before,
+    and the safety copy of the replaced log. Emitted by ``promptd backup restore`` into the
+    restored log."""
+
     backup_id: str
     previous_last_seq: int = 0
     safety_copy: str = ""
 
 
 class EventsImported(_Event, frozen=True, kw_only=True, tag="events.imported"):
+    """``promptd import`` merged a file of exported events into this log: how many records
+    came in and how many were skipped (already here: each imported record keeps its
+    origin). Emitted by the import (through the daemon, or directly when none runs)."""
+
     file_name: str
     imported: int
     skipped: int = 0

@@ -17,6 +17,7 @@ from ..events import Envelope, EventsImported
 from .importer import LOCAL_ONLY_TAGS, ParsedImport, read_import
 
 if TYPE_CHECKING:
+    from ..projections import StoreView
     from ..store import EventLog
 
 __all__ = ["ImportSummary", "envelopes_for", "merge_into", "summary"]
@@ -53,7 +54,7 @@ def summary(parsed: ParsedImport, *, imported: int, local_only: int) -> ImportSu
     )
 
 
-def merge_into(log: EventLog, path: Path) -> ImportSummary:
+def merge_into(log: EventLog[StoreView], path: Path) -> ImportSummary:
     """Merge the export at ``path`` into ``log`` (no daemon running)."""
     parsed = read_import(path)
     envelopes, local_only = envelopes_for(parsed)

@@ -183,9 +183,9 @@ def safety_copies(paths: Paths) -> list[Path]:
 
 def _record(paths: Paths, journal: _Journal) -> None:
     """Append ``BackupRestored`` to the restored log unless it is already there."""
-    from ..store.lmdb_log import EventLog
+    from ..projections import open_log
 
-    with EventLog.open(paths.events) as store:
+    with open_log(paths.events) as store:
         recorded = any(
             isinstance(r.event, BackupRestored) and r.event.backup_id == journal.backup_id
             for r in store.read(journal.last_seq + 1)
@@ -258,11 +258,11 @@ def _stamp(now: datetime) -> str:
 
 
 def _previous_last_seq(events: Path) -> int:
-    from ..store.lmdb_log import EventLog
+    from ..projections import open_log
 
     if not (events / "data.mdb").exists():
         return 0
-    with EventLog.open(events, readonly=True) as store:
+    with open_log(events, readonly=True) as store:
         return store.last_seq()
 
 

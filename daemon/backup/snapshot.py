@@ -78,9 +78,9 @@ Inspect = Callable[[Path], CopyFacts]
 
 def inspect_copy(folder: Path) -> CopyFacts:
     """Open the LMDB copy in ``folder`` and read what it holds."""
-    from ..store.lmdb_log import EventLog
+    from ..projections import open_log
 
-    with EventLog.open(folder, readonly=True) as copy:
+    with open_log(folder, readonly=True) as copy:
         return CopyFacts(
             store_id=copy.store_id(), last_seq=copy.last_seq(), event_count=copy.count()
         )

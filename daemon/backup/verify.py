@@ -67,11 +67,11 @@ def check_unpacked(
     memory) and compares them with the stored ones. ``rebuild``: also write the rebuilt
     projections (a restore does, so the store it swaps in is ready).
     """
-    from ..store.lmdb_log import EventLog
+    from ..projections import open_log
 
     manifest = entry.manifest
     try:
-        store = EventLog.open(folder)
+        store = open_log(folder)
     except PromptdError as exc:
         raise BackupError(f"it does not open as an event log: {exc}") from exc
     try:

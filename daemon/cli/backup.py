@@ -273,14 +273,14 @@ def _format_for(output: Path, fmt: str | None) -> str:
 
 
 def _read_log(paths: Paths) -> Any:
-    from ..store import EventLog
+    from ..projections import open_log
 
     if not (paths.events / "data.mdb").exists():
         raise StoreError(
             f"no event log at {paths.events} yet; there is nothing to export "
             "(it is created when the daemon first runs)"
         )
-    return EventLog.open(paths.events, readonly=True)
+    return open_log(paths.events, readonly=True)
 
 
 @click.command()
@@ -406,8 +406,8 @@ def _import(paths: Paths, path: Path) -> Any:
                 result_type=ImportSummary,
                 timeout=None,
             )
-    from ..store import EventLog
+    from ..projections import open_log
 
     _recover(paths)
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         return merge_into(log, path)

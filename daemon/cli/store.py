@@ -10,8 +10,8 @@ import click
 from .. import config as _config
 from ..errors import StoreError
 from ..paths import Paths
+from ..projections import open_log
 from ..server.lifecycle import running_pid
-from ..store import EventLog
 from .common import home_paths, print_json
 
 
@@ -43,10 +43,10 @@ def rebuild(ctx: click.Context) -> None:
     _require_log(paths)
     cfg = _config.load(paths.config_file)
     started = time.perf_counter()
-    with EventLog.open(paths.events, cache_config=cfg.cache) as log:
+    with open_log(paths.events, cfg.cache) as log:
         log.rebuild()
         count = log.count()
-        names = [p.name for p in log.projections]
+        names = log.folds.names()
     took = time.perf_counter() - started
     click.echo(
         f"Rebuilt {len(names)} projections ({', '.join(names)}) from {count} events "
@@ -69,9 +69,7 @@ def verify(ctx: click.Context, as_json: bool) -> None:
     paths = home_paths(ctx)
     _require_log(paths)
     cfg = _config.load(paths.config_file)
-    with EventLog.open(
-        paths.events, readonly=True, allow_stale=True, cache_config=cfg.cache
-    ) as log:
+    with open_log(paths.events, cfg.cache, readonly=True, allow_stale=True) as log:
         report = log.verify()
     if as_json:
         out = {

@@ -23,9 +23,9 @@ from .batch import OptimizeCall
 from .book import BatchBook, BatchRecord
 
 if TYPE_CHECKING:
+    from ..projections import StoreView
     from ..projections.batches import BatchEntry
     from ..server.app import Daemon
-    from ..store.view import StoreView
 
 
 def record_from_view(view: StoreView, entry: BatchEntry) -> BatchRecord | None:

@@ -8,12 +8,10 @@ Tables:
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import msgspec
 
 from ..events import BackupCreated, BackupFailed, BackupPruned, BackupRestored, Record
-from .base import Projection, Reader, State, Table
+from .base import Projection, Reader, State, Table, on
 
 List = list  # the view has a method named `list`
 
@@ -55,15 +53,9 @@ class BackupsProjection(Projection):
     name = "backups"
     version = 1
     tables = (BACKUPS, SUMMARY)
-    folds: ClassVar[dict[type, str]] = {
-        BackupCreated: "created",
-        BackupPruned: "pruned",
-        BackupRestored: "restored",
-        BackupFailed: "failed",
-    }
 
-    def created(self, state: State, rec: Record) -> None:
-        ev: BackupCreated = rec.event  # type: ignore[assignment]
+    @on(BackupCreated)
+    def created(self, state: State, rec: Record, ev: BackupCreated) -> None:
         state.put(
             BACKUPS,
             ev.backup_id.encode(),
@@ -85,8 +77,8 @@ class BackupsProjection(Projection):
         summary.last_ts_ns = rec.ts_ns
         state.put(SUMMARY, _LAST, summary)
 
-    def pruned(self, state: State, rec: Record) -> None:
-        ev: BackupPruned = rec.event  # type: ignore[assignment]
+    @on(BackupPruned)
+    def pruned(self, state: State, rec: Record, ev: BackupPruned) -> None:
         entry = state.get(BACKUPS, ev.backup_id.encode())
         if entry is not None:
             entry.pruned = True
@@ -94,8 +86,8 @@ class BackupsProjection(Projection):
             entry.prune_reason = ev.reason
             state.put(BACKUPS, ev.backup_id.encode(), entry)
 
-    def restored(self, state: State, rec: Record) -> None:
-        ev: BackupRestored = rec.event  # type: ignore[assignment]
+    @on(BackupRestored)
+    def restored(self, state: State, rec: Record, ev: BackupRestored) -> None:
         entry = state.get(BACKUPS, ev.backup_id.encode())
         if entry is not None:
             entry.restored += 1
@@ -106,8 +98,8 @@ class BackupsProjection(Projection):
         summary.last_restore_ts_ns = rec.ts_ns
         state.put(SUMMARY, _LAST, summary)
 
-    def failed(self, state: State, rec: Record) -> None:
-        ev: BackupFailed = rec.event  # type: ignore[assignment]
+    @on(BackupFailed)
+    def failed(self, state: State, rec: Record, ev: BackupFailed) -> None:
         summary = state.get(SUMMARY, _LAST) or BackupSummary()
         summary.failures += 1
         summary.last_failure_ts_ns = rec.ts_ns

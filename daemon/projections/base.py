@@ -16,15 +16,17 @@ the end and written when its bytes differ from the stored ones. The property tes
 from __future__ import annotations
 
 import struct
+import types
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
 from ..events import Record, decode_record
+from ..store.folds import LOG_TABLE, Source
 
 T = TypeVar("T")
 
@@ -93,24 +95,6 @@ class Table(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
-
-
-class Source(Protocol):
-    """Raw read access to stored tables (an LMDB transaction, or the memory log's dicts)."""
-
-    def get(self, table: str, key: bytes) -> bytes | None: ...
-
-    def scan(
-        self,
-        table: str,
-        prefix: bytes = b"",
-        *,
-        start: bytes | None = None,
-        reverse: bool = False,
-    ) -> Iterator[tuple[bytes, bytes]]:
-        """Items whose key starts with ``prefix``, in key order (or reversed); forward scans
-        begin at the first key ``>= start`` when it is given."""
-        ...
 
 
 class EmptySource:
@@ -198,8 +182,10 @@ class State:
                     sums = self._sums.get(table.name)
                     if sums is not None and key in sums:
                         value = self._settle(table, key, value, sums.pop(key))
-                return value  # type: ignore[no-any-return]
-        return self._load(table, key)  # type: ignore[no-any-return]
+                found: T | None = value
+                return found
+        loaded: T | None = self._load(table, key)
+        return loaded
 
     def put(self, table: Table[T], key: bytes, value: T | None) -> None:
         """Set ``key`` (``None`` deletes it)."""
@@ -350,33 +336,77 @@ class FreshState(State):
         raise TypeError("a rebuild's state has no read view")
 
 
-Fold = Callable[[State, Record], None]
+Fold = Callable[[State, Record, Any], None]  # a bound handler: (state, record, its event)
+
+E = TypeVar("E")
+P = TypeVar("P", bound="Projection")
+_ON = "__promptd_on__"  # the attribute @on leaves on a handler: the event types it folds
+
+
+def on(
+    *event_types: type[E],
+) -> Callable[[Callable[[P, State, Record, E], None]], Callable[[P, State, Record, E], None]]:
+    """Register the decorated method as its projection's fold for ``event_types``::
+
+        @on(BudgetSet)
+        def set(self, state: State, rec: Record, ev: BudgetSet) -> None: ...
+
+    ``ev`` is ``rec.event``, typed: mypy checks that the handler takes the event it is
+    registered for. One handler per event type and projection.
+    """
+    if not event_types:
+        raise TypeError("@on() needs at least one event type")
+
+    def register(
+        method: Callable[[P, State, Record, E], None],
+    ) -> Callable[[P, State, Record, E], None]:
+        setattr(method, _ON, (*getattr(method, _ON, ()), *event_types))
+        return method
+
+    return register
 
 
 class Projection:
     """A view of the log kept by folding records into its tables.
 
     Subclasses set ``name``, ``version`` (bump it whenever the fold or the stored layout
-    changes: a mismatch rebuilds the projection at open), ``tables`` and ``folds`` (event
-    type -> method name, called per record in log order). A projection that needs every
-    record (unknown ones included) overrides :meth:`fold_batch`, called once per batch
-    after the per-record folds; it must give the same result however the log is batched.
-    One whose batch fold concerns imported records only (those with an ``origin``) sets
-    ``imported_only``: it is skipped for batches of fresh appends.
+    changes: a mismatch rebuilds the projection at open) and ``tables``, and mark their
+    per-record folds with :func:`on` (called in log order, with the typed event). A
+    projection that needs every record (unknown ones included) overrides
+    :meth:`fold_batch`, called once per batch after the per-record folds; it must give the
+    same result however the log is batched. One whose batch fold concerns imported records
+    only (those with an ``origin``) sets ``imported_only``: it is skipped for batches of
+    fresh appends.
     """
 
     name: ClassVar[str]
     version: ClassVar[int]
     tables: ClassVar[tuple[Table[Any], ...]]
-    folds: ClassVar[dict[type, str]] = {}
     imported_only: ClassVar[bool] = False
+    folds: ClassVar[dict[type, Callable[..., None]]] = {}  # event type -> handler (by @on)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[type, Callable[..., None]] = {}
+        for base in reversed(cls.__mro__):
+            for attr, value in vars(base).items():
+                for etype in getattr(value, _ON, ()):
+                    other = found.get(etype)
+                    if base is cls and other is not None and other.__name__ != attr:
+                        raise TypeError(
+                            f"{cls.__name__}: both {other.__name__}() and {attr}() fold "
+                            f"{etype.__name__}; keep one handler per event type"
+                        )
+                    found[etype] = value
+        cls.folds = found
 
     def version_key(self) -> str:
         """What must match the stored checkpoint for the tables to be reused."""
         return str(self.version)
 
     def handlers(self) -> dict[type, Fold]:
-        return {etype: getattr(self, meth) for etype, meth in self.folds.items()}
+        """Event type -> this projection's fold for it, bound (built once per log)."""
+        return {etype: types.MethodType(fn, self) for etype, fn in self.folds.items()}
 
     def fold_batch(self, state: State, records: Sequence[Record], kinds: Counter[type]) -> None:
         """Fold a whole batch at once (none by default); ``kinds`` counts the records of
@@ -397,11 +427,7 @@ def checkpoint_key(name: str) -> bytes:
     return b"checkpoint/" + name.encode()
 
 
-META = Table("meta", bytes)
 CHECKPOINTS = Table("checkpoints", Checkpoint)
-
-
-LOG_TABLE = "events"  # the log itself: seq_key(seq) -> encoded Envelope
 
 
 class Reader:

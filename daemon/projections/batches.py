@@ -12,8 +12,6 @@ A batch is ``running`` from ``BatchStarted`` until ``BatchCompleted`` (``complet
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import msgspec
 
 from ..events import (
@@ -24,7 +22,7 @@ from ..events import (
     BatchStarted,
     Record,
 )
-from .base import Projection, Reader, State, Table, be32, be64, from_be64
+from .base import Projection, Reader, State, Table, be32, be64, from_be64, on
 
 List = list  # the view has a method named `list`
 
@@ -68,20 +66,13 @@ class BatchesProjection(Projection):
     name = "batches"
     version = 1
     tables = (BATCHES, ITEMS, BY_SHA)
-    folds: ClassVar[dict[type, str]] = {
-        BatchStarted: "started",
-        BatchItemCompleted: "item",
-        BatchCompleted: "completed",
-        BatchFailed: "failed",
-        BatchCancelled: "cancelled",
-    }
 
     @staticmethod
     def _entry(state: State, batch_id: str) -> BatchEntry:
         return state.get(BATCHES, batch_id.encode()) or BatchEntry(batch_id=batch_id)
 
-    def started(self, state: State, rec: Record) -> None:
-        ev: BatchStarted = rec.event  # type: ignore[assignment]
+    @on(BatchStarted)
+    def started(self, state: State, rec: Record, ev: BatchStarted) -> None:
         entry = self._entry(state, ev.batch_id)
         if not entry.started_seq and ev.sha256:
             state.put(BY_SHA, ev.sha256.encode() + b"/" + be64(rec.seq), ev.batch_id)
@@ -98,8 +89,8 @@ class BatchesProjection(Projection):
         entry.started_ts_ns = entry.started_ts_ns or rec.ts_ns
         state.put(BATCHES, ev.batch_id.encode(), entry)
 
-    def item(self, state: State, rec: Record) -> None:
-        ev: BatchItemCompleted = rec.event  # type: ignore[assignment]
+    @on(BatchItemCompleted)
+    def item(self, state: State, rec: Record, ev: BatchItemCompleted) -> None:
         key = ev.batch_id.encode() + b"/" + be32(ev.index)
         entry = self._entry(state, ev.batch_id)
         if state.get(ITEMS, key) is None:
@@ -108,8 +99,8 @@ class BatchesProjection(Projection):
         entry.cost_ticks += ev.cost_ticks
         state.put(BATCHES, ev.batch_id.encode(), entry)
 
-    def completed(self, state: State, rec: Record) -> None:
-        ev: BatchCompleted = rec.event  # type: ignore[assignment]
+    @on(BatchCompleted)
+    def completed(self, state: State, rec: Record, ev: BatchCompleted) -> None:
         entry = self._entry(state, ev.batch_id)
         entry.status = "completed"
         entry.ok, entry.failed, entry.budget = ev.ok, ev.failed, ev.budget
@@ -119,8 +110,8 @@ class BatchesProjection(Projection):
         entry.finished_ts_ns = rec.ts_ns
         state.put(BATCHES, ev.batch_id.encode(), entry)
 
-    def failed(self, state: State, rec: Record) -> None:
-        ev: BatchFailed = rec.event  # type: ignore[assignment]
+    @on(BatchFailed)
+    def failed(self, state: State, rec: Record, ev: BatchFailed) -> None:
         if not ev.batch_id:
             return  # a file that never became a batch: counted in stats only
         entry = self._entry(state, ev.batch_id)
@@ -130,8 +121,8 @@ class BatchesProjection(Projection):
         entry.finished_ts_ns = rec.ts_ns
         state.put(BATCHES, ev.batch_id.encode(), entry)
 
-    def cancelled(self, state: State, rec: Record) -> None:
-        ev: BatchCancelled = rec.event  # type: ignore[assignment]
+    @on(BatchCancelled)
+    def cancelled(self, state: State, rec: Record, ev: BatchCancelled) -> None:
         entry = self._entry(state, ev.batch_id)
         entry.status = "cancelled"
         entry.reason = ev.reason

@@ -17,8 +17,6 @@ Tables:
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import msgspec
 
 from ..events import (
@@ -30,7 +28,7 @@ from ..events import (
     ProviderCallCompleted,
     Record,
 )
-from .base import Projection, Reader, State, Table, utc_day
+from .base import Projection, Reader, State, Table, on, utc_day
 
 
 class Spend(msgspec.Struct, array_like=True):
@@ -88,21 +86,13 @@ class BudgetProjection(Projection):
     name = "budget"
     version = 3
     tables = (SPEND, RESERVATIONS, SOURCES, SETTINGS, ALERTS)
-    folds: ClassVar[dict[type, str]] = {
-        OptimizationRequested: "requested",
-        ProviderCallCompleted: "call",
-        BudgetReserved: "reserved",
-        BudgetReleased: "released",
-        BudgetSet: "set",
-        BudgetAlert: "alert",
-    }
 
-    def requested(self, state: State, rec: Record) -> None:
-        ev: OptimizationRequested = rec.event  # type: ignore[assignment]
+    @on(OptimizationRequested)
+    def requested(self, state: State, rec: Record, ev: OptimizationRequested) -> None:
         state.put(SOURCES, ev.opt_id.encode(), ev.source)
 
-    def call(self, state: State, rec: Record) -> None:
-        ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
+    @on(ProviderCallCompleted)
+    def call(self, state: State, rec: Record, ev: ProviderCallCompleted) -> None:
         if ev.reservation_id:
             self._close(state, ev.reservation_id)
         day, month = _period(ev.day, ev.month, rec.ts_ns)
@@ -113,8 +103,8 @@ class BudgetProjection(Projection):
         source = state.get(SOURCES, ev.opt_id.encode()) if ev.opt_id else None
         state.add(SPEND, b"source/" + (source or "other").encode(), ticks, 1)
 
-    def reserved(self, state: State, rec: Record) -> None:
-        ev: BudgetReserved = rec.event  # type: ignore[assignment]
+    @on(BudgetReserved)
+    def reserved(self, state: State, rec: Record, ev: BudgetReserved) -> None:
         key = ev.reservation_id.encode()
         if state.get(RESERVATIONS, key) is not None:
             self._close(state, ev.reservation_id)
@@ -135,8 +125,8 @@ class BudgetProjection(Projection):
         state.add(SPEND, b"rd/" + day.encode(), ev.ticks, 1)
         state.add(SPEND, b"rm/" + month.encode(), ev.ticks, 1)
 
-    def released(self, state: State, rec: Record) -> None:
-        ev: BudgetReleased = rec.event  # type: ignore[assignment]
+    @on(BudgetReleased)
+    def released(self, state: State, rec: Record, ev: BudgetReleased) -> None:
         self._close(state, ev.reservation_id)
 
     @staticmethod
@@ -149,8 +139,8 @@ class BudgetProjection(Projection):
         state.add(SPEND, b"rd/" + res.day.encode(), -res.ticks, -1)
         state.add(SPEND, b"rm/" + res.month.encode(), -res.ticks, -1)
 
-    def set(self, state: State, rec: Record) -> None:
-        ev: BudgetSet = rec.event  # type: ignore[assignment]
+    @on(BudgetSet)
+    def set(self, state: State, rec: Record, ev: BudgetSet) -> None:
         state.put(
             SETTINGS,
             _SETTINGS_KEY,
@@ -163,8 +153,8 @@ class BudgetProjection(Projection):
             ),
         )
 
-    def alert(self, state: State, rec: Record) -> None:
-        ev: BudgetAlert = rec.event  # type: ignore[assignment]
+    @on(BudgetAlert)
+    def alert(self, state: State, rec: Record, ev: BudgetAlert) -> None:
         state.put(
             ALERTS,
             alert_key(ev.period, ev.period_key, ev.threshold_pct),

@@ -28,13 +28,13 @@ to write per commit.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
 from ..config import CacheConfig
 from ..events import LintCompleted, OptimizationCompleted, ProviderCallCompleted, Record
-from .base import Projection, Reader, State, Table, be64, text_key
+from .base import Projection, Reader, State, Table, be64, on, text_key
 
 CACHES: tuple[str, ...] = ("optimization", "response", "lint")
 _PREFIX: dict[str, bytes] = {"optimization": b"o", "response": b"r", "lint": b"l"}
@@ -84,11 +84,6 @@ class CacheProjection(Projection):
     name = "cache"
     version = 2
     tables = (CACHE, ORDER, COUNTERS)
-    folds: ClassVar[dict[type, str]] = {
-        OptimizationCompleted: "optimization",
-        ProviderCallCompleted: "response",
-        LintCompleted: "lint",
-    }
 
     def __init__(self, config: CacheConfig | None = None) -> None:
         self.max_entries = max(1, (config or CacheConfig()).max_entries)
@@ -96,18 +91,18 @@ class CacheProjection(Projection):
     def version_key(self) -> str:
         return f"{self.version}/max={self.max_entries}"
 
-    def optimization(self, state: State, rec: Record) -> None:
-        ev: OptimizationCompleted = rec.event  # type: ignore[assignment]
+    @on(OptimizationCompleted)
+    def optimization(self, state: State, rec: Record, ev: OptimizationCompleted) -> None:
         if ev.cache_key and not ev.cached:
             self._insert(state, "optimization", ev.cache_key, rec)
 
-    def response(self, state: State, rec: Record) -> None:
-        ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
+    @on(ProviderCallCompleted)
+    def response(self, state: State, rec: Record, ev: ProviderCallCompleted) -> None:
         if ev.ok and ev.request_key:
             self._insert(state, "response", ev.request_key, rec)
 
-    def lint(self, state: State, rec: Record) -> None:
-        ev: LintCompleted = rec.event  # type: ignore[assignment]
+    @on(LintCompleted)
+    def lint(self, state: State, rec: Record, ev: LintCompleted) -> None:
         if ev.key:
             self._insert(state, "lint", ev.key, rec)
 

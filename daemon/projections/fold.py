@@ -1,20 +1,19 @@
-"""Folding records into projections, rebuilding them in memory, and diffing stored tables.
+"""Folding records into a set of projections.
 
-:class:`Folder` dispatches each record to the folds that handle its type (looked up once per
-type), so folding costs one dict lookup per record plus the folds themselves.
+:class:`Folder` dispatches each record to the handlers registered for its type with
+:func:`~.base.on` (the table of them is built once per event type), so folding costs one
+dict lookup per record plus the handlers themselves.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
-import msgspec
-
 from ..events import Record
-from .base import CHECKPOINTS, Checkpoint, Fold, Projection, Source, State, Table
+from .base import CHECKPOINTS, Checkpoint, Fold, Projection, State, Table
 
 _event_of = attrgetter("event")
 
@@ -61,8 +60,9 @@ class Folder:
             self._resolve(etype)
         if any(dispatch[etype] for etype in kinds):  # else no record has a per-record fold
             for rec in records:
-                for fold in dispatch[type(rec.event)]:
-                    fold(state, rec)
+                event = rec.event
+                for fold in dispatch[type(event)]:
+                    fold(state, rec, event)
         for fold_batch in self._batch_appended if appended else self._batch:
             fold_batch(state, records, kinds)
 
@@ -79,83 +79,3 @@ class Folder:
             if any(t.name == table for t in proj.tables):
                 return proj.name
         return "checkpoints"
-
-
-class TableDiff(msgspec.Struct, frozen=True, kw_only=True):
-    """How a stored table differs from a fresh rebuild."""
-
-    projection: str
-    table: str
-    missing: int  # keys the rebuild has and the store lacks
-    extra: int  # keys the store has and the rebuild lacks
-    changed: int  # keys whose bytes differ
-    examples: list[str]  # a few of them, for people
-
-    def describe(self) -> str:
-        parts = [
-            f"{n} {what}"
-            for n, what in (
-                (self.missing, "missing"),
-                (self.extra, "extra"),
-                (self.changed, "changed"),
-            )
-            if n
-        ]
-        text = f"{self.projection}: table {self.table}: {', '.join(parts)}"
-        return text + (f" (e.g. {'; '.join(self.examples)})" if self.examples else "")
-
-
-def _show(key: bytes) -> str:
-    text = key.decode("utf-8", "backslashreplace")
-    return text if text.isprintable() else key.hex()
-
-
-def diff_table(
-    folder: Folder,
-    table: str,
-    stored: Iterable[tuple[bytes, bytes]],
-    expected: list[tuple[bytes, bytes | None]],
-    max_examples: int = 3,
-) -> TableDiff | None:
-    """Compare a stored table with the rebuild's sorted items (``None`` if they are equal)."""
-    want = {k: v for k, v in expected if v is not None}
-    missing = extra = changed = 0
-    examples: list[str] = []
-    for key, value in stored:
-        exp = want.pop(key, None)
-        if exp is None:
-            extra += 1
-            if len(examples) < max_examples:
-                examples.append(f"extra key {_show(key)}")
-        elif exp != value:
-            changed += 1
-            if len(examples) < max_examples:
-                examples.append(f"key {_show(key)} differs")
-    for key in want:
-        missing += 1
-        if len(examples) < max_examples:
-            examples.append(f"missing key {_show(key)}")
-    if not (missing or extra or changed):
-        return None
-    return TableDiff(
-        projection=folder.owner(table),
-        table=table,
-        missing=missing,
-        extra=extra,
-        changed=changed,
-        examples=examples,
-    )
-
-
-def diff_all(
-    folder: Folder, source: Source, rebuilt: State, only: Iterable[str] | None = None
-) -> list[TableDiff]:
-    """Every table of ``folder`` in ``source`` compared with ``rebuilt``'s pending writes."""
-    expected = dict(rebuilt.writes(folder.tables))
-    out: list[TableDiff] = []
-    names = folder.table_names() if only is None else sorted(only)
-    for name in names:
-        diff = diff_table(folder, name, source.scan(name), expected.get(name, []))
-        if diff is not None:
-            out.append(diff)
-    return out

@@ -12,7 +12,7 @@ Entries keep sequence numbers, not copies: the view reads the events from the lo
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
 
@@ -24,7 +24,7 @@ from ..events import (
     ProviderCallCompleted,
     Record,
 )
-from .base import Projection, Reader, State, Table, be64, text_key
+from .base import Projection, Reader, State, Table, be64, on, text_key
 
 _PREVIEW = 80
 
@@ -70,13 +70,6 @@ class HistoryProjection(Projection):
     name = "history"
     version = 5
     tables = (HISTORY, BY_TIME, BY_HASH)
-    folds: ClassVar[dict[type, str]] = {
-        OptimizationRequested: "requested",
-        AgentStepCompleted: "step",
-        ProviderCallCompleted: "call",
-        OptimizationCompleted: "completed",
-        OptimizationFailed: "failed",
-    }
 
     @staticmethod
     def _entry(state: State, opt_id: str, rec: Record, prompt_hash: str = "") -> HistoryEntry:
@@ -93,8 +86,8 @@ class HistoryProjection(Projection):
             state.put(BY_HASH, text_key(prompt_hash) + be64(entry.ts_ns) + key, True)
         return entry
 
-    def requested(self, state: State, rec: Record) -> None:
-        ev: OptimizationRequested = rec.event  # type: ignore[assignment]
+    @on(OptimizationRequested)
+    def requested(self, state: State, rec: Record, ev: OptimizationRequested) -> None:
         entry = self._entry(state, ev.opt_id, rec, ev.prompt_hash)
         entry.requested_seq = rec.seq
         if not entry.done_seq:
@@ -105,14 +98,14 @@ class HistoryProjection(Projection):
         entry.batch_id = ev.batch_id
         entry.preview = _preview(ev.prompt)
 
-    def step(self, state: State, rec: Record) -> None:
-        ev: AgentStepCompleted = rec.event  # type: ignore[assignment]
+    @on(AgentStepCompleted)
+    def step(self, state: State, rec: Record, ev: AgentStepCompleted) -> None:
         key = ev.opt_id.encode()
         entry = state.get(HISTORY, key) or self._entry(state, ev.opt_id, rec)
         entry.steps.append(rec.seq)
 
-    def call(self, state: State, rec: Record) -> None:
-        ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
+    @on(ProviderCallCompleted)
+    def call(self, state: State, rec: Record, ev: ProviderCallCompleted) -> None:
         if not ev.opt_id:
             return
         key = ev.opt_id.encode()
@@ -121,8 +114,8 @@ class HistoryProjection(Projection):
         if not entry.done_seq:
             entry.cost_ticks += ev.cost_ticks
 
-    def completed(self, state: State, rec: Record) -> None:
-        ev: OptimizationCompleted = rec.event  # type: ignore[assignment]
+    @on(OptimizationCompleted)
+    def completed(self, state: State, rec: Record, ev: OptimizationCompleted) -> None:
         entry = self._entry(state, ev.opt_id, rec, ev.prompt_hash)
         entry.status = "completed"
         entry.done_seq = rec.seq
@@ -142,8 +135,8 @@ class HistoryProjection(Projection):
         entry.degraded = ev.degraded
         entry.error = ""
 
-    def failed(self, state: State, rec: Record) -> None:
-        ev: OptimizationFailed = rec.event  # type: ignore[assignment]
+    @on(OptimizationFailed)
+    def failed(self, state: State, rec: Record, ev: OptimizationFailed) -> None:
         entry = self._entry(state, ev.opt_id, rec)
         entry.status = "failed"
         entry.done_seq = rec.seq

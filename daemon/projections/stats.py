@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import ClassVar
 
 import msgspec
 
@@ -27,7 +26,7 @@ from ..events import (
     Record,
     UnknownEvent,
 )
-from .base import Projection, Reader, State, Table
+from .base import Projection, Reader, State, Table, on
 
 STATS = Table("stats", list[int], counter=True)  # one-element counters (State.add)
 
@@ -50,12 +49,6 @@ class StatsProjection(Projection):
     name = "stats"
     version = 3
     tables = (STATS,)
-    folds: ClassVar[dict[type, str]] = {
-        CacheHit: "hit",
-        CacheMiss: "miss",
-        OptimizationCompleted: "completed",
-        ProviderCallCompleted: "call",
-    }
 
     def fold_batch(self, state: State, records: Sequence[Record], kinds: Counter[type]) -> None:
         for etype, n in kinds.items():
@@ -67,16 +60,16 @@ class StatsProjection(Projection):
                 if isinstance(rec.event, UnknownEvent):
                     state.add(STATS, b"type/" + rec.event.type.encode(), 1)
 
-    def hit(self, state: State, rec: Record) -> None:
-        ev: CacheHit = rec.event  # type: ignore[assignment]
+    @on(CacheHit)
+    def hit(self, state: State, rec: Record, ev: CacheHit) -> None:
         state.add(STATS, b"cache/" + ev.cache.encode() + b"/hit", 1)
 
-    def miss(self, state: State, rec: Record) -> None:
-        ev: CacheMiss = rec.event  # type: ignore[assignment]
+    @on(CacheMiss)
+    def miss(self, state: State, rec: Record, ev: CacheMiss) -> None:
         state.add(STATS, b"cache/" + ev.cache.encode() + b"/miss", 1)
 
-    def completed(self, state: State, rec: Record) -> None:
-        ev: OptimizationCompleted = rec.event  # type: ignore[assignment]
+    @on(OptimizationCompleted)
+    def completed(self, state: State, rec: Record, ev: OptimizationCompleted) -> None:
         if ev.changed:
             state.add(STATS, b"opt/changed", 1)
         if ev.cached:
@@ -84,8 +77,8 @@ class StatsProjection(Projection):
         if ev.degraded:
             state.add(STATS, b"opt/degraded", 1)
 
-    def call(self, state: State, rec: Record) -> None:
-        ev: ProviderCallCompleted = rec.event  # type: ignore[assignment]
+    @on(ProviderCallCompleted)
+    def call(self, state: State, rec: Record, ev: ProviderCallCompleted) -> None:
         if not ev.ok:
             state.add(STATS, b"calls/failed", 1)
 

@@ -33,6 +33,7 @@ from ..events import (
     OptimizationCompleted,
     OptimizationRequested,
 )
+from ..projections import StoreView
 from ..store.writer import AsyncEventLog
 from . import logs, queries
 
@@ -59,7 +60,7 @@ def cache_key(text: str, prompt_type: str, engine: str, model: str) -> str:
 class Optimizer:
     """Owns the engines for one config (a SIGHUP builds a new one)."""
 
-    def __init__(self, config: Config, store: AsyncEventLog) -> None:
+    def __init__(self, config: Config, store: AsyncEventLog[StoreView]) -> None:
         self.config = config
         self.store = store
         self.offline = OfflineAgents(config.engine)

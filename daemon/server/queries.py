@@ -1,4 +1,4 @@
-"""Read-only answers built from a :class:`~promptd.daemon.store.view.StoreView`.
+"""Read-only answers built from a :class:`~promptd.daemon.projections.StoreView`.
 
 The daemon answers ``history``, ``show``, ``costs``, ``budget.get`` and the store part of
 ``status`` with these functions; the CLI uses the same ones on a read-only LMDB when no
@@ -22,7 +22,7 @@ from ..config import Config
 from ..errors import BackupError, RPCError, StoreError
 from ..events import AgentStepCompleted, OptimizationCompleted, ProviderCallCompleted
 from ..paths import Paths
-from ..store.view import StoreView
+from ..projections import StoreView
 from ..values import ticks_to_usd
 
 T = TypeVar("T")
@@ -367,16 +367,14 @@ class ReadOnly:
 @contextmanager
 def open_readonly(paths: Paths, config: Config) -> Iterator[ReadOnly]:
     """The event log opened read-only; an empty in-memory log when there is none yet."""
-    from ..store.lmdb_log import EventLog
+    from ..projections import memory_log, open_log
 
     try:
-        log: Any = EventLog.open(paths.events, readonly=True, cache_config=config.cache)
+        log: Any = open_log(paths.events, config.cache, readonly=True)
     except StoreError:
         if (paths.events / "data.mdb").exists():
             raise
-        from ..store.memory import MemoryEventLog
-
-        log = MemoryEventLog(cache_config=config.cache)
+        log = memory_log(config.cache)
     try:
         yield ReadOnly(log, paths, config)
     finally:

@@ -31,6 +31,7 @@ from ..events import (
     OptimizationCompleted,
     ProviderCallCompleted,
 )
+from ..projections import StoreView, open_async_log
 from ..store.writer import AsyncEventLog
 from ..values import ticks_to_usd, usd_to_ticks
 from . import logs, queries, rpc
@@ -60,7 +61,7 @@ class CoreService:
 
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
-        self.store: AsyncEventLog | None = None
+        self.store: AsyncEventLog[StoreView] | None = None
         self.optimizer: Optimizer | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
@@ -69,7 +70,7 @@ class CoreService:
     def config(self) -> Config:
         return self.daemon.config
 
-    def _store(self) -> AsyncEventLog:
+    def _store(self) -> AsyncEventLog[StoreView]:
         if self.store is None:
             raise RuntimeError("the core service has not started")
         return self.store
@@ -95,7 +96,7 @@ class CoreService:
 
     async def start(self) -> None:
         paths, config = self.daemon.paths, self.config
-        self.store = await AsyncEventLog.open(paths.events, cache_config=config.cache)
+        self.store = await open_async_log(paths.events, config.cache)
         self.optimizer = Optimizer(config, self.store)
         provider = self.optimizer.provider_status()
         await self.store.append(

@@ -1,8 +1,11 @@
-"""What every event log does, whatever holds its bytes: append, fold, read, rebuild, verify.
+"""What every event log does, whatever holds its bytes: append, read, and hand each commit to
+its folds.
 
-A backend (LMDB, memory) supplies a write transaction (:class:`WriteTxn`), a read source,
-and a few facts (last sequence, count, size). This class does the rest, so both backends
-keep the same contract and the same projection bytes.
+A backend (LMDB, memory) supplies a write transaction (:class:`~.folds.WriteTxn`), a read
+source, and a few facts (last sequence, count, size). This class does the rest, so both
+backends keep the same contract and the same table bytes. What the views are, and how they
+are rebuilt and verified, is the business of the :class:`~.folds.Folds` the log is opened
+with: the log only calls them inside its transactions.
 """
 
 from __future__ import annotations
@@ -15,43 +18,30 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
-from typing import Protocol, TypeVar, overload
+from typing import Generic, TypeVar, overload
 
 import msgspec
 
-from ..config import CacheConfig
-from ..errors import CorruptStoreError, StoreError
+from ..errors import StoreError
 from ..events import (
     EVENT_TYPES,
     SCHEMA_VERSION,
     Envelope,
     Event,
     Record,
-    UnknownEvent,
     decode_envelope,
     decode_event,
     decode_record,
     key_seq,
     seq_key,
 )
-from ..projections import (
-    CHECKPOINTS,
-    LOG_TABLE,
-    Folder,
-    FreshState,
-    Projection,
-    Source,
-    State,
-    TableDiff,
-    default_projections,
-)
-from ..projections.fold import diff_all
-from ..projections.origins import ORIGINS
+from .folds import LOG_TABLE, Folds, FoldTxn, Source, WriteTxn
+from .report import VerifyReport
 from .typecheck import to_decode
-from .view import StoreView
 
 R = TypeVar("R")
-Decide = Callable[[StoreView], Sequence[Event]]
+V = TypeVar("V")
+Decide = Callable[[V], Sequence[Event]]
 
 _event_encoder = msgspec.msgpack.Encoder()
 _envelope_encoder = msgspec.msgpack.Encoder()
@@ -60,33 +50,9 @@ _batch_validator = msgspec.msgpack.Decoder(list[Event])
 _READ_CHUNK = 1024
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 _key = struct.Struct(">Q").pack
-_FOLD_CHUNK = 4096
-_MAX_LISTED = 20
 
 
-class WriteTxn(Protocol):
-    """One write transaction of a backend."""
-
-    @property
-    def source(self) -> Source:
-        """Reads inside the transaction (they see the log records put so far)."""
-        ...
-
-    @property
-    def last_seq(self) -> int: ...
-
-    def put_log(self, items: list[tuple[bytes, bytes]]) -> None:
-        """Append encoded records (keys ascending, after every existing key)."""
-        ...
-
-    def write(self, table: str, items: list[tuple[bytes, bytes | None]], *, fresh: bool) -> None:
-        """Apply sorted writes (``None`` deletes); ``fresh``: the table was just cleared."""
-        ...
-
-    def clear(self, table: str) -> None: ...
-
-
-class Request:
+class Request(Generic[V]):
     """One unit of a (group) commit: events, a decider, or imported envelopes."""
 
     __slots__ = ("decide", "envelopes", "events", "source_store_id", "ts_ns")
@@ -95,7 +61,7 @@ class Request:
         self,
         *,
         events: Sequence[Event] = (),
-        decide: Decide | None = None,
+        decide: Decide[V] | None = None,
         envelopes: Sequence[Envelope] = (),
         source_store_id: str = "",
         ts_ns: int | None = None,
@@ -116,46 +82,12 @@ def as_events(events: Event | Sequence[Event]) -> Sequence[Event]:
     return events
 
 
-class VerifyReport(msgspec.Struct, kw_only=True):
-    """What ``verify`` found. ``ok`` when the log is sound and every projection matches."""
+class BaseEventLog(ABC, Generic[V]):
+    """The event log contract; see :mod:`promptd.daemon.store`. ``V``: what ``view()`` gives
+    (the folds' view)."""
 
-    events: int = 0
-    last_seq: int = 0
-    problems: list[str] = msgspec.field(default_factory=list)  # gaps, undecodable records
-    differences: list[TableDiff] = msgspec.field(default_factory=list)
-    unknown_types: dict[str, int] = msgspec.field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not self.differences
-
-    def lines(self) -> list[str]:
-        """The report as lines for people."""
-        out = [f"{self.events} events, last sequence {self.last_seq}"]
-        out += [f"problem: {p}" for p in self.problems]
-        out += [f"differs from a rebuild: {d.describe()}" for d in self.differences]
-        for tag, n in sorted(self.unknown_types.items()):
-            out.append(
-                f"unknown event type {tag!r}: {n} records (kept, not projected; "
-                "written by a newer promptd)"
-            )
-        out.append(
-            "OK"
-            if self.ok
-            else "NOT OK: run `promptd rebuild` to rebuild projections"
-            if not self.problems
-            else "NOT OK: the log itself is damaged; restore a backup"
-        )
-        return out
-
-
-class BaseEventLog(ABC):
-    """The event log contract; see :mod:`promptd.daemon.store`."""
-
-    def __init__(self, cache_config: CacheConfig | None = None) -> None:
-        self.cache_config = cache_config or CacheConfig()
-        self.projections: list[Projection] = default_projections(self.cache_config)
-        self._folder = Folder(self.projections)
+    def __init__(self, folds: Folds[V]) -> None:
+        self.folds = folds
 
     # --- backend hooks -------------------------------------------------------------------
 
@@ -188,7 +120,7 @@ class BaseEventLog(ABC):
         """Append one event or a batch in one durable transaction; returns their sequences."""
         return self._one(Request(events=as_events(events), ts_ns=ts_ns))
 
-    def append_if(self, decide: Decide) -> list[int]:
+    def append_if(self, decide: Decide[V]) -> list[int]:
         """Run ``decide(view)`` inside the write transaction and append what it returns.
 
         The view shows every projection as of this transaction (check and reserve in one
@@ -207,13 +139,13 @@ class BaseEventLog(ABC):
         """
         return self._one(Request(envelopes=list(envelopes), source_store_id=source_store_id))
 
-    def _one(self, request: Request) -> list[int]:
+    def _one(self, request: Request[V]) -> list[int]:
         result = self.commit([request])[0]
         if isinstance(result, BaseException):
             raise result
         return result
 
-    def commit(self, requests: Sequence[Request]) -> list[list[int] | Exception]:
+    def commit(self, requests: Sequence[Request[V]]) -> list[list[int] | Exception]:
         """Apply several requests in one durable transaction (group commit).
 
         A request that fails on its own (its decider raised, an event is invalid) gets its
@@ -223,15 +155,15 @@ class BaseEventLog(ABC):
             return self._transact(lambda txn: self._commit_body(txn, requests))
 
     def _commit_body(
-        self, txn: WriteTxn, requests: Sequence[Request]
+        self, txn: WriteTxn, requests: Sequence[Request[V]]
     ) -> list[list[int] | Exception]:
-        state = State(txn.source)
+        folding = self.folds.begin(txn.source)
         start = seq = txn.last_seq
         now = time.time_ns()
         results: list[list[int] | Exception] = []
         for req in requests:
             try:
-                items, records, kinds = self._prepare(req, state, seq, now)
+                items, records, kinds = self._prepare(req, folding, seq, now)
             except Exception as exc:
                 results.append(exc)
                 continue
@@ -239,24 +171,23 @@ class BaseEventLog(ABC):
             if items:
                 txn.put_log(items)
                 seq += len(items)  # a request's records are gapless
-                self._folder.fold(state, records, kinds, appended=kinds is not None)
+                folding.fold(records, kinds, appended=kinds is not None)
             results.append(list(range(first, seq + 1)))
-        if seq != start:
-            self._folder.checkpoint(state, seq)
-            for name, writes in state.writes(self._folder.tables):
+        if seq != start:  # the views and their checkpoints go in with the records
+            for name, writes in folding.writes(seq):
                 txn.write(name, writes, fresh=False)
         return results
 
     def _prepare(
-        self, req: Request, state: State, seq: int, now: int
+        self, req: Request[V], folding: FoldTxn[V], seq: int, now: int
     ) -> tuple[list[tuple[bytes, bytes]], Sequence[Record], Counter[type] | None]:
         """The log items and Records of a request, and for fresh appends the count of each
         event type (``None`` for imports)."""
         if req.envelopes:
-            return *self._prepare_import(req, state, seq), None
+            return *self._prepare_import(req, folding, seq), None
         events: Sequence[Event] = req.events
         if req.decide is not None:
-            decided = req.decide(StoreView(state.source(self._folder.tables), self.cache_config))
+            decided = req.decide(folding.view())
             events = as_events(decided) if decided is not None else ()
         if not events:
             return [], [], None
@@ -278,7 +209,7 @@ class BaseEventLog(ABC):
         return items, _Appended(seqs, ts, events), kinds
 
     def _prepare_import(
-        self, req: Request, state: State, seq: int
+        self, req: Request[V], folding: FoldTxn[V], seq: int
     ) -> tuple[list[tuple[bytes, bytes]], list[Record]]:
         own = self.store_id() + "/"
         seen: set[str] = set()
@@ -293,11 +224,7 @@ class BaseEventLog(ABC):
                     "an imported record has no origin and no source store id was "
                     "given; pass source_store_id= (the exporting store's id)"
                 )
-            if (
-                origin.startswith(own)
-                or origin in seen
-                or state.get(ORIGINS, origin.encode()) is not None
-            ):
+            if origin.startswith(own) or origin in seen or folding.has_origin(origin):
                 continue
             seen.add(origin)
             event = decode_event(env.event)
@@ -352,61 +279,29 @@ class BaseEventLog(ABC):
             yield from chunk
 
     @contextmanager
-    def view(self) -> Iterator[StoreView]:
-        """``with log.view() as v:`` a consistent read of every projection."""
+    def view(self) -> Iterator[V]:
+        """``with log.view() as v:`` a consistent read of every view the folds keep."""
         with self._reading() as src:
-            yield StoreView(src, self.cache_config)
+            yield self.folds.view(src)
 
-    # --- rebuild and verify --------------------------------------------------------------
+    # --- upkeep (the folds do it, in the log's transactions) -----------------------------
 
     def rebuild(self, names: Iterable[str] | None = None) -> None:
         """Rebuild projections (all, or those named) from the log, in one transaction."""
-        wanted = None if names is None else set(names)
-        chosen = [p for p in self.projections if wanted is None or p.name in wanted]
-        self._transact(lambda txn: self._rebuild_body(txn, chosen))
-
-    def _rebuild_body(self, txn: WriteTxn, projections: list[Projection]) -> None:
-        folder = Folder(projections)
-        state = FreshState(folder.tables)
+        chosen = None if names is None else set(names)
         with _no_gc():
-            last = _fold_all(folder, state, txn.source)
-            folder.checkpoint(state, last)
-            for name in folder.table_names():
-                if name != CHECKPOINTS.name:
-                    txn.clear(name)
-            for name, writes in state.writes(folder.tables):
-                txn.write(name, writes, fresh=name != CHECKPOINTS.name)
-
-    def projection_bytes(self) -> dict[str, list[tuple[bytes, bytes]]]:
-        """Every projection table's stored items (for tests and diagnostics)."""
-        with self._reading() as src:
-            return {name: list(src.scan(name)) for name in self._folder.table_names()}
-
-    def stale_projections(self, src: Source) -> list[str]:
-        """Projections whose stored version or checkpoint does not match this code's."""
-        last = 0
-        for key, _ in src.scan(LOG_TABLE, reverse=True):
-            last = key_seq(key)
-            break
-        out = []
-        for proj in self.projections:
-            raw = src.get(CHECKPOINTS.name, proj.name.encode())
-            cp = None if raw is None else CHECKPOINTS.decode(raw)
-            if cp is None or cp.version != proj.version_key() or cp.last_seq != last:
-                out.append(proj.name)
-        return out
+            self._transact(lambda txn: self.folds.rebuild(txn, chosen))
 
     def verify(self) -> VerifyReport:
         """Check the log (gapless, every record decodes) and each projection against a
         fresh rebuild; name unknown event types."""
-        report = VerifyReport()
         with self._reading() as src, _no_gc():
-            state = FreshState(self._folder.tables)
-            last, count, unknown = _fold_log(self._folder, state, src, report.problems)
-            self._folder.checkpoint(state, last)
-            report.differences = diff_all(self._folder, src, state)
-        report.events, report.last_seq, report.unknown_types = count, last, dict(unknown)
-        return report
+            return self.folds.verify(src)
+
+    def projection_bytes(self) -> dict[str, list[tuple[bytes, bytes]]]:
+        """Every table the folds own, with its stored items (for tests and diagnostics)."""
+        with self._reading() as src:
+            return {name: list(src.scan(name)) for name in sorted(self.folds.table_names())}
 
 
 class _Appended(Sequence[Record]):
@@ -475,72 +370,3 @@ def _no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _fold_all(folder: Folder, state: State, src: Source) -> int:
-    """Fold every record of ``src``'s log into ``state`` (the rebuild's fast path); returns
-    the last sequence. A record that does not decode stops it: the log needs attention."""
-    batch: list[Record] = []
-    rec: Record | None = None
-    fold = folder.fold
-    for key, raw in src.scan(LOG_TABLE):
-        try:
-            rec = decode_record(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise CorruptStoreError(
-                f"record {key_seq(key)} does not decode ({exc}); run `promptd verify`, "
-                "then restore a backup"
-            ) from exc
-        batch.append(rec)
-        if len(batch) >= _FOLD_CHUNK:
-            fold(state, batch)
-            batch = []
-    fold(state, batch)
-    return 0 if rec is None else rec.seq
-
-
-def _fold_log(
-    folder: Folder, state: State, src: Source, problems: list[str]
-) -> tuple[int, int, Counter[str]]:
-    """Check and fold every record of ``src``'s log into ``state`` (verify's path: records
-    that do not decode are listed in ``problems`` and skipped); (last seq, count, unknown
-    types)."""
-    expected, last, count = 1, 0, 0
-    unknown: Counter[str] = Counter()
-    found = problems
-    batch: list[Record] = []
-
-    def problem(text: str) -> None:
-        if len(found) < _MAX_LISTED:
-            found.append(text)
-        elif len(found) == _MAX_LISTED:
-            found.append("(more problems not listed)")
-
-    for key, raw in src.scan(LOG_TABLE):
-        count += 1
-        if len(key) != 8:
-            problem(f"a key of {len(key)} bytes is not a sequence number: {key.hex()}")
-            continue
-        seq = key_seq(key)
-        if seq != expected:
-            problem(
-                f"gap: sequence {expected} is missing (next is {seq})"
-                if seq > expected
-                else f"sequence {seq} is out of order (expected {expected})"
-            )
-        expected, last = seq + 1, seq
-        try:
-            rec = decode_record(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            problem(f"record {seq} does not decode: {exc}")
-            continue
-        if rec.seq != seq:
-            problem(f"record under key {seq} says it is sequence {rec.seq}")
-        if isinstance(rec.event, UnknownEvent):
-            unknown[rec.event.type] += 1
-        batch.append(rec)
-        if len(batch) >= _READ_CHUNK:
-            folder.fold(state, batch)
-            batch.clear()
-    folder.fold(state, batch)
-    return last, count, unknown

@@ -24,17 +24,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import lmdb
 
-from ..config import CacheConfig
 from ..errors import StoreError
 from ..events import key_seq
-from ..projections import LOG_TABLE, META, Source
-from .base import BaseEventLog, WriteTxn
+from .base import BaseEventLog
+from .folds import LOG_TABLE, META_TABLE, Folds, Source, WriteTxn
 
 R = TypeVar("R")
+V = TypeVar("V")
 
 _MAX_DBS = 32
 _GROW_TRIES = 40  # 64 MiB doubled 40 times is far past any disk
@@ -198,19 +198,13 @@ class _LmdbTxn:
         self._txn.drop(self._dbs[table], delete=False)
 
 
-class EventLog(BaseEventLog):
+class EventLog(BaseEventLog[V], Generic[V]):
     """The event log in one LMDB environment at ``path`` (a folder); see the module doc."""
 
     def __init__(
-        self,
-        env: Any,
-        path: Path,
-        dbs: dict[str, Any],
-        *,
-        readonly: bool,
-        cache_config: CacheConfig | None,
+        self, env: Any, path: Path, dbs: dict[str, Any], folds: Folds[V], *, readonly: bool
     ) -> None:
-        super().__init__(cache_config)
+        super().__init__(folds)
         self._env = env
         self.path = path
         self.readonly = readonly
@@ -224,19 +218,20 @@ class EventLog(BaseEventLog):
     def open(
         cls,
         path: Path,
+        folds: Folds[V],
         *,
         readonly: bool = False,
         map_size: int = 64 << 20,
-        cache_config: CacheConfig | None = None,
         allow_stale: bool = False,
         writemap: bool = False,
-    ) -> EventLog:
-        """Open (or create, unless ``readonly``) the log at ``path``; rebuild projections
-        whose version changed. Read-only, stale projections are an error unless
-        ``allow_stale`` (``verify`` reports them instead). ``writemap`` (LMDB's
-        MDB_WRITEMAP) makes commits cheaper, but a full disk then kills the process with
-        SIGBUS instead of raising an error, and every process opening the environment must
-        use the same setting: it is off by default."""
+    ) -> EventLog[V]:
+        """Open (or create, unless ``readonly``) the log at ``path``, kept up by ``folds``
+        (promptd's: :func:`promptd.daemon.projections.open_log` does it in one line);
+        rebuild the folds whose version changed or that are behind the log. Read-only,
+        stale folds are an error unless ``allow_stale`` (``verify`` reports them instead).
+        ``writemap`` (LMDB's MDB_WRITEMAP) makes commits cheaper, but a full disk then
+        kills the process with SIGBUS instead of raising an error, and every process
+        opening the environment must use the same setting: it is off by default."""
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise StoreError(
@@ -271,7 +266,7 @@ class EventLog(BaseEventLog):
             )
         except lmdb.Error as exc:
             raise StoreError(f"cannot open the event log at {path}: {exc}") from exc
-        log = cls(env, path, {}, readonly=readonly, cache_config=cache_config)
+        log = cls(env, path, {}, folds, readonly=readonly)
         try:
             log._setup(allow_stale)
         except BaseException:
@@ -283,7 +278,7 @@ class EventLog(BaseEventLog):
         env = self._env
         try:
             env.reader_check()
-            names = [LOG_TABLE, META.name, *self._folder.tables]
+            names = [LOG_TABLE, META_TABLE, *self.folds.table_names()]
             if self.readonly:
                 for name in names:
                     # A table an older store lacks is simply empty.
@@ -293,16 +288,15 @@ class EventLog(BaseEventLog):
                 with env.begin(write=True) as txn:
                     for name in names:
                         self._dbs[name] = env.open_db(name.encode(), txn=txn, create=True)
-                    if txn.get(b"store_id", db=self._dbs[META.name]) is None:
-                        txn.put(b"store_id", uuid.uuid4().hex.encode(), db=self._dbs[META.name])
-                        txn.put(
-                            b"created_ns", str(time.time_ns()).encode(), db=self._dbs[META.name]
-                        )
+                    meta = self._dbs[META_TABLE]
+                    if txn.get(b"store_id", db=meta) is None:
+                        txn.put(b"store_id", uuid.uuid4().hex.encode(), db=meta)
+                        txn.put(b"created_ns", str(time.time_ns()).encode(), db=meta)
         except lmdb.Error as exc:
             raise StoreError(f"cannot open the event log at {self.path}: {exc}") from exc
         with self._reading() as src:
-            self._store_id = (src.get(META.name, b"store_id") or b"").decode()
-            stale = self.stale_projections(src)
+            self._store_id = (src.get(META_TABLE, b"store_id") or b"").decode()
+            stale = self.folds.stale(src)
         if stale and not (self.readonly and allow_stale):
             if self.readonly:
                 raise StoreError(
@@ -392,7 +386,7 @@ class EventLog(BaseEventLog):
 
     def copy_to(self, dest: Path) -> None:
         """A consistent, compacted hot copy of the whole environment into ``dest`` (a new or
-        empty folder); open it with ``EventLog.open(dest)`` to verify it."""
+        empty folder); open it (with its folds) to verify it."""
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True, mode=0o700)
         if any(dest.iterdir()):
@@ -424,7 +418,7 @@ class EventLog(BaseEventLog):
             self._closed = True
             self._env.close()
 
-    def __enter__(self) -> EventLog:
+    def __enter__(self) -> EventLog[V]:
         return self
 
     def __exit__(self, *exc: object) -> None:

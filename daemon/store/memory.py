@@ -12,15 +12,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-from ..config import CacheConfig
 from ..errors import StoreError
 from ..events import key_seq, seq_key
-from ..projections import LOG_TABLE, Source
-from .base import BaseEventLog, WriteTxn
+from .base import BaseEventLog
+from .folds import LOG_TABLE, Folds, Source, WriteTxn
 
 R = TypeVar("R")
+V = TypeVar("V")
 
 
 class _DictSource:
@@ -95,11 +95,12 @@ class _MemoryTxn:
         self._table(table).clear()
 
 
-class MemoryEventLog(BaseEventLog):
-    """An event log held in memory (lost on close)."""
+class MemoryEventLog(BaseEventLog[V], Generic[V]):
+    """An event log held in memory (lost on close), kept up by ``folds`` (promptd's:
+    :func:`promptd.daemon.projections.memory_log`)."""
 
-    def __init__(self, *, cache_config: CacheConfig | None = None) -> None:
-        super().__init__(cache_config)
+    def __init__(self, folds: Folds[V]) -> None:
+        super().__init__(folds)
         self._tables: dict[str, dict[bytes, bytes]] = {}
         self._log: list[bytes] = []
         self._n = 0  # committed records
@@ -107,18 +108,6 @@ class MemoryEventLog(BaseEventLog):
         self._store_id = uuid.uuid4().hex
         self._closed = False
         self.rebuild()  # writes each projection's checkpoint, as opening an LMDB log does
-
-    @classmethod
-    def open(
-        cls,
-        path: Path | None = None,
-        *,
-        readonly: bool = False,
-        map_size: int = 0,
-        cache_config: CacheConfig | None = None,
-    ) -> MemoryEventLog:
-        """A new, empty log (``path`` and ``map_size`` are accepted and ignored)."""
-        return cls(cache_config=cache_config)
 
     def _transact(self, body: Callable[[WriteTxn], R]) -> R:
         with self._lock:
@@ -172,7 +161,7 @@ class MemoryEventLog(BaseEventLog):
         dest = Path(dest)
         if dest.exists() and any(dest.iterdir()):
             raise StoreError(f"cannot copy the event log into {dest}: the folder is not empty")
-        copy = EventLog.open(dest, cache_config=self.cache_config)
+        copy = EventLog.open(dest, self.folds)
         try:
             copy._transact(lambda txn: txn.put_log(items))
             copy.rebuild()
@@ -182,7 +171,7 @@ class MemoryEventLog(BaseEventLog):
     def close(self) -> None:
         self._closed = True
 
-    def __enter__(self) -> MemoryEventLog:
+    def __enter__(self) -> MemoryEventLog[V]:
         return self
 
     def __exit__(self, *exc: object) -> None:

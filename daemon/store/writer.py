@@ -7,7 +7,8 @@ queued at once (up to ``max_group`` events) and commits it in ONE durable transa
 
 Reads (``read``, ``view``, ``last_seq``...) run on the caller's thread: LMDB readers are
 fine on any thread. Create it inside the running loop: ``log = await AsyncEventLog.open(path)``
-or ``AsyncEventLog(EventLog.open(path))`` from a coroutine.
+or ``AsyncEventLog(EventLog.open(path, folds))`` from a coroutine (promptd's projections:
+:func:`promptd.daemon.projections.open_async_log`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from ..config import CacheConfig
 from ..errors import StoreError
 from ..events import Envelope, Event, Record
-from .base import BaseEventLog, Decide, Request, VerifyReport, as_events
-from .view import StoreView
+from .base import BaseEventLog, Decide, Request, as_events
+from .folds import Folds
+from .report import VerifyReport
 
+V = TypeVar("V")
 _STOP = object()
 
 
@@ -36,7 +38,7 @@ class _Job:
 
     def __init__(
         self,
-        request: Request | None,
+        request: Request[Any] | None,
         loop: asyncio.AbstractEventLoop,
         future: asyncio.Future[Any],
         call: Callable[[], Any] | None = None,
@@ -65,10 +67,10 @@ def _notify(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any
         loop.call_soon_threadsafe(fn, *args)
 
 
-class AsyncEventLog:
+class AsyncEventLog(Generic[V]):
     """Async appends through one writer thread (group commit); sync reads delegated."""
 
-    def __init__(self, log: BaseEventLog, *, max_group: int = 10_000) -> None:
+    def __init__(self, log: BaseEventLog[V], *, max_group: int = 10_000) -> None:
         self.log = log
         self._loop = asyncio.get_running_loop()
         self._max_group = max_group
@@ -82,14 +84,12 @@ class AsyncEventLog:
 
     @classmethod
     async def open(
-        cls, path: Path, *, map_size: int = 64 << 20, cache_config: CacheConfig | None = None
-    ) -> AsyncEventLog:
+        cls, path: Path, folds: Folds[V], *, map_size: int = 64 << 20
+    ) -> AsyncEventLog[V]:
         """Open the LMDB log at ``path`` (in a thread: a rebuild may run) and start writing."""
         from .lmdb_log import EventLog
 
-        log = await asyncio.to_thread(
-            EventLog.open, path, map_size=map_size, cache_config=cache_config
-        )
+        log = await asyncio.to_thread(EventLog.open, path, folds, map_size=map_size)
         return cls(log)
 
     # --- the writer thread ---------------------------------------------------------------
@@ -167,11 +167,11 @@ class AsyncEventLog:
 
     # --- writing -------------------------------------------------------------------------
 
-    async def _submit(self, request: Request) -> list[int]:
+    async def _submit(self, request: Request[V]) -> list[int]:
         result: list[int] = await self._enqueue(request, None)
         return result
 
-    async def _enqueue(self, request: Request | None, call: Callable[[], Any] | None) -> Any:
+    async def _enqueue(self, request: Request[V] | None, call: Callable[[], Any] | None) -> Any:
         if self._closed:
             raise StoreError("the event log is closed")
         loop = asyncio.get_running_loop()
@@ -189,7 +189,7 @@ class AsyncEventLog:
         """Append one event or a batch durably; concurrent appends share one commit."""
         return await self._submit(Request(events=as_events(events), ts_ns=ts_ns))
 
-    async def append_if(self, decide: Decide) -> list[int]:
+    async def append_if(self, decide: Decide[V]) -> list[int]:
         """``decide(view)`` runs in the writer's transaction; see ``EventLog.append_if``."""
         return await self._submit(Request(decide=decide))
 
@@ -236,7 +236,7 @@ class AsyncEventLog:
     def read_envelopes(self, start: int = 1, end: int | None = None) -> Iterator[Envelope]:
         return self.log.read_envelopes(start, end)
 
-    def view(self) -> contextlib.AbstractContextManager[StoreView]:
+    def view(self) -> contextlib.AbstractContextManager[V]:
         return self.log.view()
 
     def last_seq(self) -> int:

@@ -25,8 +25,8 @@ from promptd.daemon.events import (
     Record,
 )
 from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.projections import open_log
 from promptd.daemon.server import lifecycle
-from promptd.daemon.store.lmdb_log import EventLog
 
 PROMPT = "please kindly write some stuff about dogs for {audience}, make it good!!!"
 
@@ -62,7 +62,7 @@ def paths(promptd_home: Path) -> Iterator[Paths]:
 
 
 def events(paths: Paths) -> list[object]:
-    log = EventLog.open(paths.events, readonly=True)
+    log = open_log(paths.events, readonly=True)
     try:
         return [rec.event for rec in log.read()]
     finally:
@@ -289,7 +289,7 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object]
 
 
 def records(paths: Paths) -> list[Record]:
-    log = EventLog.open(paths.events, readonly=True)
+    log = open_log(paths.events, readonly=True)
     try:
         return list(log.read())
     finally:

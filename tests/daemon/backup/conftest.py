@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.projections import open_log
 from promptd.daemon.store import EventLog
 
 from .samples import history
@@ -25,7 +26,7 @@ def paths(promptd_home: Path) -> Paths:
 @pytest.fixture
 def store(paths: Paths) -> Iterator[EventLog]:
     """The home's store, holding 5 optimizations (22 events)."""
-    log = EventLog.open(paths.events)
+    log = open_log(paths.events)
     log.append(history(5))
     yield log
     log.close()

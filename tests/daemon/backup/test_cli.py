@@ -13,7 +13,7 @@ from promptd.daemon.backup import snapshot
 from promptd.daemon.cli import main
 from promptd.daemon.events import BackupCreated, BackupRestored
 from promptd.daemon.paths import Paths
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 
 from .samples import history, optimization
 from .test_verify import flip_byte
@@ -31,7 +31,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def backed_up(paths: Paths, when: datetime) -> str:
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         if log.last_seq() == 0:
             log.append(history(2))
         return snapshot.take(log, paths.backups, now=when).id
@@ -73,14 +73,14 @@ def test_verify_says_good_or_names_the_damage(paths: Paths) -> None:
 
 def test_restore_without_a_daemon(paths: Paths) -> None:
     backup_id = backed_up(paths, datetime(2026, 11, 27, 3, tzinfo=UTC))
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         log.append(optimization(7))
     code, out, err = run("backup", "restore", backup_id)
     assert code == 0, err
     assert f"Restored backup {backup_id}: 10 events (the store had 14)." in out
     assert "events.before-restore-" in out
     assert "verifying backup" in err and "starting the daemon" not in err
-    with EventLog.open(paths.events, readonly=True) as log:
+    with open_log(paths.events, readonly=True) as log:
         records = list(log.read())
     assert len(records) == 11 and isinstance(records[-1].event, BackupRestored)
 
@@ -112,7 +112,7 @@ def test_export_of_a_home_without_a_log_says_so(paths: Paths, tmp_path: Path) ->
 
 def test_import_without_a_daemon_twice(paths: Paths, tmp_path: Path) -> None:
     other = tmp_path / "other"
-    with EventLog.open(other / "events") as log:
+    with open_log(other / "events") as log:
         log.append(history(3))
     code, _, _ = run("--home", str(other), "export", "-o", str(tmp_path / "x.jsonl"))
     assert code == 0
@@ -140,7 +140,7 @@ def test_status_after_a_restore_counts_the_backups_on_disk(paths: Paths) -> None
     """The restored log predates the newer backups; status still shows what `backup list` does."""
     taken = []
     for day in (25, 26, 27):
-        with EventLog.open(paths.events) as log:
+        with open_log(paths.events) as log:
             if log.last_seq() == 0:
                 log.append(history(2))
             manifest = snapshot.take(log, paths.backups, now=datetime(2026, 11, day, 3, tzinfo=UTC))

@@ -17,8 +17,8 @@ import pytest
 
 from promptd.daemon.events import BackupCreated, BackupRestored, OptimizationCompleted
 from promptd.daemon.paths import Paths, resolve
+from promptd.daemon.projections import open_log
 from promptd.daemon.server import lifecycle
-from promptd.daemon.store import EventLog
 
 from .samples import history
 
@@ -45,7 +45,7 @@ def home(promptd_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]
 
 
 def events(paths: Paths) -> list[object]:
-    with EventLog.open(paths.events, readonly=True) as log:
+    with open_log(paths.events, readonly=True) as log:
         return [r.event for r in log.read()]
 
 
@@ -81,7 +81,7 @@ def test_backup_now_status_export_restore_and_no_key_anywhere(home: Paths, tmp_p
     assert not [b for b in blobs if KEY.encode() in b]
 
     other = tmp_path / "other-home"
-    with EventLog.open(other / "events") as log:
+    with open_log(other / "events") as log:
         log.append(history(2))
     exported = promptd("--home", str(other), "export", "-o", str(tmp_path / "other.jsonl"))
     assert exported.returncode == 0, exported.stderr

@@ -18,7 +18,7 @@ from promptd.daemon.backup.crypto import MAGIC
 from promptd.daemon.backup.service import BackupService
 from promptd.daemon.events import BackupRestored
 from promptd.daemon.paths import Paths
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 
 from .samples import history, optimization
 from .test_cli import run
@@ -48,7 +48,7 @@ def encrypted_home(paths: Paths, keys: Keys, tmp_path: Path) -> Iterator[Paths]:
     second = Keys(tmp_path, "second")
     paths.config_file.parent.mkdir(parents=True, exist_ok=True)
     paths.config_file.write_text(f'[backup]\nencrypt_to = ["{keys.public}", "{second.public}"]\n')
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         log.append(history(3))
     yield paths
 
@@ -69,7 +69,7 @@ def _backup_now(paths: Paths) -> str:
     from promptd.daemon.backup.crypto import recipient_strings
     from promptd.daemon.config import load
 
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         manifest = snapshot.take(
             log,
             paths.backups,
@@ -109,7 +109,7 @@ def test_an_encrypted_backup_holds_no_plain_text_and_needs_the_identity(
 def test_restore_of_an_encrypted_backup(encrypted_home: Paths, keys: Keys, other: Keys) -> None:
     paths = encrypted_home
     backup_id = _backup_now(paths)
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         log.append(optimization(99))
         before = log.last_seq()
     for args, needs in (
@@ -118,12 +118,12 @@ def test_restore_of_an_encrypted_backup(encrypted_home: Paths, keys: Keys, other
     ):
         code, _, err = run("backup", "restore", backup_id, *args)
         assert code == 1 and needs in err and "the store is unchanged" in err
-        with EventLog.open(paths.events, readonly=True) as log:
+        with open_log(paths.events, readonly=True) as log:
             assert log.last_seq() == before
     code, out, err = run("backup", "restore", backup_id, "--identity", str(keys.file))
     assert code == 0, err
     assert f"Restored backup {backup_id}: 14 events" in out
-    with EventLog.open(paths.events, readonly=True) as log:
+    with open_log(paths.events, readonly=True) as log:
         assert isinstance(list(log.read())[-1].event, BackupRestored)
     _no_secret_anywhere(paths.home or paths.events.parent, keys.secret)
 

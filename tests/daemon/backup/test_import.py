@@ -13,6 +13,7 @@ from promptd.daemon.backup.merge import merge_into
 from promptd.daemon.errors import BackupError
 from promptd.daemon.events import Envelope, EventsImported, UnknownEvent
 from promptd.daemon.paths import Paths
+from promptd.daemon.projections import open_log
 from promptd.daemon.store import EventLog
 
 from .samples import history
@@ -42,7 +43,7 @@ def what_a_user_sees(log: EventLog) -> list[Any]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> EventLog:
-    log = EventLog.open(tmp_path / "other-home" / "events")
+    log = open_log(tmp_path / "other-home" / "events")
     log.append(history(4))
     return log
 
@@ -52,7 +53,7 @@ def test_export_then_import_into_an_empty_home_gives_identical_history(
     paths: Paths, source: EventLog, tmp_path: Path, fmt: str
 ) -> None:
     file = exported(source, tmp_path / f"history.{fmt}", fmt)
-    with EventLog.open(paths.events) as target:
+    with open_log(paths.events) as target:
         result = merge_into(target, file)
         assert (result.events, result.imported) == (18, 16)
         assert result.local_only == 2  # the other home's budget setting and backup
@@ -69,7 +70,7 @@ def test_export_then_import_into_an_empty_home_gives_identical_history(
 
 def test_importing_twice_adds_nothing(paths: Paths, source: EventLog, tmp_path: Path) -> None:
     file = exported(source, tmp_path / "h.jsonl", "jsonl")
-    with EventLog.open(paths.events) as target:
+    with open_log(paths.events) as target:
         merge_into(target, file)
         before = list(target.read_envelopes())
         second = merge_into(target, file)
@@ -89,10 +90,10 @@ def test_importing_a_homes_own_export_adds_nothing(source: EventLog, tmp_path: P
 def test_events_keep_their_first_origin_across_homes(
     paths: Paths, source: EventLog, tmp_path: Path
 ) -> None:
-    with EventLog.open(tmp_path / "middle" / "events") as middle:
+    with open_log(tmp_path / "middle" / "events") as middle:
         merge_into(middle, exported(source, tmp_path / "a.jsonl", "jsonl"))
         via_middle = exported(middle, tmp_path / "b.jsonl", "jsonl")
-    with EventLog.open(paths.events) as target:
+    with open_log(paths.events) as target:
         assert merge_into(target, via_middle).imported == 17  # 16 + the middle's import note
         assert merge_into(target, tmp_path / "a.jsonl").imported == 0
     source.close()
@@ -104,7 +105,7 @@ def test_an_event_type_from_a_newer_promptd_survives_the_trip(
     raw = msgspec.msgpack.encode({"type": "from.the.future", "x": [1, 2]})
     source.append_records([Envelope(seq=1, ts_ns=5, schema=9, event=raw, origin="elsewhere/1")])
     file = exported(source, tmp_path / "h.jsonl", "jsonl")
-    with EventLog.open(paths.events) as target:
+    with open_log(paths.events) as target:
         merge_into(target, file)
         [unknown] = [r for r in target.read() if isinstance(r.event, UnknownEvent)]
         assert (unknown.event.raw, unknown.ts_ns, unknown.schema) == (raw, 5, 9)  # type: ignore[union-attr]
@@ -119,7 +120,7 @@ def test_a_file_with_a_bad_line_imports_nothing(
     lines = file.read_text().splitlines()
     lines[10] = lines[10][:-5]
     file.write_text("\n".join(lines) + "\n")
-    with EventLog.open(paths.events) as target:
+    with open_log(paths.events) as target:
         with pytest.raises(BackupError, match=r"h\.jsonl, line 11: not a JSON object"):
             merge_into(target, file)
         assert target.last_seq() == 0

@@ -15,7 +15,7 @@ from promptd.daemon.backup.restore import recover, restore, safety_copies
 from promptd.daemon.errors import BackupError
 from promptd.daemon.events import BackupRestored, Envelope
 from promptd.daemon.paths import Paths
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 
 from .samples import optimization
 from .test_verify import flip_byte
@@ -49,14 +49,14 @@ class FakeDaemon:
 
 
 def envelopes(folder: Path) -> list[Envelope]:
-    with EventLog.open(folder, readonly=True) as log:
+    with open_log(folder, readonly=True) as log:
         return list(log.read_envelopes())
 
 
 @pytest.fixture
 def backed_up(paths: Paths) -> Iterator[tuple[list[Envelope], str]]:
     """A store with 22 events and a backup of them; then 4 more events after the backup."""
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         log.append([ev for n in range(5) for ev in optimization(n)][:22])
         manifest = snapshot.take(log, paths.backups, now=NOON)
         saved = list(log.read_envelopes())
@@ -73,7 +73,7 @@ def test_restore_round_trip_loses_nothing(
 
     after = envelopes(paths.events)
     assert after[:-1] == saved
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         last = list(log.read(len(saved) + 1))
         assert log.verify().ok
         with log.view() as view:
@@ -139,7 +139,7 @@ class Crash(BaseException):
 
 def _whole_store(paths: Paths, old: list[Envelope], new: list[Envelope]) -> str:
     got = envelopes(paths.events)
-    with EventLog.open(paths.events, readonly=True) as log:
+    with open_log(paths.events, readonly=True) as log:
         assert log.verify().ok
     if got == old:
         return "old"
@@ -149,7 +149,7 @@ def _whole_store(paths: Paths, old: list[Envelope], new: list[Envelope]) -> str:
 
 
 def _records_after(paths: Paths, seq: int) -> list:  # type: ignore[type-arg]
-    with EventLog.open(paths.events, readonly=True) as log:
+    with open_log(paths.events, readonly=True) as log:
         return list(log.read(seq + 1))
 
 
@@ -238,7 +238,7 @@ def test_recovery_does_not_record_the_restore_twice(
 
 
 def test_restoring_into_a_home_without_a_store(paths: Paths, tmp_path: Path) -> None:
-    with EventLog.open(paths.events) as log:
+    with open_log(paths.events) as log:
         log.append(optimization(1))
         snapshot.take(log, paths.backups, now=NOON)
         saved = list(log.read_envelopes())

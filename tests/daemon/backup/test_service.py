@@ -24,7 +24,8 @@ from promptd.daemon.config import BackupConfig, Config
 from promptd.daemon.errors import BackupError, ConfigError
 from promptd.daemon.events import BackupCreated, BackupFailed, BackupPruned
 from promptd.daemon.paths import Paths
-from promptd.daemon.store import AsyncEventLog, EventLog
+from promptd.daemon.projections import open_log
+from promptd.daemon.store import AsyncEventLog
 
 from .samples import history
 
@@ -51,7 +52,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def live(paths: Paths) -> AsyncIterator[AsyncEventLog]:
-    log = AsyncEventLog(EventLog.open(paths.events))
+    log = AsyncEventLog(open_log(paths.events))
     await log.append(history(3)[:-1])  # without its BackupCreated
     yield log
     await log.close()
@@ -113,7 +114,7 @@ async def test_a_backup_while_the_daemon_appends_10000_events(
     assert live.last_seq() == base + 10_000 + 1  # + its BackupCreated
     last = entry.manifest.last_seq
     assert base + 1_000 <= last < live.last_seq()
-    with unpacked(entry, tmp_path) as folder, EventLog.open(folder, readonly=True) as copy:
+    with unpacked(entry, tmp_path) as folder, open_log(folder, readonly=True) as copy:
         assert list(copy.read_envelopes()) == list(live.read_envelopes(1, last + 1))
 
 

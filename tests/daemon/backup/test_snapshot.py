@@ -17,6 +17,7 @@ from promptd.daemon.backup.verify import unpacked, verify
 from promptd.daemon.errors import BackupError
 from promptd.daemon.events import SCHEMA_VERSION, OptimizationRequested
 from promptd.daemon.paths import Paths
+from promptd.daemon.projections import open_log
 from promptd.daemon.store import EventLog
 
 from .conftest import tmpfs
@@ -52,7 +53,7 @@ def test_a_backup_is_a_compressed_copy_with_a_manifest(paths: Paths, store: Even
 def test_a_backup_taken_while_10000_events_are_appended_holds_a_gapless_prefix(
     paths: Paths, tmp_path: Path
 ) -> None:
-    log = EventLog.open(paths.events)
+    log = open_log(paths.events)
     target, half_way = 10_000, 2_000
     started, backup_done = threading.Event(), threading.Event()
     failure: list[BaseException] = []
@@ -92,7 +93,7 @@ def test_a_backup_taken_while_10000_events_are_appended_holds_a_gapless_prefix(
     result = verify(entry, work_root=tmp_path)
     assert result.ok, result.reason
     assert result.events == manifest.last_seq
-    with unpacked(entry, tmp_path) as folder, EventLog.open(folder, readonly=True) as copy:
+    with unpacked(entry, tmp_path) as folder, open_log(folder, readonly=True) as copy:
         copied = list(copy.read_envelopes())
     live = list(log.read_envelopes(1, manifest.last_seq + 1))
     assert [e.seq for e in copied] == list(range(1, manifest.last_seq + 1))

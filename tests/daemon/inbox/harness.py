@@ -17,9 +17,9 @@ from promptd.daemon import config as _config
 from promptd.daemon.events import Event, Record
 from promptd.daemon.inbox.service import InboxService
 from promptd.daemon.paths import Paths, ensure_private_dir, resolve
+from promptd.daemon.projections import open_log
 from promptd.daemon.server.app import Daemon
 from promptd.daemon.server.main import build
-from promptd.daemon.store import EventLog
 
 FAST_INBOX = "[inbox]\nstable_s = 0.2\n"
 
@@ -115,7 +115,7 @@ def read_log(paths: Paths) -> list[Record]:
     """Every record of a home's event log, read from outside the daemon."""
     if not (paths.events / "data.mdb").exists():
         return []
-    log = EventLog.open(paths.events, readonly=True, allow_stale=True)
+    log = open_log(paths.events, readonly=True, allow_stale=True)
     try:
         return list(log.read())
     finally:

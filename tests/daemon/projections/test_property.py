@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from promptd.daemon.config import CacheConfig
 from promptd.daemon.events import Event
-from promptd.daemon.store import EventLog, MemoryEventLog
+from promptd.daemon.projections import memory_log, open_log
 from promptd.daemon.store.base import BaseEventLog
 
 from .strategies import batches
@@ -32,14 +32,14 @@ def _check(log: BaseEventLog, written: list[list[Event]]) -> None:
 @settings(max_examples=150, deadline=None)
 @given(written=batches)
 def test_memory_incremental_equals_rebuild(written: list[list[Event]]) -> None:
-    _check(MemoryEventLog(cache_config=SMALL_CACHE), written)
+    _check(memory_log(cache_config=SMALL_CACHE), written)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(written=batches)
 def test_lmdb_incremental_equals_rebuild(written: list[list[Event]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        log = EventLog.open(Path(tmp) / "events", cache_config=SMALL_CACHE)
+        log = open_log(Path(tmp) / "events", cache_config=SMALL_CACHE)
         try:
             _check(log, written)
         finally:
@@ -49,9 +49,9 @@ def test_lmdb_incremental_equals_rebuild(written: list[list[Event]]) -> None:
 @settings(max_examples=40, deadline=None)
 @given(written=batches)
 def test_lmdb_and_memory_hold_the_same_projection_bytes(written: list[list[Event]]) -> None:
-    memory = MemoryEventLog(cache_config=SMALL_CACHE)
+    memory = memory_log(cache_config=SMALL_CACHE)
     with tempfile.TemporaryDirectory() as tmp:
-        log = EventLog.open(Path(tmp) / "events", cache_config=SMALL_CACHE)
+        log = open_log(Path(tmp) / "events", cache_config=SMALL_CACHE)
         try:
             for i, batch in enumerate(written):
                 memory.append(batch, ts_ns=1_000 + i)

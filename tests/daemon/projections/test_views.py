@@ -23,7 +23,7 @@ from promptd.daemon.events import (
     OptimizationRequested,
     ProviderCallCompleted,
 )
-from promptd.daemon.store import MemoryEventLog
+from promptd.daemon.projections import memory_log
 from promptd.daemon.values import Finding, Scores
 
 SEC = 1_000_000_000
@@ -54,7 +54,7 @@ def _completed(
 
 
 def test_history_lists_newest_first_and_finds_by_hash_prefix_and_steps() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     for n, opt in enumerate(["a1", "b2", "c3"]):
         log.append(
             OptimizationRequested(
@@ -101,7 +101,7 @@ def test_history_lists_newest_first_and_finds_by_hash_prefix_and_steps() -> None
 
 
 def test_budget_books_spend_by_day_month_model_and_source_and_tracks_holds() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     log.append(
         [
             BudgetSet(daily_ticks=1000, monthly_ticks=None, alert_pct=75),
@@ -159,7 +159,7 @@ def test_budget_books_spend_by_day_month_model_and_source_and_tracks_holds() -> 
 
 def test_cache_entries_expire_by_event_time_and_the_oldest_is_evicted() -> None:
     config = CacheConfig(optimization_ttl_s=100, response_ttl_s=10, lint_ttl_s=50, max_entries=2)
-    log = MemoryEventLog(cache_config=config)
+    log = memory_log(cache_config=config)
     log.append(_completed("o1", cache_key="k1"), ts_ns=T0)
     log.append(_completed("o2", cache_key="k2"), ts_ns=T0 + SEC)
     log.append(_completed("o3", cache_key="k3", cached=True), ts_ns=T0 + 2 * SEC)  # a hit
@@ -200,7 +200,7 @@ def test_cache_entries_expire_by_event_time_and_the_oldest_is_evicted() -> None:
 
 
 def test_stats_count_types_cache_rates_and_outcomes() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     log.append(
         [
             CacheHit(cache="optimization", key="k"),
@@ -234,7 +234,7 @@ def test_stats_count_types_cache_rates_and_outcomes() -> None:
 
 
 def test_backups_and_batches_projections() -> None:
-    log = MemoryEventLog()
+    log = memory_log()
     created = [
         BackupCreated(
             backup_id=f"b{n}",
@@ -296,7 +296,7 @@ def test_hex_hashes_and_keys_stored_compact_are_found_exactly() -> None:
     or odd-length one, and plain text each find only their own entries."""
     sha = "0123456789abcdef" * 4
     hashes = {"a1": "ab12", "b2": "ab12cd", "c3": sha, "d4": "AB12", "e5": "ab1", "f6": "ab12"}
-    log = MemoryEventLog(cache_config=CacheConfig(max_entries=10))
+    log = memory_log(cache_config=CacheConfig(max_entries=10))
     for n, (opt, h) in enumerate(hashes.items()):
         log.append(
             [

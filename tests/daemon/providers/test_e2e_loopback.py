@@ -10,8 +10,8 @@ from promptd.daemon.config import parse
 from promptd.daemon.engine.types import AgentContext
 from promptd.daemon.errors import AuthError
 from promptd.daemon.events import ProviderCallCompleted
+from promptd.daemon.projections import open_async_log
 from promptd.daemon.providers import LLMEngine
-from promptd.daemon.store import AsyncEventLog
 
 from .loopback import LoopbackServer
 
@@ -19,7 +19,7 @@ CTX = AgentContext(opt_id="e2e", prompt="write some stuff about dogs", prompt_ty
 
 
 async def test_agents_over_loopback_http(promptd_home: Path) -> None:
-    log = await AsyncEventLog.open(promptd_home / "events")
+    log = await open_async_log(promptd_home / "events")
     with LoopbackServer(api_key="local-key") as server:
         cfg = parse(
             f'[provider]\nkind = "openai"\nbase_url = "{server.base_url}"\n'
@@ -48,7 +48,7 @@ async def test_agents_over_loopback_http(promptd_home: Path) -> None:
 
 
 async def test_wrong_key_over_loopback(promptd_home: Path) -> None:
-    log = await AsyncEventLog.open(promptd_home / "events")
+    log = await open_async_log(promptd_home / "events")
     try:
         with LoopbackServer(api_key="right") as server:
             cfg = parse(

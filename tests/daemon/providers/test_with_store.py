@@ -11,6 +11,7 @@ import pytest
 
 from promptd.daemon.errors import BudgetError
 from promptd.daemon.events import BudgetSet, CacheHit, ProviderCallCompleted
+from promptd.daemon.projections import open_async_log
 from promptd.daemon.providers import ChatRequest, Message, Meter, XAIProvider
 from promptd.daemon.store import AsyncEventLog
 
@@ -19,7 +20,7 @@ from .conftest import completion, metered, xai_config
 
 @pytest.fixture
 async def store(promptd_home: Path) -> AsyncIterator[AsyncEventLog]:
-    log = await AsyncEventLog.open(promptd_home / "events")
+    log = await open_async_log(promptd_home / "events")
     try:
         yield log
     finally:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from promptd.daemon.events import Event, OptimizationRequested, ProviderCallCompleted
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 
 
 def event(i: int) -> Event:
@@ -35,7 +35,7 @@ def event(i: int) -> Event:
 
 
 def main() -> None:
-    log = EventLog.open(Path(sys.argv[1]), map_size=64 * 1024)
+    log = open_log(Path(sys.argv[1]), map_size=64 * 1024)
     rng = random.Random()
     i = sum(1 for _ in log.read())  # continue numbering after an earlier run
     out = sys.stdout

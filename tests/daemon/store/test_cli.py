@@ -11,8 +11,8 @@ import pytest
 
 from promptd.daemon.cli import main
 from promptd.daemon.events import OptimizationRequested
+from promptd.daemon.projections import open_log
 from promptd.daemon.server.lifecycle import PidLock
-from promptd.daemon.store import EventLog
 
 
 def _exit_code(argv: list[str]) -> int:
@@ -24,7 +24,7 @@ def _exit_code(argv: list[str]) -> int:
 
 
 def _seed(home: Path, n: int = 3) -> None:
-    with EventLog.open(home / "events") as log:
+    with open_log(home / "events") as log:
         log.append(
             [OptimizationRequested(opt_id=f"o{i}", prompt="p", prompt_hash="h") for i in range(n)]
         )

@@ -19,7 +19,7 @@ from promptd.daemon.events import (
     UnknownEvent,
     encode_event,
 )
-from promptd.daemon.store import EventLog, MemoryEventLog, StoreView
+from promptd.daemon.projections import StoreView, memory_log, open_log
 from promptd.daemon.store.base import BaseEventLog
 
 Factory = Callable[[], BaseEventLog]
@@ -32,9 +32,9 @@ def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory
     def make() -> BaseEventLog:
         log: BaseEventLog
         if request.param == "lmdb":
-            log = EventLog.open(tmp_path / f"events{len(opened)}")
+            log = open_log(tmp_path / f"events{len(opened)}")
         else:
-            log = MemoryEventLog()
+            log = memory_log()
         opened.append(log)
         return log
 

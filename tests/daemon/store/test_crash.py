@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 
 from .crash_child import event
 
@@ -62,7 +62,7 @@ def test_every_reported_event_survives_sigkill(tmp_path: Path, run: int) -> None
     reported: list[tuple[int, int]] = []
     for _ in range(2):  # crash twice into the same environment
         reported += _run_and_kill(events_dir, rng)
-    with EventLog.open(events_dir) as log:
+    with open_log(events_dir) as log:
         records = {rec.seq: rec for rec in log.read()}
         for seq, i in reported:
             assert records[seq].event == event(i), f"sequence {seq} is not event {i}"

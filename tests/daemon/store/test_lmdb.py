@@ -15,7 +15,8 @@ import pytest
 
 from promptd.daemon.errors import StoreError
 from promptd.daemon.events import DaemonStarted, OptimizationRequested, seq_key
-from promptd.daemon.store import EventLog, lmdb_log
+from promptd.daemon.projections import open_log
+from promptd.daemon.store import lmdb_log
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -32,10 +33,10 @@ def _raw_env(path: Path) -> lmdb.Environment:
 
 
 def test_reopening_keeps_events_projections_and_store_id(tmp_path: Path) -> None:
-    with EventLog.open(tmp_path / "ev") as log:
+    with open_log(tmp_path / "ev") as log:
         log.append(_requests(3))
         store_id = log.store_id()
-    with EventLog.open(tmp_path / "ev") as log:
+    with open_log(tmp_path / "ev") as log:
         assert log.store_id() == store_id and len(store_id) == 32
         assert log.append(DaemonStarted(pid=1, version="t")) == [4]
         with log.view() as view:
@@ -44,7 +45,7 @@ def test_reopening_keeps_events_projections_and_store_id(tmp_path: Path) -> None
 
 
 def test_the_map_doubles_when_full_and_nothing_is_lost(tmp_path: Path) -> None:
-    with EventLog.open(tmp_path / "ev", map_size=64 * 1024) as log:
+    with open_log(tmp_path / "ev", map_size=64 * 1024) as log:
         for n in range(20):
             log.append(_requests(100, n * 100))
         assert log.count() == 2000
@@ -55,7 +56,7 @@ def test_the_map_doubles_when_full_and_nothing_is_lost(tmp_path: Path) -> None:
 
 def test_a_reader_process_adopts_a_map_grown_by_the_writer(tmp_path: Path) -> None:
     path = tmp_path / "ev"
-    with EventLog.open(path, map_size=64 * 1024) as log:
+    with open_log(path, map_size=64 * 1024) as log:
         log.append(_requests(10))
         reader = subprocess.Popen(
             [
@@ -64,8 +65,8 @@ def test_a_reader_process_adopts_a_map_grown_by_the_writer(tmp_path: Path) -> No
                 textwrap.dedent(f"""
                 import sys
                 from pathlib import Path
-                from promptd.daemon.store import EventLog
-                log = EventLog.open(Path({str(path)!r}), readonly=True)
+                from promptd.daemon.projections import open_log
+                log = open_log(Path({str(path)!r}), readonly=True)
                 print(log.count(), flush=True)
                 sys.stdin.readline()
                 print(log.count(), sum(1 for _ in log.read()), flush=True)
@@ -89,23 +90,23 @@ def test_a_reader_process_adopts_a_map_grown_by_the_writer(tmp_path: Path) -> No
 
 def test_read_only_opening(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no event log at"):
-        EventLog.open(tmp_path / "missing", readonly=True)
-    with EventLog.open(tmp_path / "ev") as log:
+        open_log(tmp_path / "missing", readonly=True)
+    with open_log(tmp_path / "ev") as log:
         log.append(_requests(2))
-    with EventLog.open(tmp_path / "ev", readonly=True) as log:
+    with open_log(tmp_path / "ev", readonly=True) as log:
         assert log.count() == 2
         with pytest.raises(StoreError, match="read-only"):
             log.append(_requests(1))
 
 
 def test_copy_to_makes_a_consistent_copy_that_opens_and_verifies(tmp_path: Path) -> None:
-    with EventLog.open(tmp_path / "ev") as log:
+    with open_log(tmp_path / "ev") as log:
         log.append(_requests(50))
         log.copy_to(tmp_path / "copy")
         with pytest.raises(StoreError, match="not empty"):
             log.copy_to(tmp_path / "copy")
         store_id = log.store_id()
-    with EventLog.open(tmp_path / "copy") as copy:
+    with open_log(tmp_path / "copy") as copy:
         assert copy.store_id() == store_id
         assert copy.count() == 50
         assert copy.verify().ok
@@ -113,7 +114,7 @@ def test_copy_to_makes_a_consistent_copy_that_opens_and_verifies(tmp_path: Path)
 
 def test_a_projection_whose_version_changed_is_rebuilt_at_open(tmp_path: Path) -> None:
     path = tmp_path / "ev"
-    with EventLog.open(path) as log:
+    with open_log(path) as log:
         log.append(_requests(5))
         good = log.projection_bytes()
     env = _raw_env(path)
@@ -122,8 +123,8 @@ def test_a_projection_whose_version_changed_is_rebuilt_at_open(tmp_path: Path) -
         txn.drop(env.open_db(b"stats", txn=txn), delete=False)
     env.close()
     with pytest.raises(StoreError, match=r"out of date.*stats.*promptd rebuild"):
-        EventLog.open(path, readonly=True)
-    with EventLog.open(path) as log:
+        open_log(path, readonly=True)
+    with open_log(path) as log:
         assert log.projection_bytes() == good
         with log.view() as view:
             assert view.stats.by_type() == {"optimization.requested": 5}
@@ -131,13 +132,13 @@ def test_a_projection_whose_version_changed_is_rebuilt_at_open(tmp_path: Path) -
 
 def test_verify_reports_damage_and_rebuild_repairs_projections(tmp_path: Path) -> None:
     path = tmp_path / "ev"
-    with EventLog.open(path) as log:
+    with open_log(path) as log:
         log.append(_requests(5))
     env = _raw_env(path)
     with env.begin(write=True) as txn:
         txn.put(b"o3", b"\x90", db=env.open_db(b"history", txn=txn))
     env.close()
-    with EventLog.open(path) as log:
+    with open_log(path) as log:
         report = log.verify()
         assert not report.ok
         assert any(
@@ -151,7 +152,7 @@ def test_verify_reports_damage_and_rebuild_repairs_projections(tmp_path: Path) -
         txn.delete(seq_key(2), db=env.open_db(b"events", txn=txn))
         txn.put(seq_key(4), b"\xc1garbage", db=env.open_db(b"events", txn=txn))
     env.close()
-    with EventLog.open(path, allow_stale=True, readonly=True) as log:
+    with open_log(path, allow_stale=True, readonly=True) as log:
         report = log.verify()
         assert "gap: sequence 2 is missing (next is 3)" in report.problems
         assert any(p.startswith("record 4 does not decode") for p in report.problems)
@@ -159,7 +160,7 @@ def test_verify_reports_damage_and_rebuild_repairs_projections(tmp_path: Path) -
 
 
 def test_a_key_past_lmdbs_limit_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
-    with EventLog.open(tmp_path / "ev") as log:
+    with open_log(tmp_path / "ev") as log:
         huge = OptimizationRequested(opt_id="o" * 600, prompt="p", prompt_hash="h")
         with pytest.raises(StoreError, match="511-byte key limit"):
             log.append([DaemonStarted(pid=1, version="t"), huge])
@@ -192,7 +193,7 @@ def test_an_append_that_must_grow_the_map_during_a_backup_copy_does_not_fail(
     """With headroom the append needs no resize; without, its resize waits out the copy."""
     monkeypatch.setattr(lmdb_log, "_GUARD_TIMEOUT_S", 0.2)
     monkeypatch.setattr(lmdb_log, "_COPY_HEADROOM_MIN", headroom)
-    with EventLog.open(tmp_path / "ev", map_size=64 * 1024) as log:
+    with open_log(tmp_path / "ev", map_size=64 * 1024) as log:
         log.append(_requests(20))
         slow = _SlowCopyEnv(log._env)
         log._env = slow
@@ -205,7 +206,7 @@ def test_an_append_that_must_grow_the_map_during_a_backup_copy_does_not_fail(
         copier.join(30)
         assert not copier.is_alive()
         assert log.count() == 520 and log.verify().ok
-    with EventLog.open(tmp_path / "copy", readonly=True) as copy:
+    with open_log(tmp_path / "copy", readonly=True) as copy:
         assert copy.count() in (20, 520) and copy.verify().ok
 
 
@@ -216,7 +217,7 @@ def test_an_events_path_that_is_a_file_is_a_store_error_that_says_what_to_do(
     events.write_text("not a folder")
     for readonly in (False, True):
         with pytest.raises(StoreError, match="should be a folder but is a file; move that file"):
-            EventLog.open(events, readonly=readonly)
+            open_log(events, readonly=readonly)
     with pytest.raises(StoreError, match="cannot create the event log folder"):
-        EventLog.open(events / "inner")
+        open_log(events / "inner")
     assert events.read_text() == "not a folder"

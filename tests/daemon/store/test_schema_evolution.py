@@ -9,7 +9,7 @@ import pytest
 
 from promptd.daemon.cli import main
 from promptd.daemon.events import Envelope, OptimizationRequested, UnknownEvent
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 
 
 def _newer_log(path: Path) -> None:
@@ -25,7 +25,7 @@ def _newer_log(path: Path) -> None:
         }
     )
     new_type = msgspec.msgpack.encode({"type": "prompt.shared", "opt_id": "o1", "with": "bob"})
-    with EventLog.open(path) as log:
+    with open_log(path) as log:
         log.append_records(
             [
                 Envelope(seq=1, ts_ns=10, schema=2, event=known_with_extra),
@@ -39,7 +39,7 @@ def _newer_log(path: Path) -> None:
 def test_a_newer_log_opens_projects_what_it_knows_and_names_the_rest(tmp_path: Path) -> None:
     path = tmp_path / "events"
     _newer_log(path)
-    with EventLog.open(path) as log:
+    with open_log(path) as log:
         first, second, _ = log.read()
         assert isinstance(first.event, OptimizationRequested)
         assert first.event.prompt == "Summarize the meeting notes"

@@ -22,7 +22,7 @@ from promptd.daemon.events import (
     decode_event,
     encode_event,
 )
-from promptd.daemon.store import EventLog
+from promptd.daemon.projections import open_log
 from promptd.daemon.store.typecheck import cleared, plain_fields, to_decode
 
 
@@ -100,7 +100,7 @@ def test_a_wrong_type_the_fast_check_sends_on_is_refused_with_the_decoders_error
     tmp_path: Path, event: msgspec.Struct, error: str
 ) -> None:
     assert not cleared(type(event), [event])
-    log = EventLog.open(tmp_path / "events")
+    log = open_log(tmp_path / "events")
     with pytest.raises(
         TypeError, match=re.escape(f"cannot append {type(event).__name__}: {error}")
     ):
@@ -112,7 +112,7 @@ def test_a_wrong_type_the_fast_check_sends_on_is_refused_with_the_decoders_error
 def test_a_str_subclass_is_decoded_back_before_it_is_accepted(tmp_path: Path) -> None:
     event = ConfigReloaded(engine=Color.RED)
     assert not cleared(type(event), [event])
-    log = EventLog.open(tmp_path / "events")
+    log = open_log(tmp_path / "events")
     assert log.append(event) == [1]  # an enum of str is a str on the wire
     [rec] = list(log.read())
     assert rec.event == ConfigReloaded(engine="red")

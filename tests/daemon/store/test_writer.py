@@ -10,15 +10,16 @@ import pytest
 
 from promptd.daemon.errors import StoreError
 from promptd.daemon.events import BudgetReserved, DaemonStarted, Event, Record
-from promptd.daemon.store import AsyncEventLog, EventLog, MemoryEventLog, StoreView
+from promptd.daemon.projections import StoreView, memory_log, open_async_log, open_log
+from promptd.daemon.store import AsyncEventLog
 
 
 @pytest.fixture(params=["lmdb", "memory"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEventLog]:
     if request.param == "lmdb":
-        log = await AsyncEventLog.open(tmp_path / "events")
+        log = await open_async_log(tmp_path / "events")
     else:
-        log = AsyncEventLog(MemoryEventLog())
+        log = AsyncEventLog(memory_log())
     yield log
     await log.close()
 
@@ -99,7 +100,7 @@ async def test_rebuild_runs_on_the_writer_and_close_refuses_more(store: AsyncEve
 
 
 async def test_an_async_log_over_an_open_event_log(tmp_path: Path) -> None:
-    log = AsyncEventLog(EventLog.open(tmp_path / "ev"))
+    log = AsyncEventLog(open_log(tmp_path / "ev"))
     try:
         assert await log.append(started(1)) == [1]
         assert log.count() == 1 and log.size_bytes() > 0 and log.store_id()
