@@ -250,41 +250,47 @@ async def test_subscribers_get_status_pushes(paths: Paths) -> None:
     assert notice["engine"] == "offline"
 
 
-def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object], int]:
-    """Flood the daemon with ``n`` optimizations, SIGTERM it while they run; the answers
-    and the time (ns) of the signal."""
-    paths.config_file.parent.mkdir(parents=True, exist_ok=True)
-    paths.config_file.write_text(f"[daemon]\nshutdown_grace_s = {grace}\n")
-    assert promptd("start").returncode == 0
-    pid = lifecycle.running_pid(paths)
-    assert pid is not None
+def _sigterm_with_work(
+    paths: Paths, grace: float, n: int, latency_s: float
+) -> tuple[list[object], int]:
+    """Send the daemon ``n`` optimizations on the llm engine, whose provider (a loopback
+    server) takes ``latency_s`` per call, and SIGTERM it once the provider has a call in hand:
+    work is in flight at the signal by construction, not by a sleep that hopes so. The
+    answers, and the time (ns) of the signal."""
+    from tests.daemon.providers.loopback import LoopbackServer
 
-    async def flood() -> list[object]:
-        client = await DaemonClient.connect(paths)
-        calls = [
-            asyncio.ensure_future(
-                client.call(
-                    "optimize",
-                    api.OptimizeParams(
-                        text=f"{PROMPT} number {i} " + "and more " * 60, no_cache=True
-                    ),
+    with LoopbackServer(latency_s=latency_s) as server:
+        _provider_config(paths, server.base_url)
+        with paths.config_file.open("a") as fh:
+            fh.write(f"[daemon]\nshutdown_grace_s = {grace}\n")
+        assert promptd("start").returncode == 0
+        pid = lifecycle.running_pid(paths)
+        assert pid is not None
+
+        async def flood() -> list[object]:
+            client = await DaemonClient.connect(paths)
+            calls = [
+                asyncio.ensure_future(
+                    client.call(
+                        "optimize",
+                        api.OptimizeParams(text=f"{PROMPT} number {i}", no_cache=True),
+                    )
                 )
-            )
-            for i in range(n)
-        ]
-        # Signal once the daemon is demonstrably working on them (the first answer is in), not
-        # after a fixed sleep: under load the requests may not even have arrived by then.
-        await asyncio.wait(calls, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-        assert sum(c.done() for c in calls) < n, "all the work finished before the signal"
-        sent.append(time.time_ns())
-        os.kill(pid, signal.SIGTERM)
-        out = await asyncio.gather(*calls, return_exceptions=True)
-        await client.close()
-        return out
+                for i in range(n)
+            ]
+            deadline = asyncio.get_running_loop().time() + 30
+            while not server.bodies:
+                assert asyncio.get_running_loop().time() < deadline, "no provider call came"
+                await asyncio.sleep(0.01)
+            sent.append(time.time_ns())
+            os.kill(pid, signal.SIGTERM)
+            out = await asyncio.gather(*calls, return_exceptions=True)
+            await client.close()
+            return out
 
-    sent: list[int] = []
-    answers = asyncio.run(flood())
-    assert lifecycle.wait_exit(paths, pid, 15)
+        sent: list[int] = []
+        answers = asyncio.run(flood())
+        assert lifecycle.wait_exit(paths, pid, 30)
     return answers, sent[0]
 
 
@@ -297,7 +303,7 @@ def records(paths: Paths) -> list[Record]:
 
 
 def test_sigterm_lets_work_in_flight_finish(paths: Paths) -> None:
-    answers, signalled_ns = _sigterm_with_work(paths, grace=10.0, n=40)
+    answers, signalled_ns = _sigterm_with_work(paths, grace=10.0, n=4, latency_s=0.2)
     recs = records(paths)
     evs = [r.event for r in recs]
     stopped = [e for e in evs if isinstance(e, DaemonStopped)]
@@ -312,7 +318,7 @@ def test_sigterm_lets_work_in_flight_finish(paths: Paths) -> None:
 
 
 def test_sigterm_records_work_cut_off_as_interrupted(paths: Paths) -> None:
-    answers, _ = _sigterm_with_work(paths, grace=0.0, n=200)
+    answers, _ = _sigterm_with_work(paths, grace=0.0, n=4, latency_s=30.0)
     evs = events(paths)
     stopped = [e for e in evs if isinstance(e, DaemonStopped)][-1]
     interrupted = [e for e in evs if isinstance(e, OptimizationFailed) and e.interrupted]
