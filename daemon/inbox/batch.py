@@ -176,6 +176,9 @@ class BatchRunner:
         self.finished: dict[str, BatchProgress] = {}
         self._cancelled: dict[str, str] = {}
         self._listeners: dict[str, ProgressHook] = {}
+        # One Finding per (code, severity, message): the report needs no more of a row's
+        # findings, and 100,000 rows must not each keep their own copies.
+        self._findings_pool: dict[tuple[str, str, str], Finding] = {}
         self.retry_s = 10.0  # a disk-full write is tried again this often
 
     async def _record(self, event: Event, prog: BatchProgress | None = None) -> None:
@@ -214,6 +217,12 @@ class BatchRunner:
                 prog.state, prog.reason = "running", ""
                 self._notify(prog)
             return
+
+    def _slim(self, found: Sequence[Finding]) -> tuple[Finding, ...]:
+        pool = self._findings_pool
+        if len(pool) > 10_000:  # messages that name row text: do not let the pool grow
+            pool.clear()
+        return tuple(pool.setdefault((f.code, f.severity, f.message), f) for f in found)
 
     def cancel(self, batch_id: str, reason: str = "cancelled") -> bool:
         """Ask a running batch to stop taking new items; True when it was running."""
@@ -398,7 +407,7 @@ class BatchRunner:
             log.exception("batch %s row %d failed", record.batch_id, item.index + 1)
             error = f"internal error: {type(exc).__name__}: {exc}"
         else:
-            findings[item.index] = result.findings
+            findings[item.index] = self._slim(result.findings)
             return BatchItemCompleted(
                 batch_id=record.batch_id,
                 index=item.index,
@@ -434,7 +443,7 @@ class BatchRunner:
                 log.exception("batch %s: cannot read earlier findings", record.batch_id)
                 known = {}
             for opt_id, found in known.items():
-                findings[missing[opt_id]] = found
+                findings[missing[opt_id]] = self._slim(found)
         report = render_report(
             ReportInput(
                 started=record.started,
