@@ -13,7 +13,7 @@ from typing import Final
 import msgspec
 
 from .events import OptimizationCompleted
-from .values import Change, Finding, Scores, ticks_to_usd
+from .values import Change, Finding, Related, Scores, ticks_to_usd
 
 # JSON-RPC 2.0 error codes (the standard ones and ours, in the server-defined range)
 PARSE_ERROR: Final = -32700
@@ -79,6 +79,7 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     model_reason: str = ""
     scores_before: Scores | None = None
     scores_after: Scores | None = None
+    related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
 
 
 def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
@@ -108,6 +109,7 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         model_reason=done.model_reason,
         scores_before=before,
         scores_after=after,
+        related=list(done.related),
     )
 
 
@@ -355,6 +357,16 @@ class StatusResult(msgspec.Struct, kw_only=True):
     log_file: str = ""
     optimizations: int = 0
     in_flight: int = 0
+    library: LibrarySummary | None = None
+
+
+class LibrarySummary(msgspec.Struct, kw_only=True):
+    """The library's line in ``status``: what is indexed and how often rewrites are kept."""
+
+    documents: int
+    kept: int
+    rejected: int
+    acceptance_rate: float | None
 
 
 class SubscribeParams(Params):

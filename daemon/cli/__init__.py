@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Rebuild every projection from the event log.",
     ),
     "verify": (".store", "verify", "Check the event log and every projection."),
+    "search": (".library", "search", "Search past optimizations and library prompts."),
+    "library": (".library", "library", "Show the prompt library's index and folders."),
+    "keep": (".library", "keep", "Say you kept a rewrite (it becomes an example)."),
+    "reject": (".library", "reject", "Say you rejected a rewrite."),
     "lsp": (
         ".lsp",
         "lsp",

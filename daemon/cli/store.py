@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +14,9 @@ from ..paths import Paths
 from ..projections import open_log
 from ..server.lifecycle import running_pid
 from .common import home_paths, print_json
+
+if TYPE_CHECKING:
+    from ..store import EventLog
 
 
 def _require_log(paths: Paths) -> None:
@@ -47,10 +51,25 @@ def rebuild(ctx: click.Context) -> None:
         log.rebuild()
         count = log.count()
         names = log.folds.names()
+        library = _rebuild_library(paths, cfg, log) if cfg.library.enabled else None
     took = time.perf_counter() - started
     click.echo(
         f"Rebuilt {len(names)} projections ({', '.join(names)}) from {count} events "
         f"in {took:.2f} s."
+    )
+    if library is not None:
+        click.echo(
+            f"Rebuilt the library index: {library.get('optimization', 0)} optimizations, "
+            f"{library.get('file', 0)} prompt files."
+        )
+
+
+def _rebuild_library(paths: Paths, cfg: _config.Config, log: EventLog[Any]) -> dict[str, int]:
+    from ..library import feed
+
+    folders = feed.folders_of(cfg.library.paths)
+    return feed.rebuild(
+        paths.library, log.store_id(), log.read(), folders, cfg.library.max_file_bytes
     )
 
 

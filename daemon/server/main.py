@@ -25,6 +25,7 @@ from .app import Daemon, Service
 SERVICES: tuple[tuple[str, str], ...] = (
     ("promptd.daemon.backup.service", "BackupService"),
     ("promptd.daemon.inbox.service", "InboxService"),
+    ("promptd.daemon.library.keeper", "LibraryService"),
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -33,7 +33,7 @@ from ..events import (
 )
 from ..projections import StoreView, open_async_log
 from ..store.writer import AsyncEventLog
-from ..values import ticks_to_usd, usd_to_ticks
+from ..values import Related, ticks_to_usd, usd_to_ticks
 from . import logs, queries, rpc
 from .optimizer import Optimizer
 
@@ -63,6 +63,8 @@ class CoreService:
         self.daemon = daemon
         self.store: AsyncEventLog[StoreView] | None = None
         self.optimizer: Optimizer | None = None
+        # set by the library service: similar prompts for a prompt (never raises)
+        self.retriever: Callable[[str], Awaitable[list[Related]]] | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
 
@@ -152,6 +154,7 @@ class CoreService:
         store = self._store()
         next_at = None
         inbox: api.InboxStatus | None = None
+        library: api.LibrarySummary | None = None
         for service in self.daemon.services:
             hook = getattr(service, "next_backup_at", None)
             if callable(hook):
@@ -161,6 +164,9 @@ class CoreService:
                 value = part()
                 if isinstance(value, api.InboxStatus):
                     inbox = value
+            summary = getattr(service, "summary", None)
+            if callable(summary) and isinstance(found := summary(), api.LibrarySummary):
+                library = found
         with store.view() as view:
             result = queries.status(
                 view,
@@ -176,6 +182,8 @@ class CoreService:
             )
         if inbox is not None:
             result = msgspec.structs.replace(result, inbox=inbox)
+        if library is not None:
+            result = msgspec.structs.replace(result, library=library)
         return result
 
     async def optimize(
@@ -185,7 +193,8 @@ class CoreService:
         optimizer = self._optimizer()
         if params.estimate:
             return optimizer.estimate(params)
-        return await optimizer.optimize(params, call.progress, batch_id=batch_id)
+        related = await self.retriever(params.text) if self.retriever is not None else []
+        return await optimizer.optimize(params, call.progress, batch_id=batch_id, related=related)
 
     async def lint(self, params: api.LintParams, call: rpc.Call) -> api.LintResult:
         report = lint_text(params.text, params.prompt_type, self.config.engine)
