@@ -397,6 +397,9 @@ class InboxStatus(msgspec.Struct, kw_only=True):
     path: str
     pending: int  # files waiting in the inbox folder
     batches: list[BatchInfo]
+    failed: int = 0  # files waiting in inbox/failed/ beside their NAME.error.txt
+    errors: list[str] = msgspec.field(default_factory=list)  # newest .error.txt first lines
+    problems: list[str] = msgspec.field(default_factory=list)  # the watch's, stalled batches
 
 
 class StatusResult(msgspec.Struct, kw_only=True):

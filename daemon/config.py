@@ -78,6 +78,8 @@ class BackupConfig(_Section):
     keep_weekly: int = 8
     keep_monthly: int = 12
     check_interval_s: int = 300
+    # age public keys ("age1..."): backups and exports are encrypted to them (backup/crypto.py)
+    encrypt_to: str | list[str] = ""
 
 
 class InboxConfig(_Section):
@@ -196,11 +198,19 @@ def _env_overrides(cfg: Config) -> Config:
 def parse(text: str | bytes, path: Path = Path("config.toml")) -> Config:
     """Parse config text (without environment overrides)."""
     try:
-        return msgspec.toml.decode(text, type=Config)
+        cfg = msgspec.toml.decode(text, type=Config)
     except msgspec.ValidationError as exc:
         raise _explain(exc, path) from exc
     except msgspec.DecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    if cfg.backup.encrypt_to:
+        from .backup.crypto import check_recipients, recipient_strings
+
+        try:
+            check_recipients(recipient_strings(cfg))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return cfg
 
 
 def load(path: Path) -> Config:

@@ -11,6 +11,7 @@ from ..providers.openai_compat import OpenAICompatProvider
 from ..providers.prices import PriceTable
 from ..providers.router import Router
 from ..providers.xai import XAI_DEFAULT_MODEL
+from ..redact import redact_url
 from .common import home_paths, print_json
 
 
@@ -42,7 +43,9 @@ def models_result(cfg: _config.Config) -> ModelsResult:
         provider = "openai"
         default = cfg.provider.model or OpenAICompatProvider.default_model
         base = cfg.provider.base_url or OpenAICompatProvider.default_base_url
-        note = f"OpenAI-compatible endpoint at {base}; models without a price cost nothing"
+        note = (
+            f"OpenAI-compatible endpoint at {redact_url(base)}; models without a price cost nothing"
+        )
     router = Router(cfg, default, prices, provider)
     return ModelsResult(
         provider=provider,

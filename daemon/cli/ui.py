@@ -96,11 +96,13 @@ def render_status(s: api.StatusResult) -> None:
         up = f", up {_duration(s.uptime_s)}" if s.uptime_s is not None else ""
         grid.add_row("daemon", Text(f"running (pid {s.pid}{up})", style="green"))
     else:
-        grid.add_row("daemon", Text("daemon not running (read from the event log)", "yellow"))
+        grid.add_row("daemon", Text("not running (read from the event log)", "yellow"))
     grid.add_row("version", s.version)
     grid.add_row("home", Text(s.home))
     circuit_style = {"closed": "green", "open": "red"}.get(s.provider.circuit, "yellow")
-    provider = Text(f"{s.engine} · {s.provider.name}")
+    # "offline", not "offline · offline": the provider is named when it differs from the engine
+    names = [s.engine] + ([s.provider.name] if s.provider.name != s.engine else [])
+    provider = Text(" · ".join(names))
     if s.provider.model:
         provider += Text(f" · {s.provider.model}")
     provider += Text("  breaker ") + Text(s.provider.circuit, style=circuit_style)
@@ -132,7 +134,12 @@ def render_status(s: api.StatusResult) -> None:
     grid.add_row("backups", backups)
     if s.backups.last_error:
         grid.add_row("", Text(f"last backup failed: {s.backups.last_error}", style="red"))
-    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending"))
+    failed = f" · {s.inbox.failed} failed (see {s.inbox.path}/failed)" if s.inbox.failed else ""
+    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending{failed}"))
+    for problem in s.inbox.problems:
+        grid.add_row("", Text(problem, style="red"))
+    for error in s.inbox.errors[:3]:
+        grid.add_row("", Text(f"failed: {error}", style="yellow"))
     for batch in s.inbox.batches:
         eta = f", ETA {_duration(batch.eta_s)}" if batch.eta_s is not None else ""
         line = f"{batch.file_name}: {batch.done}/{batch.total} {batch.state}"
@@ -186,14 +193,15 @@ def render_history(result: api.HistoryResult, running: bool) -> None:
     out.print(table)
 
 
-def render_findings(findings: list[object]) -> None:
+def render_findings(findings: list[object], *, mark_input: bool = True) -> None:
+    """One line a finding; ``mark_input`` False when a "needs your input:" header says it."""
     from ..values import Finding
 
     for f in findings:
         if not isinstance(f, Finding):
             continue
         where = f"{f.span.line}:{f.span.col} " if f.span else ""
-        ask = "  (needs your input)" if f.needs_input else ""
+        ask = "  (needs your input)" if f.needs_input and mark_input else ""
         style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
         err.print(f"  {where}[{style}]{f.code}[/] {f.severity} {escape(f.message)}{ask}")
 
@@ -324,7 +332,7 @@ def render_summary(r: api.OptimizeResult) -> None:
     # ``left`` is the lint of the optimized prompt: exactly what is still there to decide.
     if r.left:
         err.print("left for you:")
-        render_findings(list(r.left))
+        render_findings(list(r.left), mark_input=False)
     render_related(r.related)
 
 

@@ -26,6 +26,7 @@ import msgspec
 from ..config import Config
 from ..errors import AuthError, ProviderError, RateLimitError
 from ..events import CircuitChanged
+from ..redact import redact_url
 from .base import (
     CallFailure,
     ChatRequest,
@@ -163,7 +164,7 @@ class OpenAICompatProvider(Provider):
 
     def __repr__(self) -> str:
         key = "set" if self.__key else "not set"
-        return f"<{type(self).__name__} {self.base_url} model={self.model} key={key}>"
+        return f"<{type(self).__name__} {redact_url(self.base_url)} model={self.model} key={key}>"
 
     @property
     def has_key(self) -> bool:
@@ -267,7 +268,8 @@ class OpenAICompatProvider(Provider):
             except httpx.TimeoutException as exc:
                 raise Transient(f"timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
-                raise Transient(f"cannot reach {self.base_url} ({type(exc).__name__})") from None
+                where = redact_url(self.base_url)
+                raise Transient(f"cannot reach {where} ({type(exc).__name__})") from None
         status = response.status_code
         if status == 200:
             return self._parse(request, response)

@@ -218,6 +218,19 @@ def inbox_pending(paths: Paths) -> int:
         return 0
 
 
+def _inbox_status(paths: Paths, view: StoreView) -> api.InboxStatus:
+    from ..inbox.failures import failed_summary
+
+    failed, errors = failed_summary(paths.inbox)
+    return api.InboxStatus(
+        path=str(paths.inbox),
+        pending=inbox_pending(paths),
+        batches=batch_infos(view),
+        failed=failed,
+        errors=errors,
+    )
+
+
 def batch_infos(view: StoreView) -> list[api.BatchInfo]:
     now = time.time_ns()
     out = []
@@ -304,9 +317,7 @@ def status(
             next_at=next_backup_at,
             last_error=summary.last_failure if failed_last else "",
         ),
-        inbox=api.InboxStatus(
-            path=str(paths.inbox), pending=inbox_pending(paths), batches=batch_infos(view)
-        ),
+        inbox=_inbox_status(paths, view),
         uptime_s=uptime_s,
         socket=str(paths.socket),
         log_file=str(paths.log_file),

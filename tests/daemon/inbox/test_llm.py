@@ -108,9 +108,11 @@ def test_kill_9_mid_batch_resumes_without_paying_twice(promptd_home: Path) -> No
         prompt = f"write some stuff about dogs, variant number {index}"
         assert completed[prompt] == [item.opt_id]
         assert paid_for[prompt] == {item.opt_id}
-    rows = list(csv.DictReader(io.StringIO((paths.outbox / "dogs.optimized.csv").read_text())))
+    # the second drop's results go beside the first's (dogs-2), answered at no cost
+    second = (paths.outbox / "dogs-2.optimized.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(second)))
     assert [r["id"] for r in rows] == [f"d{i}" for i in range(16)]
-    assert {r["status"] for r in rows} == {"cached"}  # the second drop's answer, at no cost
+    assert {r["status"] for r in rows} == {"cached"}
     assert all(r["optimized"] and r["cost_usd"] == "0" for r in rows)
 
 
