@@ -22,6 +22,7 @@ import {
   NOTIFY_STATUS,
   SERVER_COMMANDS,
   SETTING_PATH,
+  SETTINGS_QUERY_PATH,
   SETTINGS_SECTION,
 } from "./constants";
 import { currentEnvironment, resolveServerPath } from "./serverPath";
@@ -92,10 +93,7 @@ async function offerInstallHelp(message: string): Promise<void> {
       return;
     }
   } else if (choice === "Open Settings") {
-    await vscode.commands.executeCommand(
-      "workbench.action.openSettings",
-      `${SETTINGS_SECTION}.${SETTING_PATH}`,
-    );
+    await vscode.commands.executeCommand("workbench.action.openSettings", SETTINGS_QUERY_PATH);
   }
 }
 
