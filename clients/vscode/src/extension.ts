@@ -13,6 +13,7 @@ import {
   State,
 } from "vscode-languageclient/node";
 
+import { preferredFirst } from "./actionOrder";
 import { needsEditorArguments } from "./commandArgs";
 import {
   CLIENT_COMMANDS,
@@ -137,6 +138,14 @@ function middleware(): Middleware {
         printLines(historyReport(result));
       }
       return result;
+    },
+    // Ctrl+. and the lightbulb: "Optimize prompt" (the server's preferred action) first.
+    provideCodeActions: async (document, range, context, token, next) => {
+      const actions = await next(document, range, context, token);
+      if (!actions) {
+        return actions;
+      }
+      return preferredFirst(actions, context.only !== undefined, vscode.CodeActionKind.QuickFix);
     },
     workspace: {
       // A server that pulls settings gets the same mapped section it is pushed.
