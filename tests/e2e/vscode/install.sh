@@ -30,4 +30,4 @@ if [ ! -x "$CS_DIR/node_modules/.bin/code-server" ]; then
     PATH="$NODE_HOME/bin:$PATH" npm_config_nodedir="$NODE_HOME" \
         npm install --prefix "$CS_DIR" --no-audit --no-fund --no-save code-server@4.139 >/dev/null
 fi
-echo "code-server: $(PATH="$NODE_HOME/bin:$PATH" "$CS_DIR/node_modules/.bin/code-server" --version | head -1)"
+echo "code-server: $(PATH="$NODE_HOME/bin:$PATH" "$CS_DIR/node_modules/.bin/code-server" --config "$CS_DIR/config.yaml" --version | tail -1)"
