@@ -166,3 +166,54 @@ def test_optimize_prompt_from_ctrl_dot_in_code_server(
         assert placeholder in saved, saved
     after = source.read_text(encoding="utf-8")
     assert after.endswith(SOURCE[SOURCE.index("\n\ndef render") :]), after
+
+
+def test_promptd_path_in_user_settings_starts_the_server_in_a_remote_window(
+    promptd_home: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """code-server is a remote window: a machine-overridable promptd.path in User settings was
+    ignored there and the server never started. In User settings it now works."""
+    require_tools()
+    from playwright.sync_api import sync_playwright
+
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "prompts.py").write_text(SOURCE, encoding="utf-8")
+    env = tool_env({"PROMPTD_HOME": str(promptd_home)})
+    daemon_env = dict(env, PATH=f"{VENV_BIN}:{env['PATH']}")
+
+    server: CodeServer | None = None
+    with running_daemon(daemon_env), sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            with code_server(
+                tmp_path / "cs", promptd_path=VENV_BIN / "promptd", env=env, path_in="User"
+            ) as cs:
+                server = cs
+                page.goto(f"{cs.url}/?folder={workspace}", wait_until="domcontentloaded")
+                page.locator(".monaco-workbench .part.editor").wait_for(timeout=UI_WAIT_S * 1000)
+                page.locator(".monaco-workbench").click(position={"x": 700, "y": 400})
+                page.keyboard.press("Control+P")
+                quick_input = page.locator(".quick-input-widget input")
+                quick_input.wait_for(timeout=UI_WAIT_S * 1000)
+                quick_input.fill("prompts.py")
+                row = page.locator(".quick-input-list .monaco-list-row", has_text="prompts.py")
+                row.first.wait_for(timeout=UI_WAIT_S * 1000)
+                page.keyboard.press("Enter")
+                # The server runs: its code lens is on the prompt and no error is shown.
+                lens = page.locator(".codelens-decoration", has_text="Optimize")
+                lens.first.wait_for(timeout=UI_WAIT_S * 1000)
+                item = page.locator(".statusbar-item", has_text=re.compile(r"^promptd"))
+                item.first.wait_for(timeout=UI_WAIT_S * 1000)
+                assert item.first.locator(".codicon-error").count() == 0
+        except BaseException:
+            folder = save_artifacts(
+                request.node.name, server, lambda p: page.screenshot(path=str(p))
+            )
+            print(f"artifacts of the failed run: {folder}")
+            raise
+        finally:
+            browser.close()

@@ -7,7 +7,8 @@ When one is missing the test fails in CI (``CI=true``) and is skipped elsewhere.
 
 Each run gets a fresh user-data-dir and extensions-dir in a temp folder, the .vsix that
 ``make -C clients/vscode test`` builds installed with ``code-server --install-extension``,
-and ``promptd.path`` in the *Machine* settings of that user-data-dir.
+and ``promptd.path`` in the *Machine* settings of that user-data-dir (or the User settings,
+where a remote window ignored it before the setting's scope was ``window``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import pytest
 
@@ -91,7 +92,11 @@ def wait_for(what: str, check: Callable[[], T | None], timeout_s: float) -> T:
 def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of code-server: Node 24 first on PATH, no inherited editor state."""
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(NODE_BIN), env.get("PATH", "")])
+    # No folder holding a promptd: the extension must find it through promptd.path alone.
+    path = [
+        d for d in env.get("PATH", "").split(os.pathsep) if d and not Path(d, "promptd").exists()
+    ]
+    env["PATH"] = os.pathsep.join([str(NODE_BIN), *path])
     for name in ("VSCODE_IPC_HOOK_CLI", "VSCODE_PROXY_URI", "PASSWORD", "HASHED_PASSWORD"):
         env.pop(name, None)
     env.update(extra or {})
@@ -139,9 +144,15 @@ def _answers(url: str) -> bool | None:
 
 
 @contextmanager
-def code_server(root: Path, *, promptd_path: Path, env: dict[str, str]) -> Iterator[CodeServer]:
+def code_server(
+    root: Path,
+    *,
+    promptd_path: Path,
+    env: dict[str, str],
+    path_in: Literal["Machine", "User"] = "Machine",
+) -> Iterator[CodeServer]:
     """code-server on 127.0.0.1 (auth none) with the extension installed and
-    ``promptd.path`` in the Machine settings; stopped afterwards."""
+    ``promptd.path`` in the ``path_in`` settings; stopped afterwards."""
     user_data, extensions = root / "user-data", root / "extensions"
     (user_data / "Machine").mkdir(parents=True)
     (user_data / "User").mkdir(parents=True)
@@ -157,11 +168,9 @@ def code_server(root: Path, *, promptd_path: Path, env: dict[str, str]) -> Itera
         capture_output=True,
         timeout=300,
     )
-    (user_data / "Machine" / "settings.json").write_text(
-        json.dumps({"promptd.path": str(promptd_path)}), encoding="utf-8"
-    )
+    machine_settings: dict[str, object] = {}
     # Quiet the workbench: no welcome page, trust prompt, update checks or tips.
-    user_settings = {
+    user_settings: dict[str, object] = {
         "workbench.startupEditor": "none",
         "security.workspace.trust.enabled": False,
         "telemetry.telemetryLevel": "off",
@@ -173,7 +182,9 @@ def code_server(root: Path, *, promptd_path: Path, env: dict[str, str]) -> Itera
         "chat.disableAIFeatures": True,
         "files.autoSave": "off",
     }
+    (user_settings if path_in == "User" else machine_settings)["promptd.path"] = str(promptd_path)
     (user_data / "User" / "settings.json").write_text(json.dumps(user_settings), "utf-8")
+    (user_data / "Machine" / "settings.json").write_text(json.dumps(machine_settings), "utf-8")
     port = free_port()
     log = root / "code-server.log"
     command = [*base, "--bind-addr", f"127.0.0.1:{port}", "--auth", "none"]
