@@ -25,10 +25,9 @@ from pathlib import Path
 # This file is bench/daemon.py: keep its folder off the path so `daemon` is the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from promptd.daemon import api  # noqa: E402
+from promptd.daemon import api, process  # noqa: E402
 from promptd.daemon.client import DaemonClient  # noqa: E402
 from promptd.daemon.paths import resolve  # noqa: E402
-from promptd.daemon.server import lifecycle  # noqa: E402
 
 PROMPT = (
     "please kindly write some stuff about dogs for {audience}, make it good and DONT make it "
@@ -100,7 +99,7 @@ def main() -> None:
     os.environ.update({"PROMPTD_HOME": str(home)})
     paths = resolve(home)
     subprocess.run([promptd_bin(), "start"], env=env, check=True, capture_output=True)
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None
     try:
         print(f"promptd daemon benchmark (pid {pid}, {os.cpu_count()} cores, offline engine)")

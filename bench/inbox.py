@@ -6,7 +6,7 @@
    inbox concurrency 4: wall time and its ratio to the ideal (provider calls x latency /
    concurrency). Target <= 1.3x.
 
-Each run starts ``python -m promptd.daemon.server`` in a temporary home (the real LMDB log, the real
+Each run starts ``promptd start --foreground`` in a temporary home (the real LMDB log, the real
 watcher), drops the file with a rename (taken at once) and polls for the result. Figures are
 printed; nothing is asserted.
 
@@ -46,7 +46,7 @@ def prompts_csv(n: int, text: str) -> bytes:
 
 def start_daemon(home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "promptd.daemon.server", "--home", str(home)],
+        [sys.executable, "-m", "promptd.daemon", "--home", str(home), "start", "--foreground"],
         env={**os.environ, **env, "PROMPTD_HOME": str(home)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

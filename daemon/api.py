@@ -4,31 +4,70 @@ One JSON object a line over the Unix socket in ``run/``. Params are decoded with
 ``forbid_unknown_fields`` (they come from people and editors); results are plain Structs.
 Long work (``optimize``, ``batch.submit``, ``backup.now``) sends ``progress`` notifications
 whose ``token`` is the request's ``progress_token`` when it gave one.
+
+The envelope, the framing and the error codes are :mod:`promptd.daemon.wire`'s (the codes
+are re-exported here).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
 import msgspec
 
 from .events import OptimizationCompleted
-from .values import Change, Finding, Scores, ticks_to_usd
+from .values import Change, Finding, Related, Scores, ticks_to_usd
 
-# JSON-RPC 2.0 error codes (the standard ones and ours, in the server-defined range)
-PARSE_ERROR: Final = -32700
-INVALID_REQUEST: Final = -32600
-METHOD_NOT_FOUND: Final = -32601
-INVALID_PARAMS: Final = -32602
-INTERNAL_ERROR: Final = -32603
-MESSAGE_TOO_LARGE: Final = -32001
-SHUTTING_DOWN: Final = -32002
-INPUT_ERROR: Final = -32010
-BUDGET_ERROR: Final = -32011
-PROVIDER_ERROR: Final = -32012
-NOT_FOUND: Final = -32013
-BACKUP_ERROR: Final = -32014
-BATCH_ERROR: Final = -32015
+# The JSON-RPC error codes are the wire protocol's (promptd.daemon.wire); they are here too
+# because a client reads them with the rest of the contract.
+from .wire import (
+    BACKUP_ERROR as BACKUP_ERROR,
+)
+from .wire import (
+    BATCH_ERROR as BATCH_ERROR,
+)
+from .wire import (
+    BUDGET_ERROR as BUDGET_ERROR,
+)
+from .wire import (
+    INPUT_ERROR as INPUT_ERROR,
+)
+from .wire import (
+    INTERNAL_ERROR as INTERNAL_ERROR,
+)
+from .wire import (
+    INVALID_PARAMS as INVALID_PARAMS,
+)
+from .wire import (
+    INVALID_REQUEST as INVALID_REQUEST,
+)
+from .wire import (
+    MESSAGE_TOO_LARGE as MESSAGE_TOO_LARGE,
+)
+from .wire import (
+    METHOD_NOT_FOUND as METHOD_NOT_FOUND,
+)
+from .wire import (
+    NOT_FOUND as NOT_FOUND,
+)
+from .wire import (
+    PARSE_ERROR as PARSE_ERROR,
+)
+from .wire import (
+    PROVIDER_ERROR as PROVIDER_ERROR,
+)
+from .wire import (
+    SHUTTING_DOWN as SHUTTING_DOWN,
+)
+
+MAX_BUDGET_USD: Final = 1_000_000.0
+"""The largest daily or monthly budget (USD) the daemon accepts; larger is surely a typo."""
+
+# A budget in USD: a finite amount from 0 to MAX_BUDGET_USD (inf and 1e400 fail the bound)
+BudgetUsd = Annotated[float, msgspec.Meta(ge=0, le=MAX_BUDGET_USD)]
+# An id a person types: a batch id (``b_...``) or a unique prefix of one; ASCII, so it is
+# always a valid key in the event log's index
+BatchId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 
 
 class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -79,6 +118,7 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     model_reason: str = ""
     scores_before: Scores | None = None
     scores_after: Scores | None = None
+    related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
 
 
 def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
@@ -108,6 +148,7 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         model_reason=done.model_reason,
         scores_before=before,
         scores_after=after,
+        related=list(done.related),
     )
 
 
@@ -222,11 +263,11 @@ class BudgetInfo(msgspec.Struct, kw_only=True):
 
 
 class BudgetSetParams(Params):
-    daily_usd: float | None = None
-    monthly_usd: float | None = None
+    daily_usd: BudgetUsd | None = None
+    monthly_usd: BudgetUsd | None = None
     clear_daily: bool = False
     clear_monthly: bool = False
-    alert_pct: int | None = None
+    alert_pct: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
 
 
 # --- backups / batches -------------------------------------------------------------------
@@ -272,7 +313,7 @@ class BatchInfo(msgspec.Struct, kw_only=True):
 
 
 class BatchIdParams(Params):
-    id: str
+    id: BatchId
 
 
 # --- progress notification -----------------------------------------------------------------
@@ -352,6 +393,16 @@ class StatusResult(msgspec.Struct, kw_only=True):
     log_file: str = ""
     optimizations: int = 0
     in_flight: int = 0
+    library: LibrarySummary | None = None
+
+
+class LibrarySummary(msgspec.Struct, kw_only=True):
+    """The library's line in ``status``: what is indexed and how often rewrites are kept."""
+
+    documents: int
+    kept: int
+    rejected: int
+    acceptance_rate: float | None
 
 
 class SubscribeParams(Params):

@@ -7,6 +7,11 @@
 * :func:`ensure_daemon`: start the daemon in the background when none answers (like
   ``gopls -remote=auto``) and wait for its socket with a deadline.
 
+Both clients are one codec (:class:`Calls`: ids, progress tokens, routing what the daemon
+sends, decoding results and errors) over two transports. They import the wire protocol
+(:mod:`promptd.daemon.wire`) and the process helpers (:mod:`promptd.daemon.process`), never
+the server package.
+
 Errors: a daemon that is not there raises :class:`DaemonNotRunning`; an error answer raises
 :class:`~promptd.daemon.errors.RPCError` with the daemon's code and message (and the exit code the
 CLI should use).
@@ -23,11 +28,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from . import api
-from .errors import DaemonError, RPCError
+from . import api, process, wire
+from .errors import DaemonError
 from .paths import Paths
-from .server import lifecycle, rpc
-from .server.address import socket_address
 
 if TYPE_CHECKING:
     import asyncio
@@ -64,25 +67,72 @@ def _token_of(params: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _raise_error(error: rpc.ErrorBody) -> None:
-    exc = RPCError(error.code, error.message, error.data)
-    if isinstance(error.data, dict) and isinstance(error.data.get("exit_code"), int):
-        exc.exit_code = error.data["exit_code"]
-    raise exc
+class Calls:
+    """The request/response codec both clients share; it does no I/O.
 
+    :meth:`request` makes a request line (a fresh id, a progress token when the caller
+    listens); :meth:`route` reads one line the daemon sent: a ``progress`` notification goes
+    to its call's callback, any other notification to ``on_notification``, and a reply is
+    returned for the transport to hand to the caller that waits for its id; :meth:`result`
+    decodes a reply into the result or raises its error.
+    """
 
-def _decode_result(raw: msgspec.Raw, result_type: type[T] | None) -> Any:
-    data = bytes(raw) or b"null"
-    if result_type is None:
-        return msgspec.json.decode(data)
-    return msgspec.json.decode(data, type=result_type)
+    def __init__(self, token_prefix: str) -> None:
+        self._ids = itertools.count(1)
+        self._prefix = token_prefix
+        self._progress: dict[str, ProgressCallback] = {}
+        self.on_notification: NotificationCallback | None = None
+
+    def request(
+        self, method: str, params: Any, on_progress: ProgressCallback | None
+    ) -> tuple[int, str | None, bytes]:
+        """(id, progress token, line) of a new request. With ``on_progress``, the request
+        gets a token (unless it has one) whose notifications go there until :meth:`end`."""
+        token = None
+        if on_progress is not None:
+            params = _with_token(params, f"{self._prefix}-{next(_tokens)}")
+            token = _token_of(params)
+            if token is not None:
+                self._progress[token] = on_progress
+        rid = next(self._ids)
+        return rid, token, wire.encode_request(rid, method, params)
+
+    def end(self, token: str | None) -> None:
+        """The request with ``token`` is over: drop its progress callback."""
+        if token is not None:
+            self._progress.pop(token, None)
+
+    def route(self, line: bytes) -> wire.Reply | None:
+        """A reply to hand to its caller, or None (a notification, routed here)."""
+        reply = wire.decode_reply(line)
+        if reply.method is None:
+            return reply
+        if reply.method == "progress":
+            if bytes(reply.params):
+                progress = _progress_decoder.decode(bytes(reply.params))
+                callback = self._progress.get(progress.token)
+                if callback is not None:
+                    callback(progress)
+        elif self.on_notification is not None:
+            self.on_notification(reply.method, bytes(reply.params) or b"null")
+        return None
+
+    @staticmethod
+    def result(reply: wire.Reply, result_type: type[T] | None) -> Any:
+        """The reply's decoded result (``result_type`` when given), or its error raised."""
+        if reply.error is not None:
+            wire.raise_error(reply.error)
+        data = bytes(reply.result) or b"null"
+        if result_type is None:
+            return msgspec.json.decode(data)
+        return msgspec.json.decode(data, type=result_type)
 
 
 def _connect_socket(paths: Paths, timeout: float) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        with socket_address(paths.socket) as address:
+        with wire.socket_address(paths.socket) as address:
             sock.connect(address)
     except (FileNotFoundError, ConnectionRefusedError) as exc:
         sock.close()
@@ -102,8 +152,9 @@ class Client:
     def __init__(self, sock: socket.socket, paths: Paths) -> None:
         self._sock = sock
         self._paths = paths
-        self._buffer = bytearray()
-        self._ids = itertools.count(1)
+        self._framer = wire.LineFramer()
+        self._lines: list[bytes] = []
+        self._calls = Calls("cli")
 
     @classmethod
     def connect(cls, paths: Paths, *, autostart: bool = False, timeout: float = 10.0) -> Client:
@@ -121,12 +172,7 @@ class Client:
         self._sock.close()
 
     def _read_line(self) -> bytes:
-        while True:
-            end = self._buffer.find(b"\n")
-            if end >= 0:
-                line = bytes(self._buffer[:end])
-                del self._buffer[: end + 1]
-                return line
+        while not self._lines:
             try:
                 chunk = self._sock.recv(262144)
             except TimeoutError as exc:
@@ -140,7 +186,8 @@ class Client:
                     "the daemon closed the connection (it may have stopped); run the "
                     "command again, or see run/daemon.log"
                 )
-            self._buffer += chunk
+            self._lines.extend(line for line in self._framer.feed(chunk) if line is not None)
+        return self._lines.pop(0)
 
     def call(
         self,
@@ -152,37 +199,29 @@ class Client:
         timeout: float | None = None,
     ) -> Any:
         """Send one request and return its decoded result (``result_type`` when given)."""
-        if on_progress is not None:
-            params = _with_token(params, f"cli-{next(_tokens)}")
-        token = _token_of(params)
-        rid = next(self._ids)
+        rid, token, line = self._calls.request(method, params, on_progress)
         self._sock.settimeout(timeout)
         try:
-            self._sock.sendall(rpc.encode_request(rid, method, params))
-        except OSError as exc:
-            raise DaemonError(f"lost the connection to the daemon: {exc}; run it again") from exc
-        while True:
-            line = self._read_line()
             try:
-                reply = rpc.decode_reply(line)
-            except msgspec.DecodeError as exc:
+                self._sock.sendall(line)
+            except OSError as exc:
                 raise DaemonError(
-                    f"the daemon sent an answer this client cannot read: {exc}; "
-                    "are the CLI and the daemon the same version?"
+                    f"lost the connection to the daemon: {exc}; run it again"
                 ) from exc
-            if reply.method is not None:  # a notification
-                if reply.method == "progress" and on_progress is not None and bytes(reply.params):
-                    progress = _progress_decoder.decode(bytes(reply.params))
-                    if progress.token == token:
-                        on_progress(progress)
-                continue
-            if reply.id != rid:
-                if reply.error is not None and reply.id is None:
-                    _raise_error(reply.error)
-                continue
-            if reply.error is not None:
-                _raise_error(reply.error)
-            return _decode_result(reply.result, result_type)
+            while True:
+                try:
+                    reply = self._calls.route(self._read_line())
+                except msgspec.DecodeError as exc:
+                    raise DaemonError(
+                        f"the daemon sent an answer this client cannot read: {exc}; "
+                        "are the CLI and the daemon the same version?"
+                    ) from exc
+                if reply is None:
+                    continue
+                if reply.id == rid or (reply.id is None and reply.error is not None):
+                    return self._calls.result(reply, result_type)
+        finally:
+            self._calls.end(token)
 
 
 # --- starting the daemon on demand ---------------------------------------------------------
@@ -201,23 +240,23 @@ def ensure_daemon(paths: Paths, *, timeout: float = 10.0) -> int | None:
     """Make sure a daemon serves ``paths``: start one in the background if needed and wait
     until its socket answers. Returns the daemon's pid."""
     if answers(paths):
-        return lifecycle.running_pid(paths)
+        return process.running_pid(paths)
     deadline = time.monotonic() + timeout
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     proc = None
     if pid is None:  # nobody owns the home: start one (a stale pid/socket is cleaned up)
-        proc = lifecycle.spawn_detached(paths)
+        proc = process.spawn_detached(paths)
     delay = 0.005
     while time.monotonic() < deadline:
         if answers(paths, timeout=max(0.05, deadline - time.monotonic())):
             if proc is not None:  # reap it when it exits, so no zombie is left behind
                 threading.Thread(target=proc.wait, daemon=True).start()
-            return lifecycle.running_pid(paths)
+            return process.running_pid(paths)
         if proc is not None and proc.poll() is not None:
-            if proc.returncode == 0 and lifecycle.running_pid(paths) is not None:
+            if proc.returncode == 0 and process.running_pid(paths) is not None:
                 proc = None  # another start won the race: wait for that daemon
                 continue
-            reason = lifecycle.last_error(paths) or f"exit code {proc.returncode}"
+            reason = process.last_error(paths) or f"exit code {proc.returncode}"
             raise DaemonError(f"the daemon exited while starting: {reason} (see {paths.log_file})")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
@@ -238,12 +277,20 @@ class DaemonClient:
         self._reader = reader
         self._writer = writer
         self.paths = paths
-        self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[rpc.Reply]] = {}
-        self._progress: dict[str, ProgressCallback] = {}
-        self.on_notification: NotificationCallback | None = None
+        self._calls = Calls(f"c{id(self):x}")
+        self._pending: dict[int, asyncio.Future[wire.Reply]] = {}
         self.closed = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._read_loop())
+
+    @property
+    def on_notification(self) -> NotificationCallback | None:
+        """Called with (method, params JSON) for each notification other than ``progress``;
+        an error the daemon sends with no id arrives as method ``error``."""
+        return self._calls.on_notification
+
+    @on_notification.setter
+    def on_notification(self, callback: NotificationCallback | None) -> None:
+        self._calls.on_notification = callback
 
     @classmethod
     async def connect(
@@ -255,7 +302,7 @@ class DaemonClient:
         if autostart and not answers(paths, timeout=0.5):
             await asyncio.to_thread(ensure_daemon, paths, timeout=timeout)
         try:
-            with socket_address(paths.socket) as address:
+            with wire.socket_address(paths.socket) as address:
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_unix_connection(address, limit=2**27), timeout
                 )
@@ -276,25 +323,17 @@ class DaemonClient:
             while True:
                 line = await self._reader.readuntil(b"\n")
                 try:
-                    reply = rpc.decode_reply(line)
+                    reply = self._calls.route(line)
                 except msgspec.DecodeError:
                     continue
-                self._route(reply)
+                if reply is not None:
+                    self._answer(reply)
         except Exception:  # EOF, reset, or a line over the limit: the connection is over
             pass
         finally:
             self._fail_pending()
 
-    def _route(self, reply: rpc.Reply) -> None:
-        if reply.method is not None:
-            if reply.method == "progress" and bytes(reply.params):
-                progress = _progress_decoder.decode(bytes(reply.params))
-                callback = self._progress.get(progress.token)
-                if callback is not None:
-                    callback(progress)
-            elif self.on_notification is not None:
-                self.on_notification(reply.method, bytes(reply.params) or b"null")
-            return
+    def _answer(self, reply: wire.Reply) -> None:
         if isinstance(reply.id, int):
             future = self._pending.pop(reply.id, None)
             if future is not None and not future.done():
@@ -325,34 +364,23 @@ class DaemonClient:
 
         if self.closed.is_set():
             raise DaemonError("the connection to the daemon is closed; reconnect")
-        if on_progress is not None:
-            params = _with_token(params, f"c{id(self):x}-{next(_tokens)}")
-        token = _token_of(params)
-        rid = next(self._ids)
-        future: asyncio.Future[rpc.Reply] = asyncio.get_running_loop().create_future()
+        rid, token, line = self._calls.request(method, params, on_progress)
+        future: asyncio.Future[wire.Reply] = asyncio.get_running_loop().create_future()
         self._pending[rid] = future
-        if token is not None and on_progress is not None:
-            self._progress[token] = on_progress
         try:
-            self._writer.write(rpc.encode_request(rid, method, params))
+            self._writer.write(line)
             await self._writer.drain()
             reply = await asyncio.wait_for(future, timeout)
         except (ConnectionError, OSError) as exc:
             raise DaemonError(f"lost the connection to the daemon: {exc}") from exc
         finally:
             self._pending.pop(rid, None)
-            if token is not None:
-                self._progress.pop(token, None)
-        if reply.error is not None:
-            _raise_error(reply.error)
-        return _decode_result(reply.result, result_type)
+            self._calls.end(token)
+        return self._calls.result(reply, result_type)
 
     async def notify(self, method: str, params: Any = None) -> None:
         """Send a notification (no answer)."""
-        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            message["params"] = params
-        self._writer.write(msgspec.json.encode(message) + b"\n")
+        self._writer.write(wire.encode_request(None, method, params))
         await self._writer.drain()
 
     async def close(self) -> None:

@@ -96,6 +96,16 @@ class LspConfig(_Section):
     debounce_ms: int = 300
 
 
+class LibraryConfig(_Section):
+    enabled: bool = True
+    paths: list[str] = msgspec.field(default_factory=list)  # folders of the user's prompt files
+    xai_collections: list[str] = msgspec.field(default_factory=list)  # opt-in Collections search
+    related: int = 3  # similar prompts shown with an optimization
+    min_similarity: int = 50  # 0-100 word overlap for a prompt to count as similar
+    examples_tokens: int = 1500  # what the LLM Designer is given as examples and context
+    max_file_bytes: int = 256 * 1024
+
+
 class ModelPrice(_Section):
     """USD per million tokens; ``above_200k`` prices apply past 200k prompt tokens."""
 
@@ -117,6 +127,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backup: BackupConfig = msgspec.field(default_factory=BackupConfig)
     inbox: InboxConfig = msgspec.field(default_factory=InboxConfig)
     lsp: LspConfig = msgspec.field(default_factory=LspConfig)
+    library: LibraryConfig = msgspec.field(default_factory=LibraryConfig)
     prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
 
     def api_key_env(self) -> str:

@@ -25,7 +25,7 @@ from typing import Final
 
 import msgspec
 
-from .values import Change, Finding, Scores
+from .values import Change, Finding, Related, Scores
 
 SCHEMA_VERSION: Final = 1
 
@@ -136,6 +136,24 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     cache_key: str = ""  # optimization-cache key (empty: not cacheable)
     source: str = "cli"
     batch_id: str = ""
+    related: list[Related] = msgspec.field(default_factory=list)  # what the library found
+
+
+class OptimizationKept(_Event, frozen=True, kw_only=True, tag="optimization.kept"):
+    """The author kept a rewrite: ``promptd keep ID``, or the editor saw the applied edit stay.
+    Kept rewrites rank first as examples for similar prompts."""
+
+    opt_id: str
+    source: str = "cli"  # cli | lsp | api
+
+
+class OptimizationRejected(_Event, frozen=True, kw_only=True, tag="optimization.rejected"):
+    """The author rejected a rewrite: ``promptd reject ID [--why TEXT]``, or undid it in the
+    editor. A rejected rewrite is never offered as an example again."""
+
+    opt_id: str
+    why: str = ""
+    source: str = "cli"
 
 
 class OptimizationFailed(_Event, frozen=True, kw_only=True, tag="optimization.failed"):
@@ -430,6 +448,8 @@ Event = (
     | AgentStepCompleted
     | OptimizationCompleted
     | OptimizationFailed
+    | OptimizationKept
+    | OptimizationRejected
     | CacheHit
     | CacheMiss
     | ProviderCallCompleted

@@ -25,6 +25,11 @@ class Paths(msgspec.Struct, frozen=True, kw_only=True):
     run: Path
 
     @property
+    def library(self) -> Path:
+        """The local search index (derived: ``promptd rebuild`` makes it again)."""
+        return self.events.parent / "library"
+
+    @property
     def socket(self) -> Path:
         return self.run / "promptd.sock"
 

@@ -56,6 +56,21 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     kind: str = "edit"  # edit | structure | remove | add
 
 
+class Related(msgspec.Struct, frozen=True, kw_only=True):
+    """Something similar the library found for an optimization: a past optimization, a prompt
+    file of the user's, or an xAI Collections passage. Shown to the author; on the LLM engine
+    given to the Designer as an example (``used="example"``) or as context."""
+
+    ref: str  # "opt:ID" | "file:PATH" | "collection:ID/DOC"
+    kind: str  # optimization | file | collection
+    similarity: int  # 0-100, word overlap with the prompt
+    score: int = 0  # the past optimization's score after
+    at: str = ""  # when that optimization ran (ISO 8601 date)
+    kept: bool = False  # the author kept that rewrite
+    used: str = "shown"  # shown | example | context
+    excerpt: str = ""
+
+
 class Scores(msgspec.Struct, frozen=True, kw_only=True):
     """The Evaluator's rubric, each 0-100; ``total`` is their weighted mean."""
 

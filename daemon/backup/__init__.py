@@ -9,8 +9,8 @@ Modules (one concept each):
 * :mod:`.verify`    checksum, opens, gapless log, projections rebuild
 * :mod:`.restore`   verified, all-or-nothing swap of ``events/``; :func:`~.restore.recover`
 * :mod:`.scheduler` APScheduler's daily job and the catch-up checks
-* :mod:`.service`   :class:`~.service.BackupService`, the daemon service (``backup.now``,
-  ``backup.list``, ``events.import``)
+* :mod:`.backup_service` :class:`~.backup_service.BackupService`, the daemon service
+  (``backup.now``, ``backup.list``, ``events.import``)
 * :mod:`.export`    json / jsonl / csv / zip exports, with secrets redacted
 * :mod:`.importer`  reading an export back, refusing bad input with line and reason
 * :mod:`.merge`     merging an export's events into a log, idempotently
@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from .backup_service import BackupService
     from .catalog import BackupEntry
     from .manifest import Manifest
     from .restore import recover
     from .rotation import BackupRef, Decision, Policy, plan
-    from .service import BackupService
     from .snapshot import take
     from .verify import VerifyResult
 
@@ -56,7 +56,7 @@ _WHERE = {
     "Decision": "rotation",
     "Policy": "rotation",
     "plan": "rotation",
-    "BackupService": "service",
+    "BackupService": "backup_service",
     "take": "snapshot",
     "VerifyResult": "verify",
 }

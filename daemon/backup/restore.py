@@ -30,6 +30,8 @@ from typing import Final, Protocol
 
 import msgspec
 
+from .. import process
+from ..client import ensure_daemon
 from ..errors import BackupError, PromptdError
 from ..events import BackupRestored
 from ..paths import Paths, ensure_private_dir
@@ -73,23 +75,17 @@ class ProcessDaemonControl:
         self.stop_timeout = stop_timeout
 
     def running_pid(self) -> int | None:
-        from ..server import lifecycle
-
-        return lifecycle.running_pid(self.paths)
+        return process.running_pid(self.paths)
 
     def stop(self, pid: int) -> None:
-        from ..server import lifecycle
-
-        lifecycle.terminate(pid)
-        if not lifecycle.wait_exit(self.paths, pid, self.stop_timeout):
+        process.terminate(pid)
+        if not process.wait_exit(self.paths, pid, self.stop_timeout):
             raise BackupError(
                 f"the daemon (pid {pid}) did not stop within {self.stop_timeout:g} s; "
                 "stop it with 'promptd stop' and restore again (nothing was changed)"
             )
 
     def start(self) -> None:
-        from ..client import ensure_daemon
-
         ensure_daemon(self.paths, timeout=30.0)
 
 
@@ -293,8 +289,6 @@ def restore(
     progress: Callable[[str], None] | None = None,
 ) -> RestoreResult:
     """Restore backup ``ident`` (an id, a unique prefix, or ``latest``) as the store."""
-    from ..server.lifecycle import PidLock
-
     say = progress or (lambda _msg: None)
     recover(paths)
     entry = find(paths.backups, ident)
@@ -321,7 +315,7 @@ def restore(
             say(f"stopping the daemon (pid {pid})")
             daemon.stop(pid)
         ensure_private_dir(paths.run)
-        lock = PidLock(paths.pid_file)
+        lock = process.PidLock(paths.pid_file)
         lock.acquire()  # no daemon may start while the store is being swapped
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

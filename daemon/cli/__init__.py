@@ -1,13 +1,18 @@
 """The ``promptd`` command: one click group whose subcommands load lazily.
 
 Each command lives in its own module and is imported only when it runs, so ``promptd
---help`` and ``promptd status`` stay fast (DESIGN.md "CLI").
+--help`` and ``promptd status`` stay fast (DESIGN.md "CLI"). A command's docstring is its
+help; ``promptd --help`` shows the first sentence, read from the module's source.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
+import importlib.util
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,62 +20,62 @@ import click
 from .. import __version__
 from ..errors import PromptdError
 
-# command name -> (module relative to this package, attribute, one-line help in `promptd --help`)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "start": (
-        ".lifecycle",
-        "start",
-        "Start the daemon (in the background by default).",
-    ),
-    "stop": (".lifecycle", "stop", "Stop the daemon gracefully."),
-    "status": (
-        ".lifecycle",
-        "status",
-        "Show the dashboard: daemon, spend, cache, backups.",
-    ),
-    "optimize": (
-        ".optimize",
-        "optimize",
-        "Optimize a prompt and print the result.",
-    ),
-    "lint": (
-        ".lint",
-        "lint",
-        "Print the Diagnoser's findings for a prompt (offline).",
-    ),
-    "history": (".records", "history", "List recent optimizations."),
-    "show": (
-        ".records",
-        "show",
-        "Show one optimization with its agent steps and costs.",
-    ),
-    "costs": (
-        ".records",
-        "costs",
-        "Show spend by day, model and source, with a forecast.",
-    ),
-    "budget": (".records", "budget", "Show or set the daily and monthly budget."),
-    "models": (".models", "models", "List the provider's models with prices."),
-    "batch": (
-        ".batch",
-        "batch",
-        "Optimize every prompt in a file (txt, md, json, jsonl, csv).",
-    ),
-    "backup": (".backup", "backup", "Make, list, verify or restore backups."),
-    "export": (".backup", "export", "Export history as json, jsonl, csv or zip."),
-    "import": (".backup", "import_", "Merge an export's events into the log."),
-    "rebuild": (
-        ".store",
-        "rebuild",
-        "Rebuild every projection from the event log.",
-    ),
-    "verify": (".store", "verify", "Check the event log and every projection."),
-    "lsp": (
-        ".lsp",
-        "lsp",
-        "Run the language server on stdio (editors start this).",
-    ),
+# command name -> (module relative to this package, attribute). Each command's help, the
+# line in `promptd --help` too, is its docstring: the one source.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "start": (".lifecycle", "start"),
+    "stop": (".lifecycle", "stop"),
+    "status": (".lifecycle", "status"),
+    "optimize": (".optimize", "optimize"),
+    "lint": (".lint_command", "lint"),
+    "history": (".records", "history"),
+    "show": (".records", "show"),
+    "costs": (".records", "costs"),
+    "budget": (".records", "budget"),
+    "models": (".models", "models"),
+    "batch": (".batch", "batch"),
+    "backup": (".backup", "backup"),
+    "export": (".backup", "export"),
+    "import": (".backup", "import_"),
+    "rebuild": (".store", "rebuild"),
+    "verify": (".store", "verify"),
+    "search": (".library", "search"),
+    "library": (".library", "library"),
+    "keep": (".library", "keep"),
+    "reject": (".library", "reject"),
+    "lsp": (".lsp", "lsp"),
 }
+
+
+def first_sentence(doc: str) -> str:
+    """The summary of a docstring: its first sentence (of its first paragraph)."""
+    text = " ".join(doc.strip().partition("\n\n")[0].split())
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+@functools.cache
+def _docstrings(module: str) -> dict[str, str]:
+    """The docstrings of a command module's functions, read from its source: no import."""
+    spec = importlib.util.find_spec(module, __package__)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return {}
+    tree = ast.parse(Path(spec.origin).read_bytes())
+    return {
+        node.name: ast.get_docstring(node) or ""
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+    }
+
+
+def summary(name: str) -> str:
+    """The line ``promptd --help`` shows for command ``name``: its docstring's first sentence."""
+    module, attr = COMMANDS[name]
+    doc = _docstrings(module).get(attr)
+    if doc is None:  # no source to read (a frozen install): import the command after all
+        command = getattr(importlib.import_module(module, __package__), attr)
+        doc = command.help or ""
+    return first_sentence(doc)
 
 
 class LazyGroup(click.Group):
@@ -87,9 +92,9 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Short help from the table above: --help imports no command module.
+        # Each command's summary from its docstring, read without importing its module.
         with formatter.section("Commands"):
-            formatter.write_dl([(name, spec[2]) for name, spec in COMMANDS.items()])
+            formatter.write_dl([(name, summary(name)) for name in COMMANDS])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

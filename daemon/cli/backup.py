@@ -46,7 +46,7 @@ def _local(iso: str) -> str:
 
 
 def _daemon_pid(paths: Paths) -> int | None:
-    from ..server.lifecycle import running_pid
+    from ..process import running_pid
 
     return running_pid(paths)
 
@@ -270,8 +270,9 @@ def _read_log(paths: Paths) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.pass_context
 def export(ctx: click.Context, fmt: str | None, output: Path, as_json: bool) -> None:
-    """Export the history: optimizations with original, optimized, scores, findings, costs.
+    """Export the history as json, jsonl, csv or zip.
 
+    Each optimization with its original, optimized, scores, findings and costs.
     jsonl holds every event (what `promptd import` reads); csv is for spreadsheets; json
     holds both; zip holds events.jsonl, optimizations.csv and a README. No API key is ever
     written.
@@ -309,7 +310,7 @@ def export(ctx: click.Context, fmt: str | None, output: Path, as_json: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
 @click.pass_context
 def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Merge the events of an export (jsonl, json or zip) into this home's log.
+    """Merge an export's events (jsonl, json or zip) into this home's log.
 
     Events keep their time; an event that is already here is skipped, so importing the
     same file twice adds nothing. A file with a bad line is refused whole, naming the line.
@@ -318,8 +319,8 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
     Example:
       promptd import ~/old-laptop/promptd-2026-11-27.zip
     """
+    from ..backup.backup_service import ImportParams
     from ..backup.merge import ImportSummary, merge_into
-    from ..backup.service import ImportParams
 
     paths = home_paths(ctx)
     path = file.expanduser().absolute()

@@ -10,11 +10,10 @@ import sys
 
 import click
 
-from .. import api
+from .. import api, process
 from .. import config as _config
 from ..client import Client, DaemonNotRunning, ensure_daemon
 from ..errors import DaemonError, PromptdError
-from ..server import lifecycle
 from .common import home_paths, print_json
 
 
@@ -23,9 +22,12 @@ from .common import home_paths, print_json
 @click.option(
     "--timeout", default=15.0, show_default=True, help="Seconds to wait for the socket to answer."
 )
+@click.option("--detached", is_flag=True, hidden=True)  # the background daemon `start` spawns
 @click.pass_context
-def start(ctx: click.Context, foreground: bool, timeout: float) -> None:
-    """Start the daemon: in the background by default, and return once it answers.
+def start(ctx: click.Context, foreground: bool, timeout: float, detached: bool) -> None:
+    """Start the daemon (in the background by default).
+
+    In the background, return once the daemon answers on its socket.
 
     \b
     Examples:
@@ -34,16 +36,16 @@ def start(ctx: click.Context, foreground: bool, timeout: float) -> None:
     """
     paths = home_paths(ctx)
     config = _config.load(paths.config_file)  # a bad config.toml fails here, not in the log
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     if pid is not None:
         click.echo(f"promptd is already running (pid {pid})")
         return
-    if lifecycle.clean_stale(paths):
+    if process.clean_stale(paths):
         click.echo("promptd: removed a stale pid file/socket left by a daemon that died", err=True)
-    if foreground:
-        from ..server.main import serve
+    if foreground or detached:
+        from ..server.main import run
 
-        sys.exit(serve(paths, foreground=True))
+        sys.exit(run(paths, detached=detached))
     pid = ensure_daemon(paths, timeout=timeout)
     click.echo(f"promptd started (pid {pid}, engine {config.engine_name()}); log: {paths.log_file}")
 
@@ -57,16 +59,18 @@ def start(ctx: click.Context, foreground: bool, timeout: float) -> None:
 )
 @click.pass_context
 def stop(ctx: click.Context, timeout: float | None) -> None:
-    """Stop the daemon gracefully: work in flight finishes (bounded), then it exits.
+    """Stop the daemon gracefully.
+
+    Work in flight finishes (up to daemon.shutdown_grace_s), then the daemon exits.
 
     \b
     Example:
       promptd stop
     """
     paths = home_paths(ctx)
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     if pid is None:
-        stale = lifecycle.clean_stale(paths)
+        stale = process.clean_stale(paths)
         click.echo("promptd is not running" + (" (removed a stale pid file)" if stale else ""))
         return
     if timeout is None:
@@ -78,8 +82,8 @@ def stop(ctx: click.Context, timeout: float | None) -> None:
         with Client.connect(paths, timeout=2.0) as client:
             client.call("shutdown", timeout=5.0)
     except (DaemonError, OSError):
-        lifecycle.terminate(pid)  # the socket does not answer: ask with a signal
-    if not lifecycle.wait_exit(paths, pid, timeout):
+        process.terminate(pid)  # the socket does not answer: ask with a signal
+    if not process.wait_exit(paths, pid, timeout):
         raise DaemonError(
             f"promptd (pid {pid}) did not stop within {timeout:g} s; "
             f"see {paths.log_file}, or kill {pid}"
@@ -91,7 +95,9 @@ def stop(ctx: click.Context, timeout: float | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Show the dashboard: daemon, engine, spend against budgets, cache, backups, inbox.
+    """Show the dashboard: daemon, engine, spend, cache, backups, inbox.
+
+    Spend is shown against the budgets.
 
     Works without a daemon too (reads the event log directly, and says so).
 

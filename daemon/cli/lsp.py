@@ -8,7 +8,7 @@ import click
 @click.command()
 @click.pass_context
 def lsp(ctx: click.Context) -> None:
-    """Run the language server on stdio; editors start this, people rarely do.
+    """Run the language server on stdio (editors start this).
 
     \b
     Example (Neovim 0.11+):

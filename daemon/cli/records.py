@@ -7,6 +7,7 @@ only the daemon writes, so it starts one when needed.
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 import click
@@ -116,13 +117,20 @@ def _amount(value: str | None, name: str) -> float | None:
         return _CLEAR
     try:
         amount = float(text)
-    except ValueError as exc:
+    except ValueError:
+        amount = math.nan
+    if not math.isfinite(amount):  # "lots", but also "nan" and "inf", which float() reads
         raise click.BadParameter(
             f"{value!r} is not an amount in USD; write e.g. 5 or 2.50 (none: no limit)",
             param_hint=name,
-        ) from exc
+        )
     if amount < 0:
         raise click.BadParameter("a budget cannot be negative", param_hint=name)
+    if amount > api.MAX_BUDGET_USD:
+        raise click.BadParameter(
+            f"a budget is at most {api.MAX_BUDGET_USD:.0f} USD; check the amount",
+            param_hint=name,
+        )
     return amount
 
 

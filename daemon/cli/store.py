@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import config as _config
 from ..errors import StoreError
 from ..paths import Paths
+from ..process import running_pid
 from ..projections import open_log
-from ..server.lifecycle import running_pid
 from .common import home_paths, print_json
+
+if TYPE_CHECKING:
+    from ..store import EventLog
 
 
 def _require_log(paths: Paths) -> None:
@@ -26,8 +30,10 @@ def _require_log(paths: Paths) -> None:
 @click.command()
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
-    """Rebuild every projection (history, budget, cache, stats, backups, batches) from the
-    event log. Needs the daemon stopped: it writes the store.
+    """Rebuild every projection from the event log.
+
+    History, budget, cache, stats, backups and batches. Needs the daemon stopped: it writes
+    the store.
 
     \b
     Example:
@@ -47,10 +53,25 @@ def rebuild(ctx: click.Context) -> None:
         log.rebuild()
         count = log.count()
         names = log.folds.names()
+        library = _rebuild_library(paths, cfg, log) if cfg.library.enabled else None
     took = time.perf_counter() - started
     click.echo(
         f"Rebuilt {len(names)} projections ({', '.join(names)}) from {count} events "
         f"in {took:.2f} s."
+    )
+    if library is not None:
+        click.echo(
+            f"Rebuilt the library index: {library.get('optimization', 0)} optimizations, "
+            f"{library.get('file', 0)} prompt files."
+        )
+
+
+def _rebuild_library(paths: Paths, cfg: _config.Config, log: EventLog[Any]) -> dict[str, int]:
+    from ..library import feed
+
+    folders = feed.folders_of(cfg.library.paths)
+    return feed.rebuild(
+        paths.library, log.store_id(), log.read(), folders, cfg.library.max_file_bytes
     )
 
 
@@ -58,9 +79,11 @@ def rebuild(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON document.")
 @click.pass_context
 def verify(ctx: click.Context, as_json: bool) -> None:
-    """Check the event log (gapless sequences, every record decodes) and that every
-    projection equals a fresh rebuild; print what differs. Exit status 1 on problems.
-    Read-only: safe while the daemon runs.
+    """Check the event log and every projection.
+
+    The log: gapless sequences, every record decodes. Each projection: equal to a fresh
+    rebuild; what differs is printed. Exit status 1 on problems. Read-only: safe while the
+    daemon runs.
 
     \b
     Example:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import api
+from ..values import Related
 from .backup import _size
 
 
@@ -234,6 +235,7 @@ def render_show(s: api.ShowResult, running: bool) -> None:
     out.print(o.original, markup=False)
     out.print(Text("optimized", style="bold"))
     out.print(o.optimized, markup=False)
+    render_related(o.related)
 
 
 def _cost_table(title: str, rows: list[api.CostRow]) -> Table:
@@ -301,6 +303,29 @@ def render_summary(r: api.OptimizeResult) -> None:
     if left:
         err.print("needs your input:")
         render_findings(list(left))
+    render_related(r.related)
+
+
+def describe_related(rel: Related) -> str:
+    """One line for a similar prompt the library found."""
+    if rel.kind == "optimization":
+        opt_id = rel.ref.removeprefix("opt:")
+        kept = ", kept" if rel.kept else ""
+        used = " (given to the Designer as an example)" if rel.used == "example" else ""
+        return (
+            f"you optimized a similar prompt on {rel.at or 'an earlier day'}: score {rel.score}"
+            f"{kept}, {rel.similarity}% similar{used} — promptd show {opt_id}"
+        )
+    where = rel.ref.partition(":")[2]
+    used = " (given to the Designer as context)" if rel.used == "context" else ""
+    return f"a prompt in your library, {rel.similarity}% similar{used}: {where}"
+
+
+def render_related(related: list[Related]) -> None:
+    if related:
+        err.print("similar prompts:")
+        for rel in related:
+            err.print(f"  {describe_related(rel)}", markup=False)
 
 
 def render_diff(original: str, optimized: str) -> None:

@@ -10,7 +10,8 @@ Modules (one concept each):
 * :mod:`.batch` the runner: bounded concurrency, budget, events, atomic output
 * :mod:`.report` ``NAME.report.md``
 * :mod:`.bridge` the event log and the daemon's optimize call
-* :mod:`.service` :class:`~.service.InboxService`, the daemon service (``batch.*`` methods)
+* :mod:`.inbox_service` :class:`~.inbox_service.InboxService`, the daemon service
+  (``batch.*`` methods)
 """
 
 from __future__ import annotations

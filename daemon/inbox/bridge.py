@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .. import api
 from ..events import BatchCompleted, BatchItemCompleted, BatchStarted, BudgetRefused, Event
 from ..values import Finding
+from ..wire import Call
 from .batch import OptimizeCall
 from .book import BatchBook, BatchRecord
 
@@ -115,8 +116,6 @@ class CoreBridge:
         degraded; for a batch that means the budget has run out, so it raises the budget's
         own :class:`BudgetError` and the runner marks the rest of the batch ``budget``.
         """
-        from ..server.rpc import Call
-
         params = api.OptimizeParams(
             text=call.text,
             prompt_type=call.prompt_type,

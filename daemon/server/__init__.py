@@ -2,32 +2,35 @@
 
 Modules:
 
-* :mod:`.rpc` JSON-RPC 2.0 framing, errors, :class:`~.rpc.Method` and :class:`~.rpc.Call`
 * :mod:`.listener` the 0600 socket, the peer-uid check, line framing with a size cap
 * :mod:`.dispatch` requests -> concurrent tasks, subscriptions, graceful drain
-* :mod:`.lifecycle` pid-file lock, stale detection, spawning detached
 * :mod:`.logs` the rotating structured log with secrets filtered out
 * :mod:`.app` :class:`Daemon`: services, signals, start and stop
-* :mod:`.service` :class:`CoreService`: status, optimize, lint, history, show, costs, budget
-* :mod:`.main` ``python -m promptd.daemon.server`` / ``promptd start``
+* :mod:`.core_service` :class:`CoreService`: status, optimize, lint, history, show, costs, budget
+* :mod:`.main` builds and runs a daemon (``promptd start``)
+
+What the clients share with the daemon lives outside this package, so that a client never
+imports it: :mod:`promptd.daemon.wire` (JSON-RPC framing, errors,
+:class:`~promptd.daemon.wire.Method` and :class:`~promptd.daemon.wire.Call`) and
+:mod:`promptd.daemon.process` (the pid-file lock, stale detection, spawning detached).
 
 Adding a service (backups, inbox...). A service is any object with::
 
     name: str
-    def methods(self) -> Mapping[str, rpc.Method]   # control-API methods it answers
+    def methods(self) -> Mapping[str, wire.Method]   # control-API methods it answers
     async def start(self) -> None                   # after the core service has started
     async def stop(self) -> None                    # before the core service stops
 
 Write a factory ``Factory(daemon: Daemon) -> Service`` and list it in
 :data:`promptd.daemon.server.main.SERVICES`
-(``("promptd.daemon.backup.service", "BackupService")`` is
+(``("promptd.daemon.backup.backup_service", "BackupService")`` is
 already there). The daemon calls it before start and then
 ``daemon.register_service(service)``. From the daemon a service gets ``daemon.config``,
 ``daemon.paths``, ``daemon.core`` (the :class:`CoreService`: ``core.store`` the event log,
 ``core.optimize(params, call)``), ``daemon.spawn(coro, name)`` for background tasks,
 ``daemon.publish(topic, method, params)`` to push notifications to subscribers and
 ``daemon.reload_hooks`` to hear about SIGHUP. A method is
-``rpc.Method(ParamsStruct, async handler(params, call), work=True)``; ``work=True`` makes
+``wire.Method(ParamsStruct, async handler(params, call), work=True)``; ``work=True`` makes
 the daemon wait for it (bounded) at shutdown; a handler reports progress with
 ``call.progress(api.Progress(...))``. Exceptions from
 ``promptd.daemon.errors`` become JSON-RPC errors
@@ -50,11 +53,8 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .app import Daemon, Service
-    from .rpc import Call, Method
 
-__all__ = ["Call", "Daemon", "Method", "Service"]
+__all__ = ["Daemon", "Service"]
 
 
-__getattr__, __dir__ = lazy_exports(
-    __name__, {"Daemon": "app", "Service": "app", "Call": "rpc", "Method": "rpc"}
-)
+__getattr__, __dir__ = lazy_exports(__name__, {"Daemon": "app", "Service": "app"})

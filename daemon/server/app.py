@@ -24,17 +24,17 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .. import __version__, api
+from .. import __version__, api, process, wire
 from .. import config as _config
 from ..config import Config
 from ..errors import ConfigError
 from ..paths import Paths, ensure_private_dir
-from . import lifecycle, logs, rpc
+from . import logs
 from .dispatch import Dispatcher
 from .listener import Connection, Listener
 
 if TYPE_CHECKING:
-    from .service import CoreService
+    from .core_service import CoreService
 
 log = logs.get("daemon")
 
@@ -54,7 +54,7 @@ class Service(Protocol):
 
     name: str
 
-    def methods(self) -> Mapping[str, rpc.Method]: ...
+    def methods(self) -> Mapping[str, wire.Method]: ...
 
     async def start(self) -> None: ...
 
@@ -78,11 +78,11 @@ class Daemon:
         self.core: CoreService | None = None  # set by the core service
         self._stop = asyncio.Event()
         self._started = False
-        self._lock = lifecycle.PidLock(paths.pid_file)
+        self._lock = process.PidLock(paths.pid_file)
         self._listener = Listener(paths.socket, self.dispatcher, config.daemon.max_message_bytes)
         self._background: set[asyncio.Task[Any]] = set()
-        self.dispatcher.add("shutdown", rpc.Method(api.Empty, self._rpc_shutdown))
-        self.dispatcher.add("subscribe", rpc.Method(api.SubscribeParams, self._rpc_subscribe))
+        self.dispatcher.add("shutdown", wire.Method(api.Empty, self._rpc_shutdown))
+        self.dispatcher.add("subscribe", wire.Method(api.SubscribeParams, self._rpc_subscribe))
 
     # --- services ------------------------------------------------------------------------
 
@@ -118,12 +118,12 @@ class Daemon:
 
     # --- control methods -------------------------------------------------------------------
 
-    async def _rpc_shutdown(self, params: api.Empty, call: rpc.Call) -> dict[str, Any]:
+    async def _rpc_shutdown(self, params: api.Empty, call: wire.Call) -> dict[str, Any]:
         log.info("shutdown requested over the socket")
         asyncio.get_running_loop().call_soon(self.request_stop, "shutdown")
         return {"stopping": True, "pid": self.pid}
 
-    async def _rpc_subscribe(self, params: api.SubscribeParams, call: rpc.Call) -> dict[str, Any]:
+    async def _rpc_subscribe(self, params: api.SubscribeParams, call: wire.Call) -> dict[str, Any]:
         conn = call.conn
         if isinstance(conn, Connection):
             self.dispatcher.subscribe(conn, set(params.topics))
@@ -167,7 +167,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
 
     async def run(self, *, detached: bool = False) -> int:
-        """Serve until stopped. Raises :class:`lifecycle.AlreadyRunning` before anything else
+        """Serve until stopped. Raises :class:`process.AlreadyRunning` before anything else
         when another daemon owns the home."""
         ensure_private_dir(self.paths.run)
         self._lock.acquire()

@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from .. import api
-from . import logs, rpc
+from .. import wire
+from . import logs
 from .listener import Connection
 
 log = logs.get("rpc")
@@ -25,14 +25,14 @@ class Dispatcher:
     """The listener's :class:`~.listener.LineHandler`: parses, routes, answers."""
 
     def __init__(self, unavailable: Mapping[str, str] | None = None) -> None:
-        self.methods: dict[str, rpc.Method] = {}
+        self.methods: dict[str, wire.Method] = {}
         # method -> why it is missing ("backups are not available: ..."), until a service adds it
         self.unavailable: dict[str, str] = dict(unavailable or {})
         self.accepting = True
         self.subscribers: dict[Connection, set[str]] = {}
-        self._tasks: dict[asyncio.Task[None], rpc.Method] = {}
+        self._tasks: dict[asyncio.Task[None], wire.Method] = {}
 
-    def add(self, name: str, method: rpc.Method) -> None:
+    def add(self, name: str, method: wire.Method) -> None:
         if name in self.methods:
             raise ValueError(f"method {name!r} is registered twice")
         self.methods[name] = method
@@ -41,19 +41,19 @@ class Dispatcher:
 
     def on_line(self, conn: Connection, line: bytes) -> None:
         try:
-            request = rpc.parse_request(line)
-        except rpc.RequestError as exc:
-            conn.send(rpc.encode_error(exc.id, exc.code, str(exc)))
+            request = wire.parse_request(line)
+        except wire.RequestError as exc:
+            conn.send(wire.encode_error(exc.id, exc.code, str(exc)))
             return
         method = self.methods.get(request.method)
         if method is None:
-            self._answer_error(conn, request, api.METHOD_NOT_FOUND, self._missing(request.method))
+            self._answer_error(conn, request, wire.METHOD_NOT_FOUND, self._missing(request.method))
             return
         if not self.accepting:
             self._answer_error(
                 conn,
                 request,
-                api.SHUTTING_DOWN,
+                wire.SHUTTING_DOWN,
                 "the daemon is stopping; try again once it has restarted (promptd start)",
             )
             return
@@ -74,35 +74,40 @@ class Dispatcher:
         return f"unknown method {name!r}; the daemon knows: {known}"
 
     @staticmethod
-    def _answer_error(conn: Connection, request: rpc.Request, code: int, message: str) -> None:
+    def _answer_error(conn: Connection, request: wire.Request, code: int, message: str) -> None:
         if not request.is_notification:
-            conn.send(rpc.encode_error(request.id, code, message))  # type: ignore[arg-type]
+            conn.send(wire.encode_error(request.id, code, message))  # type: ignore[arg-type]
 
-    async def _serve(self, conn: Connection, request: rpc.Request, method: rpc.Method) -> None:
-        rid: rpc.Id = None if request.id is msgspec.UNSET else request.id
+    async def _serve(self, conn: Connection, request: wire.Request, method: wire.Method) -> None:
+        rid: wire.Id = None if request.id is msgspec.UNSET else request.id
         try:
-            params = rpc.decode_params(request.params, method.params)
-            call = rpc.Call(conn, rid, request.method, getattr(params, "progress_token", None))
+            params = wire.decode_params(request.params, method.params)
+            call = wire.Call(conn, rid, request.method, getattr(params, "progress_token", None))
             result = await method.handler(params, call)
         except asyncio.CancelledError:
             self._answer_error(
                 conn,
                 request,
-                api.SHUTTING_DOWN,
+                wire.SHUTTING_DOWN,
                 "interrupted: the daemon stopped before this finished; run it again",
             )
             raise
         except Exception as exc:
-            code, message, data = rpc.error_for(exc)
-            if code == api.INTERNAL_ERROR and not isinstance(exc, rpc.RequestError):
+            code, message, data = wire.error_for(exc)
+            if code == wire.INTERNAL_ERROR and not isinstance(exc, wire.RequestError):
                 log.exception("method failed", extra=logs.fields(method=request.method))
             else:
                 log.info("request refused", extra=logs.fields(method=request.method, code=code))
             if not request.is_notification:
-                conn.send(rpc.encode_error(rid, code, message, data))
+                conn.send(wire.encode_error(rid, code, message, data))
             return
         if not request.is_notification:
-            conn.send(rpc.encode_result(rid, result))
+            try:
+                answer = wire.encode_result(rid, result)
+            except Exception as exc:  # a result JSON cannot hold: say so, do not go silent
+                log.exception("cannot encode a result", extra=logs.fields(method=request.method))
+                answer = wire.encode_error(rid, *wire.error_for(exc))
+            conn.send(answer)
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -114,7 +119,7 @@ class Dispatcher:
         """Send a notification to every connection subscribed to ``topic``; how many got it."""
         targets = [c for c, topics in self.subscribers.items() if topic in topics]
         if targets:
-            data = rpc.encode_notification(method, params)
+            data = wire.encode_notification(method, params)
             for conn in targets:
                 conn.send(data)
         return len(targets)

@@ -3,8 +3,10 @@
 * The socket is created mode 0600 inside ``run/`` (0700), and a peer whose uid is not the
   daemon's is refused (``SO_PEERCRED`` on Linux, ``LOCAL_PEERCRED`` on macOS/BSD): the
   permission bits are the first wall, the uid check the second.
-* Framing: one JSON object a line. A line longer than ``max_message_bytes`` is skipped to
-  its newline and answered with one ``MESSAGE_TOO_LARGE`` error: the connection survives.
+* Framing (:class:`~promptd.daemon.wire.LineFramer`): one JSON object a line. A line longer
+  than ``max_message_bytes`` is skipped to its newline and answered with one
+  ``MESSAGE_TOO_LARGE`` error: the connection survives, as it does any line that fails.
+* A listen backlog of :data:`BACKLOG`: hundreds of clients connecting at once all get in.
 * What a line means is the :class:`LineHandler`'s business (the dispatcher).
 """
 
@@ -19,14 +21,16 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
-from .. import api
-from . import logs, rpc
-from .address import socket_address
+from .. import wire
+from . import logs
 
 log = logs.get("listener")
 
 _READ_CHUNK = 256 * 1024
 _MAX_WRITE_BUFFER = 64 * 1024 * 1024  # a client that never reads is dropped past this
+# Connections the kernel queues before the loop accepts them: many clients at once (editors,
+# scripts, a batch of `promptd lint`) must wait in the queue, not get EAGAIN.
+BACKLOG = 512
 
 
 def peer_uid(sock: socket.socket) -> int | None:
@@ -89,34 +93,17 @@ class Connection:
 
     async def serve(self) -> None:
         """Read lines until the client goes away."""
-        buffer = bytearray()
-        skipping = False  # inside an oversized line: drop bytes up to its newline
+        framer = wire.LineFramer(self.max_bytes)
         try:
             while not self.closed:
                 chunk = await self.reader.read(_READ_CHUNK)
                 if not chunk:
                     break
-                start = 0
-                while True:
-                    end = chunk.find(b"\n", start)
-                    if end < 0:
-                        if not skipping:
-                            buffer += chunk[start:]
-                            if len(buffer) > self.max_bytes:
-                                buffer.clear()
-                                skipping = True
-                                self._too_large()
-                        break
-                    if skipping:
-                        skipping = False
-                    else:
-                        buffer += chunk[start:end]
-                        if len(buffer) > self.max_bytes:
-                            self._too_large()
-                        elif buffer.strip():
-                            self.handler.on_line(self, bytes(buffer))
-                        buffer.clear()
-                    start = end + 1
+                for line in framer.feed(chunk):
+                    if line is None:  # over the cap
+                        self._too_large()
+                    elif line.strip():
+                        self._handle(line)
         except (ConnectionError, OSError):
             pass
         finally:
@@ -126,11 +113,19 @@ class Connection:
             with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
 
+    def _handle(self, line: bytes) -> None:
+        """One line to the handler; a bug there answers this line, the connection goes on."""
+        try:
+            self.handler.on_line(self, line)
+        except Exception as exc:
+            log.exception("a request line failed", extra=logs.fields(conn=self.number))
+            self.send(wire.encode_error(None, *wire.error_for(exc)))
+
     def _too_large(self) -> None:
         self.send(
-            rpc.encode_error(
+            wire.encode_error(
                 None,
-                api.MESSAGE_TOO_LARGE,
+                wire.MESSAGE_TOO_LARGE,
                 f"message too large: over {self.max_bytes} bytes (daemon.max_message_bytes); "
                 "send a smaller request",
             )
@@ -154,9 +149,9 @@ class Listener:
             self.path.unlink()  # stale: the pid lock said nobody owns this home
         old_umask = os.umask(0o177)  # the socket is born 0600
         try:
-            with socket_address(self.path) as address:
+            with wire.socket_address(self.path) as address:
                 self._server = await asyncio.start_unix_server(
-                    self._accept, path=address, limit=_READ_CHUNK
+                    self._accept, path=address, limit=_READ_CHUNK, backlog=BACKLOG
                 )
         finally:
             os.umask(old_umask)
@@ -169,9 +164,9 @@ class Listener:
         if not peer_allowed(uid, self._uid):
             log.warning("refused a client of another user", extra=logs.fields(uid=uid))
             writer.write(
-                rpc.encode_error(
+                wire.encode_error(
                     None,
-                    api.INVALID_REQUEST,
+                    wire.INVALID_REQUEST,
                     f"refused: this daemon belongs to uid {self._uid}, you are uid {uid}",
                 )
             )

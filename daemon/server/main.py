@@ -1,5 +1,5 @@
-"""Run a daemon: ``python -m promptd.daemon.server [--home DIR] [--detached]``, or
-``promptd start``.
+"""Run a daemon: what ``promptd start --foreground`` and the detached daemon that
+``promptd start`` spawns (``promptd start --detached``) call.
 
 :func:`serve` builds the :class:`~promptd.daemon.server.app.Daemon`, registers the core service and
 every optional service whose module is installed (:data:`SERVICES`), and runs it.
@@ -7,30 +7,30 @@ every optional service whose module is installed (:data:`SERVICES`), and runs it
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from .. import config as _config
+from .. import process
 from ..errors import PromptdError
-from ..paths import Paths, ensure_private_dir, resolve
-from . import lifecycle, logs
+from ..paths import Paths, ensure_private_dir
+from . import logs
 from .app import Daemon, Service
 
 # Optional services: (module, factory). A factory takes the Daemon and returns a Service;
 # a module that is not there yet is skipped (its methods answer "not available").
 SERVICES: tuple[tuple[str, str], ...] = (
-    ("promptd.daemon.backup.service", "BackupService"),
-    ("promptd.daemon.inbox.service", "InboxService"),
+    ("promptd.daemon.backup.backup_service", "BackupService"),
+    ("promptd.daemon.inbox.inbox_service", "InboxService"),
+    ("promptd.daemon.library.keeper", "LibraryService"),
 )
 
 
 def build(paths: Paths, config: _config.Config, *, foreground: bool = False) -> Daemon:
     """A daemon with the core service and the optional services registered."""
-    from .service import CoreService
+    from .core_service import CoreService
 
     daemon = Daemon(paths, config, foreground=foreground)
     core = CoreService(daemon)
@@ -58,19 +58,16 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
     daemon = build(paths, config, foreground=foreground)
     try:
         return asyncio.run(daemon.run(detached=detached))
-    except lifecycle.AlreadyRunning as exc:
+    except process.AlreadyRunning as exc:
         print(f"promptd: {exc}", file=sys.stderr)
         return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m promptd.daemon.server")
-    parser.add_argument("--home", default=None)
-    parser.add_argument("--detached", action="store_true")
-    args = parser.parse_args(argv)
-    paths = resolve(args.home)
+def run(paths: Paths, *, detached: bool = False) -> int:
+    """``promptd start --foreground`` (or the detached daemon ``promptd start`` spawns): serve
+    until stopped and return the exit code; errors go to stderr and the log in one line."""
     try:
-        return serve(paths, foreground=not args.detached, detached=args.detached)
+        return serve(paths, foreground=not detached, detached=detached)
     except PromptdError as exc:
         logs.get().error("%s", exc)
         print(f"promptd: {exc}", file=sys.stderr)
@@ -81,7 +78,3 @@ def main(argv: list[str] | None = None) -> int:
         logs.get().exception("the daemon failed: %s: %s", type(exc).__name__, exc)
         print(f"promptd: the daemon failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-
-
-def run_module() -> Any:
-    sys.exit(main())

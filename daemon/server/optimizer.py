@@ -35,6 +35,7 @@ from ..events import (
 )
 from ..projections import StoreView
 from ..store.writer import AsyncEventLog
+from ..values import Related
 from . import logs, queries
 
 if TYPE_CHECKING:
@@ -102,7 +103,12 @@ class Optimizer:
         return self._llm().estimate(params.text, params.model)
 
     async def optimize(
-        self, params: api.OptimizeParams, progress: Progress, *, batch_id: str = ""
+        self,
+        params: api.OptimizeParams,
+        progress: Progress,
+        *,
+        batch_id: str = "",
+        related: Sequence[Related] = (),
     ) -> api.OptimizeResult:
         started = time.perf_counter()
         engine = params.engine or self.config.engine_name()
@@ -156,6 +162,8 @@ class Optimizer:
                         ev = msgspec.structs.replace(ev, cost_ticks=agents.cost_ticks)
                     if ev.degraded:  # a stand-in answer must not be served from cache later
                         ev = msgspec.structs.replace(ev, cache_key="")
+                    if related:  # what the library found, for `show` and the result
+                        ev = msgspec.structs.replace(ev, related=list(related))
                     final.append(ev)
                 out.append(ev)
             if miss:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from .. import __version__, api
+from .. import __version__, api, wire
 from ..backup.catalog import list_backups
 from ..config import Config
 from ..errors import BackupError, RPCError, StoreError
@@ -91,21 +91,21 @@ def show(view: StoreView, params: api.ShowParams) -> api.ShowResult:
         matches = view.history.match(wanted, limit=2)
         if len(matches) > 1:
             raise RPCError(
-                api.NOT_FOUND,
+                wire.NOT_FOUND,
                 f"{wanted!r} matches several optimizations; give "
                 "more of the id (promptd history shows them)",
             )
         entry = matches[0] if matches else None
     if entry is None:
         raise RPCError(
-            api.NOT_FOUND, f"no optimization with id {wanted!r}; `promptd history` lists them"
+            wire.NOT_FOUND, f"no optimization with id {wanted!r}; `promptd history` lists them"
         )
     opt_id = entry.opt_id
     done = view.history.completed(opt_id)
     if done is None:
         failure = view.history.failure(opt_id)
         reason = f"it failed: {failure.message}" if failure is not None else "it has not finished"
-        raise RPCError(api.NOT_FOUND, f"optimization {opt_id} has no result: {reason}")
+        raise RPCError(wire.NOT_FOUND, f"optimization {opt_id} has no result: {reason}")
     steps = [
         api.StepInfo(
             agent=ev.agent,

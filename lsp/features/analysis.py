@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from promptd.daemon.engine.lint import LintReport, lint
 from promptd.daemon.errors import PromptdError
 
 from .detect import Prompt, detect, redetect
 from .documents import Document
+
+if TYPE_CHECKING:
+    from promptd.daemon.engine.lint import LintReport
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ class Analyzer:
             self._lint.move_to_end(key)
             return hit
         try:
+            from promptd.daemon.engine.lint import lint  # the engine loads at the first lint
+
             result: tuple[LintReport | None, str] = (lint(text, prompt_type), "")
         except PromptdError as exc:
             result = (None, str(exc))

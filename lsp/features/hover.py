@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from promptd.daemon.api import HistoryItem
-from promptd.daemon.engine.lint import LintReport
 
 from .detect import Prompt
+
+if TYPE_CHECKING:
+    from promptd.daemon.engine.lint import LintReport
 
 _ORDER = {"error": 0, "warning": 1, "info": 2, "hint": 3}
 TOP_FINDINGS = 3

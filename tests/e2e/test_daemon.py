@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from promptd.daemon import api
+from promptd.daemon import api, process, wire
 from promptd.daemon.client import DaemonClient
 from promptd.daemon.events import (
     DaemonStopped,
@@ -26,7 +26,7 @@ from promptd.daemon.events import (
 )
 from promptd.daemon.paths import Paths, resolve
 from promptd.daemon.projections import open_log
-from promptd.daemon.server import lifecycle
+from tests.waiting import wait_until
 
 PROMPT = "please kindly write some stuff about dogs for {audience}, make it good!!!"
 
@@ -45,13 +45,13 @@ def promptd(
 
 def stop_daemon(paths: Paths) -> None:
     """Teardown: ask politely, then with SIGTERM, then SIGKILL; with deadlines."""
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     if pid is None:
         return
     subprocess.run([_promptd(), "stop", "--timeout", "10"], capture_output=True, timeout=20)
-    if lifecycle.running_pid(paths) == pid:
+    if process.running_pid(paths) == pid:
         os.kill(pid, signal.SIGKILL)
-        lifecycle.wait_exit(paths, pid, 5)
+        process.wait_exit(paths, pid, 5)
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def events(paths: Paths) -> list[object]:
 def test_start_status_stop(paths: Paths) -> None:
     started = promptd("start")
     assert started.returncode == 0, started.stderr
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None and f"pid {pid}" in started.stdout
 
     again = promptd("start")
@@ -112,7 +112,7 @@ def test_start_status_stop(paths: Paths) -> None:
 
     stopped = promptd("stop")
     assert stopped.returncode == 0 and f"stopped (pid {pid})" in stopped.stdout
-    assert lifecycle.running_pid(paths) is None
+    assert process.running_pid(paths) is None
     assert not paths.socket.exists() and not paths.pid_file.exists()
     assert isinstance(events(paths)[-1], DaemonStopped)
 
@@ -122,12 +122,12 @@ def test_start_status_stop(paths: Paths) -> None:
 
 
 def test_optimize_starts_the_daemon_and_pipes(paths: Paths) -> None:
-    assert lifecycle.running_pid(paths) is None
+    assert process.running_pid(paths) is None
     result = promptd("optimize", "-", stdin=PROMPT)
     assert result.returncode == 0, result.stderr
     assert "{audience}" in result.stdout  # the optimized prompt, on stdout
     assert "score" in result.stderr and "→" in result.stderr  # the summary, on stderr
-    assert lifecycle.running_pid(paths) is not None
+    assert process.running_pid(paths) is not None
 
     as_json = json.loads(promptd("optimize", PROMPT, "--json").stdout)
     for key in (
@@ -158,10 +158,10 @@ def test_optimize_starts_the_daemon_and_pipes(paths: Paths) -> None:
 
 def test_a_stale_pid_and_socket_after_sigkill_are_cleaned_up(paths: Paths) -> None:
     assert promptd("start").returncode == 0
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    assert lifecycle.wait_exit(paths, pid, 5)
+    assert process.wait_exit(paths, pid, 5)
     assert paths.pid_file.exists() and paths.socket.exists()  # what a killed daemon leaves
 
     status = promptd("status")
@@ -169,7 +169,7 @@ def test_a_stale_pid_and_socket_after_sigkill_are_cleaned_up(paths: Paths) -> No
     restarted = promptd("start")
     assert restarted.returncode == 0, restarted.stderr
     assert "stale" in restarted.stderr
-    new_pid = lifecycle.running_pid(paths)
+    new_pid = process.running_pid(paths)
     assert new_pid is not None and new_pid != pid
 
 
@@ -179,7 +179,7 @@ def test_a_bad_config_is_named_and_nothing_starts(paths: Paths) -> None:
     result = promptd("start")
     assert result.returncode == 2
     assert "daemon.shutdown_grace" in result.stderr and "Traceback" not in result.stderr
-    assert lifecycle.running_pid(paths) is None
+    assert process.running_pid(paths) is None
 
 
 def _json_line(sock: socket.socket, line: bytes) -> dict[str, object]:
@@ -200,13 +200,13 @@ def test_malformed_input_to_the_real_daemon(paths: Paths) -> None:
     sock.settimeout(10)
     sock.connect(str(paths.socket))
     try:
-        assert _json_line(sock, b"}{\n")["error"]["code"] == api.PARSE_ERROR  # type: ignore[index]
+        assert _json_line(sock, b"}{\n")["error"]["code"] == wire.PARSE_ERROR  # type: ignore[index]
         wrong = _json_line(sock, b'{"jsonrpc":"2.0","id":1,"method":"optimize","params":{}}\n')
-        assert wrong["error"]["code"] == api.INVALID_PARAMS  # type: ignore[index]
+        assert wrong["error"]["code"] == wire.INVALID_PARAMS  # type: ignore[index]
         empty = _json_line(
             sock, b'{"jsonrpc":"2.0","id":2,"method":"optimize","params":{"text":"  "}}\n'
         )
-        assert empty["error"]["code"] == api.INPUT_ERROR  # type: ignore[index]
+        assert empty["error"]["code"] == wire.INPUT_ERROR  # type: ignore[index]
         ok = _json_line(sock, b'{"jsonrpc":"2.0","id":3,"method":"status"}\n')
         assert ok["result"]["running"] is True  # type: ignore[index]
     finally:
@@ -256,11 +256,12 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object]
     paths.config_file.parent.mkdir(parents=True, exist_ok=True)
     paths.config_file.write_text(f"[daemon]\nshutdown_grace_s = {grace}\n")
     assert promptd("start").returncode == 0
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None
 
     async def flood() -> list[object]:
         client = await DaemonClient.connect(paths)
+        working = asyncio.Event()  # the daemon reported progress: work is in flight
         calls = [
             asyncio.ensure_future(
                 client.call(
@@ -268,11 +269,12 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object]
                     api.OptimizeParams(
                         text=f"{PROMPT} number {i} " + "and more " * 60, no_cache=True
                     ),
+                    on_progress=lambda _progress: working.set(),
                 )
             )
             for i in range(n)
         ]
-        await asyncio.sleep(0.15)
+        await asyncio.wait_for(working.wait(), 20)
         sent.append(time.time_ns())
         os.kill(pid, signal.SIGTERM)
         out = await asyncio.gather(*calls, return_exceptions=True)
@@ -281,7 +283,7 @@ def _sigterm_with_work(paths: Paths, grace: float, n: int) -> tuple[list[object]
 
     sent: list[int] = []
     answers = asyncio.run(flood())
-    assert lifecycle.wait_exit(paths, pid, 15)
+    assert process.wait_exit(paths, pid, 15)
     return answers, sent[0]
 
 
@@ -329,11 +331,9 @@ def test_foreground_runs_until_ctrl_c(paths: Paths) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 20
-        while not answers(paths) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
-        assert lifecycle.running_pid(paths) == proc.pid
+        wait_until(lambda: answers(paths) or proc.poll() is not None, 20, "the daemon to answer")
+        assert proc.poll() is None, proc.communicate()
+        assert process.running_pid(paths) == proc.pid
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:
@@ -343,33 +343,31 @@ def test_foreground_runs_until_ctrl_c(paths: Paths) -> None:
     assert proc.returncode == 0, err
     assert "running (pid" in out and "Ctrl-C" in out and "promptd stopped" in out
     assert "Traceback" not in err
-    assert lifecycle.running_pid(paths) is None and not paths.socket.exists()
+    assert process.running_pid(paths) is None and not paths.socket.exists()
 
 
 def test_sighup_reloads_the_config_and_a_bad_one_is_refused(paths: Paths) -> None:
     from promptd.daemon.events import ConfigReloaded
 
     assert promptd("start").returncode == 0
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     assert pid is not None
     paths.config_file.write_text("[budget]\ndaily_usd = 4.0\n")
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        budget = json.loads(promptd("budget", "--json").stdout)
-        if budget["daily_budget_usd"] == 4.0:
-            break
-        time.sleep(0.1)
-    assert budget["daily_budget_usd"] == 4.0
+    wait_until(
+        lambda: json.loads(promptd("budget", "--json").stdout)["daily_budget_usd"] == 4.0,
+        10,
+        "the reloaded budget",
+        interval=0.1,
+    )
 
     paths.config_file.write_text("[budget]\ndaly_usd = 1.0\n")
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "config not reloaded" not in paths.log_file.read_text():
-        assert time.monotonic() < deadline, "the bad config was not reported in the log"
-        time.sleep(0.05)
+    wait_until(
+        lambda: "config not reloaded" in paths.log_file.read_text(), 10, "the bad config in the log"
+    )
     assert "budget.daly_usd" in paths.log_file.read_text()
-    assert lifecycle.running_pid(paths) == pid  # still running, on the old config
+    assert process.running_pid(paths) == pid  # still running, on the old config
     assert json.loads(promptd("budget", "--json").stdout)["daily_budget_usd"] == 4.0
     promptd("stop")
     assert any(isinstance(e, ConfigReloaded) for e in events(paths))
@@ -459,7 +457,7 @@ def test_a_daemon_that_cannot_start_says_why(paths: Paths) -> None:
     assert result.returncode == 1
     assert "the daemon exited while starting" in result.stderr
     assert str(paths.events) in result.stderr and "Traceback" not in result.stderr
-    assert lifecycle.running_pid(paths) is None
+    assert process.running_pid(paths) is None
 
 
 async def test_optimize_reports_progress_per_agent_step(paths: Paths) -> None:

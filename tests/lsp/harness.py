@@ -4,11 +4,9 @@ with deadlines."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -17,6 +15,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
 from promptd.lsp.features.documents import LineIndex
+from tests.waiting import until
 
 SERVER_COMMAND = [sys.executable, "-m", "promptd.lsp.server"]
 PROFILES = ("visual-studio-code", "neovim@v0.7.0", "neovim@v0.11.0")
@@ -186,13 +185,11 @@ class Editor:
     async def wait_for(
         self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
     ) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> tuple[Any] | None:  # a value counts unless None or False, even []
             value = condition()
-            if value is not None and value is not False:
-                return value
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            return None if value is None or value is False else (value,)
+
+        return (await until(ready, timeout, what, interval=0.01))[0]
 
     async def diagnostics(
         self,

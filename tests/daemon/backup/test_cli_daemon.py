@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.events import BackupCreated, BackupRestored, OptimizationCompleted
 from promptd.daemon.paths import Paths, resolve
 from promptd.daemon.projections import open_log
-from promptd.daemon.server import lifecycle
 
 from .samples import history
 
@@ -36,12 +36,12 @@ def home(promptd_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]
     monkeypatch.setenv("PROMPTD_PROVIDER", "offline")  # the key is there; no network is used
     paths = resolve()
     yield paths
-    pid = lifecycle.running_pid(paths)
+    pid = process.running_pid(paths)
     if pid is not None:
         promptd("stop")
-        if lifecycle.running_pid(paths) == pid:
+        if process.running_pid(paths) == pid:
             os.kill(pid, signal.SIGKILL)
-            lifecycle.wait_exit(paths, pid, 5)
+            process.wait_exit(paths, pid, 5)
 
 
 def events(paths: Paths) -> list[object]:
@@ -53,14 +53,14 @@ def events(paths: Paths) -> list[object]:
 def test_backup_now_status_export_restore_and_no_key_anywhere(home: Paths, tmp_path: Path) -> None:
     done = promptd("optimize", "write some stuff about dogs for kids, make it good!!!")
     assert done.returncode == 0, done.stderr
-    pid = lifecycle.running_pid(home)
+    pid = process.running_pid(home)
     assert pid is not None
 
     made = promptd("backup", "now", "--json")
     assert made.returncode == 0, made.stderr
     info = json.loads(made.stdout)
     assert info["verified"] is True and info["events"] >= 3
-    assert lifecycle.running_pid(home) == pid  # a hot backup: the daemon kept running
+    assert process.running_pid(home) == pid  # a hot backup: the daemon kept running
 
     status = json.loads(promptd("status", "--json").stdout)
     assert status["backups"]["count"] == 1
@@ -88,14 +88,14 @@ def test_backup_now_status_export_restore_and_no_key_anywhere(home: Paths, tmp_p
     merged = promptd("import", str(tmp_path / "other.jsonl"), "--json")  # through the daemon
     assert merged.returncode == 0, merged.stderr
     assert json.loads(merged.stdout)["imported"] == 8
-    assert lifecycle.running_pid(home) == pid
+    assert process.running_pid(home) == pid
     assert len(json.loads(promptd("history", "--json").stdout)["items"]) == 3
 
     restored = promptd("backup", "restore", info["id"], "--json")
     assert restored.returncode == 0, restored.stderr
     result = json.loads(restored.stdout)
     assert result["daemon_restarted"] is True and result["safety_copy"]
-    new_pid = lifecycle.running_pid(home)
+    new_pid = process.running_pid(home)
     assert new_pid is not None and new_pid != pid
     listed = json.loads(promptd("history", "--json").stdout)
     assert len(listed["items"]) == 1  # as it was at the backup

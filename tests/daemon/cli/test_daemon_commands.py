@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from promptd.daemon.cli import cli
+from promptd.daemon.paths import resolve
 
 
 def test_status_without_a_daemon_says_so(promptd_home: Path) -> None:
@@ -32,6 +34,26 @@ def test_budget_refuses_a_bad_amount(promptd_home: Path) -> None:
     result = CliRunner().invoke(cli, ["budget", "--daily", "lots"])
     assert result.exit_code == 2
     assert "not an amount in USD" in result.output
+
+
+@pytest.mark.parametrize(
+    ("amount", "says"),
+    [
+        ("nan", "not an amount in USD"),
+        ("inf", "not an amount in USD"),
+        ("-inf", "not an amount in USD"),
+        ("1e10", "at most 1000000"),
+        ("-2", "cannot be negative"),
+    ],
+)
+@pytest.mark.parametrize("flag", ["--daily", "--monthly"])
+def test_budget_refuses_an_impossible_amount_before_asking_the_daemon(
+    promptd_home: Path, flag: str, amount: str, says: str
+) -> None:
+    result = CliRunner().invoke(cli, ["budget", flag, amount])
+    assert result.exit_code == 2, result.output
+    assert says in result.output and flag in result.output
+    assert not resolve(promptd_home).socket.exists()  # no daemon was started for it
 
 
 def test_optimize_needs_one_source_of_text(promptd_home: Path, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,22 +14,14 @@ from typing import Any
 
 from promptd.daemon import config as _config
 from promptd.daemon.events import Event, Record
-from promptd.daemon.inbox.service import InboxService
+from promptd.daemon.inbox.inbox_service import InboxService
 from promptd.daemon.paths import Paths, ensure_private_dir, resolve
 from promptd.daemon.projections import open_log
 from promptd.daemon.server.app import Daemon
 from promptd.daemon.server.main import build
+from tests.waiting import until, wait_until
 
 FAST_INBOX = "[inbox]\nstable_s = 0.2\n"
-
-
-async def until(cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    """Wait for ``cond()`` to be true, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or cond}")
-        await asyncio.sleep(0.02)
 
 
 def inbox_service(daemon: Daemon) -> InboxService:
@@ -71,10 +62,10 @@ async def running_daemon(home: Path, config_text: str = FAST_INBOX) -> AsyncIter
 
 @contextlib.contextmanager
 def child_daemon(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m promptd.daemon.server --home HOME`` in a child process (killed on exit)."""
+    """``promptd --home HOME start --foreground`` in a child process (killed on exit)."""
     full = {**os.environ, **env, "PROMPTD_HOME": str(home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "promptd.daemon.server", "--home", str(home)],
+        [sys.executable, "-m", "promptd.daemon", "--home", str(home), "start", "--foreground"],
         env=full,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -97,18 +88,24 @@ def wait_in_child(
     what: str,
 ) -> None:
     """Poll ``cond`` while the child daemon runs; on failure show the daemon's log tail."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline or proc.poll() is not None:
-            try:
-                tail = paths.log_file.read_text(errors="replace").splitlines()[-15:]
-            except OSError:
-                tail = ["(no daemon log)"]
-            state = "running" if proc.poll() is None else f"exited {proc.returncode}"
-            raise AssertionError(
-                f"waited {timeout} s for {what}; daemon {state}; log:\n" + "\n".join(tail)
-            )
-        time.sleep(0.05)
+
+    def explain() -> str:
+        try:
+            tail = paths.log_file.read_text(errors="replace").splitlines()[-15:]
+        except OSError:
+            tail = ["(no daemon log)"]
+        state = "running" if proc.poll() is None else f"exited {proc.returncode}"
+        return f"daemon {state}; log:\n" + "\n".join(tail)
+
+    wait_until(
+        lambda: bool(cond()) or proc.poll() is not None,
+        timeout,
+        what,
+        interval=0.05,
+        explain=explain,
+    )
+    if not cond():
+        raise AssertionError(f"gave up waiting for {what}: {explain()}")
 
 
 def read_log(paths: Paths) -> list[Record]:

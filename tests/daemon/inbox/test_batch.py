@@ -14,6 +14,7 @@ from promptd.daemon.inbox.batch import BatchRunner, Job, OptimizeCall
 from promptd.daemon.inbox.book import BatchBook
 from promptd.daemon.inbox.formats import parse
 from promptd.daemon.values import Finding, usd_to_ticks
+from tests.waiting import until
 
 
 def result(call: OptimizeCall, cost_usd: float = 0.001) -> OptimizeResult:
@@ -187,9 +188,7 @@ async def test_cancel_stops_taking_items(tmp_path: Path) -> None:
     fake, log = Fake(delay=0.05), Log()
     runner = BatchRunner(optimize=fake, append=log.append, book=BatchBook(), concurrency=1)
     task = asyncio.create_task(runner.run(csv_job(tmp_path, [f"p{i}" for i in range(50)])))
-    async with asyncio.timeout(5):
-        while not runner.running:
-            await asyncio.sleep(0.005)
+    await until(lambda: bool(runner.running), 5, "the batch to start", interval=0.005)
     batch_id = next(iter(runner.running))
     assert runner.cancel(batch_id, "cancelled from the CLI")
     record = await asyncio.wait_for(task, 5)

@@ -15,8 +15,9 @@ from promptd.daemon.cli import cli
 from promptd.daemon.client import Client
 from promptd.daemon.errors import PromptdError
 from promptd.daemon.events import BatchCompleted
+from tests.waiting import until
 
-from .harness import events, running_daemon, until
+from .harness import events, running_daemon
 
 
 async def run_cli(*args: str) -> Result:

@@ -22,6 +22,7 @@ from promptd.daemon.events import (
 )
 from promptd.daemon.paths import resolve
 from promptd.daemon.values import ticks_to_usd
+from tests.waiting import until
 
 from ..providers.loopback import LoopbackServer
 from .harness import (
@@ -31,7 +32,6 @@ from .harness import (
     of,
     read_log,
     running_daemon,
-    until,
     wait_in_child,
 )
 

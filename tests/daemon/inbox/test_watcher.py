@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 
 from promptd.daemon.config import InboxConfig
 from promptd.daemon.inbox.watcher import InboxWatcher
+from tests.waiting import until
 
 
 class Taken:
@@ -28,12 +29,6 @@ class Taken:
 
     def names(self) -> list[str]:
         return [p.name for p in self.paths]
-
-
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

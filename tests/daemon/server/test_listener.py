@@ -12,12 +12,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from promptd.daemon import api
+from promptd.daemon import api, wire
 from promptd.daemon.client import DaemonClient
 from promptd.daemon.errors import InputError, RPCError
 from promptd.daemon.paths import Paths, ensure_private_dir, resolve
-from promptd.daemon.server import rpc
-from promptd.daemon.server.address import socket_address
 from promptd.daemon.server.dispatch import Dispatcher
 from promptd.daemon.server.listener import Listener, peer_allowed
 
@@ -28,7 +26,7 @@ class EchoParams(api.Params):
     progress_token: str | None = None
 
 
-async def echo(params: EchoParams, call: rpc.Call) -> dict[str, str]:
+async def echo(params: EchoParams, call: wire.Call) -> dict[str, str]:
     if params.delay:
         call.progress(api.Progress(token="", kind="optimize", message="waiting", total=1))
         await asyncio.sleep(params.delay)
@@ -41,7 +39,7 @@ class Server:
     def __init__(self, paths: Paths, max_bytes: int = 4096) -> None:
         self.paths = paths
         self.dispatcher = Dispatcher({"backup.now": "backups are not available: no service"})
-        self.dispatcher.add("echo", rpc.Method(EchoParams, echo, work=True))
+        self.dispatcher.add("echo", wire.Method(EchoParams, echo, work=True))
         self.listener = Listener(paths.socket, self.dispatcher, max_bytes)
 
 
@@ -56,7 +54,7 @@ async def server(promptd_home: Path) -> AsyncIterator[Server]:
 
 
 async def raw(paths: Paths) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    with socket_address(paths.socket) as address:
+    with wire.socket_address(paths.socket) as address:
         return await asyncio.open_unix_connection(address)
 
 
@@ -89,15 +87,15 @@ async def test_bad_input_gets_errors_and_the_connection_survives(server: Server)
     reader, writer = await raw(server.paths)
     try:
         bad = await exchange(reader, writer, b"{oops\n")
-        assert bad["error"]["code"] == api.PARSE_ERROR  # type: ignore[index]
+        assert bad["error"]["code"] == wire.PARSE_ERROR  # type: ignore[index]
         unknown = await exchange(reader, writer, b'{"jsonrpc":"2.0","id":1,"method":"nope"}\n')
         assert unknown["id"] == 1
-        assert unknown["error"]["code"] == api.METHOD_NOT_FOUND  # type: ignore[index]
+        assert unknown["error"]["code"] == wire.METHOD_NOT_FOUND  # type: ignore[index]
         assert "echo" in unknown["error"]["message"]  # type: ignore[index]
         wrong = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"txt":1}}\n'
         )
-        assert wrong["error"]["code"] == api.INVALID_PARAMS  # type: ignore[index]
+        assert wrong["error"]["code"] == wire.INVALID_PARAMS  # type: ignore[index]
         missing = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":3,"method":"backup.now"}\n'
         )
@@ -105,7 +103,7 @@ async def test_bad_input_gets_errors_and_the_connection_survives(server: Server)
         refused = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":4,"method":"echo","params":{"text":"bad"}}\n'
         )
-        assert refused["error"]["code"] == api.INPUT_ERROR  # type: ignore[index]
+        assert refused["error"]["code"] == wire.INPUT_ERROR  # type: ignore[index]
         ok = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":5,"method":"echo","params":{"text":"hi"}}\n'
         )
@@ -120,7 +118,7 @@ async def test_oversized_messages_are_refused_and_the_next_one_served(server: Se
         big = b'{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"' + b"x" * 10_000
         big += b'"}}\n'
         answer = await exchange(reader, writer, big)
-        assert answer["error"]["code"] == api.MESSAGE_TOO_LARGE  # type: ignore[index]
+        assert answer["error"]["code"] == wire.MESSAGE_TOO_LARGE  # type: ignore[index]
         assert "4096" in answer["error"]["message"]  # type: ignore[index]
         ok = await exchange(
             reader, writer, b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"text":"ok"}}\n'
@@ -128,6 +126,96 @@ async def test_oversized_messages_are_refused_and_the_next_one_served(server: Se
         assert ok["result"] == {"echo": "ok"}
     finally:
         writer.close()
+
+
+DEEP = 5_000
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        # a key that is not UTF-8, in a request that would otherwise be served
+        (b'{"jsonrpc":"2.0","id":9,"method":"echo","\xff\xfe":1}', wire.PARSE_ERROR),
+        (b'{"\xff":1}', wire.PARSE_ERROR),
+        (b'{"jsonrpc":"2.0","id":9,"method":"echo","params":{"text":"caf\xe9"}}', wire.PARSE_ERROR),
+        # nested far deeper than any request: as the whole line, and as the params
+        (b"[" * DEEP + b"]" * DEEP, wire.INVALID_REQUEST),  # not an object: said first
+        (b'{"a":' * DEEP + b"1" + b"}" * DEEP, wire.PARSE_ERROR),
+        (
+            b'{"jsonrpc":"2.0","id":9,"method":"echo","params":' + b"[" * DEEP + b"]" * DEEP + b"}",
+            wire.PARSE_ERROR,
+        ),
+        (
+            b'{"jsonrpc":"2.0","id":9,"method":"echo","params":{"text":"x","delay":'
+            + b"[" * 1_500
+            + b"]" * 1_500
+            + b"}}",
+            wire.PARSE_ERROR,
+        ),
+    ],
+)
+async def test_undecodable_lines_are_answered_and_the_connection_survives(
+    server: Server, line: bytes, code: int
+) -> None:
+    """Issue 16: such a line dropped the connection, and the answers of the other requests
+    on it, with no reply at all."""
+    server.listener.max_bytes = 1 << 20  # room for the deep lines
+    reader, writer = await raw(server.paths)
+    try:
+        writer.write(
+            b'{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a","delay":0.2}}\n'
+        )
+        await in_flight(server)
+        answer = await exchange(reader, writer, line + b"\n")
+        assert answer["error"]["code"] == code, answer  # type: ignore[index]
+        assert "send" in answer["error"]["message"], answer  # says what to do  # type: ignore[index]
+        earlier = msgspec.json.decode(await asyncio.wait_for(reader.readline(), 5))
+        assert earlier == {"jsonrpc": "2.0", "id": 1, "result": {"echo": "a"}}
+        later = await exchange(
+            reader, writer, b'{"jsonrpc":"2.0","id":2,"method":"echo","params":{"text":"b"}}\n'
+        )
+        assert later["result"] == {"echo": "b"}
+    finally:
+        writer.close()
+
+
+async def test_two_hundred_clients_connecting_at_once_are_all_served(server: Server) -> None:
+    """Issue 16: with the default backlog (100) about 60 of 200 got EAGAIN. The clients
+    connect while the daemon's loop is busy (this test holds it), the worst case."""
+    import socket
+
+    socks: list[socket.socket] = []
+    refused = 0
+    try:
+        for _ in range(200):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                sock.connect(str(server.paths.socket))
+            except BlockingIOError:
+                refused += 1
+                sock.close()
+                continue
+            socks.append(sock)
+        assert refused == 0, f"{refused} of 200 clients could not connect"
+        loop = asyncio.get_running_loop()
+        for i, sock in enumerate(socks):
+            line = b'{"jsonrpc":"2.0","id":%d,"method":"echo","params":{"text":"%d"}}\n' % (i, i)
+            await loop.sock_sendall(sock, line)
+
+        async def answer(sock: socket.socket) -> object:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = await loop.sock_recv(sock, 4096)
+                assert chunk, "the daemon closed a connection without answering"
+                data += chunk
+            return msgspec.json.decode(data)["result"]
+
+        answers = await asyncio.wait_for(asyncio.gather(*(answer(s) for s in socks)), 30)
+        assert answers == [{"echo": str(i)} for i in range(200)]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 async def test_many_clients_are_served_concurrently(server: Server) -> None:
@@ -157,7 +245,7 @@ async def test_progress_reaches_the_caller_and_errors_raise(server: Server) -> N
         assert [p.message for p in seen] == ["waiting"]
         with pytest.raises(RPCError) as info:
             await client.call("echo", {"text": "bad"})
-        assert info.value.code == api.INPUT_ERROR and info.value.exit_code == 2
+        assert info.value.code == wire.INPUT_ERROR and info.value.exit_code == 2
     finally:
         await client.close()
 
@@ -172,7 +260,7 @@ async def test_drain_waits_for_work_then_refuses_new_requests(server: Server) ->
         assert await slow == {"echo": "slow"}
         with pytest.raises(RPCError) as info:
             await client.call("echo", {"text": "late"})
-        assert info.value.code == api.SHUTTING_DOWN
+        assert info.value.code == wire.SHUTTING_DOWN
     finally:
         await client.close()
 
@@ -206,7 +294,7 @@ async def test_a_peer_with_another_uid_is_refused() -> None:
     folder.chmod(0o755)
     path = folder / "s.sock"
     dispatcher = Dispatcher()
-    dispatcher.add("echo", rpc.Method(EchoParams, echo))
+    dispatcher.add("echo", wire.Method(EchoParams, echo))
     listener = Listener(path, dispatcher, 4096)
     await listener.start()
     path.chmod(0o666)

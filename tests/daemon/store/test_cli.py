@@ -11,8 +11,8 @@ import pytest
 
 from promptd.daemon.cli import main
 from promptd.daemon.events import OptimizationRequested
+from promptd.daemon.process import PidLock
 from promptd.daemon.projections import open_log
-from promptd.daemon.server.lifecycle import PidLock
 
 
 def _exit_code(argv: list[str]) -> int:

@@ -33,6 +33,7 @@ from .. import api
 from ..errors import InboxError
 from ..events import BatchFailed, Event
 from ..values import PROMPT_TYPES, ticks_to_usd
+from ..wire import Call, Method
 from .batch import BatchProgress, BatchRunner, Job, OptimizeCall, write_atomic
 from .book import BatchBook, BatchRecord
 from .bridge import CoreBridge
@@ -43,7 +44,6 @@ from .watcher import InboxWatcher, ensure_inbox
 if TYPE_CHECKING:
     from ..config import Config
     from ..server.app import Daemon
-    from ..server.rpc import Call, Method
 
 log = logging.getLogger("promptd.inbox")
 
@@ -110,8 +110,6 @@ class InboxService:
     # --- life ----------------------------------------------------------------------------
 
     def methods(self) -> Mapping[str, Method]:
-        from ..server.rpc import Method
-
         status = Method(api.BatchIdParams, self._rpc_status)
         return {
             # not work=True: a long batch must not hold up a stop (it resumes at next start)

@@ -21,8 +21,9 @@ from promptd.daemon.events import (
     OptimizationRequested,
 )
 from promptd.daemon.paths import resolve
+from tests.waiting import until
 
-from .harness import events, inbox_service, running_daemon, until
+from .harness import events, inbox_service, running_daemon
 
 PROMPTS = [
     "please kindly write some stuff about dogs, make it good and DONT make it boring!!!",

@@ -11,26 +11,26 @@ from pathlib import Path
 
 import pytest
 
+from promptd.daemon import process
 from promptd.daemon.paths import ensure_private_dir, resolve
-from promptd.daemon.server import lifecycle
 
 
 def test_the_lock_says_who_runs(promptd_home: Path) -> None:
     paths = resolve()
     ensure_private_dir(paths.run)
-    assert lifecycle.running_pid(paths) is None
-    lock = lifecycle.PidLock(paths.pid_file)
+    assert process.running_pid(paths) is None
+    lock = process.PidLock(paths.pid_file)
     lock.acquire()
     try:
         # flock is per open file: a second claim from this process is refused too
-        with pytest.raises(lifecycle.AlreadyRunning) as info:
-            lifecycle.PidLock(paths.pid_file).acquire()
+        with pytest.raises(process.AlreadyRunning) as info:
+            process.PidLock(paths.pid_file).acquire()
         assert info.value.pid == os.getpid()
         assert f"already running (pid {os.getpid()})" in str(info.value)
     finally:
         lock.release()
     assert not paths.pid_file.exists()
-    assert lifecycle.running_pid(paths) is None
+    assert process.running_pid(paths) is None
 
 
 def test_a_killed_owner_leaves_stale_state_that_is_cleaned(promptd_home: Path) -> None:
@@ -42,7 +42,7 @@ def test_a_killed_owner_leaves_stale_state_that_is_cleaned(promptd_home: Path) -
             "-c",
             "import sys, time\n"
             "from pathlib import Path\n"
-            "from promptd.daemon.server.lifecycle import PidLock\n"
+            "from promptd.daemon.process import PidLock\n"
             f"PidLock(Path({str(paths.pid_file)!r})).acquire()\n"
             "print('locked', flush=True)\n"
             "time.sleep(60)\n",
@@ -52,8 +52,8 @@ def test_a_killed_owner_leaves_stale_state_that_is_cleaned(promptd_home: Path) -
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
         paths.socket.write_bytes(b"")  # a socket file the dead daemon would leave
-        assert lifecycle.running_pid(paths) == holder.pid
-        assert not lifecycle.clean_stale(paths)  # alive: nothing is stale
+        assert process.running_pid(paths) == holder.pid
+        assert not process.clean_stale(paths)  # alive: nothing is stale
         holder.send_signal(signal.SIGKILL)
         holder.wait(5)
     finally:
@@ -62,20 +62,20 @@ def test_a_killed_owner_leaves_stale_state_that_is_cleaned(promptd_home: Path) -
             holder.wait(5)
         holder.stdout.close()  # type: ignore[union-attr]
     assert paths.pid_file.exists()
-    assert lifecycle.running_pid(paths) is None
-    assert lifecycle.clean_stale(paths)
+    assert process.running_pid(paths) is None
+    assert process.clean_stale(paths)
     assert not paths.pid_file.exists() and not paths.socket.exists()
 
 
 def test_wait_exit_has_a_deadline(promptd_home: Path) -> None:
     paths = resolve()
     ensure_private_dir(paths.run)
-    lock = lifecycle.PidLock(paths.pid_file)
+    lock = process.PidLock(paths.pid_file)
     lock.acquire()
     try:
         t0 = time.monotonic()
-        assert not lifecycle.wait_exit(paths, os.getpid(), 0.2)
+        assert not process.wait_exit(paths, os.getpid(), 0.2)
         assert time.monotonic() - t0 < 1.0
     finally:
         lock.release()
-    assert lifecycle.wait_exit(paths, os.getpid(), 0.2)
+    assert process.wait_exit(paths, os.getpid(), 0.2)

@@ -1,11 +1,13 @@
-"""One daemon per home: the pid file lock, stale-state detection, spawning detached.
+"""The daemon process, one per home: the pid file lock, stale-state detection, spawning it
+detached, asking it to stop.
 
 The pid file ``run/promptd.pid`` is also the lock: the daemon holds an exclusive ``flock``
 on it for its whole life. The kernel drops that lock when the process dies, however it dies
 (even SIGKILL), so "is a daemon running here?" is exactly "is the pid file locked?" and a
 pid file or socket left behind by a killed daemon is recognised as stale and removed.
 
-Standard library only: ``promptd status`` and ``promptd stop`` import this without asyncio.
+Standard library only: the clients (``promptd status``, ``promptd stop``, the language server)
+import this to start a daemon without importing the server.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import DaemonError
-from ..paths import Paths, ensure_private_dir
+from .errors import DaemonError
+from .paths import Paths, ensure_private_dir
 
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
 
@@ -109,13 +111,12 @@ def clean_stale(paths: Paths) -> bool:
     return found
 
 
-def daemon_command(paths: Paths, *, detached: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "promptd.daemon.server"]
+def daemon_command(paths: Paths) -> list[str]:
+    """The command that runs a detached daemon: ``promptd start --detached`` (hidden flag)."""
+    cmd = [sys.executable, "-m", "promptd.daemon"]
     if paths.home is not None:
         cmd += ["--home", str(paths.home)]
-    if detached:
-        cmd.append("--detached")
-    return cmd
+    return [*cmd, "start", "--detached"]
 
 
 def spawn_detached(paths: Paths) -> subprocess.Popen[bytes]:
@@ -124,7 +125,7 @@ def spawn_detached(paths: Paths) -> subprocess.Popen[bytes]:
     clean_stale(paths)
     with open(paths.log_file, "ab") as log_file:
         return subprocess.Popen(
-            daemon_command(paths, detached=True),
+            daemon_command(paths),
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .. import __version__, api
+from .. import __version__, api, wire
 from ..config import Config
 from ..engine.lint import lint as lint_text
 from ..engine.text import prompt_hash
@@ -33,8 +33,8 @@ from ..events import (
 )
 from ..projections import StoreView, open_async_log
 from ..store.writer import AsyncEventLog
-from ..values import ticks_to_usd, usd_to_ticks
-from . import logs, queries, rpc
+from ..values import Related, ticks_to_usd, usd_to_ticks
+from . import logs, queries
 from .optimizer import Optimizer
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class CoreService:
         self.daemon = daemon
         self.store: AsyncEventLog[StoreView] | None = None
         self.optimizer: Optimizer | None = None
+        # set by the library service: similar prompts for a prompt (never raises)
+        self.retriever: Callable[[str], Awaitable[list[Related]]] | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
 
@@ -80,16 +82,16 @@ class CoreService:
             raise RuntimeError("the core service has not started")
         return self.optimizer
 
-    def methods(self) -> Mapping[str, rpc.Method]:
+    def methods(self) -> Mapping[str, wire.Method]:
         return {
-            "status": rpc.Method(api.Empty, self.status),
-            "optimize": rpc.Method(api.OptimizeParams, self.optimize, work=True),
-            "lint": rpc.Method(api.LintParams, self.lint),
-            "history": rpc.Method(api.HistoryParams, self.history),
-            "show": rpc.Method(api.ShowParams, self.show),
-            "costs": rpc.Method(api.Empty, self.costs),
-            "budget.get": rpc.Method(api.Empty, self.budget_get),
-            "budget.set": rpc.Method(api.BudgetSetParams, self.budget_set),
+            "status": wire.Method(api.Empty, self.status),
+            "optimize": wire.Method(api.OptimizeParams, self.optimize, work=True),
+            "lint": wire.Method(api.LintParams, self.lint),
+            "history": wire.Method(api.HistoryParams, self.history),
+            "show": wire.Method(api.ShowParams, self.show),
+            "costs": wire.Method(api.Empty, self.costs),
+            "budget.get": wire.Method(api.Empty, self.budget_get),
+            "budget.set": wire.Method(api.BudgetSetParams, self.budget_set),
         }
 
     # --- life ----------------------------------------------------------------------------
@@ -148,10 +150,11 @@ class CoreService:
 
     # --- methods -------------------------------------------------------------------------
 
-    async def status(self, params: api.Empty, call: rpc.Call) -> api.StatusResult:
+    async def status(self, params: api.Empty, call: wire.Call) -> api.StatusResult:
         store = self._store()
         next_at = None
         inbox: api.InboxStatus | None = None
+        library: api.LibrarySummary | None = None
         for service in self.daemon.services:
             hook = getattr(service, "next_backup_at", None)
             if callable(hook):
@@ -161,6 +164,9 @@ class CoreService:
                 value = part()
                 if isinstance(value, api.InboxStatus):
                     inbox = value
+            summary = getattr(service, "summary", None)
+            if callable(summary) and isinstance(found := summary(), api.LibrarySummary):
+                library = found
         with store.view() as view:
             result = queries.status(
                 view,
@@ -176,41 +182,44 @@ class CoreService:
             )
         if inbox is not None:
             result = msgspec.structs.replace(result, inbox=inbox)
+        if library is not None:
+            result = msgspec.structs.replace(result, library=library)
         return result
 
     async def optimize(
-        self, params: api.OptimizeParams, call: rpc.Call, *, batch_id: str = ""
+        self, params: api.OptimizeParams, call: wire.Call, *, batch_id: str = ""
     ) -> Any:
         """The one "optimize one prompt" call (the inbox's batches use it too)."""
         optimizer = self._optimizer()
         if params.estimate:
             return optimizer.estimate(params)
-        return await optimizer.optimize(params, call.progress, batch_id=batch_id)
+        related = await self.retriever(params.text) if self.retriever is not None else []
+        return await optimizer.optimize(params, call.progress, batch_id=batch_id, related=related)
 
-    async def lint(self, params: api.LintParams, call: rpc.Call) -> api.LintResult:
+    async def lint(self, params: api.LintParams, call: wire.Call) -> api.LintResult:
         report = lint_text(params.text, params.prompt_type, self.config.engine)
         return api.LintResult(
             prompt_type=report.prompt_type, findings=list(report.findings), score=report.score
         )
 
-    async def history(self, params: api.HistoryParams, call: rpc.Call) -> api.HistoryResult:
+    async def history(self, params: api.HistoryParams, call: wire.Call) -> api.HistoryResult:
         wanted = prompt_hash(params.text) if params.text is not None else None
         with self._store().view() as view:
             return queries.history(view, params, wanted)
 
-    async def show(self, params: api.ShowParams, call: rpc.Call) -> api.ShowResult:
+    async def show(self, params: api.ShowParams, call: wire.Call) -> api.ShowResult:
         with self._store().view() as view:
             return queries.show(view, params)
 
-    async def costs(self, params: api.Empty, call: rpc.Call) -> api.CostsResult:
+    async def costs(self, params: api.Empty, call: wire.Call) -> api.CostsResult:
         with self._store().view() as view:
             return queries.costs(view)
 
-    async def budget_get(self, params: api.Empty, call: rpc.Call) -> api.BudgetInfo:
+    async def budget_get(self, params: api.Empty, call: wire.Call) -> api.BudgetInfo:
         with self._store().view() as view:
             return queries.budget_info(view, self.config)
 
-    async def budget_set(self, params: api.BudgetSetParams, call: rpc.Call) -> api.BudgetInfo:
+    async def budget_set(self, params: api.BudgetSetParams, call: wire.Call) -> api.BudgetInfo:
         from ..errors import InputError
 
         for name, value in (("daily_usd", params.daily_usd), ("monthly_usd", params.monthly_usd)):

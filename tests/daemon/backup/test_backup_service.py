@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import threading
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ import pytest
 
 from promptd.daemon import api
 from promptd.daemon.backup import catalog, snapshot
+from promptd.daemon.backup.backup_service import BackupService
 from promptd.daemon.backup.scheduler import BackupScheduler, parse_time
-from promptd.daemon.backup.service import BackupService
 from promptd.daemon.backup.verify import unpacked
 from promptd.daemon.config import BackupConfig, Config
 from promptd.daemon.errors import BackupError, ConfigError
@@ -26,6 +25,7 @@ from promptd.daemon.events import BackupCreated, BackupFailed, BackupPruned
 from promptd.daemon.paths import Paths
 from promptd.daemon.projections import open_log
 from promptd.daemon.store import AsyncEventLog
+from tests.waiting import until
 
 from .samples import history
 
@@ -69,13 +69,6 @@ def events_of(store: AsyncEventLog, kind: type) -> list:  # type: ignore[type-ar
     return [r.event for r in store.read() if isinstance(r.event, kind)]
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_run_makes_a_verified_backup_and_records_it(
     paths: Paths, live: AsyncEventLog, clock: Clock
 ) -> None:
@@ -108,7 +101,7 @@ async def test_a_backup_while_the_daemon_appends_10000_events(
             )  # fmt: skip
 
     writing = asyncio.create_task(appender())
-    await wait_until(lambda: live.last_seq() >= base + 1_000)
+    await until(lambda: live.last_seq() >= base + 1_000)
     entry = await service.run()
     await writing
     assert live.last_seq() == base + 10_000 + 1  # + its BackupCreated
@@ -121,7 +114,7 @@ async def test_a_backup_while_the_daemon_appends_10000_events(
 async def test_backup_now_over_the_api_reports_progress(
     paths: Paths, live: AsyncEventLog, clock: Clock
 ) -> None:
-    from promptd.daemon.server.rpc import Call
+    from promptd.daemon.wire import Call
 
     class Conn:
         def __init__(self) -> None:
@@ -193,7 +186,7 @@ async def test_rotation_over_days_prunes_with_an_event_for_each_deletion(
 async def test_a_new_backup_that_does_not_verify_is_removed_and_recorded(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from promptd.daemon.backup import service as service_mod
+    from promptd.daemon.backup import backup_service as service_mod
     from promptd.daemon.backup.verify import VerifyResult
 
     monkeypatch.setattr(
@@ -257,7 +250,7 @@ async def test_the_periodic_check_catches_up_after_a_missed_run(
     try:
         assert await service.scheduler.startup_check is False  # type: ignore[misc]
         clock.advance(hours=25)  # the machine slept through 03:00
-        await wait_until(lambda: len(events_of(live, BackupCreated)) == 1)
+        await until(lambda: len(events_of(live, BackupCreated)) == 1)
     finally:
         await service.stop()
     assert len(catalog.list_backups(paths.backups)[0]) == 2
@@ -271,7 +264,7 @@ async def test_a_home_without_backups_gets_its_first_from_the_periodic_check(
     try:
         assert await service.scheduler.startup_check is False  # type: ignore[misc]
         assert catalog.list_backups(paths.backups) == ([], [])
-        await wait_until(lambda: len(events_of(live, BackupCreated)) == 1)
+        await until(lambda: len(events_of(live, BackupCreated)) == 1)
     finally:
         await service.stop()
 
@@ -317,7 +310,7 @@ async def test_stop_waits_for_a_backup_in_progress(
     monkeypatch.setattr(snapshot, "take", slow_take)
     service = make_service(paths, live, clock)
     caller = asyncio.create_task(service.run())
-    await wait_until(started.is_set)
+    await until(started.is_set)
     caller.cancel()  # the caller gives up; the copy thread cannot
     stopping = asyncio.create_task(service.stop())
     done, _ = await asyncio.wait([stopping], timeout=0.3)

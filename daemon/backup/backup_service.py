@@ -37,6 +37,7 @@ from ..events import (
     EventsImported,
 )
 from ..paths import Paths
+from ..wire import Call, Method
 from . import catalog, rotation, snapshot
 from .importer import read_import
 from .manifest import read_verify_mark
@@ -47,7 +48,6 @@ from .verify import verify
 
 if TYPE_CHECKING:
     from ..server.app import Daemon
-    from ..server.rpc import Call, Method
 
 __all__ = ["BackupService", "ImportParams"]
 
@@ -107,8 +107,6 @@ class BackupService:
     # --- the service protocol ----------------------------------------------------------
 
     def methods(self) -> Mapping[str, Method]:
-        from ..server.rpc import Method
-
         return {
             "backup.now": Method(api.BackupNowParams, self._rpc_now, work=True),
             "backup.list": Method(api.Empty, self._rpc_list),

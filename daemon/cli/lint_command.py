@@ -27,7 +27,7 @@ _TYPES = ("auto", "general", "creative", "technical", "analytical", "code")
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
 def lint(text: str | None, file: str | None, prompt_type: str, as_json: bool) -> None:
-    """Print the Diagnoser's findings for a prompt (offline; no daemon needed).
+    """Print the Diagnoser's findings for a prompt (offline, no daemon).
 
     Each finding is printed as `line:col CODE severity message`. Exits 1 when a
     finding at warning or error level is present, 0 otherwise (like ruff).
