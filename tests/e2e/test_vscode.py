@@ -17,6 +17,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
+from tests.waiting import wait_until
+
 from .neovim_harness import running_daemon
 from .vscode_harness import (
     CHROMIUM,
@@ -27,7 +29,6 @@ from .vscode_harness import (
     require_tools,
     save_artifacts,
     tool_env,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow, pytest.mark.timeout(420)]
@@ -62,7 +63,20 @@ def _saved_prompt(path: Path) -> str | None:
     raise AssertionError(f"SYSTEM_PROMPT is gone from the saved file:\n{text}")
 
 
-def _open_menu(page: Page, menu: Locator) -> bool | None:
+def open_file(page: Page, cs: CodeServer, workspace: Path, name: str) -> None:
+    """The workspace in the browser, then ``name`` opened through Quick Open (Ctrl+P)."""
+    page.goto(f"{cs.url}/?folder={workspace}", wait_until="domcontentloaded")
+    page.locator(".monaco-workbench .part.editor").wait_for(timeout=UI_WAIT_S * 1000)
+    page.locator(".monaco-workbench").click(position={"x": 700, "y": 400})
+    page.keyboard.press("Control+P")
+    page.locator(".quick-input-widget input").wait_for(timeout=UI_WAIT_S * 1000)
+    page.locator(".quick-input-widget input").fill(name)
+    row = page.locator(".quick-input-list .monaco-list-row", has_text=name)
+    row.first.wait_for(timeout=UI_WAIT_S * 1000)
+    page.keyboard.press("Enter")
+
+
+def _open_menu(page: Page, menu: Locator) -> bool:
     """Press Ctrl+. and give the menu a few seconds: a key pressed while the editor was
     still taking focus back is lost, and pressing again is what a user would do."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -71,7 +85,7 @@ def _open_menu(page: Page, menu: Locator) -> bool | None:
     try:
         menu.wait_for(timeout=5000)
     except PlaywrightTimeout:
-        return None
+        return False
     return True
 
 
@@ -98,19 +112,8 @@ def test_optimize_prompt_from_ctrl_dot_in_code_server(
         try:
             with code_server(tmp_path / "cs", promptd_path=VENV_BIN / "promptd", env=env) as cs:
                 server = cs
-                page.goto(f"{cs.url}/?folder={workspace}", wait_until="domcontentloaded")
-                page.locator(".monaco-workbench .part.editor").wait_for(timeout=UI_WAIT_S * 1000)
-
-                # Open the file through Quick Open, as a user would.
-                page.locator(".monaco-workbench").click(position={"x": 700, "y": 400})
-                page.keyboard.press("Control+P")
+                open_file(page, cs, workspace, source.name)
                 quick_input = page.locator(".quick-input-widget input")
-                quick_input.wait_for(timeout=UI_WAIT_S * 1000)
-                quick_input.fill(source.name)
-                page.locator(
-                    ".quick-input-list .monaco-list-row", has_text=source.name
-                ).first.wait_for(timeout=UI_WAIT_S * 1000)
-                page.keyboard.press("Enter")
                 editor = page.locator(".monaco-editor .view-lines")
                 editor.first.wait_for(timeout=UI_WAIT_S * 1000)
 
@@ -132,7 +135,7 @@ def test_optimize_prompt_from_ctrl_dot_in_code_server(
                 quick_input.wait_for(state="hidden", timeout=UI_WAIT_S * 1000)
                 page.locator(".lightBulbWidget").first.wait_for(timeout=UI_WAIT_S * 1000)
                 menu = page.locator(".action-widget:not(.action-list-submenu-panel)")
-                wait_for("the Ctrl+. menu", lambda: _open_menu(page, menu), UI_WAIT_S)
+                wait_until(lambda: _open_menu(page, menu), UI_WAIT_S, "the Ctrl+. menu")
                 rows = menu.locator(".monaco-list-row.action")
                 rows.first.wait_for(timeout=UI_WAIT_S * 1000)
                 titles = [t.strip() for t in rows.all_inner_texts()]
@@ -144,13 +147,16 @@ def test_optimize_prompt_from_ctrl_dot_in_code_server(
                 page.keyboard.press("Enter")
 
                 # The edit arrives from the daemon; then save and read the file on disk.
-                wait_for(
-                    "the prompt to change in the editor",
-                    lambda: True if "kindly" not in editor.first.inner_text() else None,
+                wait_until(
+                    lambda: "kindly" not in editor.first.inner_text(),
                     UI_WAIT_S,
+                    "the prompt to change in the editor",
+                    interval=0.1,
                 )
                 page.keyboard.press("Control+S")
-                saved = wait_for("the optimized file on disk", lambda: _saved_prompt(source), 30)
+                saved = wait_until(
+                    lambda: _saved_prompt(source), 30, "the saved file", interval=0.1
+                )
         except BaseException:
             folder = save_artifacts(
                 request.node.name, server, lambda p: page.screenshot(path=str(p))
@@ -193,16 +199,7 @@ def test_promptd_path_in_user_settings_starts_the_server_in_a_remote_window(
                 tmp_path / "cs", promptd_path=VENV_BIN / "promptd", env=env, path_in="User"
             ) as cs:
                 server = cs
-                page.goto(f"{cs.url}/?folder={workspace}", wait_until="domcontentloaded")
-                page.locator(".monaco-workbench .part.editor").wait_for(timeout=UI_WAIT_S * 1000)
-                page.locator(".monaco-workbench").click(position={"x": 700, "y": 400})
-                page.keyboard.press("Control+P")
-                quick_input = page.locator(".quick-input-widget input")
-                quick_input.wait_for(timeout=UI_WAIT_S * 1000)
-                quick_input.fill("prompts.py")
-                row = page.locator(".quick-input-list .monaco-list-row", has_text="prompts.py")
-                row.first.wait_for(timeout=UI_WAIT_S * 1000)
-                page.keyboard.press("Enter")
+                open_file(page, cs, workspace, "prompts.py")
                 # The server runs: its code lens is on the prompt and no error is shown.
                 lens = page.locator(".codelens-decoration", has_text="Optimize")
                 lens.first.wait_for(timeout=UI_WAIT_S * 1000)

@@ -19,16 +19,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import pytest
+
+from tests.waiting import wait_until
 
 from .neovim_harness import in_ci
 
@@ -53,8 +54,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-T = TypeVar("T")
-
 
 def require_tools() -> None:
     """Fail in CI (skip elsewhere) naming what is missing and how to get it."""
@@ -75,18 +74,6 @@ def require_tools() -> None:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout_s: float) -> T:
-    """Poll ``check`` until it returns a value that is not None, or fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -196,10 +183,11 @@ def code_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(
-            "code-server to answer /healthz",
-            lambda: _answers(f"{url}/healthz") if proc.poll() is None else False,
+        wait_until(
+            lambda: proc.poll() is not None or _answers(f"{url}/healthz"),
             60,
+            "code-server to answer /healthz",
+            interval=0.1,
         )
         if proc.poll() is not None:
             raise AssertionError(f"code-server exited ({proc.returncode}): {log.read_text()}")
