@@ -214,3 +214,45 @@ def test_promptd_path_in_user_settings_starts_the_server_in_a_remote_window(
             raise
         finally:
             browser.close()
+
+
+def test_promptd_not_on_path_says_where_it_looked_and_opens_the_setting(
+    promptd_home: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """promptd.path names a command that is on no PATH folder: the error lists the folders
+    searched, and its "Open Settings" shows the promptd.path setting (not "No Settings Found")."""
+    require_tools()
+    from playwright.sync_api import sync_playwright
+
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    (workspace / "prompts.py").write_text(SOURCE, encoding="utf-8")
+    env = tool_env({"PROMPTD_HOME": str(promptd_home)})
+
+    server: CodeServer | None = None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            with code_server(
+                tmp_path / "cs", promptd_path=Path("promptd-missing"), env=env, path_in="User"
+            ) as cs:
+                server = cs
+                open_file(page, cs, workspace, "prompts.py")
+                toast = page.locator(".notification-toast", has_text="was not found on PATH")
+                toast.first.wait_for(timeout=UI_WAIT_S * 1000)
+                assert "(searched: " in toast.first.inner_text()
+                toast.first.get_by_role("button", name="Open Settings").click()
+                setting = page.locator(".settings-editor .setting-item", has_text="Path")
+                setting.first.wait_for(timeout=UI_WAIT_S * 1000)
+                assert page.locator(".settings-editor .no-results-message").is_hidden()
+        except BaseException:
+            folder = save_artifacts(
+                request.node.name, server, lambda p: page.screenshot(path=str(p))
+            )
+            print(f"artifacts of the failed run: {folder}")
+            raise
+        finally:
+            browser.close()
