@@ -118,6 +118,8 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     model_reason: str = ""
     scores_before: Scores | None = None
     scores_after: Scores | None = None
+    # what the lint of ``optimized`` still finds: the findings left for the author
+    left: list[Finding] = msgspec.field(default_factory=list)
     related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
 
 
@@ -148,6 +150,9 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         model_reason=done.model_reason,
         scores_before=before,
         scores_after=after,
+        left=list(done.left)
+        if done.left is not None
+        else ([] if done.changed else list(done.findings)),
         related=list(done.related),
     )
 

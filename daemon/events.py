@@ -136,6 +136,9 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     cache_key: str = ""  # optimization-cache key (empty: not cacheable)
     source: str = "cli"
     batch_id: str = ""
+    # the lint of the optimized prompt: what is left for the author (None: not recorded,
+    # events written before it existed)
+    left: list[Finding] | None = None
     related: list[Related] = msgspec.field(default_factory=list)  # what the library found
 
 

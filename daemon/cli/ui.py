@@ -299,10 +299,10 @@ def render_summary(r: api.OptimizeResult) -> None:
     for change in r.changes:
         codes = f" ({', '.join(change.findings)})" if change.findings else ""
         err.print(f"  [green]✓[/] {escape(change.description)}{escape(codes)}")
-    left = [f for f in r.findings if f.needs_input]
-    if left:
-        err.print("needs your input:")
-        render_findings(list(left))
+    # ``left`` is the lint of the optimized prompt: exactly what is still there to decide.
+    if r.left:
+        err.print("left for you:")
+        render_findings(list(r.left))
     render_related(r.related)
 
 

@@ -17,6 +17,13 @@ LONG = (
 
 
 def _result() -> api.OptimizeResult:
+    left = Finding(
+        code="PD008",
+        severity="warning",
+        message=LONG,
+        span=Span(start=0, end=5, line=1, col=1),
+        needs_input=True,
+    )
     return api.OptimizeResult(
         id="6b096a27d68b6be7",
         original="write some stuff",
@@ -41,6 +48,7 @@ def _result() -> api.OptimizeResult:
         cached=False,
         degraded=False,
         duration_ms=10,
+        left=[left],  # the summary lists what the lint of the result still finds
     )
 
 

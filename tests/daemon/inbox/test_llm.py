@@ -123,8 +123,9 @@ async def test_budget_running_out_mid_batch(
         async with running_daemon(promptd_home, llm_config(server, concurrency=1)) as daemon:
             core = daemon.core
             assert core is not None
-            # One prompt first, to learn what a call holds and what a prompt costs.
-            drop(paths.inbox, "one.csv", dogs_csv(1, offset=100))
+            # One prompt first, to learn what a call holds and what a prompt costs; as long as
+            # the batch's prompts, since a hold grows with the prompt and the guards' feedback.
+            drop(paths.inbox, "one.csv", dogs_csv(1, offset=8))
             await until(lambda: (paths.outbox / "one.optimized.csv").exists(), what="one.csv")
             hold = max(e.ticks for e in events(daemon, BudgetReserved))
             per_prompt = sum(e.cost_ticks for e in events(daemon, ProviderCallCompleted))

@@ -120,7 +120,7 @@ async def test_search_merges_collection_hits_and_degrades_to_local(
         await optimize(daemon, "summarize the meeting notes into action items for the team")
         service = library(daemon)
         service.http_factory = lambda: httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        await until(lambda: service.index.is_open and service.index.counts()["optimization"])
+        await until(lambda: service.index.is_open and service.index.counts()["optimization"], 30)
         params = types.SearchParams(text="summarize meeting notes into action items")
         found = await service.search(params, _Call())
         assert str(sent[0].url) == SEARCH
