@@ -398,6 +398,7 @@ class StatusResult(msgspec.Struct, kw_only=True):
     log_file: str = ""
     optimizations: int = 0
     in_flight: int = 0
+    dashboard_url: str = ""  # the web dashboard (with this start's token); "" when off
     library: LibrarySummary | None = None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -96,6 +96,13 @@ class LspConfig(_Section):
     debounce_ms: int = 300
 
 
+class DashboardConfig(_Section):
+    """The web dashboard the daemon serves on 127.0.0.1 (``promptd dashboard``)."""
+
+    enabled: bool = True
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0  # 0: a free port, written to run/
+
+
 class LibraryConfig(_Section):
     enabled: bool = True
     paths: list[str] = msgspec.field(default_factory=list)  # folders of the user's prompt files
@@ -127,6 +134,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backup: BackupConfig = msgspec.field(default_factory=BackupConfig)
     inbox: InboxConfig = msgspec.field(default_factory=InboxConfig)
     lsp: LspConfig = msgspec.field(default_factory=LspConfig)
+    dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
     library: LibraryConfig = msgspec.field(default_factory=LibraryConfig)
     prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
 

@@ -127,6 +127,8 @@ def render_status(s: api.StatusResult) -> None:
             line += f" — {batch.reason}"
         grid.add_row("", Text(line))
     out.print(grid)
+    if s.dashboard_url:  # on one line whatever the width, so it can be copied whole
+        out.print(Text("dashboard", style="bold") + Text(f" {s.dashboard_url}"), soft_wrap=True)
 
 
 def render_history(result: api.HistoryResult, running: bool) -> None:

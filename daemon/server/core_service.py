@@ -154,11 +154,15 @@ class CoreService:
         store = self._store()
         next_at = None
         inbox: api.InboxStatus | None = None
+        dashboard_url = ""
         library: api.LibrarySummary | None = None
         for service in self.daemon.services:
             hook = getattr(service, "next_backup_at", None)
             if callable(hook):
                 next_at = hook()
+            url = getattr(service, "dashboard_url", None)
+            if callable(url):
+                dashboard_url = url()
             part = getattr(service, "status", None)
             if service is not self and callable(part):
                 value = part()
@@ -182,6 +186,8 @@ class CoreService:
             )
         if inbox is not None:
             result = msgspec.structs.replace(result, inbox=inbox)
+        if dashboard_url:
+            result = msgspec.structs.replace(result, dashboard_url=dashboard_url)
         if library is not None:
             result = msgspec.structs.replace(result, library=library)
         return result

@@ -24,7 +24,9 @@ from .app import Daemon, Service
 SERVICES: tuple[tuple[str, str], ...] = (
     ("promptd.daemon.backup.backup_service", "BackupService"),
     ("promptd.daemon.inbox.inbox_service", "InboxService"),
+    ("promptd.daemon.dashboard.dashboard_service", "DashboardService"),
     ("promptd.daemon.library.keeper", "LibraryService"),
+    ("promptd.daemon.tools.service", "ToolsService"),
 )
 
 

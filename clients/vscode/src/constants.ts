@@ -14,6 +14,7 @@ export const SERVER_COMMANDS = {
 /** Commands the extension itself handles. */
 export const CLIENT_COMMANDS = {
   restartServer: "promptd.restartServer",
+  openDashboard: "promptd.openDashboard",
 } as const;
 
 /** Server -> client notification feeding the status bar. */
