@@ -26,6 +26,13 @@ export const SETTINGS_SECTION = "promptd";
 /** The extension's own setting (never sent to the server). */
 export const SETTING_PATH = "path";
 
+/**
+ * The Settings editor query that shows `promptd.path` and nothing else, in whichever tab
+ * (User, Remote, Workspace) it is opened: `@id:` matches the full id, where a plain
+ * "promptd.path" text search found "No Settings" in a remote window's User tab.
+ */
+export const SETTINGS_QUERY_PATH = `@id:${SETTINGS_SECTION}.${SETTING_PATH}`;
+
 /** The languages the server understands (VS Code language ids); `prompt` is ours. */
 export const LANGUAGES = [
   "python",

@@ -15,6 +15,7 @@ import {
 
 import { execFile } from "node:child_process";
 
+import { preferredFirst } from "./actionOrder";
 import { needsEditorArguments } from "./commandArgs";
 import {
   CLIENT_COMMANDS,
@@ -24,6 +25,7 @@ import {
   NOTIFY_STATUS,
   SERVER_COMMANDS,
   SETTING_PATH,
+  SETTINGS_QUERY_PATH,
   SETTINGS_SECTION,
 } from "./constants";
 import { dashboardUrl } from "./dashboard";
@@ -95,10 +97,7 @@ async function offerInstallHelp(message: string): Promise<void> {
       return;
     }
   } else if (choice === "Open Settings") {
-    await vscode.commands.executeCommand(
-      "workbench.action.openSettings",
-      `${SETTINGS_SECTION}.${SETTING_PATH}`,
-    );
+    await vscode.commands.executeCommand("workbench.action.openSettings", SETTINGS_QUERY_PATH);
   }
 }
 
@@ -142,6 +141,14 @@ function middleware(): Middleware {
         printLines(historyReport(result));
       }
       return result;
+    },
+    // Ctrl+. and the lightbulb: "Optimize prompt" (the server's preferred action) first.
+    provideCodeActions: async (document, range, context, token, next) => {
+      const actions = await next(document, range, context, token);
+      if (!actions) {
+        return actions;
+      }
+      return preferredFirst(actions, context.only !== undefined, vscode.CodeActionKind.QuickFix);
     },
     workspace: {
       // A server that pulls settings gets the same mapped section it is pushed.
