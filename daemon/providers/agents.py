@@ -326,7 +326,12 @@ class LLMAgents:
         while True:
             try:
                 outcome = await self.meter.call(
-                    request, opt_id=ctx.opt_id, agent=agent, no_cache=no_cache, hold=self.hold
+                    request,
+                    opt_id=ctx.opt_id,
+                    agent=agent,
+                    no_cache=no_cache,
+                    hold=self.hold,
+                    wait=kind != "evaluator",  # the judge is optional: the rubric decides
                 )
             except SchemaUnsupportedError as exc:
                 if not self.mode.schema_for(self.model):

@@ -238,8 +238,13 @@ class Meter:
         agent: str = "",
         no_cache: bool = False,
         hold: RunHold | None = None,
+        wait: bool = True,
     ) -> CallOutcome:
-        """One metered call; with ``hold``, its budget comes from the run's hold first."""
+        """One metered call; with ``hold``, its budget comes from the run's hold first.
+
+        ``wait=False`` is for optional calls (the pairwise judge): when the budget is taken
+        by holds in flight, it is refused at once instead of waiting for them to settle, so
+        a run never waits on other runs for a call it can do without."""
         key = self.key(request)
         now_ns = self._now_ns()
         if not no_cache:
@@ -264,7 +269,7 @@ class Meter:
             month=month,
             ticks=ticks,
         )
-        deadline = time.monotonic() + SETTLE_WAIT_S
+        deadline = time.monotonic() + (SETTLE_WAIT_S if wait else 0.0)
         while True:
             seen = self._settled
             may_wait = time.monotonic() < deadline

@@ -60,6 +60,33 @@ async def test_fifty_concurrent_calls_against_a_budget_for_ten(store: AsyncEvent
         assert view.budget.reserved(day=calls[0].day) == 0  # every hold settled
 
 
+async def test_an_optional_call_does_not_wait_for_other_holds(store: AsyncEventLog) -> None:
+    """A call that would fit once other calls' holds settle waits for them; an optional one
+    (the pairwise judge) is refused at once, so its run goes on with the rubric's verdict."""
+    from promptd.daemon.events import BudgetReserved
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=completion("x", prompt_tokens=4, completion_tokens=10))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        meter = metered(client, store)
+        ticks = meter.worst_case(req("judge"))
+        day, month = periods()
+        await store.append(
+            [
+                BudgetSet(daily_ticks=ticks),
+                BudgetReserved(reservation_id="other-run", ticks=ticks, day=day, month=month),
+            ]
+        )
+        with pytest.raises(BudgetError):
+            await asyncio.wait_for(meter.call(req("judge"), wait=False), 5)
+        waiting = asyncio.ensure_future(meter.call(req("judge")))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # a required call waits for the other run's hold
+        waiting.cancel()
+    assert events(store, ProviderCallCompleted) == []
+
+
 async def test_response_cache_hit_through_the_store(store: AsyncEventLog) -> None:
     hits = 0
 
