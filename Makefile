@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYSRC  := daemon lsp tests bench
 
-.PHONY: run test lint format pytest docs docs-check bench clients clean
+.PHONY: run test lint format pytest docs docs-check bench clients clean vendor-uplot
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -19,8 +19,10 @@ run: $(STAMP)
 ## Everything CI runs: lint, type check, generated docs current, the whole suite, the clients.
 test: $(STAMP) lint docs-check clients pytest
 
+# PYTEST_ARGS="-m 'not editor'" leaves out the real-VS-Code test (code-server + Chromium).
+PYTEST_ARGS ?=
 pytest: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 # mypy resolves imports by folder, and the package promptd.daemon lives in daemon/: a tree of two
 # links (build/typecheck/promptd/{daemon,lsp}) gives it the installed layout without copying.
@@ -49,6 +51,18 @@ docs-check: $(STAMP)
 
 clients: $(STAMP)
 	$(MAKE) -C clients/vscode test
+
+## The dashboard's charting library, vendored (no CDN, no build step): refresh it from npm.
+UPLOT_VERSION := 1.6.32
+UPLOT_VENDOR  := daemon/data/dashboard/vendor
+
+vendor-uplot:
+	rm -rf build/uplot && mkdir -p build/uplot $(UPLOT_VENDOR)
+	cd build/uplot && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null
+	tar -xzf build/uplot/uplot-$(UPLOT_VERSION).tgz -C build/uplot
+	cp build/uplot/package/dist/uPlot.iife.min.js build/uplot/package/dist/uPlot.min.css $(UPLOT_VENDOR)/
+	cp build/uplot/package/LICENSE $(UPLOT_VENDOR)/uPlot.LICENSE
+	echo "uPlot $(UPLOT_VERSION) from npm (make vendor-uplot)" > $(UPLOT_VENDOR)/VERSION
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

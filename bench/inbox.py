@@ -149,11 +149,62 @@ def loopback_100() -> None:
         )
 
 
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident MB of ``pid``: VmRSS in all; RssAnon is the heap, RssFile the mapped files
+    (LMDB's pages of data.mdb, which the kernel can drop)."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_rows(n: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="promptd-bench-") as tmp:
+        home = Path(tmp)
+        (home / "config.toml").write_text('[provider]\nkind = "offline"\n')
+        proc = start_daemon(home, {})
+        paths = resolve(home)
+        try:
+            idle = rss_mb(proc.pid)
+            part = paths.inbox / "many.csv.part"
+            part.write_bytes(prompts_csv(n, PROMPT_OFFLINE))
+            started = time.perf_counter()
+            part.rename(paths.inbox / "many.csv")
+            peak = idle
+            peak_heap = rss_mb(proc.pid, "RssAnon")
+            done = paths.inbox / "done" / "many.csv"
+            deadline = time.monotonic() + 3600
+            while not done.exists():
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit(f"the {n}-row batch did not finish; see {paths.log_file}")
+                peak = max(peak, rss_mb(proc.pid))
+                peak_heap = max(peak_heap, rss_mb(proc.pid, "RssAnon"))
+                time.sleep(0.25)
+            wall = time.perf_counter() - started
+            after_end = time.monotonic() + 10
+            while time.monotonic() < after_end:
+                peak_after = rss_mb(proc.pid)
+                time.sleep(0.5)
+            after = rss_mb(proc.pid)
+            anon, mapped = rss_mb(proc.pid, "RssAnon"), rss_mb(proc.pid, "RssFile")
+        finally:
+            stop(proc)
+        print(
+            f"{n:,}-row CSV, offline engine: {wall:.0f} s; daemon RSS idle {idle:.0f} MB, "
+            f"peak during {peak:.0f} MB (target < 150; heap at most {peak_heap:.0f} MB), "
+            f"10 s after {after:.0f} MB "
+            f"(target < 80; {peak_after:.0f} MB at the last sample; of it heap {anon:.0f} MB, "
+            f"mapped files {mapped:.0f} MB)"
+        )
+
+
 def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     offline_1000()
     offline_1000(16)  # commit-bound: more prompts in flight share each LMDB commit
     loopback_100()
+    memory_rows(int(os.environ.get("BENCH_ROWS", "100000")))
 
 
 if __name__ == "__main__":

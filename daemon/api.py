@@ -118,7 +118,10 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     model_reason: str = ""
     scores_before: Scores | None = None
     scores_after: Scores | None = None
+    # what the lint of ``optimized`` still finds: the findings left for the author
+    left: list[Finding] = msgspec.field(default_factory=list)
     related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
+    alerts: list[str] = msgspec.field(default_factory=list)  # budget alerts this run crossed
 
 
 def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
@@ -148,6 +151,9 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         model_reason=done.model_reason,
         scores_before=before,
         scores_after=after,
+        left=list(done.left)
+        if done.left is not None
+        else ([] if done.changed else list(done.findings)),
         related=list(done.related),
     )
 
@@ -165,6 +171,7 @@ class EstimateResult(msgspec.Struct, kw_only=True):
 class LintParams(Params):
     text: str
     prompt_type: str = "auto"
+    engine: str | None = None  # None/offline: the rules; llm: the model, lint-cached (2 h)
 
 
 class LintResult(msgspec.Struct, kw_only=True):
@@ -251,6 +258,7 @@ class CostsResult(msgspec.Struct, kw_only=True):
     by_day: list[CostRow]
     by_model: list[CostRow]
     by_source: list[CostRow]
+    tokens: dict[str, int] = msgspec.field(default_factory=dict)  # prompt, cached, completion...
 
 
 class BudgetInfo(msgspec.Struct, kw_only=True):
@@ -310,6 +318,8 @@ class BatchInfo(msgspec.Struct, kw_only=True):
     state: str  # running | completed | failed | cancelled
     output_path: str = ""
     reason: str = ""
+    degraded: int = 0  # rows answered by a stand-in (offline engine or cache) in this run
+    degraded_reason: str = ""  # why, for the first of them
 
 
 class BatchIdParams(Params):
@@ -340,6 +350,9 @@ class ProviderStatus(msgspec.Struct, kw_only=True):
     name: str  # offline | xai | openai
     model: str
     circuit: str  # closed | open | half_open (offline: closed)
+    json_mode: str = ""  # json_schema | json_object: what the default model is asked with
+    json_modes: dict[str, str] = msgspec.field(default_factory=dict)  # models that refused
+    calls_in_flight: int = 0  # LLM calls out right now
 
 
 class EventsStatus(msgspec.Struct, kw_only=True):
@@ -348,9 +361,19 @@ class EventsStatus(msgspec.Struct, kw_only=True):
     bytes: int  # size of the LMDB environment on disk
 
 
+class CacheTier(msgspec.Struct, kw_only=True):
+    """One cache tier: response (1 h), optimization (24 h), lint (2 h, the analysis)."""
+
+    hits: int
+    misses: int
+    hit_rate: float  # 0..1 (0 before the first lookup)
+    ttl_s: int
+
+
 class CacheStatus(msgspec.Struct, kw_only=True):
     entries: int
-    hit_rate: float  # 0..1 over the optimization cache's lookups
+    hit_rate: float  # 0..1 over every cache tier's lookups
+    tiers: dict[str, CacheTier] = msgspec.field(default_factory=dict)
 
 
 class SpendStatus(msgspec.Struct, kw_only=True):
@@ -359,6 +382,8 @@ class SpendStatus(msgspec.Struct, kw_only=True):
     daily_budget_usd: float | None
     monthly_budget_usd: float | None
     forecast_30d_usd: float
+    reserved_usd: float = 0.0  # held by LLM calls in flight
+    alerts: list[str] = msgspec.field(default_factory=list)  # this period's budget alerts
 
 
 class BackupsStatus(msgspec.Struct, kw_only=True):
@@ -372,6 +397,9 @@ class InboxStatus(msgspec.Struct, kw_only=True):
     path: str
     pending: int  # files waiting in the inbox folder
     batches: list[BatchInfo]
+    failed: int = 0  # files waiting in inbox/failed/ beside their NAME.error.txt
+    errors: list[str] = msgspec.field(default_factory=list)  # newest .error.txt first lines
+    problems: list[str] = msgspec.field(default_factory=list)  # the watch's, stalled batches
 
 
 class StatusResult(msgspec.Struct, kw_only=True):
@@ -393,6 +421,7 @@ class StatusResult(msgspec.Struct, kw_only=True):
     log_file: str = ""
     optimizations: int = 0
     in_flight: int = 0
+    dashboard_url: str = ""  # the web dashboard (with this start's token); "" when off
     library: LibrarySummary | None = None
 
 

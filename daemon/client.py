@@ -244,7 +244,12 @@ def ensure_daemon(paths: Paths, *, timeout: float = 10.0) -> int | None:
     deadline = time.monotonic() + timeout
     pid = process.running_pid(paths)
     proc = None
+    log_from = 0
     if pid is None:  # nobody owns the home: start one (a stale pid/socket is cleaned up)
+        from .config import load
+
+        load(paths.config_file)  # a bad config.toml: its ConfigError here, as `start` says it
+        log_from = process.log_size(paths)
         proc = process.spawn_detached(paths)
     delay = 0.005
     while time.monotonic() < deadline:
@@ -256,7 +261,11 @@ def ensure_daemon(paths: Paths, *, timeout: float = 10.0) -> int | None:
             if proc.returncode == 0 and process.running_pid(paths) is not None:
                 proc = None  # another start won the race: wait for that daemon
                 continue
-            reason = process.last_error(paths) or f"exit code {proc.returncode}"
+            reason = (
+                process.disk_full_hint(paths)
+                or process.last_error(paths, since=log_from)
+                or f"exit code {proc.returncode}, and it wrote nothing to its log"
+            )
             raise DaemonError(f"the daemon exited while starting: {reason} (see {paths.log_file})")
         time.sleep(delay)
         delay = min(delay * 2, 0.05)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -33,8 +33,9 @@ class ProviderConfig(_Section):
     api_key_env: str = ""  # "" = XAI_API_KEY for xai, OPENAI_API_KEY for openai
     timeout_s: float = 120.0  # read timeout: reasoning models are slow
     connect_timeout_s: float = 10.0
-    max_concurrency: int = 8
-    max_output_tokens: int = 4096
+    max_concurrency: int = 16  # LLM calls in flight (over one HTTP/2 pool), batches included
+    max_output_tokens: int = 4096  # a cap: each agent asks for what its answer needs
+    context_tokens: int = 0  # the model's context window; 0 = the price table's, else 4096
     json_schema: bool = True  # False: the endpoint only knows json_object
     retries: int = 3
     breaker_failures: int = 5
@@ -77,6 +78,8 @@ class BackupConfig(_Section):
     keep_weekly: int = 8
     keep_monthly: int = 12
     check_interval_s: int = 300
+    # age public keys ("age1..."): backups and exports are encrypted to them (backup/crypto.py)
+    encrypt_to: str | list[str] = ""
 
 
 class InboxConfig(_Section):
@@ -94,6 +97,13 @@ class LspConfig(_Section):
     severity: Literal["error", "warning", "information", "hint"] = "information"
     code_lens: bool = True
     debounce_ms: int = 300
+
+
+class DashboardConfig(_Section):
+    """The web dashboard the daemon serves on 127.0.0.1 (``promptd dashboard``)."""
+
+    enabled: bool = True
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0  # 0: a free port, written to run/
 
 
 class LibraryConfig(_Section):
@@ -127,6 +137,7 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backup: BackupConfig = msgspec.field(default_factory=BackupConfig)
     inbox: InboxConfig = msgspec.field(default_factory=InboxConfig)
     lsp: LspConfig = msgspec.field(default_factory=LspConfig)
+    dashboard: DashboardConfig = msgspec.field(default_factory=DashboardConfig)
     library: LibraryConfig = msgspec.field(default_factory=LibraryConfig)
     prices: dict[str, ModelPrice] = msgspec.field(default_factory=dict)
 
@@ -187,11 +198,19 @@ def _env_overrides(cfg: Config) -> Config:
 def parse(text: str | bytes, path: Path = Path("config.toml")) -> Config:
     """Parse config text (without environment overrides)."""
     try:
-        return msgspec.toml.decode(text, type=Config)
+        cfg = msgspec.toml.decode(text, type=Config)
     except msgspec.ValidationError as exc:
         raise _explain(exc, path) from exc
     except msgspec.DecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    if cfg.backup.encrypt_to:
+        from .backup.crypto import check_recipients, recipient_strings
+
+        try:
+            check_recipients(recipient_strings(cfg))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return cfg
 
 
 def load(path: Path) -> Config:

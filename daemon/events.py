@@ -136,6 +136,9 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     cache_key: str = ""  # optimization-cache key (empty: not cacheable)
     source: str = "cli"
     batch_id: str = ""
+    # the lint of the optimized prompt: what is left for the author (None: not recorded,
+    # events written before it existed)
+    left: list[Finding] | None = None
     related: list[Related] = msgspec.field(default_factory=list)  # what the library found
 
 
@@ -192,6 +195,26 @@ class CacheMiss(_Event, frozen=True, kw_only=True, tag="cache.miss"):
 # --- providers ---------------------------------------------------------------------------
 
 
+class ProviderCallStarted(_Event, frozen=True, kw_only=True, tag="provider.call_started"):
+    """A provider call about to go out, durable before its request leaves.
+
+    Recorded in the transaction that reserves its budget. A started call with no
+    ``ProviderCallCompleted`` naming its ``call_id`` was cut off by a crash: the next daemon
+    start books it as spent at its reservation (a provider may have served and billed it).
+    """
+
+    call_id: str
+    provider: str  # xai | openai
+    model: str
+    opt_id: str = ""
+    agent: str = ""
+    reservation_id: str = ""  # the budget reservation its completion settles
+    reserved_ticks: int = 0  # the most it can cost: estimated input + its max_tokens
+    max_tokens: int = 0
+    day: str = ""  # local day (YYYY-MM-DD) the spend is booked on
+    month: str = ""
+
+
 class ProviderCallCompleted(_Event, frozen=True, kw_only=True, tag="provider.call_completed"):
     """One HTTP call to an LLM provider ended, well or not (``ok``, the HTTP ``status``,
     ``error``): model, tokens by kind, latency, retries, and its cost in USD ticks
@@ -221,6 +244,7 @@ class ProviderCallCompleted(_Event, frozen=True, kw_only=True, tag="provider.cal
     response: str = ""  # the message content, for the response cache
     day: str = ""  # local day (YYYY-MM-DD) the spend is booked on
     month: str = ""  # local month (YYYY-MM)
+    recovered: bool = False  # booked at daemon start for a call a crash cut off
 
 
 class CircuitChanged(_Event, frozen=True, kw_only=True, tag="circuit.changed"):
@@ -283,6 +307,8 @@ class BudgetAlert(_Event, frozen=True, kw_only=True, tag="budget.alert"):
     spent_ticks: int
     budget_ticks: int
     threshold_pct: int = 80
+    reserved_ticks: int = 0  # held by calls in flight when it was crossed
+    reset_at: str = ""  # local time the period ends, ISO 8601 (e.g. 2026-11-28T00:00:00+01:00)
 
 
 class BudgetRefused(_Event, frozen=True, kw_only=True, tag="budget.refused"):
@@ -296,6 +322,7 @@ class BudgetRefused(_Event, frozen=True, kw_only=True, tag="budget.refused"):
     remaining_ticks: int
     budget_ticks: int
     opt_id: str = ""
+    reserved_ticks: int = 0  # held by calls in flight (what may come back when they settle)
 
 
 # --- batches -----------------------------------------------------------------------------
@@ -438,6 +465,7 @@ class LintCompleted(_Event, frozen=True, kw_only=True, tag="lint.completed"):
     score: int = 0
     engine: str = "offline"
     model: str = ""
+    analysis: bytes = b""  # the LLM's whole analysis (JSON), reused by an optimization
 
 
 Event = (
@@ -452,6 +480,7 @@ Event = (
     | OptimizationRejected
     | CacheHit
     | CacheMiss
+    | ProviderCallStarted
     | ProviderCallCompleted
     | CircuitChanged
     | BudgetSet

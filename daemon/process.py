@@ -66,8 +66,15 @@ class PidLock:
                     os.close(fd)
                     raise AlreadyRunning(pid) from exc
                 time.sleep(0.01)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            # Never leave an empty pid file behind (it read as "running, pid unknown").
+            with contextlib.suppress(OSError):
+                self.pid_file.unlink()
+            os.close(fd)
+            raise DaemonError(f"cannot write {self.pid_file}: {_os_reason(exc)}") from exc
         self._fd = fd
 
     def release(self) -> None:
@@ -79,6 +86,31 @@ class PidLock:
             self.pid_file.unlink()
         os.close(self._fd)
         self._fd = None
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full; free some space and start again"
+    return f"{exc.strerror or exc}; check that the folder is writable"
+
+
+def disk_full_hint(paths: Paths) -> str:
+    """ "the disk is full ..." when the home's file system has no room left, else ""."""
+    try:
+        st = os.statvfs(paths.run if paths.run.exists() else paths.run.parent)
+    except OSError:
+        return ""
+    if st.f_bavail * st.f_frsize < 64 * 1024:
+        return f"the disk holding {paths.run} is full; free some space and start again"
+    return ""
+
+
+def log_size(paths: Paths) -> int:
+    """The daemon log's size now (``last_error(since=...)`` reads only what comes after)."""
+    try:
+        return paths.log_file.stat().st_size
+    except OSError:
+        return 0
 
 
 def running_pid(paths: Paths) -> int | None:
@@ -135,12 +167,13 @@ def spawn_detached(paths: Paths) -> subprocess.Popen[bytes]:
         )
 
 
-def last_error(paths: Paths) -> str:
-    """The last ERROR line of the daemon's log (for "the daemon exited during start")."""
+def last_error(paths: Paths, since: int = 0) -> str:
+    """The last ERROR line of the daemon's log (for "the daemon exited during start"), only
+    from what was written after offset ``since`` (an older line would blame a stale error)."""
     try:
         with open(paths.log_file, "rb") as f:
             f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 16384))
+            f.seek(max(since, f.tell() - 16384))
             lines = f.read().decode("utf-8", "replace").splitlines()
     except OSError:
         return ""
@@ -163,6 +196,30 @@ def wait_exit(paths: Paths, pid: int, timeout: float) -> bool:
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
     return running_pid(paths) != pid
+
+
+def restore_marker(paths: Paths) -> Path:
+    """``run/promptd.restoring``: a foreground daemon that stepped aside for a restore waits
+    while this file exists, then serves again in its terminal (``make run`` stays Ctrl-C-able)."""
+    return paths.run / "promptd.restoring"
+
+
+def step_aside(pid: int) -> None:
+    """Ask the daemon to stop for a restore (SIGUSR1): a detached one exits, a foreground one
+    waits for the restore to finish and starts again in the same terminal."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGUSR1)
+
+
+def wait_restore_done(paths: Paths, timeout: float = 600.0) -> None:
+    """In a foreground daemon that stepped aside: wait until the restore removed the marker
+    (or ``timeout`` passed: a restore that died must not keep the terminal waiting forever)."""
+    marker = restore_marker(paths)
+    deadline = time.monotonic() + timeout
+    while marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(FileNotFoundError):
+        marker.unlink()
 
 
 def terminate(pid: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,4 +27,7 @@ def promptd_home(
     monkeypatch.setenv("PROMPTD_HOME", str(home))
     for key in _KEYS:
         monkeypatch.delenv(key, raising=False)
+    umask = os.umask(0o022)  # promptd's main() sets 077 for its process: not for the next test
+    os.umask(umask)
     yield home
+    os.umask(umask)

@@ -179,13 +179,21 @@ class BackupService:
         backups = self.paths.backups
         now = self.clock()
         try:
+            from .crypto import recipient_strings
+
             manifest = await asyncio.to_thread(
-                snapshot.take, store, backups, now=now, scheduled=scheduled, progress=progress
+                snapshot.take,
+                store,
+                backups,
+                now=now,
+                scheduled=scheduled,
+                progress=progress,
+                encrypt_to=recipient_strings(self.config),
             )
             entry = catalog.BackupEntry(folder=backups / manifest.id, manifest=manifest)
             if progress is not None:
                 progress("verifying", 0, 0)
-            result = await asyncio.to_thread(verify, entry, work_root=backups)
+            result = await asyncio.to_thread(verify, entry, work_root=backups, sealed=True)
             if not result.ok:
                 await asyncio.to_thread(catalog.remove, entry)
                 raise BackupError(f"the new backup did not verify ({result.reason}); removed it")

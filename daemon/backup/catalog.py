@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import shutil
 import zlib
 from pathlib import Path
@@ -19,6 +20,7 @@ import msgspec
 
 from .. import api
 from ..errors import BackupError
+from ..paths import open_private
 from .manifest import ID_RE, Manifest, VerifyMark, read_manifest, read_verify_mark
 from .snapshot import CHUNK, LMDB_DATA
 
@@ -134,42 +136,76 @@ class _HashingReader:
 _DAMAGE: Final = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
-def unpack(entry: BackupEntry, dest: Path) -> Path:
+def unpack(entry: BackupEntry, dest: Path, identity: Path | None = None) -> Path:
     """Decompress the backup into ``dest/data.mdb`` (an LMDB folder) after checking its SHA-256.
 
     The compressed bytes are hashed as they are read; a backup whose size or hash differs from
-    its manifest raises :class:`BackupError` and leaves nothing usable in ``dest``.
+    its manifest raises :class:`BackupError` and leaves nothing usable in ``dest``. An
+    encrypted backup needs ``identity`` (an age identity file): its stored bytes are checked
+    first, then decrypted beside ``data.mdb`` (0600) and decompressed.
     """
-    manifest = entry.manifest
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-    target = dest / LMDB_DATA
+    if not entry.manifest.encrypted:
+        return _gunzip(entry, entry.data_file, dest, check=True)
+    from . import crypto
+
+    what = f"backup {entry.id}"
+    identities = crypto.load_identities(identity, what)
+    check_stored(entry)  # the stored bytes, as the manifest says
+    plain = dest / f"{LMDB_DATA}.gz"
+    try:
+        crypto.decrypt_file(entry.data_file, plain, identities, what)
+        return _gunzip(entry, plain, dest, check=False)
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _gunzip(entry: BackupEntry, source: Path, dest: Path | None, *, check: bool) -> Path:
+    """Decompress ``source`` into ``dest/data.mdb``; ``check``: its size and SHA-256 must be
+    the manifest's. ``dest`` None: only check (an encrypted file is not gzip)."""
+    manifest = entry.manifest
+    target = dest / LMDB_DATA if dest is not None else Path(os.devnull)
     damage = ""
     try:
-        with open(entry.data_file, "rb") as raw:
+        with open(source, "rb") as raw:
             reader = _HashingReader(raw)
-            try:
-                with gzip.GzipFile(fileobj=reader, mode="rb") as gz, open(target, "wb") as out:
-                    shutil.copyfileobj(gz, out, CHUNK)
-            except _DAMAGE as exc:
-                damage = f"it does not decompress ({exc})"
+            if dest is not None:
+                try:
+                    with (
+                        gzip.GzipFile(fileobj=reader, mode="rb") as gz,
+                        os.fdopen(open_private(target), "wb") as out,
+                    ):
+                        shutil.copyfileobj(gz, out, CHUNK)
+                except _DAMAGE as exc:
+                    damage = f"it does not decompress ({exc})"
             reader.drain()
     except FileNotFoundError as exc:
-        target.unlink(missing_ok=True)
+        if dest is not None:
+            target.unlink(missing_ok=True)
         raise BackupError(
             f"backup {entry.id} has no {manifest.file_name}; it cannot be used"
         ) from exc
     except OSError as exc:
-        target.unlink(missing_ok=True)
+        if dest is not None:
+            target.unlink(missing_ok=True)
         raise BackupError(f"cannot unpack backup {entry.id}: {exc.strerror or exc}") from exc
     problems = []
-    if reader.size != manifest.size_bytes:
+    if not check:
+        pass
+    elif reader.size != manifest.size_bytes:
         problems.append(f"its size is {reader.size} bytes, the manifest says {manifest.size_bytes}")
     digest = reader.sha256.hexdigest()
-    if digest != manifest.sha256:
+    if check and digest != manifest.sha256:
         problems.append(f"its SHA-256 is {digest[:12]}…, the manifest says {manifest.sha256[:12]}…")
     if damage:
         problems.append(damage)
     if problems:
-        target.unlink(missing_ok=True)
+        if dest is not None:
+            target.unlink(missing_ok=True)
         raise BackupError(f"backup {entry.id} is damaged: {'; '.join(problems)}")
     return target
+
+
+def check_stored(entry: BackupEntry) -> None:
+    """The stored file's size and SHA-256 are the manifest's (no decompression)."""
+    _gunzip(entry, entry.data_file, None, check=True)

@@ -39,6 +39,7 @@ import msgspec
 from .. import __version__
 from ..errors import BackupError
 from ..events import OptimizationCompleted, Record, UnknownEvent
+from ..paths import open_private
 from ..values import ticks_to_usd
 
 __all__ = ["FORMATS", "ExportSummary", "event_line", "export", "iso", "origin_of", "secret_values"]
@@ -63,6 +64,7 @@ class ExportSummary(msgspec.Struct, frozen=True, kw_only=True):
     events: int
     optimizations: int
     bytes: int
+    encrypted: bool = False  # age-encrypted to [backup] encrypt_to
 
 
 def secret_values(extra_variables: Sequence[str] = ()) -> list[str]:
@@ -259,8 +261,12 @@ def export(
     fmt: str,
     output: Path,
     key_variables: Sequence[str] = (),
+    encrypt_to: Sequence[str] = (),
 ) -> ExportSummary:
-    """Write ``records`` to ``output`` in ``fmt``; what was written."""
+    """Write ``records`` to ``output`` in ``fmt``; what was written.
+
+    ``encrypt_to``: age public keys; the file is then age-encrypted to them (the plain text
+    exists only as a 0600 temporary beside ``output`` while it is written)."""
     if fmt not in FORMATS:
         raise BackupError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     writer = _Writer(store_id, secret_values(key_variables))
@@ -269,10 +275,19 @@ def export(
         raise BackupError(f"{output} is a folder; give a file name, e.g. {output}/promptd.{fmt}")
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as out:
+        with os.fdopen(open_private(tmp), "wb") as out:
             _write(fmt, records, writer, out)
             out.flush()
             os.fsync(out.fileno())
+        if encrypt_to:
+            from . import crypto
+
+            sealed = tmp.with_name(tmp.name + crypto.SUFFIX)
+            try:
+                crypto.encrypt_file(tmp, sealed, crypto.parse_recipients(encrypt_to))
+            finally:
+                tmp.unlink(missing_ok=True)
+            tmp = sealed
         os.replace(tmp, output)
         size = output.stat().st_size
     except OSError as exc:
@@ -288,4 +303,5 @@ def export(
         events=writer.events,
         optimizations=writer.optimizations,
         bytes=size,
+        encrypted=bool(encrypt_to),
     )

@@ -24,6 +24,7 @@ from typing import Final
 import msgspec
 
 from ..errors import BackupError
+from ..paths import open_private
 
 __all__ = [
     "DATA_FILE",
@@ -67,6 +68,10 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str  # of file_name, compressed
     scheduled: bool = False
     duration_ms: int = 0
+    # age-encrypted (file_name ends .age; size and sha256 are of the encrypted file), and
+    # the public keys it was encrypted to (never an identity: promptd does not store those)
+    encrypted: bool = False
+    recipients: list[str] = msgspec.field(default_factory=list)
 
     @property
     def created(self) -> datetime:
@@ -148,7 +153,7 @@ def write_json_atomic(path: Path, value: object) -> None:
     """Write ``value`` as JSON to ``path`` through a temporary name and a rename."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with os.fdopen(open_private(tmp), "wb") as fh:
             fh.write(encode_json(value))
             fh.flush()
             os.fsync(fh.fileno())

@@ -23,6 +23,7 @@ import errno
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +69,9 @@ class DaemonControl(Protocol):
 
 
 class ProcessDaemonControl:
-    """The real daemon of a home: SIGTERM and wait; start it detached and wait for its socket."""
+    """The real daemon of a home: ask it to step aside (SIGUSR1) and wait; afterwards start
+    it again in the mode it ran (foreground in its terminal, or detached) and wait for its
+    socket."""
 
     def __init__(self, paths: Paths, stop_timeout: float = 30.0) -> None:
         self.paths = paths
@@ -78,7 +81,9 @@ class ProcessDaemonControl:
         return process.running_pid(self.paths)
 
     def stop(self, pid: int) -> None:
-        process.terminate(pid)
+        from .. import process
+
+        process.step_aside(pid)  # a foreground daemon comes back by itself after the restore
         if not process.wait_exit(self.paths, pid, self.stop_timeout):
             raise BackupError(
                 f"the daemon (pid {pid}) did not stop within {self.stop_timeout:g} s; "
@@ -86,6 +91,19 @@ class ProcessDaemonControl:
             )
 
     def start(self) -> None:
+        """Start the daemon again in the mode it ran: a foreground one that stepped aside is
+        told the restore is done (it serves again in its own terminal); else detached."""
+        from .. import process
+        from ..client import answers
+
+        marker = process.restore_marker(self.paths)
+        if marker.exists():
+            marker.unlink(missing_ok=True)
+            deadline = time.monotonic() + 30.0
+            while time.monotonic() < deadline:
+                if answers(self.paths):
+                    return
+                time.sleep(0.05)
         ensure_daemon(self.paths, timeout=30.0)
 
 
@@ -248,15 +266,19 @@ def _previous_last_seq(events: Path) -> int:
         return store.last_seq()
 
 
-def _stage(entry: BackupEntry, staging: Path) -> tuple[int, int]:
+def _stage(entry: BackupEntry, staging: Path, identity: Path | None = None) -> tuple[int, int]:
     """Unpack and verify ``entry`` into ``staging`` (projections rebuilt); (events, last)."""
     shutil.rmtree(staging, ignore_errors=True)
     checks: list[str] = []
     try:
-        unpack(entry, staging)
+        unpack(entry, staging, identity)
         events, last = check_unpacked(entry, staging, checks, rebuild=True)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, BackupError) and (
+            "is encrypted (age)" in str(exc) or "identity" in str(exc)
+        ):
+            raise BackupError(f"{exc}; the store is unchanged") from None
         if isinstance(exc, BackupError):
             reason = str(exc).removeprefix(f"backup {entry.id} is damaged: ")
             with contextlib.suppress(OSError):
@@ -287,8 +309,13 @@ def restore(
     daemon: DaemonControl,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    identity: Path | None = None,
 ) -> RestoreResult:
-    """Restore backup ``ident`` (an id, a unique prefix, or ``latest``) as the store."""
+    """Restore backup ``ident`` (an id, a unique prefix, or ``latest``) as the store.
+
+    An encrypted backup needs ``identity`` (an age identity file); without it, or with one
+    that does not open it, nothing changes and the error says so."""
+
     say = progress or (lambda _msg: None)
     recover(paths)
     entry = find(paths.backups, ident)
@@ -302,7 +329,7 @@ def restore(
         safety = safety.with_name(f"{SAFETY_PREFIX}{_stamp(now or datetime.now(UTC))}-{n}")
     say(f"verifying backup {entry.id}")
     try:
-        events, last_seq = _stage(entry, staging)
+        events, last_seq = _stage(entry, staging, identity)
     except OSError as exc:
         raise BackupError(
             f"cannot unpack backup {entry.id} beside {paths.events}: {exc.strerror}; "
@@ -310,6 +337,29 @@ def restore(
         ) from exc
 
     pid = daemon.running_pid()
+    try:
+        return _swap(paths, entry, daemon, pid, staging, safety, events, last_seq, say)
+    finally:
+        # a foreground daemon that stepped aside must never wait on a restore that failed
+        from ..process import restore_marker
+
+        restore_marker(paths).unlink(missing_ok=True)
+
+
+def _swap(
+    paths: Paths,
+    entry: BackupEntry,
+    daemon: DaemonControl,
+    pid: int | None,
+    staging: Path,
+    safety: Path,
+    events: int,
+    last_seq: int,
+    say: Callable[[str], None],
+) -> RestoreResult:
+    """Stop the daemon, swap the staged backup in, start the daemon again."""
+
+    parent = paths.events.parent
     try:
         if pid is not None:
             say(f"stopping the daemon (pid {pid})")

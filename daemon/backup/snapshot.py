@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Protocol
@@ -30,6 +30,7 @@ import msgspec
 from .. import __version__
 from ..errors import BackupError, PromptdError
 from ..events import SCHEMA_VERSION
+from ..paths import open_private
 from .manifest import (
     DATA_FILE,
     ID_RE,
@@ -89,7 +90,7 @@ class HashingWriter:
     """A binary file wrapper that counts and hashes every byte written through it."""
 
     def __init__(self, raw: os.PathLike[str] | str) -> None:
-        self._fh = open(raw, "wb")  # noqa: SIM115 - closed in close()
+        self._fh = os.fdopen(open_private(raw), "wb")  # closed in close()
         self.sha256 = hashlib.sha256()
         self.size = 0
 
@@ -152,6 +153,18 @@ def _compress(src: Path, dest: Path, progress: Progress | None) -> tuple[int, st
     return out.size, out.sha256.hexdigest()
 
 
+def _digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of a file, read in chunks (after an fsync)."""
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+        while chunk := fh.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return size, sha.hexdigest()
+
+
 def _taken_ids(backups_dir: Path) -> set[str]:
     return {p.name for p in backups_dir.iterdir() if ID_RE.match(p.name)}
 
@@ -189,8 +202,12 @@ def take(
     inspect: Inspect = inspect_copy,
     scheduled: bool = False,
     progress: Progress | None = None,
+    encrypt_to: Sequence[str] = (),
 ) -> Manifest:
-    """Make one backup of ``source`` in ``backups_dir``; its manifest once it is renamed in."""
+    """Make one backup of ``source`` in ``backups_dir``; its manifest once it is renamed in.
+
+    ``encrypt_to``: age public keys; the compressed copy is then encrypted to them
+    (``data.mdb.gz.age``) and the plain one removed before the backup is renamed in."""
     started = time.monotonic()
     try:
         backups_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -210,6 +227,18 @@ def take(
         raw_bytes = raw.stat().st_size
         size, digest = _compress(raw, tmp / DATA_FILE, progress)
         shutil.rmtree(copy_dir)
+        file_name = DATA_FILE
+        if encrypt_to:
+            from . import crypto
+
+            if progress is not None:
+                progress("encrypting", 0, 0)
+            file_name = DATA_FILE + crypto.SUFFIX
+            crypto.encrypt_file(
+                tmp / DATA_FILE, tmp / file_name, crypto.parse_recipients(encrypt_to)
+            )
+            (tmp / DATA_FILE).unlink()
+            size, digest = _digest(tmp / file_name)
         created = now.astimezone(UTC)
         manifest = Manifest(
             id=backup_id,
@@ -220,9 +249,12 @@ def take(
             store_id=facts.store_id,
             last_seq=facts.last_seq,
             event_count=facts.event_count,
+            file_name=file_name,
             size_bytes=size,
             raw_bytes=raw_bytes,
             sha256=digest,
+            encrypted=bool(encrypt_to),
+            recipients=list(encrypt_to),
             scheduled=scheduled,
             duration_ms=int((time.monotonic() - started) * 1000),
         )

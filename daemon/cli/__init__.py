@@ -19,6 +19,7 @@ import click
 
 from .. import __version__
 from ..errors import PromptdError
+from ..paths import private_umask
 
 # command name -> (module relative to this package, attribute). Each command's help, the
 # line in `promptd --help` too, is its docstring: the one source.
@@ -28,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": (".lifecycle", "status"),
     "optimize": (".optimize", "optimize"),
     "lint": (".lint_command", "lint"),
+    "templatize": (".tools", "templatize"),
+    "trim": (".tools", "trim"),
     "history": (".records", "history"),
     "show": (".records", "show"),
     "costs": (".records", "costs"),
@@ -39,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": (".backup", "import_"),
     "rebuild": (".store", "rebuild"),
     "verify": (".store", "verify"),
+    "dashboard": (".dashboard", "dashboard"),
     "search": (".library", "search"),
     "library": (".library", "library"),
     "keep": (".library", "keep"),
@@ -78,6 +82,37 @@ def summary(name: str) -> str:
     return first_sentence(doc)
 
 
+# Misspellings close enough to a command that guessing is safe (click's own suggestion only
+# covers names it can see, and the commands load lazily).
+ALIASES: dict[str, str] = {"optimise": "optimize", "optimzie": "optimize", "stats": "status"}
+
+_HOME_HELP = "Keep every file under this folder (default: XDG folders). Env: PROMPTD_HOME."
+
+
+def _set_home(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().obj = value
+
+
+def _accept_home(command: click.Command) -> None:
+    """Let ``--home`` follow the subcommand too (``promptd status --home DIR``), as the README
+    says every command takes it; given there, it wins over the group's and PROMPTD_HOME."""
+    if not any("--home" in getattr(p, "opts", ()) for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--home"],
+                type=click.Path(file_okay=False),
+                expose_value=False,
+                is_eager=True,
+                callback=_set_home,
+                help=_HOME_HELP,
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_home(sub)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -89,7 +124,22 @@ class LazyGroup(click.Group):
         module = importlib.import_module(spec[0], __package__)
         command = getattr(module, spec[1])
         assert isinstance(command, click.Command)
+        _accept_home(command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            guess = ALIASES.get(name.lower()) or next(
+                iter(difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.75)), None
+            )
+            hint = f" Did you mean {guess!r}?" if guess else ""
+            ctx.fail(f"No such command {name!r}.{hint} See 'promptd --help' for the list.")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Each command's summary from its docstring, read without importing its module.
@@ -102,7 +152,7 @@ class LazyGroup(click.Group):
     "--home",
     type=click.Path(file_okay=False),
     envvar="PROMPTD_HOME",
-    help="Keep every file under this folder (default: XDG folders). Env: PROMPTD_HOME.",
+    help=_HOME_HELP,
 )
 @click.version_option(__version__, prog_name="promptd")
 @click.pass_context
@@ -119,6 +169,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    private_umask()  # everything promptd writes is 0600/0700, whatever the user's umask
     try:
         return cli.main(args=argv, prog_name="promptd", standalone_mode=False)
     except click.exceptions.Abort:

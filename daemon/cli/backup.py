@@ -9,8 +9,11 @@ writes the log itself when it does not.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +22,35 @@ import click
 
 from .. import api
 from ..errors import BackupError, StoreError
-from ..paths import Paths
+from ..paths import Paths, ensure_private_dir
 from .common import home_paths, print_json
 
 EXPORT_FORMATS = ("json", "jsonl", "csv", "zip")
 
 # The commands say what happened themselves; the backup modules' log lines are for the daemon.
 logging.getLogger("promptd.backup").addHandler(logging.NullHandler())
+
+
+_IDENTITY_HELP = (
+    "An age identity file that opens an encrypted backup or export ([backup] encrypt_to). "
+    "Env: PROMPTD_AGE_IDENTITY. Read only for this command; never stored."
+)
+
+
+def _identity_option(command: Any) -> Any:
+    return click.option(
+        "--identity",
+        "identity",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=_IDENTITY_HELP,
+    )(command)
+
+
+def _identity(given: Path | None) -> Path | None:
+    from ..backup.crypto import identity_file
+
+    return identity_file(given)
 
 
 def _size(n: int) -> str:
@@ -168,8 +193,9 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 @backup.command(name="verify")
 @click.argument("backup_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_identity_option
 @click.pass_context
-def verify_(ctx: click.Context, backup_id: str, as_json: bool) -> None:
+def verify_(ctx: click.Context, backup_id: str, as_json: bool, identity: Path | None) -> None:
     """Check backup ID: checksum, it opens, the log decodes gaplessly, projections rebuild.
 
     ID is a backup id, a unique prefix of one, or "latest". Exit status 1 when it fails.
@@ -183,7 +209,7 @@ def verify_(ctx: click.Context, backup_id: str, as_json: bool) -> None:
 
     paths = home_paths(ctx)
     entry = catalog.find(paths.backups, backup_id)
-    result = verify(entry, work_root=paths.backups)
+    result = verify(entry, work_root=paths.backups, identity=_identity(identity))
     if as_json:
         print_json(result)
     else:
@@ -198,8 +224,9 @@ def verify_(ctx: click.Context, backup_id: str, as_json: bool) -> None:
 @backup.command(name="restore")
 @click.argument("backup_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_identity_option
 @click.pass_context
-def restore_(ctx: click.Context, backup_id: str, as_json: bool) -> None:
+def restore_(ctx: click.Context, backup_id: str, as_json: bool, identity: Path | None) -> None:
     """Replace the store with backup ID (verified first; the current store is kept aside).
 
     Stops the daemon if it runs and starts it again afterwards. The store you had is moved
@@ -214,7 +241,11 @@ def restore_(ctx: click.Context, backup_id: str, as_json: bool) -> None:
 
     paths = home_paths(ctx)
     result = restore(
-        paths, backup_id, daemon=ProcessDaemonControl(paths), progress=None if as_json else _say
+        paths,
+        backup_id,
+        daemon=ProcessDaemonControl(paths),
+        progress=None if as_json else _say,
+        identity=_identity(identity),
     )
     if as_json:
         print_json(result)
@@ -232,7 +263,8 @@ def restore_(ctx: click.Context, backup_id: str, as_json: bool) -> None:
 def _format_for(output: Path, fmt: str | None) -> str:
     if fmt is not None:
         return fmt
-    suffix = output.suffix.lower().lstrip(".")
+    name = output.name.lower().removesuffix(".age")
+    suffix = Path(name).suffix.lstrip(".")
     if suffix in EXPORT_FORMATS:
         return suffix
     raise click.UsageError(
@@ -282,6 +314,7 @@ def export(ctx: click.Context, fmt: str | None, output: Path, as_json: bool) -> 
       promptd export --format csv --output history.csv
       promptd export --output promptd-2026-11-27.zip
     """
+    from ..backup.crypto import recipient_strings
     from ..backup.export import export as write_export
     from ..config import load
 
@@ -295,51 +328,38 @@ def export(ctx: click.Context, fmt: str | None, output: Path, as_json: bool) -> 
             fmt=chosen,
             output=output,
             key_variables=[config.api_key_env()],
+            encrypt_to=recipient_strings(config),
         )
     if as_json:
         print_json(summary)
         return
     click.echo(
         f"Exported {summary.optimizations:,} optimizations ({summary.events:,} events) "
-        f"as {chosen} to {summary.path} ({_size(summary.bytes)})."
+        f"as {chosen} to {summary.path} ({_size(summary.bytes)})"
+        + (", encrypted with age." if summary.encrypted else ".")
     )
 
 
 @click.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON.")
+@_identity_option
 @click.pass_context
-def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
-    """Merge an export's events (jsonl, json or zip) into this home's log.
+def import_(ctx: click.Context, file: Path, as_json: bool, identity: Path | None) -> None:
+    """Merge the events of an export (jsonl, json or zip) into this home's log.
 
     Events keep their time; an event that is already here is skipped, so importing the
     same file twice adds nothing. A file with a bad line is refused whole, naming the line.
+    An encrypted export ([backup] encrypt_to) needs --identity FILE.
 
     \b
     Example:
       promptd import ~/old-laptop/promptd-2026-11-27.zip
     """
-    from ..backup.backup_service import ImportParams
-    from ..backup.merge import ImportSummary, merge_into
-
     paths = home_paths(ctx)
     path = file.expanduser().absolute()
-    if _daemon_pid(paths) is not None:
-        from ..client import Client
-
-        with Client.connect(paths) as client:
-            summary = client.call(
-                "events.import",
-                ImportParams(path=str(path)),
-                result_type=ImportSummary,
-                timeout=None,
-            )
-    else:
-        from ..projections import open_log
-
-        _recover(paths)
-        with open_log(paths.events) as log:
-            summary = merge_into(log, path)
+    with _opened(paths, path, identity) as readable:
+        summary = _import(paths, readable)
     if as_json:
         print_json(summary)
         return
@@ -351,3 +371,44 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
     if summary.local_only:
         notes.append(f"{summary.local_only:,} about the other home's backups/budget/breaker")
     click.echo(line + (f" (skipped: {'; '.join(notes)})." if notes else "."))
+
+
+@contextlib.contextmanager
+def _opened(paths: Paths, path: Path, identity: Path | None) -> Iterator[Path]:
+    """``path``, or for an age-encrypted export a private decrypted copy in run/ (removed
+    after): the daemon is handed a path, never the identity."""
+    from ..backup import crypto
+
+    if not crypto.is_encrypted(path):
+        yield path
+        return
+    identities = crypto.load_identities(_identity(identity), path.name)
+    ensure_private_dir(paths.run)
+    plain = paths.run / f".import-{os.getpid()}-{path.name.removesuffix('.age')}"
+    try:
+        crypto.decrypt_file(path, plain, identities, path.name)
+        yield plain
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _import(paths: Paths, path: Path) -> Any:
+    from ..backup.backup_service import ImportParams
+    from ..backup.merge import merge_into
+
+    if _daemon_pid(paths) is not None:
+        from ..backup.merge import ImportSummary
+        from ..client import Client
+
+        with Client.connect(paths) as client:
+            return client.call(
+                "events.import",
+                ImportParams(path=str(path)),
+                result_type=ImportSummary,
+                timeout=None,
+            )
+    from ..projections import open_log
+
+    _recover(paths)
+    with open_log(paths.events) as log:
+        return merge_into(log, path)

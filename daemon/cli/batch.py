@@ -15,6 +15,8 @@ import click
 
 from .. import api
 from ..client import Client
+from ..config import Config
+from ..config import load as load_config
 from ..inbox.formats import FORMATS, output_name
 from ..values import PROMPT_TYPES
 from .common import home_paths, print_json
@@ -27,7 +29,24 @@ def _summary(info: api.BatchInfo) -> str:
     text = f"{Path(info.file_name).name}: {info.done}/{info.total} prompts, {usd(info.cost_usd)}"
     if info.reason:
         text += f" ({info.reason})"
+    if info.degraded:
+        text += f"; {info.degraded} degraded: {info.degraded_reason or 'the provider failed'}"
     return text
+
+
+def provider_mismatch(cli: Config, status: api.StatusResult) -> str:
+    """What differs between this shell's provider settings and the running daemon's."""
+    want_engine = cli.engine_name()
+    want = cli.provider_kind() if want_engine == "llm" else "offline"
+    have = status.provider.name if status.engine == "llm" else "offline"
+    if want == have:
+        return ""
+    return (
+        f"this shell's settings say provider {want!r} but the running daemon (pid "
+        f"{status.pid}) uses {have!r}: it was started with other environment variables. "
+        "Restart it to apply them (`promptd stop`, then run again); after editing "
+        "config.toml, `kill -HUP` the daemon reloads it"
+    )
 
 
 class _Bar:
@@ -159,6 +178,7 @@ def batch(
     )
     bar = _Bar(file.name)
     with Client.connect(paths, autostart=True) as client:
+        before = client.call("status", api.Empty(), result_type=api.StatusResult)
         try:
             info = submit_and_follow(client, params, bar)
         except KeyboardInterrupt:
@@ -170,6 +190,14 @@ def batch(
                 markup=False,
             )
             return
+        after = client.call("status", api.Empty(), result_type=api.StatusResult)
+    for alert in after.spend.alerts:
+        if alert not in before.spend.alerts:
+            err.print(alert, style="yellow", markup=False)
+    if info.degraded or (engine == "llm" and after.engine != "llm"):
+        mismatch = provider_mismatch(load_config(paths.config_file), after)
+        if mismatch:
+            err.print(mismatch, style="yellow", markup=False)
     if as_json:
         print_json(info)
     if info.state == "completed":

@@ -41,12 +41,20 @@ def read_prompt(text: str | None, file: str | os.PathLike[str] | None, command: 
     elif text == "-" or (text is None and not sys.stdin.isatty()):
         data = sys.stdin.buffer.read()
     elif text is not None:
-        return text
+        return _not_empty(text, "TEXT")
     else:
         raise click.UsageError(f'give a prompt: promptd {command} "TEXT", - for stdin, or --file F')
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"the prompt is not UTF-8 text (byte {exc.start}); save it as UTF-8"
         ) from exc
+    return _not_empty(text, "the file" if file is not None else "stdin")
+
+
+def _not_empty(text: str, where: str) -> str:
+    """Refuse an empty prompt here, before a daemon is started for nothing."""
+    if not text.strip():
+        raise InputError(f"the prompt is empty ({where} holds no text); give the text of a prompt")
+    return text

@@ -6,11 +6,12 @@ import click
 import msgspec
 
 from .. import config as _config
-from ..providers.engine import ModelInfo, list_models
+from ..providers.llm_engine import TYPICAL_CALLS, ModelInfo, list_models
 from ..providers.openai_compat import OpenAICompatProvider
 from ..providers.prices import PriceTable
 from ..providers.router import Router
 from ..providers.xai import XAI_DEFAULT_MODEL
+from ..redact import redact_url
 from .common import home_paths, print_json
 
 
@@ -42,7 +43,9 @@ def models_result(cfg: _config.Config) -> ModelsResult:
         provider = "openai"
         default = cfg.provider.model or OpenAICompatProvider.default_model
         base = cfg.provider.base_url or OpenAICompatProvider.default_base_url
-        note = f"OpenAI-compatible endpoint at {base}; models without a price cost nothing"
+        note = (
+            f"OpenAI-compatible endpoint at {redact_url(base)}; models without a price cost nothing"
+        )
     router = Router(cfg, default, prices, provider)
     return ModelsResult(
         provider=provider,
@@ -104,7 +107,10 @@ def models(ctx: click.Context, as_json: bool) -> None:
 
     table = Table(
         title=f"{result.provider} models: USD per million tokens",
-        caption="ctx: context window; per run: a typical optimization (4 calls)",
+        caption=(
+            f"ctx: context window; per run: a typical optimization ({TYPICAL_CALLS} calls, "
+            "as --estimate counts them)"
+        ),
         box=box.SIMPLE_HEAD,
     )
     table.add_column("model", overflow="fold", ratio=1)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from .. import api
 from ..client import Client
+from ..errors import RPCError
+from ..paths import Paths
 from ..values import PROMPT_TYPES
 from .common import home_paths, print_json, read_prompt
 
@@ -46,6 +50,24 @@ class _Progress:
             completed=p.done,
             total=p.total or 4,
         )
+
+
+@contextlib.contextmanager
+def _explained(client: Client, paths: Paths, engine: str | None) -> Iterator[None]:
+    """An ``--engine llm`` the daemon refuses: say when its provider settings differ."""
+    try:
+        yield
+    except RPCError as exc:
+        if engine != "llm":
+            raise
+        from ..config import load as load_config
+        from .batch import provider_mismatch
+
+        status = client.call("status", api.Empty(), result_type=api.StatusResult)
+        mismatch = provider_mismatch(load_config(paths.config_file), status)
+        if not mismatch:
+            raise
+        raise click.ClickException(f"{exc}. Note: {mismatch}") from exc
 
 
 @click.command()
@@ -112,7 +134,7 @@ def optimize(
         estimate=estimate,
         source="cli",
     )
-    with Client.connect(paths, autostart=True) as client:
+    with Client.connect(paths, autostart=True) as client, _explained(client, paths, engine):
         if estimate:
             est = client.call("optimize", params, result_type=api.EstimateResult)
             if as_json:
@@ -129,6 +151,22 @@ def optimize(
                 )
         else:
             result = client.call("optimize", params, result_type=api.OptimizeResult)
+        mismatch = ""
+        if result.degraded or (engine == "llm" and result.engine != "llm"):
+            from ..config import load as load_config
+            from .batch import provider_mismatch
+
+            status = client.call("status", api.Empty(), result_type=api.StatusResult)
+            mismatch = provider_mismatch(load_config(paths.config_file), status)
+    if mismatch:
+        from .ui import err
+
+        err.print(mismatch, style="yellow", markup=False)
+    if result.alerts:
+        from .ui import err
+
+        for alert in result.alerts:
+            err.print(alert, style="yellow", markup=False)
     if as_json:
         print_json(result)
         return

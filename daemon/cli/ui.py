@@ -96,29 +96,50 @@ def render_status(s: api.StatusResult) -> None:
         up = f", up {_duration(s.uptime_s)}" if s.uptime_s is not None else ""
         grid.add_row("daemon", Text(f"running (pid {s.pid}{up})", style="green"))
     else:
-        grid.add_row("daemon", Text("daemon not running (read from the event log)", "yellow"))
+        grid.add_row("daemon", Text("not running (read from the event log)", "yellow"))
     grid.add_row("version", s.version)
     grid.add_row("home", Text(s.home))
     circuit_style = {"closed": "green", "open": "red"}.get(s.provider.circuit, "yellow")
-    provider = Text(f"{s.engine} · {s.provider.name}")
+    # "offline", not "offline · offline": the provider is named when it differs from the engine
+    names = [s.engine] + ([s.provider.name] if s.provider.name != s.engine else [])
+    provider = Text(" · ".join(names))
     if s.provider.model:
         provider += Text(f" · {s.provider.model}")
     provider += Text("  breaker ") + Text(s.provider.circuit, style=circuit_style)
+    if s.provider.json_mode:
+        provider += Text(f"  {s.provider.json_mode}")
+    if s.provider.calls_in_flight:
+        provider += Text(f"  {s.provider.calls_in_flight} call(s) in flight")
     grid.add_row("engine", provider)
     grid.add_row(
         "events", f"{s.events.count:,} (last #{s.events.last_seq}), {_size(s.events.bytes)}"
     )
-    grid.add_row("cache", f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%")
+    cache = f"{s.cache.entries:,} entries, hit rate {100 * s.cache.hit_rate:.0f}%"
+    tiers = [
+        f"{name} {100 * t.hit_rate:.0f}%" for name, t in s.cache.tiers.items() if t.hits + t.misses
+    ]
+    if tiers:
+        cache += " (" + ", ".join(tiers) + ")"
+    grid.add_row("cache", cache)
     grid.add_row("today", _against(s.spend.today_usd, s.spend.daily_budget_usd))
     grid.add_row("month", _against(s.spend.month_usd, s.spend.monthly_budget_usd))
+    if s.spend.reserved_usd:
+        grid.add_row("held", f"{usd(s.spend.reserved_usd)} reserved by calls in flight")
     grid.add_row("forecast", f"{usd(s.spend.forecast_30d_usd)} over the next 30 days")
+    for alert in s.spend.alerts:
+        grid.add_row("", Text(alert, style="yellow"))
     backups = f"{s.backups.count} · last {_ago(s.backups.last_at)}"
     if s.backups.next_at:
         backups += f" · next {_ago(s.backups.next_at)}"
     grid.add_row("backups", backups)
     if s.backups.last_error:
         grid.add_row("", Text(f"last backup failed: {s.backups.last_error}", style="red"))
-    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending"))
+    failed = f" · {s.inbox.failed} failed (see {s.inbox.path}/failed)" if s.inbox.failed else ""
+    grid.add_row("inbox", Text(f"{s.inbox.path} · {s.inbox.pending} pending{failed}"))
+    for problem in s.inbox.problems:
+        grid.add_row("", Text(problem, style="red"))
+    for error in s.inbox.errors[:3]:
+        grid.add_row("", Text(f"failed: {error}", style="yellow"))
     for batch in s.inbox.batches:
         eta = f", ETA {_duration(batch.eta_s)}" if batch.eta_s is not None else ""
         line = f"{batch.file_name}: {batch.done}/{batch.total} {batch.state}"
@@ -127,6 +148,8 @@ def render_status(s: api.StatusResult) -> None:
             line += f" — {batch.reason}"
         grid.add_row("", Text(line))
     out.print(grid)
+    if s.dashboard_url:  # on one line whatever the width, so it can be copied whole
+        out.print(Text("dashboard", style="bold") + Text(f" {s.dashboard_url}"), soft_wrap=True)
 
 
 def render_history(result: api.HistoryResult, running: bool) -> None:
@@ -170,14 +193,15 @@ def render_history(result: api.HistoryResult, running: bool) -> None:
     out.print(table)
 
 
-def render_findings(findings: list[object]) -> None:
+def render_findings(findings: list[object], *, mark_input: bool = True) -> None:
+    """One line a finding; ``mark_input`` False when a "needs your input:" header says it."""
     from ..values import Finding
 
     for f in findings:
         if not isinstance(f, Finding):
             continue
         where = f"{f.span.line}:{f.span.col} " if f.span else ""
-        ask = "  (needs your input)" if f.needs_input else ""
+        ask = "  (needs your input)" if f.needs_input and mark_input else ""
         style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
         err.print(f"  {where}[{style}]{f.code}[/] {f.severity} {escape(f.message)}{ask}")
 
@@ -260,6 +284,12 @@ def render_costs(c: api.CostsResult, running: bool) -> None:
     grid.add_row("this month", usd(c.month_usd))
     grid.add_row("all time", usd(c.total_usd))
     grid.add_row("next 30 days", usd(c.forecast_30d_usd) + " (forecast)")
+    if c.tokens:
+        grid.add_row(
+            "tokens",
+            ", ".join(f"{c.tokens.get(k, 0):,} {k}" for k in ("prompt", "cached", "completion"))
+            + (f", {c.tokens['reasoning']:,} reasoning" if c.tokens.get("reasoning") else ""),
+        )
     out.print(grid)
     for title, rows in (("by day", c.by_day), ("by model", c.by_model), ("by source", c.by_source)):
         out.print()
@@ -299,10 +329,10 @@ def render_summary(r: api.OptimizeResult) -> None:
     for change in r.changes:
         codes = f" ({', '.join(change.findings)})" if change.findings else ""
         err.print(f"  [green]✓[/] {escape(change.description)}{escape(codes)}")
-    left = [f for f in r.findings if f.needs_input]
-    if left:
-        err.print("needs your input:")
-        render_findings(list(left))
+    # ``left`` is the lint of the optimized prompt: exactly what is still there to decide.
+    if r.left:
+        err.print("left for you:")
+        render_findings(list(r.left), mark_input=False)
     render_related(r.related)
 
 

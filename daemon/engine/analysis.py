@@ -160,6 +160,15 @@ class Analysis(msgspec.Struct, frozen=True, kw_only=True):
     def has_role(self) -> bool:
         return bool(self.of("role"))
 
+    def constrained(self) -> list[Labeled]:
+        """Sentences that state a constraint: those labeled so, and tasks that carry one
+        ("Restore the photo, keep the grain"), so splitting a clause off earns nothing."""
+        return [
+            s
+            for s in self.sentences
+            if "constraint" in s.kinds or ("task" in s.kinds and _CONSTRAINT.search(s.text))
+        ]
+
     def input_placeholders(self) -> list[tuple[str, str, int, int]]:
         """Placeholders that stand for outside text (code, email, document, ...)."""
         out = []

@@ -12,8 +12,10 @@ from functools import lru_cache
 from typing import Final
 
 from ..values import Finding, Span
-from .analysis import Analysis, analyze
+from .analysis import Analysis, Labeled, analyze
+from .delimiters import is_delimited
 from .guards import mask_placeholders
+from .preserve import is_image_prompt
 from .rules import BY_NAME, Rule
 from .text import (
     ACRONYMS,
@@ -25,6 +27,7 @@ from .text import (
     VAGUE,
     VERSION,
     LineIndex,
+    is_filler,
     languages,
     wordlist,
     words,
@@ -87,7 +90,8 @@ def _missing_task(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
 
 @_check("missing-output-format")
 def _missing_format(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
-    if a.tasks and not a.has_format and a.word_count >= 3:
+    # An image-generation prompt describes a picture: it has no answer format to give.
+    if a.tasks and not a.has_format and a.word_count >= 3 and not is_image_prompt(c.text):
         first = a.tasks[0].sentence
         yield BY_NAME["missing-output-format"].finding(c.span(first.start, first.end))
 
@@ -189,7 +193,9 @@ def _negative(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             part = raw.strip()
             lead = len(raw) - len(raw.lstrip())
             rest = part[4:] + s.text[cut_start:]
-            if _NEGATIVE.match(part) and not _POSITIVE_HINT.search(rest):
+            # "Use plain language, no jargon": a contrast after a positive instruction
+            contrast = pos > 0 and re.match(r"(?:no|not)\b", part, re.I)
+            if _NEGATIVE.match(part) and not _POSITIVE_HINT.search(rest) and not contrast:
                 start = s.sentence.start + pos + lead
                 yield BY_NAME["negative-only"].finding(
                     c.span(start, start + len(part)), part.rstrip(".!")
@@ -260,6 +266,9 @@ _STYLE_NAMES: Final = {
     "percent": "%(x)s",
     "brace": "{x}",
     "tag": "<x>",
+    "angle": "<<x>>",
+    "bracket": "[[x]]",
+    "shell": "$x",
 }
 
 
@@ -267,7 +276,8 @@ _STYLE_NAMES: Final = {
 def _mixed(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     styles: dict[str, tuple[str, int, int]] = {}
     for tok, style, s, e in a.placeholders:
-        styles.setdefault(style, (tok, s, e))
+        # {% if %} blocks belong to the same engine as {{ x }}
+        styles.setdefault("jinja" if style == "block" else style, (tok, s, e))
     if len(styles) > 1:
         shown = ", ".join(f"{_STYLE_NAMES[st]} ({v[0]})" for st, v in styles.items())
         last = sorted(styles.values(), key=lambda v: v[1])[-1]
@@ -319,14 +329,14 @@ def _filler(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     for n, m in enumerate(FILLER.finditer(prose)):
         if n >= 6:
             break
-        if m.group(0).lower() in ("just", "really", "actually") and not _is_filler_adverb(prose, m):
+        if not is_filler(prose, m):
             continue
+        if _PERSONA_LEAD.match(prose, m.end()):
+            continue  # "I want you to act as ...": a persona prompt's framing, not filler
         yield BY_NAME["filler"].finding(c.span(m.start(), m.end()), m.group(0))
 
 
-def _is_filler_adverb(prose: str, m: re.Match[str]) -> bool:
-    after = prose[m.end() : m.end() + 20].lower()
-    return not re.match(r"\s+(?:as|like|the|a|one|two|once|for|in|a few|before|after)\b", after)
+_PERSONA_LEAD: Final = re.compile(r"\s+(?:act|be|play|pretend|become|behave|roleplay)\b", re.I)
 
 
 _CONJ_TASK: Final = re.compile(
@@ -454,34 +464,6 @@ def _long(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
             yield BY_NAME["long-sentence"].finding(c.span(s.sentence.start, s.sentence.end), str(n))
 
 
-def is_delimited(text: str, start: int, end: int) -> bool:
-    """Is the span [start, end) enclosed by quotes, a fence, tags or marker lines?"""
-    before = text[:start].rstrip(" \t")
-    after = text[end:].lstrip(" \t")
-    pairs = (
-        ('"""', '"""'),
-        ("'''", "'''"),
-        ("```", "```"),
-        ('"', '"'),
-        ("“", "”"),
-        ("'", "'"),
-        ("`", "`"),
-        ("[", "]"),
-        ("---", "---"),
-        ("===", "==="),
-        ("<<<", ">>>"),
-    )
-    b = before.rstrip("\n ")
-    a = after.lstrip("\n ")
-    for left, right in pairs:
-        if b.endswith(left) and a.startswith(right):
-            return True
-    if re.search(r"```[^\n`]*$", b) and a.startswith("```"):
-        return True
-    tag = re.search(r"<([A-Za-z_][\w-]*)[^<>]*>$", b)
-    return bool(tag and a.startswith(f"</{tag.group(1)}>"))
-
-
 @_check("undelimited-input")
 def _undelimited(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     for tok, _style, s, e in a.input_placeholders():
@@ -516,11 +498,33 @@ def near_duplicate(a: set[str], b: set[str]) -> bool:
     return inter / min(len(a), len(b)) >= 0.8 and inter / len(a | b) >= 0.6
 
 
+_ITEM_LINE: Final = re.compile(
+    r"^[ \t]*(?:[-*•+]|\d+[.)]|[A-Za-z][.)])[ \t]+"  # a list item
+    r"|^[ \t]*(?:\*\*|__)?[\w ()/&'-]{1,40}(?:\*\*|__)?:(?:\*\*|__)?(?:[ \t]|$)"  # Label: ...
+    r"|^[ \t]*\|"  # a table row
+    r"|^[ \t]+\S"  # an indented line (YAML, an outline)
+)
+
+
+def may_repeat(a: Analysis, s: Labeled) -> bool:
+    """Could ``s`` be a mere repetition? Never for a sentence in a list item, a labeled or
+    indented line or a table row (parallel items say the same thing about different items:
+    "- Layer 1: ... Label it." / "- Layer 2: ... Label it."), nor for one that holds a
+    placeholder (removing it would drop a use of the field), nor for examples and headings."""
+    if s.kinds & {"heading", "example"}:
+        return False
+    line_start = a.text.rfind("\n", 0, s.sentence.start) + 1
+    line = a.text[line_start : a.text.find("\n", s.sentence.start) % (len(a.text) + 1)]
+    if _ITEM_LINE.match(line):
+        return False
+    return not any(ph[2] < s.sentence.end and s.sentence.start < ph[3] for ph in a.placeholders)
+
+
 @_check("near-duplicate")
 def _duplicates(a: Analysis, ptype: str, c: _Ctx) -> Iterator[Finding]:
     seen: list[tuple[set[str], str]] = []
     for s in a.sentences:
-        if "heading" in s.kinds or "example" in s.kinds:
+        if not may_repeat(a, s):
             continue
         ws = wordset(s.text)
         if len(ws) < 3:

@@ -1,9 +1,15 @@
-"""Guards that hold for every engine (offline and LLM): placeholders, intent and size.
+"""Guards that hold for every engine (offline and LLM): placeholders, intent, content,
+structure and size. The pipeline runs :func:`check` after every Designer, whatever engine
+wrote the rewrite; a rewrite that breaks one is retried once, then refused with the reason.
 
 * :func:`placeholders` finds template fields in every style promptd knows: ``{x}``,
-  ``{{x}}``, ``${x}``, ``{$X}``, ``%(x)s``, ``<x>``/``<X>`` template tags and f-string fields
-  with conversions and format specs (``{value!r:>10}``). They must come out of a rewrite
-  exactly as they went in: none dropped, none invented, none renamed.
+  ``{{x}}``, ``{{ x | f }}``, ``{% ... %}`` blocks, ``${x}``, ``${x:default}``, ``{$X}``,
+  ``%(x)s``, ``<<x>>``, ``[[x]]``, ``<x>``/``<X>`` template tags, f-string fields with
+  conversions and format specs (``{value!r:>10}``), and ``$x`` where the prompt clearly uses
+  it as a field. Each is an atom and they are counted as a multiset: a rewrite keeps every
+  one byte for byte, as many times as it occurs; none dropped, split, invented or renamed.
+* :func:`check_content` and :func:`check_shape` (:mod:`.preserve`): every instruction and
+  constraint survives; JSON, YAML, code, templates, lists and image prompts keep their shape.
 * :func:`intent_items` lists what carries the author's meaning (numbers and units, quoted
   strings, code spans, identifiers, URLs, named entities, explicit constraints); a rewrite
   that loses one is rejected with the missing items named.
@@ -16,26 +22,37 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final, Literal
 
 import msgspec
 
 from ..config import EngineConfig
+from ..values import Change
+from .preserve import lost_content, shape_problems
 from .text import ACRONYMS, SHOUT_WORDS, count_tokens, validate_input, wordlist
 
-PlaceholderStyle = Literal["jinja", "dollar", "php", "percent", "brace", "tag"]
+PlaceholderStyle = Literal[
+    "jinja", "block", "dollar", "php", "percent", "brace", "tag", "angle", "bracket", "shell"
+]
 
 _PLACEHOLDER: Final = re.compile(
-    r"(?P<jinja>\{\{-?\s*[^{}\n]{1,80}?\s*-?\}\})"
-    r"|(?P<dollar>\$\{[^{}\s]{1,80}\})"
+    r"(?P<block>\{%-?[^\n]{1,200}?-?%\}|\{#[^\n]{0,200}?#\})"
+    r"|(?P<jinja>\{\{-?\s*[^{}\n]{1,80}?\s*-?\}\})"
+    r"|(?P<dollar>\$\{[A-Za-z_][^{}\n]{0,80}\})"
     r"|(?P<php>\{\$[A-Za-z_][\w.\[\]'\"-]{0,80}\})"
     r"|(?P<percent>%\([A-Za-z_]\w{0,80}\)[#0 +-]?\d*(?:\.\d+)?[sdifrxXeEgGcoa])"
     r"|(?P<brace>\{(?:[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[[^\[\]{}\n]{1,20}\])*|\d+|)"
     r"(?:![rsa])?(?::[^{}\n]{0,30})?\})"
+    r"|(?P<angle><<[A-Za-z_][\w .-]{0,60}>>)"
+    r"|(?P<bracket>\[\[[A-Za-z_][\w .:-]{0,60}\]\])"
     r"|(?P<tag><(?P<tagname>[A-Za-z_][\w-]{0,40}(?: [\w-]{1,20}){0,4})>)"
+    r"|(?P<shell>(?<![\w$\\])\$[A-Za-z_]\w{0,60}\b)"
 )
 
+_FENCE_BLOCK: Final = re.compile(r"```.*?(?:```|\Z)", re.S)
 _CLOSING_TAG: Final = re.compile(r"</([A-Za-z_][\w-]{0,40}(?: [\w-]{1,20}){0,4})>")
 
 # HTML tags that are markup, not placeholders, when they appear unpaired.
@@ -53,10 +70,16 @@ def _placeholder_matches(text: str) -> tuple[tuple[str, str, int, int], ...]:
     """(token, style, start, end) for each placeholder, in order (cached: asked often)."""
     out: list[tuple[str, str, int, int]] = []
     closing = set(_CLOSING_TAG.findall(text)) if "</" in text else set()
+    fences = [m.span() for m in _FENCE_BLOCK.finditer(text)] if "```" in text else []
+    shell: list[tuple[str, str, int, int]] = []
     for m in _PLACEHOLDER.finditer(text):
         style = m.lastgroup or ""
         if style == "tagname":
             style = "tag"
+        if m.group("shell") is not None:
+            if not any(s <= m.start() < e for s, e in fences):
+                shell.append((m.group(0), "shell", m.start(), m.end()))
+            continue
         if m.group("tag") is not None:
             name = m.group("tagname")
             # A paired tag (<code>...</code>) is a delimiter, not a placeholder.
@@ -67,7 +90,20 @@ def _placeholder_matches(text: str) -> tuple[tuple[str, str, int, int], ...]:
             # A bare {} in prose is usually a JSON example or a set, not a field.
             continue
         out.append((m.group(0), style, m.start(), m.end()))
+    if _clear_shell_use(shell):
+        out = sorted(out + shell, key=lambda ph: ph[2])
     return tuple(out)
+
+
+def _clear_shell_use(found: list[tuple[str, str, int, int]]) -> bool:
+    """``$name`` fields count only where the prompt clearly uses them as fields: two or
+    more uses, or one spelled like a variable (``$USER_NAME``, ``$first_name``)."""
+    if not found:
+        return False
+    if len(found) >= 2:
+        return True
+    name = found[0][0][1:]
+    return "_" in name or (name.isupper() and len(name) > 1)
 
 
 def placeholders(text: str) -> list[str]:
@@ -85,7 +121,7 @@ def placeholder_spans(text: str) -> list[tuple[str, str, int, int]]:
 
 def placeholder_name(token: str) -> str:
     """The bare field name of a placeholder: ``{{ user.name }}`` -> ``user.name``."""
-    inner = token.strip("{}$<>%() ").strip()
+    inner = token.strip("{}$<>[]%#() ").strip()
     if token.startswith("%("):
         inner = token[2 : token.index(")")]
     inner = re.split(r"[!:|\s]", inner, maxsplit=1)[0]
@@ -244,7 +280,8 @@ def missing_intent(original: str, rewritten: str) -> list[IntentItem]:
 
 
 class GuardViolation(msgspec.Struct, frozen=True, kw_only=True):
-    """A guard the rewrite broke: ``guard`` (placeholders | intent | size), a message, items."""
+    """A guard the rewrite broke: ``guard`` (placeholders | intent | content | structure |
+    size), a message, and the items it names."""
 
     guard: str
     message: str
@@ -262,21 +299,41 @@ def size_limit(original: str, config: EngineConfig | None = None) -> int:
     return int(count_tokens(original) * cfg.growth_ratio) + cfg.header_allowance_tokens
 
 
+def placeholder_counts(text: str) -> Counter[str]:
+    """Every placeholder of ``text`` with how often it occurs (the guard's multiset)."""
+    return Counter(token for token, _style, _s, _e in _placeholder_matches(text))
+
+
 def check_placeholders(original: str, rewritten: str) -> GuardViolation | None:
-    before, after = placeholders(original), placeholders(rewritten)
+    """Placeholders as a multiset: each one verbatim, as many times as in the original.
+
+    A placeholder is an atom: one split (``${a:b}`` into ``$`` and ``{a:b}``), wrapped
+    inside or re-spelled shows up here as one dropped and one invented.
+    """
+    before, after = placeholder_counts(original), placeholder_counts(rewritten)
+    if before == after:
+        return None
+    parts: list[str] = []
+    items: list[str] = []
     dropped = [p for p in before if p not in after]
     invented = [p for p in after if p not in before]
-    if not dropped and not invented:
-        return None
-    parts = []
+    fewer = [f"{p} ({after[p]} of {n})" for p, n in before.items() if 0 < after[p] < n]
+    more = [f"{p} ({n} for {before[p]})" for p, n in after.items() if before[p] and n > before[p]]
     if dropped:
         parts.append("dropped " + ", ".join(dropped))
+    if fewer:
+        parts.append("dropped uses of " + ", ".join(fewer))
     if invented:
         parts.append("invented " + ", ".join(invented))
+    if more:
+        parts.append("added uses of " + ", ".join(more))
+    items = dropped + [p for p, n in before.items() if 0 < after[p] < n] + invented
+    items += [p for p, n in after.items() if before[p] and n > before[p]]
     return GuardViolation(
         guard="placeholders",
-        message="placeholders must come out exactly as they went in: " + "; ".join(parts),
-        items=dropped + invented,
+        message="placeholders must come out exactly as they went in, each as many times: "
+        + "; ".join(parts),
+        items=items,
     )
 
 
@@ -307,13 +364,56 @@ def check_size(
     )
 
 
+def check_content(
+    original: str, rewritten: str, changes: Sequence[Change] = ()
+) -> GuardViolation | None:
+    """Every instruction, constraint, example and template line of ``original`` survives
+    (see :mod:`promptd.daemon.engine.preserve`); removals a listed rule declares are excused."""
+    lost = lost_content(original, rewritten, changes)
+    if not lost:
+        return None
+    shown = "; ".join(f'"{s[:80]}"' for s in lost[:5])
+    return GuardViolation(
+        guard="content",
+        message=f"the rewrite lost what the original says: {shown}; keep every instruction, "
+        "constraint and example",
+        items=lost,
+    )
+
+
+def check_shape(original: str, rewritten: str) -> GuardViolation | None:
+    """JSON, YAML, code, output templates, lists and image prompts keep their shape."""
+    problems = shape_problems(original, rewritten)
+    if not problems:
+        return None
+    return GuardViolation(
+        guard="structure",
+        message="the rewrite broke the prompt's shape: "
+        + "; ".join(problems)
+        + "; make improvements around it, not inside it",
+        items=problems,
+    )
+
+
 def check(
-    original: str, rewritten: str, config: EngineConfig | None = None
+    original: str,
+    rewritten: str,
+    config: EngineConfig | None = None,
+    changes: Sequence[Change] = (),
 ) -> list[GuardViolation]:
-    """Every guard violation of ``rewritten`` against ``original`` (empty: all guards hold)."""
+    """Every guard violation of ``rewritten`` against ``original`` (empty: all guards hold).
+
+    The guards: ``placeholders`` (a multiset, each an atom), ``intent`` (numbers, names,
+    quotes, code, URLs), ``content`` (every instruction and constraint), ``structure`` (JSON,
+    YAML, code, templates, lists, image prompts) and ``size``. ``changes`` are the rewrite's
+    own account of what it did: a removal by a listed rule (filler, shouting, a repeated
+    sentence) that quotes what it removed is not counted as lost content.
+    """
     found = [
         check_placeholders(original, rewritten),
         check_intent(original, rewritten),
+        check_content(original, rewritten, changes),
+        check_shape(original, rewritten),
         check_size(original, rewritten, config),
     ]
     return [v for v in found if v is not None]

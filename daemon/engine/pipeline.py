@@ -5,12 +5,13 @@ for any :class:`~promptd.daemon.engine.types.Agents` (offline rules or an LLM):
 
 1. emits ``OptimizationRequested``; refuses unusable input (``InputError``);
 2. resolves ``auto`` to a type (:func:`~promptd.daemon.engine.lint.detect_type`);
-3. routes: a short, simple prompt takes the **fast** route (the offline Deconstructor
-   stands in for the agent's: one call fewer); a complex one the **full** route, where
-   Deconstructor and Diagnoser run concurrently;
-4. Designer, then the guards (placeholders, intent, size), then the Evaluator; when a guard
-   fails or the rewrite does not score higher, the Designer gets one more try with the
-   feedback; if that fails too, the original comes back unchanged with the reason;
+3. routes: a short, simple prompt takes the **fast** route (the offline Deconstructor and
+   Diagnoser stand in for the engine's: an LLM run makes one round trip, the Designer's);
+   a complex one the **full** route, where Deconstructor and Diagnoser run concurrently;
+4. Designer, then the guards (placeholders, intent, content, structure, size), then the
+   Evaluator; when a guard fails or the rewrite does not score higher, the Designer gets
+   one more try with the feedback; if that fails too, the original comes back unchanged
+   with the reason;
 5. emits one ``AgentStepCompleted`` per step and ``OptimizationCompleted`` (or
    ``OptimizationFailed``, then re-raises).
 
@@ -43,10 +44,10 @@ from ..events import (
     OptimizationFailed,
     OptimizationRequested,
 )
-from ..values import Finding
+from ..values import Change, Finding
 from . import guards
 from .analysis import analyze, deconstruct
-from .checks import split_tasks
+from .checks import diagnose, split_tasks
 from .lint import resolve_type
 from .scoring import score
 from .text import prompt_hash
@@ -163,6 +164,26 @@ def _unchanged_reason(ev: Evaluation, findings: list[Finding]) -> str:
     if len(findings) == 1:
         return f"{base}; the only finding is {shown}"
     return f"{base}; left for you: {shown}"
+
+
+def _account(findings: list[Finding], changes: list[Change], left: list[Finding]) -> list[Change]:
+    """``changes``, plus one naming the findings the rewrite resolved without a change that
+    claims them (a sentence of filler that also held "!!!"), so that every finding of the
+    original is either answered by a change or still listed as left."""
+    claimed = {code for change in changes for code in change.findings}
+    still = {f.code for f in left}
+    quiet = {f.code: f for f in findings if f.code not in claimed and f.code not in still}
+    if not quiet:
+        return changes
+    names = ", ".join(f.rule or code for code, f in sorted(quiet.items()))
+    return [
+        *changes,
+        Change(
+            description=f"The changes above also resolved: {names}.",
+            findings=sorted(quiet),
+            kind="edit",
+        ),
+    ]
 
 
 class Pipeline:
@@ -332,12 +353,18 @@ class _Run:
                 self._step(agents, "diagnoser", 1, agents.diagnose(ctx)),
             )
         else:
+            # the fast route asks no engine before the Designer: the offline analysis stands
+            # in for the Deconstructor and the Diagnoser (one LLM round trip in all)
             t0 = time.perf_counter_ns()
             dec = deconstruct(self.text)
             await self._record(
                 "offline", "deconstructor", 1, (time.perf_counter_ns() - t0) // 1000, dec
             )
-            diag = await self._step(agents, "diagnoser", 1, agents.diagnose(ctx))
+            t0 = time.perf_counter_ns()
+            diag = Diagnosis(findings=diagnose(self.text, self.ptype))
+            await self._record(
+                "offline", "diagnoser", 1, (time.perf_counter_ns() - t0) // 1000, diag
+            )
         findings = diag.findings
         feedback = ""
         reasons: list[str] = []
@@ -357,7 +384,9 @@ class _Run:
                 if attempt == 1:
                     unchanged_reason = _unchanged_reason(evaluation, findings)
                 break
-            violations = guards.check(self.text, design.prompt, self.p.config)
+            violations = guards.check(
+                self.text, design.prompt, self.p.config, changes=design.changes
+            )
             if violations:
                 feedback = " ".join(v.message for v in violations)
                 reasons = [f"guard {v.guard}: {v.message}" for v in violations]
@@ -367,7 +396,9 @@ class _Run:
                 agents, "evaluator", attempt, agents.evaluate(ctx, dec, design)
             )
             reasons = list(evaluation.reasons)
-            if evaluation.accepted and evaluation.after.total > evaluation.before.total:
+            # never one that scores lower; the offline Evaluator accepts only a higher score,
+            # an LLM judge may accept a tie it prefers in both orders
+            if evaluation.accepted and evaluation.after.total >= evaluation.before.total:
                 accepted = design
                 break
             feedback = (
@@ -381,6 +412,8 @@ class _Run:
             )
         if accepted is None and attempt == 2:
             unchanged_reason += "; a second try failed too, so the original is returned unchanged"
+        left = diagnose(accepted.prompt if accepted else self.text, self.ptype)
+        changes = _account(findings, accepted.changes, left) if accepted else []
         before = evaluation.before if evaluation else score(self.text, self.ptype).scores
         after = evaluation.after if (evaluation and accepted) else before
         completed = OptimizationCompleted(
@@ -398,8 +431,11 @@ class _Run:
             score_before=before,
             score_after=after,
             findings=findings,
-            changes=accepted.changes if accepted else [],
+            changes=changes,
             placeholders=guards.placeholders(self.text),
+            # what `promptd lint` says of the result, so the summary never lists a finding
+            # the rewrite already answered, nor hides one it did not
+            left=left,
         )
         return OptimizationOutcome(
             completed=completed, steps=self.steps, reasons=reasons, attempts=attempt

@@ -58,7 +58,9 @@ RULES: Final[tuple[Rule, ...]] = (
         code="PD002",
         name="missing-output-format",
         severity="warning",
-        summary="No output format: the answer's shape is left to chance.",
+        summary="No output format: the answer's shape is left to chance (an image-generation "
+        "prompt has none to give). The Designer adds one only when the prompt implies it "
+        "(a SWOT's four sections, a plan, the fixed code); otherwise it is left to you.",
         message="The prompt does not say what the answer should look like.",
         fix='Add an output format (e.g. "Answer as a JSON object" or "3 bullet points").',
         fixable=True,
@@ -212,7 +214,8 @@ RULES: Final[tuple[Rule, ...]] = (
         name="undelimited-input",
         severity="warning",
         summary="Outside text (a placeholder for input) without delimiters: it can be "
-        "mistaken for instructions.",
+        "mistaken for instructions. A field inside a URL, and one alone under a line ending "
+        'in ":", count as delimited.',
         message="The input {detail} is not delimited.",
         fix="Put it in its own section between tags (<text> and </text>) or triple quotes.",
         fixable=True,
@@ -233,7 +236,9 @@ RULES: Final[tuple[Rule, ...]] = (
         code="PD019",
         name="near-duplicate",
         severity="info",
-        summary="Two sentences that say nearly the same thing.",
+        summary="Two sentences that say nearly the same thing. Parallel items are not "
+        "repetition: sentences in list items, labeled or indented lines and table rows, and "
+        "sentences holding a placeholder, are never reported or removed.",
         message='This sentence repeats "{detail}".',
         fix="Keep one of them.",
         fixable=True,

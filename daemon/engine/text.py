@@ -335,7 +335,8 @@ def languages(text: str) -> list[str]:
 
 
 FILLER: Final = re.compile(
-    r"\b(?:please|kindly|thank you(?: (?:so|very) much)?(?: in advance)?|thanks(?: in advance)?|"
+    r"\b(?:please|kindly|thank you(?: (?:so+|very) much| a lot)?(?: in advance)?|"
+    r"thanks(?: a (?:lot|bunch|ton|million)| so+ much)?(?: in advance)?|"
     r"if you (?:could|can|would|don'?t mind)|i was wondering if you could|would you (?:please )?"
     r"(?:be so kind as to )?|could you (?:please )?|can you (?:please )?|"
     r"i would (?:really )?(?:like|love|appreciate it if) (?:for )?you(?: to| could| would| can)?|"
@@ -345,6 +346,34 @@ FILLER: Final = re.compile(
     r"greetings|if possible|if that'?s ok(?:ay)?|i hope you can help(?: me)?)\b",
     re.I,
 )
+
+_GREETING: Final = frozenset({"hello", "hi", "hey", "hey there", "greetings"})
+_ADVERB: Final = frozenset({"just", "really", "actually", "basically"})
+
+
+def is_filler(text: str, m: re.Match[str]) -> bool:
+    """Is this :data:`FILLER` match really filler where it stands?
+
+    Not when it carries meaning: "just" / "really" / "actually" not followed by an
+    instruction ("who just joined", "just the csv module"); a greeting before a name or a
+    field ("Hello {{ name }}!", "Hi [Name],": a template's own text); thanks for something
+    ("thanks for signing up"); a wish at the end of an instruction ("keep the rhyme scheme
+    if you can": dropping it would turn the wish into a rule).
+    """
+    word = m.group(0).lower()
+    after = text[m.end() : m.end() + 40]
+    nxt = re.match(r"[\s,]*([A-Za-z']+)", after)
+    if word in _ADVERB:
+        return nxt is not None and nxt.group(1).lower() in IMPERATIVES
+    if word in _GREETING:
+        return not re.match(r"[\s,]*(?:[{$<\[%]|[A-Z])", after)
+    if word.startswith(("thank", "thanks")) and re.match(r"\s+for\b", after, re.I):
+        return False
+    if word.startswith("if "):
+        before = text[: m.start()].rstrip()
+        return not before or before.endswith((".", "!", "?", ":", "\n"))
+    return True
+
 
 VAGUE: Final = re.compile(
     r"\b(?:some|several|various|stuff|things?|etc\.?|good|nice|appropriate|a few|maybe|"
@@ -371,7 +400,7 @@ ACRONYMS: Final = wordlist(
 )
 
 INPUT_NAMES: Final = re.compile(
-    r"^(?:\w+_)?(?:text|input|code|source|snippet|document|doc|docs|article|email|mail|"
+    r"^(?!(?:num|n|max|min|count|number|word|total)_)(?:\w+_)?(?:text|input|code|source|snippet|document|doc|docs|article|email|mail|"
     r"review|reviews|content|message|messages|data|dataset|query|question|context|transcript|"
     r"essay|passage|html|json|csv|file|diff|patch|log|logs|body|comment|comments|feedback|"
     r"ticket|tickets|report|notes|page|post|story|draft|paper|abstract|chat|conversation|"

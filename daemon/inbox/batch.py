@@ -36,13 +36,15 @@ from ..errors import BudgetError, PromptdError
 from ..events import (
     BatchCancelled,
     BatchCompleted,
+    BatchFailed,
     BatchItemCompleted,
     BatchStarted,
     Event,
 )
+from ..paths import disk_full
 from ..values import Finding, ticks_to_usd, usd_to_ticks
 from .book import BatchBook, BatchRecord
-from .formats import Item, Parsed, render
+from .formats import Item, Parsed, fit_name, render
 from .report import ReportInput, render_report
 
 log = logging.getLogger("promptd.inbox")
@@ -97,6 +99,8 @@ class BatchProgress:
     output_path: str = ""
     budget_reason: str = ""
     reason: str = ""
+    degraded: int = 0  # rows a stand-in answered (the provider failed): offline or cache
+    degraded_reason: str = ""  # the first such row's reason
 
     def rate_per_s(self) -> float:
         elapsed = time.monotonic() - self.started_at
@@ -104,6 +108,8 @@ class BatchProgress:
         return ran / elapsed if elapsed > 0 and ran > 0 else 0.0
 
     def eta_s(self) -> float | None:
+        if self.state == "stalled":
+            return None  # no promise while nothing moves
         if self.state != "running":
             return 0.0
         rate = self.rate_per_s()
@@ -121,7 +127,13 @@ class BatchProgress:
             state=self.state,
             output_path=self.output_path,
             reason=self.budget_reason or self.reason,
+            degraded=self.degraded,
+            degraded_reason=self.degraded_reason,
         )
+
+
+class BatchStopped(PromptdError):
+    """A batch ended before its results were written (recorded as ``BatchFailed``)."""
 
 
 def new_batch_id() -> str:
@@ -130,7 +142,7 @@ def new_batch_id() -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all: a temporary file beside it, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(fit_name(f".{path.name}", f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -168,10 +180,53 @@ class BatchRunner:
         self.finished: dict[str, BatchProgress] = {}
         self._cancelled: dict[str, str] = {}
         self._listeners: dict[str, ProgressHook] = {}
+        # One Finding per (code, severity, message): the report needs no more of a row's
+        # findings, and 100,000 rows must not each keep their own copies.
+        self._findings_pool: dict[tuple[str, str, str], Finding] = {}
+        self.retry_s = 10.0  # a disk-full write is tried again this often
 
-    async def _record(self, event: Event) -> None:
-        await self._append(event)
+    async def _record(self, event: Event, prog: BatchProgress | None = None) -> None:
+        await self._write(event, prog)
         self.book.apply(event)
+
+    async def _write(self, event: Event, prog: BatchProgress | None) -> None:
+        """Append ``event``; on a full disk the batch stalls (``status`` says so and why)
+        and the same event is tried again every :attr:`retry_s` until there is room."""
+        await self._until_room(lambda: self._append(event), prog)
+
+    async def _until_room(
+        self, attempt: Callable[[], Awaitable[object]], prog: BatchProgress | None
+    ) -> None:
+        said = False
+        while True:
+            try:
+                await attempt()
+            except Exception as exc:
+                if not disk_full(exc):
+                    raise
+                reason = (
+                    f"stalled: the disk is full ({exc}); free some space, it goes on by "
+                    f"itself (tried again every {self.retry_s:g} s)"
+                )
+                if not said:
+                    log.error("batch %s %s", prog.batch_id if prog else "", reason)
+                    said = True
+                if prog is not None and prog.state != "stalled":
+                    prog.state, prog.reason = "stalled", reason
+                    self._notify(prog)
+                await asyncio.sleep(self.retry_s)
+                continue
+            if prog is not None and prog.state == "stalled":
+                log.info("batch %s: there is room again; going on", prog.batch_id)
+                prog.state, prog.reason = "running", ""
+                self._notify(prog)
+            return
+
+    def _slim(self, found: Sequence[Finding]) -> tuple[Finding, ...]:
+        pool = self._findings_pool
+        if len(pool) > 10_000:  # messages that name row text: do not let the pool grow
+            pool.clear()
+        return tuple(pool.setdefault((f.code, f.severity, f.message), f) for f in found)
 
     def cancel(self, batch_id: str, reason: str = "cancelled") -> bool:
         """Ask a running batch to stop taking new items; True when it was running."""
@@ -219,6 +274,28 @@ class BatchRunner:
             if batch_id in self._cancelled:
                 return await self._cancel(record, prog, self._cancelled[batch_id])
             return await self._complete(job, record, prog, findings)
+        except Exception as exc:
+            # Never leave a batch "running" in the log (it would resume, and fail, at every
+            # start): say why it stopped, then let the caller move its file to failed/.
+            if isinstance(exc, OSError):
+                reason = f"cannot write the results: {exc.strerror or exc}"
+            elif isinstance(exc, PromptdError):
+                reason = str(exc)
+            else:
+                log.exception("batch %s failed", batch_id)
+                reason = f"internal error: {type(exc).__name__}: {exc}; see run/daemon.log"
+            prog.state, prog.reason = "failed", reason
+            with contextlib.suppress(Exception):
+                await self._record(
+                    BatchFailed(
+                        batch_id=batch_id,
+                        file_name=job.file_name,
+                        reason=reason,
+                        sha256=job.sha256,
+                    )
+                )
+            self._notify(prog)
+            raise BatchStopped(reason) from exc
         finally:
             self.running.pop(batch_id, None)
             self._cancelled.pop(batch_id, None)
@@ -259,7 +336,8 @@ class BatchRunner:
                 event = _not_optimized(record, item, "error", item.error)
             elif earlier is not None:
                 old = earlier.items.get(item.index)
-                if old is not None and old.status in ("ok", "cached"):
+                # a degraded row was a stand-in (the provider was down): it is run again
+                if old is not None and old.status in ("ok", "cached") and not old.degraded:
                     # the earlier answer, reused at no cost
                     event = msgspec.structs.replace(
                         old,
@@ -270,7 +348,7 @@ class BatchRunner:
                         cached=True,
                     )
             if event is not None:
-                await self._record(event)
+                await self._record(event, prog)
                 prog.done += 1
                 prog.started_done += 1
         self._notify(prog)
@@ -285,7 +363,7 @@ class BatchRunner:
     ) -> None:
         # Each item's record is committed while the worker runs the next item (one write in
         # flight per worker): the group commit then carries it with the next prompt's events.
-        writing: asyncio.Future[object] | None = None
+        writing: asyncio.Future[None] | None = None
         try:
             while not queue.empty() and record.batch_id not in self._cancelled:
                 item = queue.get_nowait()
@@ -298,7 +376,7 @@ class BatchRunner:
                         event = await self._one(job, record, item, prog, findings)
                 if writing is not None:
                     await writing
-                writing = asyncio.ensure_future(self._append(event))
+                writing = asyncio.ensure_future(self._write(event, prog))
                 self.book.apply(event)
                 prog.done += 1
                 prog.cost_ticks += event.cost_ticks
@@ -334,7 +412,10 @@ class BatchRunner:
             log.exception("batch %s row %d failed", record.batch_id, item.index + 1)
             error = f"internal error: {type(exc).__name__}: {exc}"
         else:
-            findings[item.index] = result.findings
+            findings[item.index] = self._slim(result.findings)
+            if result.degraded:
+                prog.degraded += 1
+                prog.degraded_reason = prog.degraded_reason or result.degraded_reason
             return BatchItemCompleted(
                 batch_id=record.batch_id,
                 index=item.index,
@@ -370,7 +451,7 @@ class BatchRunner:
                 log.exception("batch %s: cannot read earlier findings", record.batch_id)
                 known = {}
             for opt_id, found in known.items():
-                findings[missing[opt_id]] = found
+                findings[missing[opt_id]] = self._slim(found)
         report = render_report(
             ReportInput(
                 started=record.started,
@@ -383,7 +464,10 @@ class BatchRunner:
             )
         )
         data = render(job.parsed, record.items)
-        await asyncio.to_thread(_write_both, job.output_path, data, job.report_path, report)
+        await self._until_room(
+            lambda: asyncio.to_thread(_write_both, job.output_path, data, job.report_path, report),
+            prog,
+        )
         await self._record(
             BatchCompleted(
                 batch_id=record.batch_id,
@@ -393,14 +477,15 @@ class BatchRunner:
                 cost_ticks=record.cost_ticks,
                 output_path=str(job.output_path),
                 report_path=str(job.report_path),
-            )
+            ),
+            prog,
         )
         prog.state = "completed"
         self._notify(prog)
         return record
 
     async def _cancel(self, record: BatchRecord, prog: BatchProgress, reason: str) -> BatchRecord:
-        await self._record(BatchCancelled(batch_id=record.batch_id, reason=reason))
+        await self._record(BatchCancelled(batch_id=record.batch_id, reason=reason), prog)
         prog.state = "cancelled"
         prog.reason = reason
         self._notify(prog)

@@ -101,6 +101,18 @@ class BatchBook:
         # Loaded batches are older than those started in this run (seq 0 here): keep order.
         ids.sort(key=lambda b: self.by_id[b].seq or float("inf"))
 
+    def forget(self, batch_id: str) -> None:
+        """Drop a finished batch and its rows from memory (a 100,000-row batch must not stay
+        in the daemon); it is loaded again from the store when a duplicate needs it."""
+        record = self.by_id.pop(batch_id, None)
+        if record is None:
+            return
+        ids = self._by_sha.get(record.started.sha256, [])
+        if batch_id in ids:
+            ids.remove(batch_id)
+        if not ids:
+            self._by_sha.pop(record.started.sha256, None)
+
     def apply_all(self, events: Iterable[Event | UnknownEvent]) -> BatchBook:
         for event in events:
             self.apply(event)

@@ -131,7 +131,7 @@ class CoreBridge:
         if result.degraded:
             refused = await asyncio.to_thread(_refusal, store, before, result.id)
             if refused is not None:
-                from ..providers.budget import refusal_error
+                from ..providers.budget_rules import refusal_error
 
                 raise refusal_error(refused)
         return result

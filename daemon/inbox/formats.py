@@ -7,17 +7,21 @@
   column is carried through to the output unchanged.
 
 Text must be UTF-8, with or without a BOM. A file that cannot be used at all raises
-:class:`~promptd.daemon.errors.InboxError` whose
-message says what is wrong and how to fix it; one bad
-row in a good file becomes an :class:`Item` with ``error`` set, and only that row fails.
+:class:`~promptd.daemon.errors.InboxError` whose message says what is wrong and how to fix it;
+one bad row in a good file becomes an :class:`Item` with ``error`` set, and only that row
+fails. A JSON string with a lone surrogate (``"\\ud800"``), a value nested too deeply or a
+number too long for Python fails its row (JSONL) or the file (JSON) with such a message, never
+the daemon; a CSV cell may be as long as the file.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -82,20 +86,63 @@ def format_of(name: str) -> str | None:
     return suffix if suffix in FORMATS else None
 
 
-def output_name(name: str) -> str:
-    """``prompts.csv`` -> ``prompts.optimized.csv``."""
-    path = PurePath(name)
-    return f"{path.stem}.optimized{path.suffix}"
+NAME_MAX: Final = 255  # bytes in one file name (ext4, APFS, NTFS...)
 
 
-def report_name(name: str) -> str:
-    """``prompts.csv`` -> ``prompts.report.md``."""
-    return f"{PurePath(name).stem}.report.md"
+def fit_name(stem: str, tail: str) -> str:
+    """``stem + tail`` cut to fit in :data:`NAME_MAX` bytes: a stem too long loses its end
+    and gains ``~`` and 8 hex digits of its hash, so long names stay distinct."""
+    if len((stem + tail).encode("utf-8", "surrogateescape")) <= NAME_MAX:
+        return stem + tail
+    digest = hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    room = NAME_MAX - len(tail.encode("utf-8", "surrogateescape")) - 9
+    cut = stem.encode("utf-8", "surrogateescape")[: max(room, 1)]
+    return cut.decode("utf-8", "ignore") + "~" + digest + tail
+
+
+def _numbered(name: str, n: int) -> str:
+    stem = PurePath(name).stem
+    return stem if n <= 1 else f"{stem}-{n}"
+
+
+def output_name(name: str, n: int = 1) -> str:
+    """``prompts.csv`` -> ``prompts.optimized.csv``; run ``n`` > 1: ``prompts-2.optimized.csv``
+    (the inbox takes the first ``n`` whose output and report are both free)."""
+    return fit_name(_numbered(name, n), f".optimized{PurePath(name).suffix}")
+
+
+def report_name(name: str, n: int = 1) -> str:
+    """``prompts.csv`` -> ``prompts.report.md``; run ``n`` > 1: ``prompts-2.report.md``."""
+    return fit_name(_numbered(name, n), ".report.md")
+
+
+def report_for(output: str, name: str) -> str:
+    """The report that goes with the output file ``output`` of input ``name``."""
+    for n in range(1, 100_000):
+        if output_name(name, n) == output:
+            return report_name(name, n)
+    return fit_name(PurePath(output).stem, ".report.md")
 
 
 def error_name(name: str) -> str:
     """``prompts.csv`` -> ``prompts.csv.error.txt`` (beside the file in ``inbox/failed/``)."""
-    return f"{PurePath(name).name}.error.txt"
+    return fit_name(PurePath(name).name, ".error.txt")
+
+
+def has_surrogates(text: str) -> bool:
+    """True when ``text`` holds a lone surrogate (``"\\ud800"`` in JSON): not Unicode text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def printable(text: str) -> str:
+    """``text`` safe to store and show: lone surrogates written as ``\\udXXX`` escapes."""
+    if not has_surrogates(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -164,6 +211,25 @@ def _parse_whole(name: str, fmt: str, text: str) -> Parsed:
     )
 
 
+class _Unusable(ValueError):
+    """A JSON value Python can parse but no prompt can come from (message says why)."""
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` that turns Python's limits into a plain :class:`_Unusable`."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise _Unusable(
+            "the JSON is nested too deeply (arrays or objects inside each other hundreds of "
+            "levels down); a prompt file needs one level: a list of strings or objects"
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise _Unusable(f"a value Python cannot read ({exc}); write long ids as strings") from None
+
+
 def _item(index: int, value: object, where: str) -> tuple[Item, dict[str, Any]]:
     """An item from one JSON value (a string or an object with ``prompt``)."""
     if isinstance(value, str):
@@ -178,7 +244,7 @@ def _item(index: int, value: object, where: str) -> tuple[Item, dict[str, Any]]:
         ), {"value": value}
     prompt = value.get("prompt")
     raw_id = value.get("id", "")
-    item_id = "" if raw_id is None else str(raw_id)
+    item_id = "" if raw_id is None else printable(str(raw_id))
     raw_type = value.get("type", "")
     if not isinstance(prompt, str):
         got = 'no "prompt" field' if prompt is None else 'a "prompt" that is not a string'
@@ -199,6 +265,12 @@ def _item(index: int, value: object, where: str) -> tuple[Item, dict[str, Any]]:
 
 
 def _checked(item: Item, where: str) -> Item:
+    if has_surrogates(item.prompt):
+        return _with_error(
+            Item(index=item.index, prompt=printable(item.prompt), item_id=item.item_id),
+            f"{where}: the prompt holds a lone surrogate escape such as \\ud800, which is "
+            "not text; fix that escape (a pair like \\ud83d\\ude00 is fine)",
+        )
     if not item.prompt.strip():
         return _with_error(item, f"{where}: the prompt is empty")
     if item.prompt_type and item.prompt_type not in TYPES:
@@ -224,12 +296,14 @@ def _types() -> str:
 
 def _parse_json(name: str, text: str) -> Parsed:
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except json.JSONDecodeError as exc:
         raise InboxError(
             f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}; "
             f"fix it ({_JSON_HINT}) and drop the file again"
         ) from None
+    except _Unusable as exc:
+        raise InboxError(f"{name}: {exc}; fix it and drop the file again") from None
     if not isinstance(value, list):
         got = "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
         raise InboxError(f"{name}: the JSON is {got}; {_JSON_HINT}")
@@ -252,9 +326,13 @@ def _parse_jsonl(name: str, text: str) -> Parsed:
             continue
         index = len(items)
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            error = f"line {lineno} column {exc.colno}: invalid JSON: {exc.msg}"
+            value = _loads(line)
+        except (json.JSONDecodeError, _Unusable) as exc:
+            error = (
+                f"line {lineno} column {exc.colno}: invalid JSON: {exc.msg}"
+                if isinstance(exc, json.JSONDecodeError)
+                else f"line {lineno}: {exc}"
+            )
             first_error = first_error or error
             invalid += 1
             items.append(Item(index=index, prompt="", error=error))
@@ -273,14 +351,21 @@ def _parse_jsonl(name: str, text: str) -> Parsed:
 
 def _sniff_delimiter(first_line: str) -> str:
     for delimiter in (",", ";", "\t"):
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        except csv.Error:  # a lone CR or an open quote: the full parse says what is wrong
+            continue
         if any(c.strip().lower() == "prompt" for c in cells):
             return delimiter
     return ","
 
 
 def _parse_csv(name: str, text: str) -> Parsed:
-    first_line = text.split("\n", 1)[0]
+    # A cell may be as long as the file (the engine then refuses an over-long prompt for that
+    # row alone); Python's default limit of 131,072 characters would fail the whole file.
+    if csv.field_size_limit() < len(text):
+        csv.field_size_limit(min(max(len(text), 1 << 17), sys.maxsize))
+    first_line = (text.splitlines() or [""])[0]
     delimiter = _sniff_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
@@ -390,7 +475,8 @@ def render(parsed: Parsed, results: Mapping[int, BatchItemCompleted]) -> bytes:
             text = json.dumps(objects, ensure_ascii=False, indent=2) + "\n"
         else:
             text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
-    data = text.encode("utf-8")
+    # JSON keeps a lone surrogate as the escape it came in as (\ud800), not invalid UTF-8
+    data = text.encode("utf-8", "backslashreplace")
     return _BOM + data if parsed.bom else data
 
 

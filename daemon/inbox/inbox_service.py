@@ -6,7 +6,14 @@
 * At start, batches cut off by a crash or a stop resume from their events before the
   watcher's first scan (so their files are not taken twice).
 * A finished file moves to ``inbox/done/``; a file that cannot be used moves to
-  ``inbox/failed/`` beside ``NAME.error.txt`` saying what is wrong and how to fix it.
+  ``inbox/failed/`` beside ``NAME.error.txt`` saying what is wrong and how to fix it; so do
+  symlinks, FIFOs, devices, folders and names that are not UTF-8 (see :mod:`.failures`).
+* Results never overwrite each other: the ``n``-th run of ``x.txt`` whose
+  ``outbox/x.optimized.txt`` or ``x.report.md`` is taken writes ``x-n.optimized.txt`` and
+  ``x-n.report.md`` (the first ``n`` free for both).
+* A file that changed while its batch ran (size, mtime, inode or content at the end differ
+  from what was read) does not go to ``done/``: it stays in the inbox and is run again once
+  it settles, so an append written after a pause is never lost.
 * Control API: ``batch.submit`` (the ``promptd batch`` command), ``batch.status`` (alias
   ``batch.get``), ``batch.cancel``; :meth:`InboxService.status` is the inbox part of
   ``status``. ``batch.submit`` answers when the batch ends; meanwhile ``progress``
@@ -21,6 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import functools
+import gc
 import hashlib
 import logging
 import os
@@ -34,11 +45,21 @@ from ..errors import InboxError
 from ..events import BatchFailed, Event
 from ..values import PROMPT_TYPES, ticks_to_usd
 from ..wire import Call, Method
-from .batch import BatchProgress, BatchRunner, Job, OptimizeCall, write_atomic
+from .batch import BatchProgress, BatchRunner, BatchStopped, Job, OptimizeCall, write_atomic
 from .book import BatchBook, BatchRecord
 from .bridge import CoreBridge
-from .formats import check_size, error_name, format_of, output_name, parse, report_name
-from .stability import is_temporary, regular_file_state
+from .failures import failed_summary, safe_name
+from .formats import (
+    check_size,
+    error_name,
+    fit_name,
+    format_of,
+    output_name,
+    parse,
+    report_for,
+    report_name,
+)
+from .stability import FileState, is_temporary, regular_file_state
 from .watcher import InboxWatcher, ensure_inbox
 
 if TYPE_CHECKING:
@@ -48,9 +69,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("promptd.inbox")
 
 
-def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> tuple[bytes, int]:
-    """The bytes and inode of a regular file; symlinks (unless ``follow``), other kinds of
-    file and files over ``max_bytes`` are refused with an InboxError."""
+def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> tuple[bytes, FileState]:
+    """The bytes and state (size, mtime, inode) of a regular file; symlinks (unless
+    ``follow``), other kinds of file and files over ``max_bytes`` are refused with an
+    InboxError."""
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
         fd = os.open(path, flags)
@@ -67,15 +89,33 @@ def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> tuple[b
         check_size(path.name, st.st_size, max_bytes)
         data = fh.read(max_bytes + 1)
     check_size(path.name, len(data), max_bytes)
-    return data, st.st_ino
+    # the state the data matches: what was there when the read began
+    return data, FileState(size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def trim_memory() -> None:
+    """Hand freed heap back to the system (glibc's malloc_trim), so the daemon's RSS falls
+    after a big batch instead of staying at its peak; a no-op elsewhere."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _unique(folder: Path, name: str) -> Path:
-    target = folder / name
+    target = folder / fit_name(name, "")
     stem, dot, ext = name.partition(".")
     n = 1
-    while os.path.lexists(target):
-        target = folder / f"{stem}-{n}{dot}{ext}"
+    while os.path.lexists(target) or os.path.lexists(target.parent / error_name(target.name)):
+        target = folder / fit_name(f"{stem}-{n}", dot + ext)
         n += 1
     return target
 
@@ -96,12 +136,14 @@ class InboxService:
             optimize=self._optimize,
             append=self._append,
             book=self.book,
-            concurrency=self.config.concurrency,
+            # LLM rows are bounded by the provider's own limit (calls in flight), not this
+            concurrency=max(self.config.concurrency, daemon.config.provider.max_concurrency),
             on_progress=self._progress,
             findings_of=self.bridge.findings_of,
         )
-        self.watcher = InboxWatcher(self.inbox, self.config, self._take)
+        self.watcher = InboxWatcher(self.inbox, self.config, self._take, self._reject)
         self._claimed: set[str] = set()  # inbox names being run
+        self._reserved: set[Path] = set()  # outbox names of batches that have not written yet
         self._queue: asyncio.Queue[Path] = asyncio.Queue()
         self._batch_slots = asyncio.Semaphore(max(1, self.config.concurrency))
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -168,7 +210,22 @@ class InboxService:
             if p.budget_reason or p.state != "completed"
         ]
         pending = self.watcher.pending() + self._queue.qsize()
-        return api.InboxStatus(path=str(self.inbox), pending=pending, batches=batches)
+        failed, errors = failed_summary(self.inbox)
+        return api.InboxStatus(
+            path=str(self.inbox),
+            pending=pending,
+            batches=batches,
+            failed=failed,
+            errors=errors,
+            problems=[
+                *self.watcher.problems,
+                *(
+                    f"{p.file_name}: {p.reason}"
+                    for p in self.runner.running.values()
+                    if p.state == "stalled"
+                ),
+            ],
+        )
 
     def info(self, batch_id: str) -> api.BatchInfo:
         record = self.book.get(batch_id)
@@ -194,6 +251,17 @@ class InboxService:
         )
 
     # --- the inbox -----------------------------------------------------------------------
+
+    def _reject(self, path: Path, reason: str) -> None:
+        """An entry the inbox can never take (see :func:`.failures.unusable`): to failed/."""
+        if path.name in self._claimed:
+            return
+        log.warning("inbox entry refused: %s", reason)
+        self._move_failed(path, reason)
+        self._spawn(
+            self._append(BatchFailed(file_name=safe_name(path.name), reason=reason)),
+            f"inbox-refused:{safe_name(path.name)}",
+        )
 
     def _take(self, path: Path) -> bool:
         if path.name in self._claimed:
@@ -228,7 +296,7 @@ class InboxService:
         started = record.started
         inbox = started.source == "inbox"
         try:
-            data, ino = await asyncio.to_thread(
+            data, state = await asyncio.to_thread(
                 read_regular, path, self.config.max_file_bytes, follow=not inbox
             )
             if hashlib.sha256(data).hexdigest() != started.sha256:
@@ -252,7 +320,7 @@ class InboxService:
             sha256=started.sha256,
             parsed=parsed,
             output_path=out,
-            report_path=out.with_name(report_name(path.name)),
+            report_path=out.with_name(report_for(out.name, path.name)),
             source=started.source,
             prompt_type=started.prompt_type,
             engine=started.engine,
@@ -260,11 +328,14 @@ class InboxService:
         )
         log.info("resuming batch %s (%d of %d done)", record.batch_id, record.done, started.count)
         if not inbox:
-            await self.runner.run(job)
+            try:
+                await self.runner.run(job)
+            finally:
+                self._release(job)
             return
         try:
             async with self._batch_slots:
-                await self._finish_inbox(path, job, ino)
+                await self._finish_inbox(path, job, state)
         finally:
             self._claimed.discard(path.name)
 
@@ -272,32 +343,82 @@ class InboxService:
         sha = ""
         try:
             try:
-                data, ino = await asyncio.to_thread(read_regular, path, self.config.max_file_bytes)
+                data, state = await asyncio.to_thread(
+                    read_regular, path, self.config.max_file_bytes
+                )
                 sha = hashlib.sha256(data).hexdigest()
                 parsed = parse(path.name, data, self.config.max_file_bytes)
             except InboxError as exc:
                 await self._fail_file(path, str(exc), sha)
                 return
+            except Exception as exc:  # a bug must not leave the file unexplained in the inbox
+                log.exception("inbox: cannot read %r", path)
+                reason = f"{safe_name(path.name)}: cannot be read ({type(exc).__name__}: {exc})"
+                await self._fail_file(path, reason + "; see run/daemon.log", sha)
+                return
             await asyncio.to_thread(self.bridge.load_sha, self.book, sha)
+            output, report = self._outbox_names(path.name)
             job = Job(
                 file_name=path.name,
                 sha256=sha,
                 parsed=parsed,
-                output_path=self.paths.outbox / output_name(path.name),
-                report_path=self.paths.outbox / report_name(path.name),
+                output_path=output,
+                report_path=report,
                 source="inbox",
                 engine=self.daemon.config.engine_name(),
             )
-            await self._finish_inbox(path, job, ino)
+            await self._finish_inbox(path, job, state)
         finally:
             self._claimed.discard(path.name)
 
-    async def _finish_inbox(self, path: Path, job: Job, ino: int) -> None:
-        record = await self.runner.run(job)
+    def _release(self, job: Job) -> None:
+        """After a batch: its rows leave the book, and freed memory goes back to the system."""
+        for batch_id in [b for b, r in self.book.by_id.items() if r.started.sha256 == job.sha256]:
+            record = self.book.by_id[batch_id]
+            if record.state != "running":
+                self.book.forget(batch_id)
+        gc.collect()
+        trim_memory()
+
+    def _outbox_names(self, name: str) -> tuple[Path, Path]:
+        """The first free (output, report) pair for ``name``: results never overwrite."""
+        outbox = self.paths.outbox
+        n = 1
+        while True:
+            output, report = outbox / output_name(name, n), outbox / report_name(name, n)
+            taken = {output, report} & self._reserved
+            if not (taken or os.path.lexists(output) or os.path.lexists(report)):
+                self._reserved |= {output, report}
+                return output, report
+            n += 1
+
+    async def _finish_inbox(self, path: Path, job: Job, taken: FileState) -> None:
+        self._reserved |= {job.output_path, job.report_path}
+        try:
+            record = await self.runner.run(job)
+        except BatchStopped as exc:
+            await asyncio.to_thread(self._move_failed, path, f"{safe_name(path.name)}: {exc}")
+            return
+        finally:
+            self._reserved -= {job.output_path, job.report_path}
+            self._release(job)
         now = regular_file_state(path)
-        if now is None or now.ino != ino:
+        if now is None or now.ino != taken.ino:
             # Replaced (or removed) while it ran: the new file is a new batch; keep it.
             log.info("%s changed while its batch ran; the new file stays in the inbox", path)
+            return
+        if now != taken or await asyncio.to_thread(self._sha_differs, path, job.sha256):
+            # Written to after it was taken (an append after a pause longer than stable_s):
+            # these results cover only what was read; keep the file and run it again whole.
+            log.warning(
+                "%s changed while its batch %s ran (%d -> %d bytes); it stays in the inbox "
+                "and runs again once it settles",
+                safe_name(path.name),
+                record.batch_id,
+                taken.size,
+                now.size,
+            )
+            self.watcher.retake(path.name)
             return
         if record.state == "completed":
             await asyncio.to_thread(self._move, path, self.inbox / "done")
@@ -306,14 +427,21 @@ class InboxService:
                 self._move_failed, path, f"{path.name}: {record.reason}; drop it again to rerun"
             )
 
+    def _sha_differs(self, path: Path, sha: str) -> bool:
+        try:
+            data, _ = read_regular(path, self.config.max_file_bytes)
+        except InboxError:
+            return True
+        return hashlib.sha256(data).hexdigest() != sha
+
     async def _fail_file(self, path: Path, reason: str, sha: str) -> None:
         log.warning("inbox file refused: %s", reason)
         await asyncio.to_thread(self._move_failed, path, reason)
-        await self._append(BatchFailed(file_name=path.name, reason=reason, sha256=sha))
+        await self._append(BatchFailed(file_name=safe_name(path.name), reason=reason, sha256=sha))
 
     def _move(self, path: Path, folder: Path) -> Path | None:
         try:
-            target = _unique(folder, path.name)
+            target = _unique(folder, safe_name(path.name))
             os.rename(path, target)
             return target
         except OSError as exc:
@@ -322,7 +450,7 @@ class InboxService:
 
     def _move_failed(self, path: Path, reason: str) -> None:
         target = self._move(path, self.inbox / "failed") if os.path.lexists(path) else None
-        name = target.name if target is not None else path.name
+        name = target.name if target is not None else safe_name(path.name)
         text = (
             f"{reason}\n\nThe file was moved here from the inbox. Fix it and drop it into "
             f"{self.inbox} again.\n"
@@ -413,8 +541,12 @@ class InboxService:
         if not started.done():
             task.result()  # raises what stopped it before it began
             raise InboxError(f"{path.name}: the batch did not start; see run/daemon.log")
-        await asyncio.shield(task)
-        return self.info(started.result())
+        try:
+            await asyncio.shield(task)
+            return self.info(started.result())
+        finally:
+            if task.done():
+                self._release(job)
 
     async def _rpc_status(self, params: api.BatchIdParams, call: Call) -> api.BatchInfo:
         return self.info(params.id)

@@ -10,8 +10,12 @@ Three ways a file is noticed, because native watching alone is not enough:
   and notices when the inbox folder was deleted or replaced: the folder is made again
   (0700) and the watch is re-armed on the new folder, since the old watch silently stops.
 
-Only regular files directly in the inbox are taken; symlinks, folders, sockets and the like
-are never followed or opened, and ``done/`` and ``failed/`` are not descended into.
+Only regular files with UTF-8 names directly in the inbox are taken; symlinks, folders,
+FIFOs, sockets, devices and names of other bytes are never followed or opened but handed to
+``reject`` with the reason (the service moves them to ``failed/`` with an ``.error.txt``), and
+``done/`` and ``failed/`` are not descended into. An error of the native watch (watchfiles
+cannot decode a path, the folder went away) never ends the watching: it is kept in
+:attr:`InboxWatcher.problems` for ``status``, a scan runs at once, and the watch is re-armed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,12 +33,15 @@ from watchfiles import Change, awatch
 
 from ..config import InboxConfig
 from ..paths import ensure_private_dir
+from .failures import unusable
 from .stability import StabilityTracker, is_temporary, regular_file_state, renamed_into_place
 
 log = logging.getLogger("promptd.inbox")
 
 # Hand a complete file over; False: not now (its name is still being run), ask again later.
 Take = Callable[[Path], bool]
+# Hand over an entry that can never be taken, with the reason (moved to failed/).
+Reject = Callable[[Path, str], None]
 
 
 def ensure_inbox(inbox: Path) -> None:
@@ -62,14 +70,19 @@ def _identity(path: Path) -> tuple[int, int] | None:
 class InboxWatcher:
     """Calls ``take(path)`` once for every complete file that appears in the inbox."""
 
-    def __init__(self, inbox: Path, config: InboxConfig, take: Take) -> None:
+    def __init__(
+        self, inbox: Path, config: InboxConfig, take: Take, reject: Reject | None = None
+    ) -> None:
         self.inbox = inbox
         self.config = config
         self._take = take
+        self._reject = reject
+        self.problems: deque[str] = deque(maxlen=5)  # the watch's latest errors, for status
         self.tracker = StabilityTracker(config.stable_s)
         self.tick_s = min(max(config.stable_s / 4, 0.05), 0.5)
         self.arms = 0  # how many times the watch was (re)started on the folder
         self.scans = 0
+        self.change_sets = 0  # change sets the native watch delivered (tests wait on it)
         self._taken: set[tuple[str, int]] = set()  # (name, inode) handed over
         self._deferred: set[str] = set()  # complete, but the service said "not now"
         self._rearm = asyncio.Event()
@@ -126,13 +139,17 @@ class InboxWatcher:
                     ignore_permission_denied=True,
                 ):
                     self._on_changes(changes)
-            except (FileNotFoundError, OSError, RuntimeError) as exc:
+            except Exception as exc:  # watchfiles' errors (undecodable path...) are not fatal
                 log.warning("inbox watch on %s stopped (%s); re-arming", self.inbox, exc)
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+                self.problems.append(f"{stamp} UTC watch stopped and re-armed: {exc}")
+                self._last_scan = 0.0  # scan at the next tick: what the watch missed
             if not self._rearm.is_set():
                 # The watch ended on its own (folder gone): wait a tick before re-arming.
                 await asyncio.sleep(self.tick_s)
 
     def _on_changes(self, changes: set[tuple[Change, str]]) -> None:
+        self.change_sets += 1
         renamed = renamed_into_place(
             ((int(c), p) for c, p in changes), int(Change.added), int(Change.deleted)
         )
@@ -182,7 +199,7 @@ class InboxWatcher:
         try:
             with os.scandir(self.inbox) as entries:
                 for entry in entries:
-                    if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                    if entry.name in ("done", "failed") and entry.is_dir(follow_symlinks=False):
                         continue
                     present.add(entry.name)
                     self._consider(Path(entry.path))
@@ -192,9 +209,43 @@ class InboxWatcher:
         # Forget files that left the inbox, so the same name dropped again is taken again.
         self._taken = {(n, i) for n, i in self._taken if n in present}
 
+    def retake(self, name: str) -> None:
+        """Forget that ``name`` was handed over (it changed while its batch ran): it is taken
+        again once it has settled."""
+        self._taken = {(n, i) for n, i in self._taken if n != name}
+        self.tracker.forget(name)
+        state = regular_file_state(self.inbox / name)
+        if state is not None:  # settle again from now (wall_ns=0: never "old enough" at once)
+            self.tracker.observe(name, state, now=time.monotonic(), wall_ns=0)
+
+    def _usable(self, path: Path) -> bool:
+        """False (and the entry handed to ``reject``) when it can never be taken."""
+        if path.name in ("done", "failed"):
+            return False
+        if self._reject is None:
+            return True
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        reason = unusable(path.name, st)
+        if reason is None:
+            return True
+        self._reject(path, reason)
+        return False
+
     def _consider(self, path: Path, *, renamed: bool = False) -> None:
+        try:
+            self._consider_one(path, renamed=renamed)
+        except Exception:  # one entry must not stop the watch, the scan or the tick
+            log.exception("inbox: cannot consider %r", path)
+
+    def _consider_one(self, path: Path, *, renamed: bool) -> None:
         name = path.name
         if is_temporary(name):
+            return
+        if not self._usable(path):
+            self.tracker.forget(name)
             return
         state = regular_file_state(path)  # lstat: a symlink or a folder gives None
         if state is None:

@@ -46,8 +46,8 @@ byte for byte) covers the new fold, and a view test in ``test_views.py``.
 Exports: :func:`open_log`, :func:`open_async_log`, :func:`memory_log`, :class:`Projections`,
 :class:`StoreView`, :func:`default_projections`, the projection classes and their views
 (``HistoryView``, ``BudgetView``, ``CacheView``, ``StatsView``, ``BackupsView``,
-``BatchesView``, ``OriginsView``), the stored value types they return, the building blocks
-(:class:`Projection`, :func:`on`, :class:`Table`, :class:`State`, :class:`Reader`,
+``BatchesView``, ``OriginsView``, ``AnalyticsView``), the stored value types they return, the
+building blocks (:class:`Projection`, :func:`on`, :class:`Table`, :class:`State`, :class:`Reader`,
 :class:`Folder`).
 """
 
@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from ..store.folds import LOG_TABLE, Source
 from ..store.report import TableDiff
+from .analytics import AnalyticsProjection, AnalyticsView
 from .backups import BackupEntry, BackupsProjection, BackupSummary, BackupsView
 from .base import (
     CHECKPOINTS,
@@ -87,6 +88,8 @@ __all__ = [
     "CHECKPOINTS",
     "LOG_TABLE",
     "AlertSent",
+    "AnalyticsProjection",
+    "AnalyticsView",
     "BackupEntry",
     "BackupSummary",
     "BackupsProjection",

@@ -7,7 +7,8 @@ Tables:
 
 * ``budget_spend``         ``d/DAY``, ``m/MONTH``, ``model/MODEL``, ``source/SOURCE``
   -> ``[ticks, calls]`` (read as :class:`Spend`), and ``rd/DAY``, ``rm/MONTH`` -> the
-  same for the reservations still open on that period
+  same for the reservations still open on that period; ``tok/KIND`` -> ``[tokens, calls]``
+  for the tokens providers reported (prompt, cached, completion, reasoning)
 * ``budget_reservations``  reservation id -> :class:`Reservation` (open ones only:
   ``BudgetReserved`` opens, a ``ProviderCallCompleted`` naming it or ``BudgetReleased`` closes)
 * ``budget_sources``       ``opt_id`` -> source (cli, lsp, inbox...): books calls by source
@@ -84,7 +85,7 @@ def alert_key(period: str, period_key: str, pct: int) -> bytes:
 
 class BudgetProjection(Projection):
     name = "budget"
-    version = 3
+    version = 4
     tables = (SPEND, RESERVATIONS, SOURCES, SETTINGS, ALERTS)
 
     @on(OptimizationRequested)
@@ -102,6 +103,13 @@ class BudgetProjection(Projection):
         state.add(SPEND, b"model/" + ev.model.encode(), ticks, 1)
         source = state.get(SOURCES, ev.opt_id.encode()) if ev.opt_id else None
         state.add(SPEND, b"source/" + (source or "other").encode(), ticks, 1)
+        for kind, tokens in (
+            (b"prompt", ev.prompt_tokens),
+            (b"cached", ev.cached_tokens),
+            (b"completion", ev.completion_tokens),
+            (b"reasoning", ev.reasoning_tokens),
+        ):
+            state.add(SPEND, b"tok/" + kind, tokens, 1)
 
     @on(BudgetReserved)
     def reserved(self, state: State, rec: Record, ev: BudgetReserved) -> None:
@@ -207,6 +215,10 @@ class BudgetView:
         """Whether the alert for this period and threshold was already sent."""
         return self._r.get(ALERTS, alert_key(period, period_key, pct)) is not None
 
+    def alert(self, period: str, period_key: str, pct: int) -> AlertSent | None:
+        """The alert sent for this period and threshold (its ``seq`` names the event)."""
+        return self._r.get(ALERTS, alert_key(period, period_key, pct))
+
     def _rows(self, prefix: bytes) -> list[tuple[str, Spend]]:
         return [
             (k[len(prefix) :].decode(), Spend(ticks=v[0], calls=v[1]))
@@ -226,6 +238,10 @@ class BudgetView:
     def by_source(self) -> list[tuple[str, Spend]]:
         """Spend by where the optimization came from (cli, lsp, inbox...; ``other``)."""
         return self._rows(b"source/")
+
+    def tokens(self) -> dict[str, int]:
+        """Tokens the providers reported, by kind (prompt includes cached)."""
+        return {kind: spend.ticks for kind, spend in self._rows(b"tok/")}
 
     def total(self) -> Spend:
         """Everything spent (the sum of the months)."""

@@ -12,6 +12,7 @@ Entries keep sequence numbers, not copies: the view reads the events from the lo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -212,3 +213,11 @@ class HistoryView:
 
     def _records(self, seqs: list[int]) -> list[Record]:
         return [rec for seq in seqs if (rec := self._r.record(seq)) is not None]
+
+    def newest(self) -> Iterator[HistoryEntry]:
+        """Every optimization, most recently started first (lazily: stop when you have
+        enough)."""
+        for key, _ in self._r.scan(BY_TIME, reverse=True):
+            entry = self._r.get(HISTORY, key[8:])
+            if entry is not None:
+                yield entry

@@ -24,6 +24,7 @@ from ..events import Record, key_seq
 from ..store import AsyncEventLog, EventLog, MemoryEventLog, VerifyReport
 from ..store.folds import LOG_TABLE, Source, Writes, WriteTxn
 from . import upkeep
+from .analytics import AnalyticsProjection, AnalyticsView
 from .backups import BackupsProjection, BackupsView
 from .base import Projection, Reader, State
 from .batches import BatchesProjection, BatchesView
@@ -45,6 +46,7 @@ def default_projections(cache: CacheConfig | None = None) -> list[Projection]:
         BackupsProjection(),
         BatchesProjection(),
         OriginsProjection(),
+        AnalyticsProjection(),
     ]
 
 
@@ -52,7 +54,8 @@ class StoreView:
     """A consistent snapshot of the projections (one read transaction): ``log.view()``.
 
     ``view.history``, ``view.budget``, ``view.cache``, ``view.stats``, ``view.backups``,
-    ``view.batches``, ``view.origins``: see their classes in :mod:`promptd.daemon.projections`.
+    ``view.batches``, ``view.origins``, ``view.analytics``: see their classes in
+    :mod:`promptd.daemon.projections`.
     Values returned are copies: changing them changes nothing stored.
     """
 
@@ -66,6 +69,7 @@ class StoreView:
         self.backups = BackupsView(reader)
         self.batches = BatchesView(reader)
         self.origins = OriginsView(reader)
+        self.analytics = AnalyticsView(reader)
 
     def record(self, seq: int) -> Record | None:
         """The log record at ``seq``, or ``None``."""

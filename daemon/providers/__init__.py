@@ -13,10 +13,19 @@ The daemon builds one :class:`LLMEngine` per life and asks it for the agents of 
     engine.models()                                 # rows of `promptd models`
     await engine.lint(text)                         # the model's findings, lint-cached
     engine.circuit                                  # closed | open | half_open
+    engine.mode.modes()                             # models that refused json_schema
     await engine.aclose()                           # releases holds, flushes, closes HTTP
 
-At daemon start (no call in flight yet), ``await release_stale_holds(log)`` gives back the
-budget holds of calls a killed daemon left open.
+A full-route run makes two calls (the analysis, then the Designer), a fast-route run one; the
+Evaluator's pairwise judge only when the rubric cannot decide (:mod:`.agents`). At daemon
+start (no call in flight yet), ``await recover_calls(log)`` books the calls a killed daemon
+left in flight at their reservation and gives back every other hold.
+
+Modules: :mod:`.agents` (the four agents in few calls), :mod:`.answers` (the strict answer
+Structs), :mod:`.calls` (the metered call), :mod:`.budget_rules` (pure budget decisions),
+:mod:`.llm_engine` (:class:`LLMEngine`), :mod:`.llm_lint`, :mod:`.openai_compat` and
+:mod:`.xai` (the providers), :mod:`.breaker`, :mod:`.retry`, :mod:`.router`, :mod:`.prices`,
+:mod:`.schema`, :mod:`.forecast`, :mod:`.ports`.
 
 Errors a run can raise (answer from the offline engine, marked degraded with ``str(exc)``):
 :class:`~promptd.daemon.errors.BudgetError`, :class:`~promptd.daemon.errors.AuthError`,
@@ -41,9 +50,9 @@ if TYPE_CHECKING:
     from .agents import LLMAgents
     from .base import ChatRequest, ChatResult, Message, Provider
     from .breaker import CircuitBreaker
-    from .budget import config_limits, periods, release_stale_holds
+    from .budget_rules import config_limits, periods, recover_calls, release_stale_holds
     from .calls import Meter, request_key
-    from .engine import LLMEngine, ModelInfo, list_models, provider_for
+    from .llm_engine import LLMEngine, ModelInfo, list_models, provider_for
     from .openai_compat import OpenAICompatProvider, make_client
     from .prices import Price, PriceTable, Usage, cost_ticks
     from .router import Router
@@ -59,15 +68,16 @@ _EXPORTS = {
     "Message": "base",
     "Provider": "base",
     "CircuitBreaker": "breaker",
-    "config_limits": "budget",
-    "periods": "budget",
-    "release_stale_holds": "budget",
+    "config_limits": "budget_rules",
+    "periods": "budget_rules",
+    "recover_calls": "budget_rules",
+    "release_stale_holds": "budget_rules",
     "Meter": "calls",
     "request_key": "calls",
-    "LLMEngine": "engine",
-    "ModelInfo": "engine",
-    "list_models": "engine",
-    "provider_for": "engine",
+    "LLMEngine": "llm_engine",
+    "ModelInfo": "llm_engine",
+    "list_models": "llm_engine",
+    "provider_for": "llm_engine",
     "OpenAICompatProvider": "openai_compat",
     "make_client": "openai_compat",
     "Price": "prices",
@@ -105,6 +115,7 @@ __all__ = [
     "make_client",
     "periods",
     "provider_for",
+    "recover_calls",
     "release_stale_holds",
     "request_key",
 ]

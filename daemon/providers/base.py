@@ -61,7 +61,7 @@ class ProviderCallError(ProviderError):
 
 
 class SchemaUnsupportedError(ProviderCallError):
-    """The endpoint answered 400 to ``response_format: json_schema``: use json_object."""
+    """The endpoint refused ``response_format: json_schema`` (a 400 or 500 naming it)."""
 
 
 class Provider:

@@ -3,13 +3,19 @@
 One :meth:`Meter.call` is one chat completion as the ledger sees it:
 
 1. In one write transaction (``append_if``): a live response-cache entry for the identical
-   request answers it (``CacheHit``, costs nothing); otherwise ``CacheMiss`` and the call's
-   worst-case cost is reserved against the budget (``BudgetReserved``) or refused
-   (``BudgetRefused`` -> :class:`~promptd.daemon.errors.BudgetError`).
+   request answers it (``CacheHit``, costs nothing); otherwise ``CacheMiss``, the call's
+   worst-case cost (estimated input + its ``max_tokens``) reserved against the budget
+   (``BudgetReserved``, a ``BudgetAlert`` when spend + holds cross the threshold) and
+   ``ProviderCallStarted``, all durable before the request leaves; or ``BudgetRefused`` ->
+   :class:`~promptd.daemon.errors.BudgetError`. A call that would fit once the holds of calls
+   in flight settle waits for them (up to :data:`SETTLE_WAIT_S`) instead of being refused.
 2. The provider call (circuit breaker, retries).
 3. In one write transaction: ``ProviderCallCompleted`` (ok or not, tokens by kind, cost, the
    reservation it settles, the response for the cache), any ``CircuitChanged``, and a
    ``BudgetAlert`` when the spend crosses the alert threshold.
+
+A crash between 1 and 3 leaves a started call with its reservation open:
+:func:`~promptd.daemon.providers.budget_rules.recover_calls` books it at daemon start.
 
 When the provider fails, the last answer to the identical request is used if the log still
 has one (even past its TTL), marked stale so the engine can say the answer is degraded.
@@ -18,6 +24,7 @@ has one (even past its TTL), marked stale so the engine can say the answer is de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -31,20 +38,23 @@ import msgspec
 from ..config import Config
 from ..errors import BudgetError, ProviderError
 from ..events import (
+    BudgetAlert,
     BudgetRefused,
     BudgetReleased,
-    BudgetReserved,
     CacheHit,
     CacheMiss,
     CircuitChanged,
     Event,
     ProviderCallCompleted,
+    ProviderCallStarted,
 )
 from .base import ChatRequest, ChatResult
 from .breaker import OPEN
-from .budget import (
+from .budget_rules import (
     RunHold,
+    alert_text,
     alerts_after,
+    alerts_on_reserve,
     config_limits,
     decide_reserve,
     decide_with_hold,
@@ -57,6 +67,7 @@ from .prices import PriceTable, worst_case_ticks
 
 _log = logging.getLogger("promptd.providers")
 _key_encoder = msgspec.json.Encoder(order="sorted")
+SETTLE_WAIT_S = 60.0  # how long a call may wait for holds in flight to settle
 BYTES_PER_TOKEN = 3  # generous: BPE tokenizers average ~4 bytes a token on English
 MESSAGE_OVERHEAD_TOKENS = 4
 
@@ -87,6 +98,7 @@ class CallOutcome(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     cost_ticks: int = 0
     cached: bool = False
+    finish_reason: str = ""  # "length": the answer was cut off at max_tokens
     stale: bool = False  # answered from an expired cache entry because the provider failed
     stale_reason: str = ""
 
@@ -102,6 +114,16 @@ def _cache_hit(entry: object, key: str, opt_id: str) -> CacheHit:
     )
 
 
+def _waitable(refused: BudgetRefused, own_hold: int = 0) -> bool:
+    """Whether the call would fit once the holds of *other* calls in flight settle.
+
+    ``own_hold``: what the caller's run still holds; it is not given back while the run
+    waits, so waiting for it would only run out the clock.
+    """
+    short = refused.needed_ticks - refused.remaining_ticks
+    return 0 < short <= refused.reserved_ticks - own_hold
+
+
 @dataclass(frozen=True, slots=True)
 class _Call:
     """One call that may go out: what its ``ProviderCallCompleted`` will say it was."""
@@ -113,6 +135,7 @@ class _Call:
     reservation_id: str  # "" when no budget was reserved for it
     day: str
     month: str
+    ticks: int = 0  # its reservation: the most it can cost
     call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -136,9 +159,19 @@ class Meter:
         self._now_ns = now_ns
         self._pending: list[Event] = []
         self._recording: set[asyncio.Task[Any]] = set()
+        self._settled = 0  # counts settles and releases, for calls waiting on them
+        self.in_flight = 0  # calls sent and not yet answered
+        self._settle_cond = asyncio.Condition()
 
     def circuit_changed(self, event: CircuitChanged) -> None:
         """The provider's breaker reports here; the event goes out with the next append."""
+        _log.warning(
+            "circuit of %s: %s -> %s%s",
+            event.provider,
+            event.old,
+            event.new,
+            f" ({event.reason})" if event.reason else "",
+        )
         self._pending.append(event)
 
     def _take_pending(self) -> list[Event]:
@@ -155,6 +188,7 @@ class Meter:
         if open_now:
             hold.remaining = 0
             await self.log.append([BudgetReleased(reservation_id=hold.id, reason=reason)])
+            await self._notify_settled()
 
     async def flush(self) -> None:
         """Append what is still waiting: breaker changes, cache hits being recorded."""
@@ -204,8 +238,13 @@ class Meter:
         agent: str = "",
         no_cache: bool = False,
         hold: RunHold | None = None,
+        wait: bool = True,
     ) -> CallOutcome:
-        """One metered call; with ``hold``, its budget comes from the run's hold first."""
+        """One metered call; with ``hold``, its budget comes from the run's hold first.
+
+        ``wait=False`` is for optional calls (the pairwise judge): when the budget is taken
+        by holds in flight, it is refused at once instead of waiting for them to settle, so
+        a run never waits on other runs for a call it can do without."""
         key = self.key(request)
         now_ns = self._now_ns()
         if not no_cache:
@@ -220,64 +259,119 @@ class Meter:
             except ProviderError as exc:
                 return await self._stale_or_raise(key, opt_id, exc)
         ticks = self.worst_case(request)
-        reservation_id = uuid.uuid4().hex if ticks > 0 else ""
-        hit_box: list[CallOutcome] = []
-
-        def decide(view: StoreView) -> Sequence[Event]:
-            hit_box.clear()
-            if not no_cache:
-                entry = view.cache.get("response", key, now_ns)
-                text = cached_text(entry)
-                if text is not None:
-                    hit_box.append(CallOutcome(content=text, model=request.model, cached=True))
-                    return [_cache_hit(entry, key, opt_id)]
-            events: list[Event] = (
-                [] if no_cache else [CacheMiss(cache="response", key=key, opt_id=opt_id)]
-            )
-            if ticks > 0:
-                state = budget_state(view, self.limits, day, month)
-                if hold is not None:
-                    current = view.budget.reservation(hold.id)
-                    held = None if current is None else current.ticks
-                    events += decide_with_hold(
-                        state, hold, held, reservation_id=reservation_id, ticks=ticks
-                    )
-                else:
-                    events += decide_reserve(
-                        state, reservation_id=reservation_id, ticks=ticks, opt_id=opt_id
-                    )
-            return events
-
-        appended: list[Event] = []
-
-        def recording(view: StoreView) -> Sequence[Event]:
-            out = list(decide(view))
-            appended[:] = out
-            return out
-
-        await self.log.append_if(recording)
-        if hit_box:
-            return hit_box[0]
-        for ev in appended:
-            if isinstance(ev, BudgetRefused):
-                raise refusal_error(ev)
-        reserved = any(
-            isinstance(ev, BudgetReserved) and ev.reservation_id == reservation_id
-            for ev in appended
-        )
-        if hold is not None:
-            hold.apply(appended)
-            hold.taken = hold.taken or reserved
         call = _Call(
             request=request,
             key=key,
             opt_id=opt_id,
             agent=agent,
-            reservation_id=reservation_id if reserved else "",
+            reservation_id=uuid.uuid4().hex,
             day=day,
             month=month,
+            ticks=ticks,
         )
+        deadline = time.monotonic() + (SETTLE_WAIT_S if wait else 0.0)
+        while True:
+            seen = self._settled
+            may_wait = time.monotonic() < deadline
+            outcome, appended = await self._reserve(call, ticks, now_ns, no_cache, hold, may_wait)
+            if outcome is not None:
+                return outcome
+            refused = next((ev for ev in appended if isinstance(ev, BudgetRefused)), None)
+            if refused is not None:
+                raise refusal_error(refused)
+            if appended:
+                break
+            await self._wait_settled(seen, deadline)  # nothing appended: wait for settles
+        if hold is not None:
+            hold.apply(appended)
+            hold.taken = True
         return await self._call_provider(call)
+
+    async def _reserve(
+        self,
+        call: _Call,
+        ticks: int,
+        now_ns: int,
+        no_cache: bool,
+        hold: RunHold | None,
+        may_wait: bool,
+    ) -> tuple[CallOutcome | None, list[Event]]:
+        """One transaction: a cache hit, or the reservation and start, or the refusal.
+
+        With ``may_wait``, a call that would fit once the holds of calls in flight settle
+        records nothing (an empty list back): the caller waits for them and asks again.
+        """
+        hit_box: list[CallOutcome] = []
+        appended: list[Event] = []
+        request = call.request
+
+        def decide(view: StoreView) -> Sequence[Event]:
+            hit_box.clear()
+            appended.clear()
+            if not no_cache:
+                entry = view.cache.get("response", call.key, now_ns)
+                text = cached_text(entry)
+                if text is not None:
+                    hit_box.append(CallOutcome(content=text, model=request.model, cached=True))
+                    return [_cache_hit(entry, call.key, call.opt_id)]
+            events: list[Event] = (
+                [] if no_cache else [CacheMiss(cache="response", key=call.key, opt_id=call.opt_id)]
+            )
+            state = budget_state(view, self.limits, call.day, call.month)
+            held = None
+            if hold is not None:
+                current = view.budget.reservation(hold.id)
+                held = None if current is None else current.ticks
+                decided = decide_with_hold(
+                    state, hold, held, reservation_id=call.reservation_id, ticks=ticks
+                )
+            else:
+                decided = decide_reserve(
+                    state, reservation_id=call.reservation_id, ticks=ticks, opt_id=call.opt_id
+                )
+            refused = next((ev for ev in decided if isinstance(ev, BudgetRefused)), None)
+            if may_wait and refused is not None and _waitable(refused, held or 0):
+                return []
+            events += decided
+            events += alerts_on_reserve(state, decided, held or 0)
+            if not any(isinstance(ev, BudgetRefused) for ev in decided):
+                events.append(self._started(call, ticks))
+            appended[:] = events
+            return events
+
+        await self.log.append_if(decide)
+        for ev in appended:
+            if isinstance(ev, BudgetAlert):
+                _log.warning(alert_text(ev))
+        return (hit_box[0] if hit_box else None), list(appended)
+
+    def _started(self, call: _Call, ticks: int) -> ProviderCallStarted:
+        return ProviderCallStarted(
+            call_id=call.call_id,
+            provider=self.provider.name,
+            model=call.request.model,
+            opt_id=call.opt_id,
+            agent=call.agent,
+            reservation_id=call.reservation_id,
+            reserved_ticks=ticks,
+            max_tokens=call.request.max_tokens,
+            day=call.day,
+            month=call.month,
+        )
+
+    async def _wait_settled(self, seen: int, deadline: float) -> None:
+        """Wait until a call of this meter settles or releases its hold (or the deadline)."""
+        async with self._settle_cond:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._settle_cond.wait_for(lambda: self._settled != seen),
+                    timeout=max(0.0, deadline - time.monotonic()),
+                )
+
+    async def _notify_settled(self) -> None:
+        self._settled += 1
+        async with self._settle_cond:
+            self._settle_cond.notify_all()
 
     def _completed(self, call: _Call, **outcome: Any) -> ProviderCallCompleted:
         """The record of one call that went out; ``outcome`` says how it ended."""
@@ -296,6 +390,7 @@ class Meter:
 
     async def _call_provider(self, call: _Call) -> CallOutcome:
         reservation_id = call.reservation_id
+        self.in_flight += 1
         try:
             result = await self.provider.complete(call.request)
         except ProviderError as exc:
@@ -309,6 +404,7 @@ class Meter:
                     )
                 if events:
                     await self.log.append(events)
+                await self._notify_settled()
             else:
                 failed = self._completed(
                     call,
@@ -319,14 +415,24 @@ class Meter:
                     attempts=failure.attempts,
                 )
                 await self.log.append([*self._take_pending(), failed])
+                await self._notify_settled()
             return await self._stale_or_raise(call.key, call.opt_id, exc)
         except BaseException:
-            # cancelled mid-call: give the hold back so it does not block the budget
-            if reservation_id:
-                await self.log.append(
-                    [BudgetReleased(reservation_id=reservation_id, reason="cancelled")]
-                )
+            # Cut off mid-call (cancelled): the request may have left and been billed, so the
+            # call is booked at its reservation, as a crash would be at the next start.
+            cut = self._completed(
+                call,
+                ok=False,
+                status=0,
+                error="cut off before the answer came (booked at its reservation)",
+                cost_ticks=call.ticks,
+                recovered=True,
+            )
+            await asyncio.shield(self.log.append([cut]))
+            await self._notify_settled()
             raise
+        finally:
+            self.in_flight -= 1
         return await self._settle(result, call)
 
     async def _settle(self, result: ChatResult, call: _Call) -> CallOutcome:
@@ -350,14 +456,25 @@ class Meter:
         )
         pending = self._take_pending()
 
+        alerts_box: list[BudgetAlert] = []
+
         def decide(view: StoreView) -> Sequence[Event]:
             alerts: list[Event] = []
             if cost > 0:
                 alerts = alerts_after(budget_state(view, self.limits, call.day, call.month), cost)
+            alerts_box[:] = [ev for ev in alerts if isinstance(ev, BudgetAlert)]
             return [*pending, done, *alerts]
 
         await self.log.append_if(decide)
-        return CallOutcome(content=result.content, model=model, cost_ticks=cost)
+        for ev in alerts_box:
+            _log.warning(alert_text(ev))
+        await self._notify_settled()
+        return CallOutcome(
+            content=result.content,
+            model=model,
+            cost_ticks=cost,
+            finish_reason=result.finish_reason,
+        )
 
     async def _stale_or_raise(self, key: str, opt_id: str, exc: ProviderError) -> CallOutcome:
         """The last answer to this request, however old, or the provider's error."""

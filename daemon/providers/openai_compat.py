@@ -14,6 +14,7 @@ repr.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ import msgspec
 from ..config import Config
 from ..errors import AuthError, ProviderError, RateLimitError
 from ..events import CircuitChanged
+from ..redact import redact_url
 from .base import (
     CallFailure,
     ChatRequest,
@@ -81,10 +83,11 @@ class _Completion(msgspec.Struct):
     usage: _Usage | None = None
 
 
+_log = logging.getLogger("promptd.providers")
 _completion_decoder = msgspec.json.Decoder(_Completion)
 _request_encoder = msgspec.json.Encoder()
 _KEY_WORDS = ("api key", "api_key", "apikey", "incorrect key", "invalid key", "unauthorized")
-_SCHEMA_WORDS = ("response_format", "json_schema", "schema")
+_SCHEMA_WORDS = ("response_format", "json_schema", "json_object", "schema")
 
 
 def make_client(config: Config) -> httpx.AsyncClient:
@@ -161,7 +164,7 @@ class OpenAICompatProvider(Provider):
 
     def __repr__(self) -> str:
         key = "set" if self.__key else "not set"
-        return f"<{type(self).__name__} {self.base_url} model={self.model} key={key}>"
+        return f"<{type(self).__name__} {redact_url(self.base_url)} model={self.model} key={key}>"
 
     @property
     def has_key(self) -> bool:
@@ -217,6 +220,14 @@ class OpenAICompatProvider(Provider):
         async def attempt() -> ChatResult:
             nonlocal attempts
             attempts += 1
+            if attempts > 1:
+                _log.warning(
+                    "%s: retrying a call to %s (attempt %d of %d)",
+                    self.name,
+                    request.model,
+                    attempts,
+                    self.attempts,
+                )
             return await self._attempt(request, body)
 
         def failure(status: int, error: str) -> CallFailure:
@@ -257,11 +268,17 @@ class OpenAICompatProvider(Provider):
             except httpx.TimeoutException as exc:
                 raise Transient(f"timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
-                raise Transient(f"cannot reach {self.base_url} ({type(exc).__name__})") from None
+                where = redact_url(self.base_url)
+                raise Transient(f"cannot reach {where} ({type(exc).__name__})") from None
         status = response.status_code
         if status == 200:
             return self._parse(request, response)
         text = self._scrub(_error_text(response))
+        if _refuses_schema(request, status, text):
+            # llama.cpp's server says so with a 500 ("Input should be 'text' or
+            # 'json_object'"), others with a 400: not worth a retry either way
+            fail = CallFailure(status=status, error=f"HTTP {status}: {text}")
+            raise SchemaUnsupportedError(f"{self.name} does not accept json_schema: {text}", fail)
         if status == 429 or status >= 500:
             raise Transient(
                 f"HTTP {status}: {text}",
@@ -273,13 +290,6 @@ class OpenAICompatProvider(Provider):
         if status in (401, 403) or (status == 400 and any(w in lowered for w in _KEY_WORDS)):
             # the server's text may quote part of the key: it is not kept
             raise self._refused_key(CallFailure(status=status, error=f"HTTP {status}: key refused"))
-        if (
-            status == 400
-            and request.response_format is not None
-            and request.response_format.get("type") == "json_schema"
-            and any(w in lowered for w in _SCHEMA_WORDS)
-        ):
-            raise SchemaUnsupportedError(f"{self.name} does not accept json_schema: {text}", fail)
         if status == 404:
             raise ProviderCallError(
                 f"{self.name} answered 404 for model {request.model!r} at {self.url}: {text}; "
@@ -345,6 +355,15 @@ class OpenAICompatProvider(Provider):
     async def aclose(self) -> None:
         if self._owns_client:
             await self.client.aclose()
+
+
+def _refuses_schema(request: ChatRequest, status: int, text: str) -> bool:
+    """A 400 or 500 to a json_schema request whose error names the response format."""
+    fmt = request.response_format
+    if fmt is None or fmt.get("type") != "json_schema" or status not in (400, 422, 500):
+        return False
+    lowered = text.lower()
+    return any(w in lowered for w in _SCHEMA_WORDS)
 
 
 def provider_error_failure(exc: ProviderError) -> CallFailure:

@@ -86,9 +86,13 @@ def answer_schema(struct: type[msgspec.Struct]) -> dict[str, Any]:
 
 
 def response_format(struct: type[msgspec.Struct], *, json_schema: bool) -> dict[str, Any]:
-    """The ``response_format`` of a request asking for ``struct`` as JSON."""
+    """The ``response_format`` of a request asking for ``struct`` as JSON.
+
+    Without json_schema, ``json_object`` still carries the ``schema``: llama.cpp's server and
+    vLLM constrain the output to it (others ignore the key).
+    """
     if not json_schema:
-        return {"type": "json_object"}
+        return {"type": "json_object", "schema": answer_schema(struct)}
     return {
         "type": "json_schema",
         "json_schema": {

@@ -162,8 +162,16 @@ class Daemon:
             log.info("%s received: stopping", signame)
             self.request_stop("signal")
 
+        def on_restore() -> None:
+            # `promptd backup restore`: stop; in the foreground, come back when it is done
+            log.info("SIGUSR1 received: stepping aside for a restore")
+            if self.foreground:
+                process.restore_marker(self.paths).touch(mode=0o600)
+            self.request_stop("restore")
+
         loop.add_signal_handler(signal.SIGTERM, on_stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, on_stop, "SIGINT")
+        loop.add_signal_handler(signal.SIGUSR1, on_restore)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
 
     async def run(self, *, detached: bool = False) -> int:

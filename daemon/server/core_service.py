@@ -32,8 +32,9 @@ from ..events import (
     ProviderCallCompleted,
 )
 from ..projections import StoreView, open_async_log
+from ..projections.standard import Projections
 from ..store.writer import AsyncEventLog
-from ..values import Related, ticks_to_usd, usd_to_ticks
+from ..values import Related, usd_to_ticks
 from . import logs, queries
 from .optimizer import Optimizer
 
@@ -99,6 +100,7 @@ class CoreService:
     async def start(self) -> None:
         paths, config = self.daemon.paths, self.config
         self.store = await open_async_log(paths.events, config.cache)
+        await _recover_calls(self.store)
         self.optimizer = Optimizer(config, self.store)
         provider = self.optimizer.provider_status()
         await self.store.append(
@@ -130,8 +132,18 @@ class CoreService:
             self.store = None
 
     def _reloaded(self, config: Config) -> None:
+        folds = self._store().log.folds
+        if isinstance(folds, Projections):
+            folds.cache_config = config.cache  # new TTLs apply from the next lookup on
         old = self.optimizer
         self.optimizer = Optimizer(config, self._store())
+        new_llm, old_llm = self.optimizer.llm, old.llm if old is not None else None
+        if (
+            new_llm is not None
+            and old_llm is not None
+            and new_llm.provider.base_url == old_llm.provider.base_url
+        ):
+            new_llm.mode.refused |= old_llm.mode.refused  # what the endpoint refuses stays
         if old is not None:  # calls in flight keep the old engine; close it after them
             self.daemon.spawn(self._close_later(old), "close-old-engine")
         provider = self.optimizer.provider_status()
@@ -154,11 +166,15 @@ class CoreService:
         store = self._store()
         next_at = None
         inbox: api.InboxStatus | None = None
+        dashboard_url = ""
         library: api.LibrarySummary | None = None
         for service in self.daemon.services:
             hook = getattr(service, "next_backup_at", None)
             if callable(hook):
                 next_at = hook()
+            url = getattr(service, "dashboard_url", None)
+            if callable(url):
+                dashboard_url = url()
             part = getattr(service, "status", None)
             if service is not self and callable(part):
                 value = part()
@@ -178,10 +194,13 @@ class CoreService:
                 provider=self._optimizer().provider_status(),
                 uptime_s=round(time.time() - self.daemon.started_at, 1),
                 next_backup_at=next_at,
-                in_flight=len(self.daemon.dispatcher.in_flight()),
+                # a batch is one request but many optimizations: count those too
+                in_flight=max(len(self.daemon.dispatcher.in_flight()), self._optimizer().running),
             )
         if inbox is not None:
             result = msgspec.structs.replace(result, inbox=inbox)
+        if dashboard_url:
+            result = msgspec.structs.replace(result, dashboard_url=dashboard_url)
         if library is not None:
             result = msgspec.structs.replace(result, library=library)
         return result
@@ -197,6 +216,14 @@ class CoreService:
         return await optimizer.optimize(params, call.progress, batch_id=batch_id, related=related)
 
     async def lint(self, params: api.LintParams, call: wire.Call) -> api.LintResult:
+        if params.engine == "llm":  # the model's analysis, through the lint cache
+            done, cached = await self._optimizer().llm_lint(params.text, params.prompt_type)
+            return api.LintResult(
+                prompt_type=_lint_type(params.text, params.prompt_type),
+                findings=list(done.findings),
+                score=done.score,
+                cached=cached,
+            )
         report = lint_text(params.text, params.prompt_type, self.config.engine)
         return api.LintResult(
             prompt_type=report.prompt_type, findings=list(report.findings), score=report.score
@@ -306,17 +333,18 @@ def _tag(ev: Any) -> str:
 
 def _message_for(ev: Any) -> tuple[str, str]:
     """A sentence for the person, for events worth interrupting them with."""
-    if isinstance(ev, BudgetAlert):
-        period = "daily" if ev.period == "day" else "monthly"
-        return (
-            f"promptd: {ticks_to_usd(ev.spent_ticks):.2f} USD spent, {ev.threshold_pct}% of "
-            f"the {period} budget of {ticks_to_usd(ev.budget_ticks):.2f} USD",
-            "warning",
-        )
+    if isinstance(ev, BudgetAlert):  # one per period and threshold: the editor shows it once
+        from ..providers.budget_rules import alert_text
+
+        return "promptd: " + alert_text(ev), "warning"
     if isinstance(ev, BudgetRefused):
+        from ..providers.budget_rules import reset_at
+
+        when = reset_at(ev.period, ev.period_key)
         return (
-            f"promptd: the {'daily' if ev.period == 'day' else 'monthly'} budget is used up; "
-            "answering with the offline engine (promptd budget raises it)",
+            f"promptd: the {'daily' if ev.period == 'day' else 'monthly'} budget is used up"
+            + (f" until {when}" if when else "")
+            + "; answering with the offline engine (promptd budget raises it)",
             "warning",
         )
     if isinstance(ev, CircuitChanged) and ev.new == "open":
@@ -328,3 +356,23 @@ def _message_for(ev: Any) -> tuple[str, str]:
     if isinstance(ev, CircuitChanged) and ev.new == "closed" and ev.old != "closed":
         return f"promptd: {ev.provider} is answering again", "info"
     return "", "info"
+
+
+async def _recover_calls(store: AsyncEventLog[StoreView]) -> None:
+    """Book the provider calls a killed daemon left in flight; give back its budget holds."""
+    from ..providers.budget_rules import recover_calls
+
+    booked, released = await recover_calls(store)
+    if booked or released:
+        logs.get("budget").warning(
+            "the last daemon stopped with %d provider call(s) in flight, booked as spent at "
+            "their reservation; %d budget hold(s) released",
+            booked,
+            released,
+        )
+
+
+def _lint_type(text: str, prompt_type: str) -> str:
+    from ..engine.lint import resolve_type
+
+    return resolve_type(prompt_type, text)[0]

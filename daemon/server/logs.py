@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..redact import redact_urls
+
 LOGGER_NAME = "promptd"
 _KEY_VARS = ("XAI_API_KEY", "OPENAI_API_KEY")
 
@@ -63,9 +65,12 @@ class SecretFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         secrets = self._secrets()
+        text = record.getMessage()
+        if "://" in text:  # a URL's userinfo and secret query values (redact.py)
+            text = redact_urls(text)
+            record.msg, record.args = text, None
         if not secrets:
             return True
-        text = record.getMessage()
         fields = getattr(record, "fields", None)
         for secret in secrets:
             text = text.replace(secret, "***")

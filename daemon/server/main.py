@@ -15,7 +15,7 @@ from collections.abc import Callable
 from .. import config as _config
 from .. import process
 from ..errors import PromptdError
-from ..paths import Paths, ensure_private_dir
+from ..paths import Paths, ensure_private_dir, private_umask, tighten
 from . import logs
 from .app import Daemon, Service
 
@@ -24,7 +24,9 @@ from .app import Daemon, Service
 SERVICES: tuple[tuple[str, str], ...] = (
     ("promptd.daemon.backup.backup_service", "BackupService"),
     ("promptd.daemon.inbox.inbox_service", "InboxService"),
+    ("promptd.daemon.dashboard.dashboard_service", "DashboardService"),
     ("promptd.daemon.library.keeper", "LibraryService"),
+    ("promptd.daemon.tools.service", "ToolsService"),
 )
 
 
@@ -55,17 +57,27 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
     config = _config.load(paths.config_file)
     for folder in (paths.run, paths.events.parent, paths.inbox, paths.outbox, paths.backups):
         ensure_private_dir(folder)
-    daemon = build(paths, config, foreground=foreground)
-    try:
-        return asyncio.run(daemon.run(detached=detached))
-    except process.AlreadyRunning as exc:
-        print(f"promptd: {exc}", file=sys.stderr)
-        return 0
+    tighten(paths)  # what an older version or a loose umask left group/world-readable
+    while True:
+        daemon = build(paths, config, foreground=foreground)
+        try:
+            code = asyncio.run(daemon.run(detached=detached))
+        except process.AlreadyRunning as exc:
+            print(f"promptd: {exc}", file=sys.stderr)
+            return 0
+        if not (foreground and daemon.stop_reason == "restore"):
+            return code
+        # A restore asked us to step aside: wait here, in the user's terminal, and serve the
+        # restored store when it is done (Ctrl-C keeps working: we never detach).
+        print("promptd: stepping aside for a backup restore; back when it is done", flush=True)
+        process.wait_restore_done(paths)
+        config = _config.load(paths.config_file)
 
 
 def run(paths: Paths, *, detached: bool = False) -> int:
     """``promptd start --foreground`` (or the detached daemon ``promptd start`` spawns): serve
     until stopped and return the exit code; errors go to stderr and the log in one line."""
+    private_umask()  # LMDB, the log, backups: born 0600/0700 whatever the umask
     try:
         return serve(paths, foreground=not detached, detached=detached)
     except PromptdError as exc:

@@ -30,6 +30,7 @@ from ..events import (
     CacheHit,
     CacheMiss,
     Event,
+    LintCompleted,
     OptimizationCompleted,
     OptimizationRequested,
 )
@@ -66,6 +67,7 @@ class Optimizer:
         self.store = store
         self.offline = OfflineAgents(config.engine)
         self._recording: set[asyncio.Task[Any]] = set()
+        self.running = 0  # optimizations in the pipeline now
         self.llm: LLMEngine | None = None
         if config.engine_name() == "llm":
             from ..providers import LLMEngine
@@ -75,8 +77,16 @@ class Optimizer:
     def provider_status(self) -> api.ProviderStatus:
         if self.llm is None:
             return queries.provider_status(self.config)
+        llm = self.llm
+        modes = llm.mode.modes()
         return api.ProviderStatus(
-            name=self.llm.name, model=self.llm.provider.model, circuit=self.llm.circuit
+            name=llm.name,
+            model=llm.provider.model,
+            circuit=llm.circuit,
+            json_mode=modes.get(llm.provider.model)
+            or ("json_schema" if llm.mode.json_schema else "json_object"),
+            json_modes=modes,
+            calls_in_flight=llm.meter.in_flight,
         )
 
     def _llm(self) -> LLMEngine:
@@ -100,7 +110,15 @@ class Optimizer:
                 estimated_usd=0.0,
                 worst_case_usd=0.0,
             )
-        return self._llm().estimate(params.text, params.model)
+        if self.llm is None:  # no key: the price table still knows what a run costs
+            from ..providers.llm_engine import estimate_without_provider
+
+            return estimate_without_provider(self.config, params.text, params.model)
+        return self.llm.estimate(params.text, params.model)
+
+    async def llm_lint(self, text: str, prompt_type: str) -> tuple[LintCompleted, bool]:
+        """The model's findings for ``text`` (the lint cache first); ``(result, cached)``."""
+        return await self._llm().lint(text, prompt_type)
 
     async def optimize(
         self,
@@ -147,6 +165,7 @@ class Optimizer:
                 no_cache=params.no_cache,
                 choice=choice,
                 meta=meta,
+                hold=True,  # the run's planned calls are held up front: admitted runs finish
             )
         final: list[OptimizationCompleted] = []
         miss: list[Event] = (
@@ -184,17 +203,36 @@ class Optimizer:
                 )
             )
 
-        outcome = await run_pipeline(
-            request,
-            agents,
-            emit=emit,
-            config=self.config.engine,
-            fallback=self.offline if llm is not None else None,
-            on_step=on_step,
-            meta=meta,
-        )
+        self.running += 1
+        since = self.store.last_seq()
+        try:
+            outcome = await run_pipeline(
+                request,
+                agents,
+                emit=emit,
+                config=self.config.engine,
+                fallback=self.offline if llm is not None else None,
+                on_step=on_step,
+                meta=meta,
+            )
+        finally:
+            self.running -= 1
+            if llm is not None:
+                await asyncio.shield(agents.finish())  # what is left of the run's hold
         done = final[-1] if final else outcome.completed
-        return to_result(done)
+        if done.degraded:
+            log.warning("optimization %s answered degraded: %s", done.opt_id, done.degraded_reason)
+        result = to_result(done)
+        if llm is not None:
+            alerts = await asyncio.to_thread(self._alerts_since, since)
+            if alerts:
+                result = msgspec.structs.replace(result, alerts=alerts)
+        return result
+
+    def _alerts_since(self, seq: int) -> list[str]:
+        """The budget alerts recorded after ``seq`` (those this run crossed), for stderr."""
+        with self.store.view() as view:
+            return queries.budget_alerts(view, self.config, since=seq)
 
     def _cached(self, key: str) -> OptimizationCompleted | None:
         with self.store.view() as view:

@@ -173,6 +173,7 @@ def costs(view: StoreView) -> api.CostsResult:
         by_day=by_day,
         by_model=by_model,
         by_source=by_source,
+        tokens=budget.tokens(),
     )
 
 
@@ -215,6 +216,19 @@ def inbox_pending(paths: Paths) -> int:
             )
     except OSError:
         return 0
+
+
+def _inbox_status(paths: Paths, view: StoreView) -> api.InboxStatus:
+    from ..inbox.failures import failed_summary
+
+    failed, errors = failed_summary(paths.inbox)
+    return api.InboxStatus(
+        path=str(paths.inbox),
+        pending=inbox_pending(paths),
+        batches=batch_infos(view),
+        failed=failed,
+        errors=errors,
+    )
 
 
 def batch_infos(view: StoreView) -> list[api.BatchInfo]:
@@ -269,7 +283,7 @@ def status(
 ) -> api.StatusResult:
     info = budget_info(view, config)
     stats = view.stats
-    opt_rate = stats.cache("optimization").rate
+    all_rate = stats.hit_rate()
     summary = view.backups.summary()
     count, last_ns = backups_on_disk(paths)
     if count is None:
@@ -283,13 +297,19 @@ def status(
         engine=config.engine_name(),
         provider=provider,
         events=api.EventsStatus(count=stats.events(), last_seq=view.last_seq(), bytes=events_bytes),
-        cache=api.CacheStatus(entries=view.cache.entries(), hit_rate=round(opt_rate or 0.0, 4)),
+        cache=api.CacheStatus(
+            entries=view.cache.entries(),
+            hit_rate=round(all_rate or 0.0, 4),
+            tiers=cache_tiers(view, config),
+        ),
         spend=api.SpendStatus(
             today_usd=info.today_usd,
             month_usd=info.month_usd,
             daily_budget_usd=info.daily_budget_usd,
             monthly_budget_usd=info.monthly_budget_usd,
             forecast_30d_usd=forecast_usd(view),
+            reserved_usd=info.reserved_usd,
+            alerts=budget_alerts(view, config),
         ),
         backups=api.BackupsStatus(
             count=count,
@@ -297,15 +317,48 @@ def status(
             next_at=next_backup_at,
             last_error=summary.last_failure if failed_last else "",
         ),
-        inbox=api.InboxStatus(
-            path=str(paths.inbox), pending=inbox_pending(paths), batches=batch_infos(view)
-        ),
+        inbox=_inbox_status(paths, view),
         uptime_s=uptime_s,
         socket=str(paths.socket),
         log_file=str(paths.log_file),
         optimizations=stats.optimizations()["completed"],
         in_flight=in_flight,
     )
+
+
+def cache_tiers(view: StoreView, config: Config) -> dict[str, api.CacheTier]:
+    """Hits, misses, hit rate and TTL of each cache tier."""
+    ttls = {
+        "response": config.cache.response_ttl_s,
+        "optimization": config.cache.optimization_ttl_s,
+        "lint": config.cache.lint_ttl_s,
+    }
+    rates = view.stats.caches()
+    out = {}
+    for name, ttl in ttls.items():
+        rate = rates.get(name)
+        hits, misses = (rate.hits, rate.misses) if rate else (0, 0)
+        share = hits / (hits + misses) if hits + misses else 0.0
+        out[name] = api.CacheTier(hits=hits, misses=misses, hit_rate=round(share, 4), ttl_s=ttl)
+    return out
+
+
+def budget_alerts(view: StoreView, config: Config, since: int = 0) -> list[str]:
+    """The budget alerts of today and this month (recorded after ``since``), as people read
+    them."""
+    from ..events import BudgetAlert
+    from ..providers.budget_rules import alert_text, config_limits, periods
+    from ..providers.ports import budget_state
+
+    day, month = periods()
+    state = budget_state(view, config_limits(config.budget), day, month)
+    out = []
+    for period, key in (("day", day), ("month", month)):
+        sent = view.budget.alert(period, key, state.alert_pct)
+        rec = view.record(sent.seq) if sent is not None and sent.seq > since else None
+        if rec is not None and isinstance(rec.event, BudgetAlert):
+            out.append(alert_text(rec.event))
+    return out
 
 
 def provider_status(config: Config, circuit: str = "closed") -> api.ProviderStatus:

@@ -38,6 +38,8 @@ def _optimize_action(
     selection: bool,
     version: int,
     use_resolve: bool,
+    *,
+    preferred: bool = False,
 ) -> types.CodeAction:
     data = {
         "promptd": protocol.ACTION_DATA_KIND,
@@ -53,7 +55,9 @@ def _optimize_action(
         command = types.Command(
             title=title, command=name, arguments=[uri, range_json(rng), prompt_type]
         )
-    return types.CodeAction(title=title, kind=REWRITE, data=data, command=command)
+    return types.CodeAction(
+        title=title, kind=REWRITE, data=data, command=command, is_preferred=preferred or None
+    )
 
 
 def list_actions(
@@ -91,8 +95,16 @@ def list_actions(
     rng = doc.index.range(prompt.start, prompt.end, encoding)
     if _wanted(REWRITE, only):
         actions.append(
+            # Preferred: what Ctrl+. should offer first, before the local quick fixes.
             _optimize_action(
-                "Optimize prompt", doc.uri, rng, "auto", False, doc.version, use_resolve
+                "Optimize prompt",
+                doc.uri,
+                rng,
+                "auto",
+                False,
+                doc.version,
+                use_resolve,
+                preferred=True,
             )
         )
         detected = report.prompt_type if report is not None else ""

@@ -207,7 +207,7 @@ def _reap(pid_file: Path) -> None:
 
 def run_nvim(
     editor: Editor,
-    script: Literal["optimize.lua", "session.lua", "units.lua"],
+    script: Literal["optimize.lua", "session.lua", "units.lua", "dashboard.lua", "health.lua"],
     file: Path,
     *,
     env: dict[str, str],

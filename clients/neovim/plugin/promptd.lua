@@ -47,6 +47,10 @@ end, {
   desc = 'promptd: start or stop the daemon',
 })
 
+vim.api.nvim_create_user_command('PromptdDashboard', function()
+  require('promptd.dashboard').open()
+end, { desc = 'promptd: open the web dashboard in the browser' })
+
 -- 0.11+: when vim.lsp.enable('promptd') is on but `promptd` cannot run, say so once, clearly
 -- (Neovim itself only writes it to the LSP log).
 if vim.fn.has('nvim-0.11') == 1 then

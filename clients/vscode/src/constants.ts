@@ -14,6 +14,7 @@ export const SERVER_COMMANDS = {
 /** Commands the extension itself handles. */
 export const CLIENT_COMMANDS = {
   restartServer: "promptd.restartServer",
+  openDashboard: "promptd.openDashboard",
 } as const;
 
 /** Server -> client notification feeding the status bar. */
@@ -24,6 +25,13 @@ export const SETTINGS_SECTION = "promptd";
 
 /** The extension's own setting (never sent to the server). */
 export const SETTING_PATH = "path";
+
+/**
+ * The Settings editor query that shows `promptd.path` and nothing else, in whichever tab
+ * (User, Remote, Workspace) it is opened: `@id:` matches the full id, where a plain
+ * "promptd.path" text search found "No Settings" in a remote window's User tab.
+ */
+export const SETTINGS_QUERY_PATH = `@id:${SETTINGS_SECTION}.${SETTING_PATH}`;
 
 /** The languages the server understands (VS Code language ids); `prompt` is ours. */
 export const LANGUAGES = [

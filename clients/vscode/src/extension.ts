@@ -13,6 +13,9 @@ import {
   State,
 } from "vscode-languageclient/node";
 
+import { execFile } from "node:child_process";
+
+import { preferredFirst } from "./actionOrder";
 import { needsEditorArguments } from "./commandArgs";
 import {
   CLIENT_COMMANDS,
@@ -22,8 +25,10 @@ import {
   NOTIFY_STATUS,
   SERVER_COMMANDS,
   SETTING_PATH,
+  SETTINGS_QUERY_PATH,
   SETTINGS_SECTION,
 } from "./constants";
+import { dashboardUrl } from "./dashboard";
 import { currentEnvironment, resolveServerPath } from "./serverPath";
 import { type Mapped, toServerSettings } from "./settings";
 import { historyReport, statusReport } from "./reports";
@@ -92,10 +97,7 @@ async function offerInstallHelp(message: string): Promise<void> {
       return;
     }
   } else if (choice === "Open Settings") {
-    await vscode.commands.executeCommand(
-      "workbench.action.openSettings",
-      `${SETTINGS_SECTION}.${SETTING_PATH}`,
-    );
+    await vscode.commands.executeCommand("workbench.action.openSettings", SETTINGS_QUERY_PATH);
   }
 }
 
@@ -139,6 +141,14 @@ function middleware(): Middleware {
         printLines(historyReport(result));
       }
       return result;
+    },
+    // Ctrl+. and the lightbulb: "Optimize prompt" (the server's preferred action) first.
+    provideCodeActions: async (document, range, context, token, next) => {
+      const actions = await next(document, range, context, token);
+      if (!actions) {
+        return actions;
+      }
+      return preferredFirst(actions, context.only !== undefined, vscode.CodeActionKind.QuickFix);
     },
     workspace: {
       // A server that pulls settings gets the same mapped section it is pushed.
@@ -232,6 +242,27 @@ function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
   }
 }
 
+/** "promptd: Open dashboard": `promptd dashboard --json` (starts the daemon if needed), then
+ *  the URL in the user's browser. */
+async function openDashboard(): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SETTINGS_SECTION);
+  const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const resolved = resolveServerPath(config.get(SETTING_PATH), currentEnvironment(cwd));
+  if (!resolved.ok) {
+    void vscode.window.showErrorMessage(`promptd: ${resolved.message}`);
+    return;
+  }
+  execFile(resolved.command, ["dashboard", "--json"], { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
+    const answer = dashboardUrl(stdout, error ? stderr || error.message : "");
+    if (!answer.ok) {
+      output.appendLine(`[dashboard] ${answer.message}`);
+      void vscode.window.showErrorMessage(`promptd: ${answer.message}`);
+      return;
+    }
+    void vscode.env.openExternal(vscode.Uri.parse(answer.url, true));
+  });
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionUri = context.extensionUri;
   output = vscode.window.createOutputChannel("promptd");
@@ -242,6 +273,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     statusItem,
     vscode.commands.registerCommand(CLIENT_COMMANDS.restartServer, restart),
+    vscode.commands.registerCommand(CLIENT_COMMANDS.openDashboard, openDashboard),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     { dispose: () => void stopClient() },
   );

@@ -90,10 +90,12 @@ export function resolveServerPath(setting: unknown, env: Environment): Resolutio
       }
     }
   }
+  const searched = dirs.length > 0 ? dirs.join(p.delimiter) : "(PATH is empty)";
   return {
     ok: false,
     message:
-      `"${value}" was not found on PATH. Install promptd (it provides the promptd command) ` +
-      "or set promptd.path to the full path of the promptd executable.",
+      `"${value}" was not found on PATH (searched: ${searched}). Install promptd (it ` +
+      "provides the promptd command) or set promptd.path to the full path of the promptd " +
+      "executable.",
   };
 }

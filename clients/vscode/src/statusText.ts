@@ -67,10 +67,20 @@ export function statusView(status: StatusParams | undefined): StatusView {
     return { text: "$(sync~spin) promptd", tooltip: "promptd: starting…", warning: false };
   }
   if (status.connected === false) {
-    const why = status.message ? `: ${status.message}` : "";
+    // The server reaches the daemon lazily (on the first optimization or status): not yet
+    // connected with no message is the normal start, not a problem. Only a failure warns.
+    if (!status.message) {
+      return {
+        text: "promptd",
+        tooltip:
+          "promptd: the daemon is reached (and started) on the first optimization. " +
+          "Click for status.",
+        warning: false,
+      };
+    }
     return {
       text: "$(debug-disconnect) promptd",
-      tooltip: `promptd: daemon not connected${why}. Click for status.`,
+      tooltip: `promptd: daemon not connected: ${status.message}. Click for status.`,
       warning: true,
     };
   }

@@ -4,7 +4,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 
-import { CLIENT_COMMANDS, LANGUAGES, NOTIFY_STATUS, SERVER_COMMANDS } from "../src/constants";
+import {
+  CLIENT_COMMANDS,
+  LANGUAGES,
+  NOTIFY_STATUS,
+  SERVER_COMMANDS,
+  SETTING_PATH,
+  SETTINGS_QUERY_PATH,
+} from "../src/constants";
 import { SERVER_KEYS } from "../src/settings";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -40,4 +47,20 @@ test("the names agree with the server's lsp/protocol.py", { skip: !fs.existsSync
   assert.deepEqual(protocolStrings("CMD_").sort(), Object.values(SERVER_COMMANDS).sort());
   assert.deepEqual(protocolStrings("SETTING_").sort(), [...SERVER_KEYS].sort());
   assert.deepEqual(protocolStrings("NOTIFY_STATUS"), [NOTIFY_STATUS]);
+});
+
+test("promptd.path is read where users put it, also in a remote window", () => {
+  // "machine" and "machine-overridable" settings in User settings are ignored in a remote
+  // window (code-server, SSH, containers): the user's promptd.path had no effect.
+  const setting = manifest.contributes.configuration.properties["promptd.path"];
+  assert.equal(setting.scope, "window");
+  // It names a program to run: a workspace the user has not trusted may not set it.
+  const untrusted = manifest.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, "limited");
+  assert.deepEqual(untrusted.restrictedConfigurations, ["promptd.path"]);
+});
+
+test("Open Settings shows exactly the promptd.path setting", () => {
+  assert.equal(SETTINGS_QUERY_PATH, "@id:promptd.path");
+  assert.ok(`promptd.${SETTING_PATH}` in manifest.contributes.configuration.properties);
 });

@@ -35,6 +35,16 @@ test("missing from PATH: a clear error naming the setting", () => {
   assert.match(!result.ok ? result.message : "", /"promptd" was not found on PATH.*promptd\.path/);
 });
 
+test("missing from PATH: the message names the folders it searched", () => {
+  const result = resolveServerPath("promptd", env([]));
+  assert.match(
+    !result.ok ? result.message : "",
+    /searched: \/usr\/local\/bin:\/opt\/promptd\/bin\)/,
+  );
+  const empty = resolveServerPath("promptd", env([], { pathVar: "" }));
+  assert.match(!empty.ok ? empty.message : "", /\(PATH is empty\)/);
+});
+
 test("~ is the home folder", () => {
   const result = resolveServerPath("~/.local/bin/promptd", env(["/home/ada/.local/bin/promptd"]));
   assert.deepEqual(result, { ok: true, command: "/home/ada/.local/bin/promptd" });

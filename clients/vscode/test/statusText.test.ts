@@ -50,6 +50,14 @@ test("a daemon that is not connected says so", () => {
   assert.match(view.tooltip, /daemon not connected: socket refused/);
 });
 
+test("a fresh start (not connected yet, nothing wrong) is neutral, not a warning", () => {
+  // The server's first promptd/status, before anything asked the daemon (lsp/session.py).
+  const view = statusView({ connected: false, engine: "", message: "", spend_today_usd: 0 });
+  assert.equal(view.text, "promptd");
+  assert.equal(view.warning, false);
+  assert.match(view.tooltip, /first optimization/);
+});
+
 test("before the first notification the item says it is starting", () => {
   assert.equal(statusView(undefined).text, "$(sync~spin) promptd");
 });

@@ -16,11 +16,15 @@ from typing import Final, Literal
 from ...config import EngineConfig
 from ...values import Change, Finding
 from ..analysis import Analysis, analyze
-from ..checks import is_delimited, near_duplicate, split_tasks, wordset
+from ..checks import may_repeat, near_duplicate, split_tasks, wordset
+from ..delimiters import is_delimited
 from ..guards import check, placeholder_name
-from ..text import PROGRAMMING, languages
+from ..preserve import is_image_prompt
+from ..scoring import score
+from ..text import IMPERATIVES
 from ..types import Design
 from .edits import capitalize, clean_sentence, tidy
+from .formats import PERSONA, is_persona, output_format, role_line
 
 Mode = Literal["full", "minimal"]
 
@@ -33,116 +37,8 @@ _EDIT_TEXT: Final = {
 _FIXABLE_RESTRUCTURE: Final = {"PD002", "PD006", "PD014", "PD017", "PD022"}
 
 
-def _role_line(ptype: str, text: str) -> str:
-    langs = languages(text)
-    prog = [lang for lang in langs if lang in PROGRAMMING]
-    if ptype == "code":
-        if len(prog) >= 2 and re.search(r"\b(?:convert|translate|port|migrate)\b", text, re.I):
-            return f"You are an experienced {prog[0]} and {prog[1]} developer."
-        named = prog or langs
-        return (
-            f"You are an experienced {named[0]} developer."
-            if named
-            else "You are an experienced software developer."
-        )
-    if langs:
-        return f"You are an experienced engineer who knows {langs[0]} well."
-    return "You are an experienced engineer."
-
-
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
-
-
-def _prose(text: str) -> str:
-    """Lower-cased text without placeholders (their names are not the author's words)."""
-    return re.sub(r"\{[^{}]*\}|\$\{[^{}]*\}|<[A-Z_]+>", " ", text).lower()
-
-
-def _code_language(text: str) -> str:
-    """The language the answer's code is in: a conversion's target, else the first named."""
-    prog = [lang for lang in languages(text) if lang in PROGRAMMING]
-    target = re.search(r"\b(?:to|into)\s+([\w#+.]+)", text)
-    if target:
-        named = languages(target.group(1))
-        if named and named[0] in PROGRAMMING:
-            return named[0]
-    return prog[0] if prog else ""
-
-
-def _output_format(ptype: str, a: Analysis, text: str) -> str:
-    low = _prose(text)
-    lang = _code_language(text)
-    block = f"one fenced {lang} block" if lang else "one fenced code block"
-    if ptype == "code":
-        if re.search(r"\b(?:fix|bug|debug|broken|crash\w*)\b", low):
-            return (
-                f"1. The corrected code in {block}.\n"
-                "2. A short explanation: the cause of the bug and how the fix addresses it."
-            )
-        if re.search(r"\b(?:review|critique|audit)\b", low):
-            return (
-                "A list of issues, most important first; for each: where it is, why it "
-                "matters, and the suggested change."
-            )
-        if re.search(
-            r"\b(?:write|implement|create|generate|build|refactor|convert|port|add)\b", low
-        ):
-            return f"1. The code in {block}.\n2. A short explanation of the main decisions."
-        return "A short summary first, then an explanation of the key parts in order."
-    transform = re.search(
-        r"^\W*(translate|rewrite|rephrase|paraphrase|proofread|edit|shorten|simplify|polish|"
-        r"correct|summari[sz]e)\b",
-        " ".join(s.text for s in a.tasks[:1]).lower(),
-    )
-    if transform and ptype != "code":
-        verb = transform.group(1)
-        if verb == "translate":
-            return "The translation only, keeping the original formatting, with no commentary."
-        if verb.startswith("summar"):
-            return "The summary only, in plain prose, with no preamble."
-        return "The revised text only, with no commentary."
-    if ptype == "technical":
-        if re.search(r"\b(?:documentation|docs|runbook|guide|tutorial|readme)\b", low):
-            return "Markdown with one heading per topic, and examples in fenced code blocks."
-        return (
-            "A short summary first, then the details in short sections or numbered steps, "
-            "with commands and configuration in fenced code blocks."
-        )
-    if ptype == "analytical":
-        if re.search(r"\b(?:extract\w*|pull out)\b", low):
-            return "One line per extracted item, in the order they appear in the input."
-        if a.is_classification:
-            return "One label per item, one per line."
-        return (
-            "1. The conclusion in one or two sentences.\n"
-            "2. The key points as bullets, each with its supporting evidence.\n"
-            "3. Any assumptions or caveats."
-        )
-    artifact = re.search(
-        r"\b(?:write|draft|compose|create|prepare|reply|respond)\b[^.?!]{0,200}?\b(email|e-mail|letter|"
-        r"message|note|post|tweet|speech|toast|announcement|description|bio|invitation)\b",
-        low,
-    )
-    if artifact:
-        what = artifact.group(1)
-        if what in ("email", "e-mail"):
-            return "The email only: a subject line, then the body, with no commentary."
-        return f"The {what} only, ready to use, with no commentary."
-    if ptype == "creative":
-        short = re.search(r"\b(joke|riddle|pun|slogan|tagline|headline|name)s?\b", low)
-        if short:
-            return f"The {short.group(1)}s only, one per line, with no commentary."
-        if re.search(r"\b(?:poem|poetry|lyrics|song|verse|rhyme)\b", low):
-            return "The poem only, with a title on the first line."
-        return "The piece only, with a title on the first line."
-    if re.search(r"\b(?:write|draft|compose)\b", low):
-        return "A title on the first line, then the text in plain prose."
-    if re.search(r"\b(?:plan|itinerary|schedule|steps?|how to)\b", low):
-        return "A numbered list of steps, each with a one-line explanation."
-    if a.tasks and all(s.text.rstrip().endswith("?") for s in a.tasks):
-        return "A direct answer first, then a short explanation."
-    return "A direct answer in plain prose, in short paragraphs."
 
 
 def _section_name(token: str) -> str:
@@ -155,7 +51,16 @@ def _tag_name(token: str) -> str:
     return name or "input"
 
 
-_DET: Final = r"(?:this|the|following|my|our|these|those|attached|given|that)"
+_FORMAT_LEAD: Final = re.compile(
+    r"^\W*(?:(?:answer|respond|reply)\s+(?:with|in|as|using|only|by)\b|return\b|output\b|"
+    r"format\b|give the (?:answer|result|output)\b|the (?:answer|output|result|response) "
+    r"(?:should|must)\b|present\b|structure\b|print\b|your (?:answer|output|response)\b|"
+    r"(?:use|write in|in) (?:a |one )?(?:[\w-]+ )?(?:table|bullet|list|json|yaml|csv|markdown)|"
+    r"(?:list|give|provide)\b[^.]{0,40}\b(?:bullet|numbered|one per line|table)|"
+    r"(?:in|as) (?:a |one )?(?:numbered|bulleted)|one (?:per|a) line)",
+    re.I,
+)
+_DET: Final = r"(?:this|the|following|my|our|these|those|attached|that)"
 _NOT_PREP: Final = r"(?!(?:in|from|of|on|about|for|to|with|into|at|by|and|or)\b)"
 
 
@@ -168,6 +73,10 @@ def _point_at_input(sentence: str, token: str) -> tuple[str, bool]:
     esc = re.escape(token)
     noun = placeholder_name(token).split(".")[-1].replace("_", " ").lower()
     m = re.search(rf"\s*:\s*{esc}\s*[.!?]?\s*$", sentence)
+    if m and len(sentence[: m.start()].split()) <= 3 and not re.search(r"\s", token):
+        return sentence, False  # "Review: {review}" is a labeled input: it stays in its line
+    if m and re.search(r"\s", token):
+        return sentence, False  # a field with a default ("${x:None (solo)}") stays where it is
     if m:
         head = sentence[: m.start()]
         pointed = re.sub(
@@ -179,6 +88,8 @@ def _point_at_input(sentence: str, token: str) -> tuple[str, bool]:
         )
         if pointed == head:
             pointed = re.sub(r"\b(?:this|these)\s+([\w-]+)\s*$", r"the \1 below", head, flags=re.I)
+        if pointed == head:
+            pointed = f"{head} the {noun} below"  # "a query that answers: {question}"
         head = pointed
         return tidy(head) + ".", True
     m = re.search(
@@ -205,6 +116,12 @@ def _split_rule(task: str) -> tuple[str, str]:
     m = _TRAILING_RULE.search(task)
     if not m or m.start() < 12:
         return task, ""
+    head = task[: m.start()]
+    if ":" in head or head.count(",") >= 1 or task.rstrip().endswith("?"):
+        return task, ""  # the last item of a list of actions, not a rule about the task
+    verb = re.match(r"[A-Za-z]+", head.strip())
+    if not verb or verb.group(0).lower() not in IMPERATIVES:
+        return task, ""  # "This function is slow, make it faster": the request is the rule
     head = task[: m.start()].rstrip(" ,") + "."
     rule = re.sub(r"^and\s+", "", task[m.end() :].strip(), flags=re.I)
     rule = capitalize(rule.rstrip(" ."))
@@ -222,9 +139,12 @@ class _Builder:
         self.edit_items: dict[str, list[str]] = {}
 
     def clean_all(self) -> None:
+        data = data_spans(self.text)
         for i, labeled in enumerate(self.a.sentences):
-            if labeled.kinds & {"example", "heading"}:
-                continue
+            if labeled.kinds & {"example", "heading"} or PERSONA.search(labeled.text):
+                continue  # examples are data; a persona line is the author's own framing
+            if any(s <= labeled.sentence.start < e for s, e in data):
+                continue  # the text the prompt works on (an email to translate) is not edited
             new, done = clean_sentence(labeled.text)
             for code, items in done.items():
                 self.edit_items.setdefault(code, []).extend(items)
@@ -240,7 +160,7 @@ class _Builder:
             return
         kept: list[set[str]] = []
         for i, labeled in enumerate(self.a.sentences):
-            if labeled.kinds & {"example", "heading", "input"}:
+            if labeled.kinds & {"input"} or not may_repeat(self.a, labeled):
                 continue
             ws = wordset(self.sentence(i))
             if len(ws) < 3:
@@ -262,7 +182,7 @@ class _Builder:
 
     # --- minimal: keep the layout ----------------------------------------------------------
 
-    def minimal(self) -> str:
+    def minimal(self, add_format: bool = False) -> str:
         out = self.text
         for i in sorted(self.edited, reverse=True):
             s = self.a.sentences[i].sentence
@@ -274,9 +194,10 @@ class _Builder:
             out = out[: s.start] + new + out[end:]
         out = re.sub(r"\n{3,}", "\n\n", out).strip()
         out = self._delimit_in_place(out)
-        if "PD002" in self.codes and not analyze(out).has_format:
-            out += "\n\n## Output format\n" + _output_format(self.ptype, self.a, self.text)
-            self._note("add", "PD002", "Added an output format section.")
+        fmt = output_format(self.ptype, self.a, self.text) if add_format else ""
+        if fmt and "PD002" in self.codes and not analyze(out).has_format:
+            out += "\n\n## Output format\n" + fmt
+            self._note("add", "PD002", "Added the output format the request implies.")
         return out
 
     def _delimit_in_place(self, out: str) -> str:
@@ -287,6 +208,11 @@ class _Builder:
             idx = out.find(tok)
             if idx < 0 or is_delimited(out, idx, idx + len(tok)) or tok in done:
                 continue
+            line_start = out.rfind("\n", 0, idx) + 1
+            line_end = out.find("\n", idx)
+            line = out[line_start : line_end if line_end >= 0 else len(out)]
+            if line.strip() != tok:
+                continue  # inside a sentence, a URL or a template line: left as the author put it
             tag = _tag_name(tok)
             lead = "" if idx == 0 or out[idx - 1] == "\n" else "\n"
             out = out[:idx] + f"{lead}<{tag}>\n{tok}\n</{tag}>\n" + out[idx + len(tok) :]
@@ -327,15 +253,18 @@ class _Builder:
                         # It stays where it is, delimited in place.
                         text = text.replace(tok, f'"""{tok}"""', 1)
                         inline.append(tok)
-            text = capitalize(text)
+            kinds = labeled.kinds
+            if i in self.edited or (not tasks and "task" in kinds):
+                text = capitalize(text)  # the author's own data ("urgent = ...") keeps its case
             if not re.search(r"[.!?:\"')\]}>`]$", text):
                 text += "."
-            kinds = labeled.kinds
+            # The author's first instruction stays the task, whatever else it also says.
+            first = not tasks and not kinds & {"example", "role", "input", "context"}
             if "example" in kinds:
                 examples.append(labeled.text)
             elif "role" in kinds and "task" not in kinds:
                 roles.append(text)
-            elif "task" in kinds:
+            elif "task" in kinds or (first and not _FORMAT_LEAD.match(text)):
                 parts = split_tasks(text) if "PD014" in self.codes else [text]
                 if len(parts) > 1:
                     split_any = True
@@ -345,27 +274,29 @@ class _Builder:
                     tasks.append(head)
                     if rule:
                         rules.append(rule)
-            elif "format" in kinds:
+            elif "format" in kinds and _FORMAT_LEAD.match(text):
+                # Only what describes the answer goes under "Output format"; a requirement
+                # that names a format ("Include export in JSON and CSV") stays a requirement.
                 formats.append(text)
-            elif "constraint" in kinds:
-                rules.append(text)
+            elif "constraint" in kinds or "format" in kinds:
+                rules.append(capitalize(text))
             else:
                 context.append(text)
         if not tasks:
             return self.minimal()
         lines: list[str] = []
-        if not roles and "PD006" in self.codes:
-            roles.append(_role_line(self.ptype, self.text))
+        if not roles and "PD006" in self.codes and role_line(self.ptype, self.text):
+            roles.append(role_line(self.ptype, self.text))
             self._note("add", "PD006", f'Named a role ("{roles[0]}").')
         if roles:
             lines += [" ".join(roles), ""]
-        headed = bool(roles or input_tokens or len(tasks) > 1 or context)
+        headed = bool(roles or input_tokens or split_any or context)
         if headed:
             lines.append("## Task")
-        if len(tasks) > 1:
+        if split_any and len(tasks) > 1:
             lines += [f"{n}. {t}" for n, t in enumerate(tasks, 1)]
         else:
-            lines.append(tasks[0])
+            lines.append(" ".join(tasks))
         if split_any:
             self._note("structure", "PD014", "Split the tasks into ordered steps.")
         if context:
@@ -392,8 +323,8 @@ class _Builder:
             lines += ["", f"## {title}"] + [f"- {r}" for r in rules]
         if formats:
             lines += ["", "## Output format", " ".join(formats)]
-        elif not a.has_format:
-            lines += ["", "## Output format", _output_format(self.ptype, a, self.text)]
+        elif not a.has_format and output_format(self.ptype, a, self.text):
+            lines += ["", "## Output format", output_format(self.ptype, a, self.text)]
             self._note(
                 "add",
                 "PD002",
@@ -420,6 +351,59 @@ def _finish(part: str, first: str) -> str:
     return part if re.search(r"[.!?]$", part) else part + "."
 
 
+def _messy(text: str, codes: set[str]) -> bool:
+    """A prompt typed in a hurry (no capital, filler, shouting, an input inside a sentence):
+    the kind that sections help. A written, capitalized prompt keeps its layout."""
+    start = text.lstrip()[:1]
+    return (
+        bool(codes & {"PD012", "PD013"})
+        or (start.isalpha() and start.islower())
+        or (
+            "PD017" in codes
+            and bool(re.search(r"\b(?:this|the|these|my)\s+\w+\s*[{$<%]", text, re.I))
+        )
+    )
+
+
+# YAML-like "key: value" lines and "**Label:**" template lines are the prompt's data or
+# layout: no edit goes inside them.
+_FIXED_LINE: Final = re.compile(
+    r"^[ \t]*(?:-[ \t]+)?[a-z_][\w.-]*:(?:[ \t]+\S.*)?$"
+    r"|^[ \t]*\*\*[^*\n]{1,40}\*\*.*$|^[ \t]*\|.*$",
+    re.M,
+)
+
+
+_TRANSFORM: Final = re.compile(
+    r"\b(?:translate|proofread|rewrite|rephrase|paraphrase|edit|correct|polish|shorten|"
+    r"summari[sz]e|improve|fix|localize|adapt|review|reply to|respond to|answer)\b[^.\n]*"
+    r"\b(?:my|this|these|the following|the above|the \w+ below|below|following)\b",
+    re.I,
+)
+
+
+def data_spans(text: str) -> list[tuple[int, int]]:
+    """Where the prompt holds the text it works on, which no edit may touch: key-value and
+    template lines, the lines after a line that ends with ":" (up to a blank line), and,
+    when a line asks to transform "my email", "this letter" or "the following", every other
+    line (its first paragraph, when that is where the request is, stays editable)."""
+    spans: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FIXED_LINE.finditer(text)]
+    for block in re.finditer(r":[ \t]*\n(.+?)(?=\n[ \t]*\n|\Z)", text, re.S):
+        spans.append((block.start(1), block.end(1)))
+    # A request to transform "this letter" / "my email": every other line is the text to
+    # transform (before or after the request), and is left exactly as the author wrote it.
+    m = _TRANSFORM.search(text)
+    if m and "\n" in text.strip():
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        first = re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0]
+        if m.start() < len(first) and "\n" not in first.strip():
+            line_end = max(line_end, text.find(first) + len(first))
+        spans += [(0, line_start), (line_end, len(text))]
+    return spans
+
+
 def design(
     text: str,
     prompt_type: str,
@@ -433,17 +417,45 @@ def design(
     codes = {f.code for f in findings}
     builder = _Builder(text, prompt_type, a, findings)
     builder.clean_all()
+    keep_layout = is_persona(text) or is_image_prompt(text)
     restructure = (
         mode == "full"
+        and not keep_layout
         and not a.structured
+        and not re.search(r"\n[ \t]*\n", text.strip())  # one paragraph
+        and (
+            _messy(text, codes)
+            # one sentence whose answer shape follows from what it asks ("Write ... about
+            # dogs" -> a title, then prose): the format is a confident addition
+            or (
+                len(a.sentences) == 1
+                and "PD002" in codes
+                and bool(output_format(prompt_type, a, text))
+            )
+        )
+        and len([x for x in a.sentences if not x.kinds & {"role", "example", "heading"}]) <= 3
         and bool(codes & _FIXABLE_RESTRUCTURE)
         and "PD001" not in codes
         and "```" not in text
     )
-    out = builder.full() if restructure else builder.minimal()
-    if out.strip() == text.strip() or not out.strip():
+    # One sentence wrapped over lines (a dedented string): its layout stays, and the output
+    # format its request implies is added below it.
+    wrapped = (
+        mode == "full"
+        and not restructure
+        and not keep_layout
+        and "PD002" in codes
+        and "\n" in text.strip()
+        and not re.search(r"\n[ \t]*\n", text.strip())
+        and len(re.findall(r"[.!?](?:\s|$)", text.strip())) <= 1
+        and not a.structured
+    )
+    out = builder.full() if restructure else builder.minimal(add_format=wrapped)
+    if out.strip() == text.strip() or not out.strip() or not builder.changes:
+        # nothing a rule answers (a capital letter or a full stop is not worth a rewrite)
         return Design(prompt=text, changes=[])
-    if check(text, out, config):
+    worse = score(out, prompt_type).scores.total < score(text, prompt_type).scores.total
+    if worse or check(text, out, config, changes=builder.changes):
         if mode == "full":
             return design(text, prompt_type, findings, mode="minimal", config=config)
         return Design(prompt=text, changes=[])

@@ -12,64 +12,14 @@ from typing import Final
 
 from ..checks import shouted_runs
 from ..guards import placeholder_spans
-from ..text import ACRONYMS, FILLER, wordlist
-
-# Negative-only instructions with a known positive form: (pattern, positive sentence).
-POSITIVE_FORMS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
-    (
-        re.compile(
-            r"^(?:(?:and|but)\s+)?(?:(?:don'?t|dont|do not|never)\s+|avoid\s+)" + p + r"$", re.I
-        ),
-        positive,
-    )
-    for p, positive in (
-        (
-            r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very )?(?:boring|dull)",
-            "Make it engaging",
-        ),
-        (
-            r"(?:make (?:it|this|the \w+)|be|being|making it) (?:too |so |very |overly )?"
-            r"(?:long|lengthy|verbose|wordy)",
-            "Keep it concise",
-        ),
-        (r"(?:write|make it|be) (?:too |overly )?(?:short|brief)", "Be thorough"),
-        (
-            r"(?:use|using|include) (?:any |technical |too much |unnecessary )?jargon",
-            "Use plain language",
-        ),
-        (r"(?:be|being) (?:too )?vague", "Be specific"),
-        (
-            r"(?:make (?:things|stuff|anything|facts) up|invent (?:facts|anything|details|"
-            r"information)|hallucinate|guess)",
-            "Use only information you can support",
-        ),
-        (r"repeat (?:yourself|itself|the same points?)", "Make each point once"),
-        (r"(?:be|being|sound) (?:too )?(?:formal|stiff)", "Use a conversational tone"),
-        (r"(?:be|being|sound) (?:too )?(?:casual|informal|chatty)", "Use a professional tone"),
-        (r"(?:be|being|sound) (?:rude|mean|condescending)", "Keep a respectful tone"),
-        (r"(?:use|write in) (?:the )?passive voice", "Use the active voice"),
-        (r"(?:use|include) (?:any )?(?:markdown|formatting)", "Write in plain text"),
-        (r"(?:use|include) (?:any )?(?:bullet points|bullets|lists)", "Write in prose paragraphs"),
-        (r"(?:make (?:it|this) |be )(?:too )?(?:complicated|complex|convoluted)", "Keep it simple"),
-        (r"(?:ramble|go off[- ]topic|digress)", "Stay on topic"),
-        (
-            r"(?:include|add|give|write) (?:any )?(?:explanations?|commentary|preamble|"
-            r"introduction|intro)",
-            "Give only the answer",
-        ),
-        (
-            r"(?:use|include) (?:any )?(?:external|third[- ]party) (?:libraries|packages|"
-            r"dependencies)",
-            "Use only the standard library",
-        ),
-        (r"forget (?:to )?(.+)", "\\1"),
-    )
-)
+from ..positive import CONCRETE, POSITIVE_FORMS
+from ..text import ACRONYMS, FILLER, is_filler, wordlist
 
 
 def _protected(text: str) -> list[tuple[int, int]]:
     spans = [(s, e) for _t, _st, s, e in placeholder_spans(text)]
-    for pat in (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^“”\n]*”"):
+    quoted = (r"`[^`\n]*`", r"https?://\S+", r"\"[^\"\n]*\"", r"“[^“”\n]*”")
+    for pat in (*quoted, r"\[[^\]\n]{1,40}\]"):  # [Name]: a template's field
         spans += [(m.start(), m.end()) for m in re.finditer(pat, text)]
     return spans
 
@@ -101,18 +51,13 @@ def remove_filler(sentence: str) -> tuple[str, list[str]]:
     """Drop politeness and filler; a request ("Can you ...?") becomes an instruction."""
     removed: list[str] = []
     spans = _protected(sentence)
-    was_request = bool(
-        re.match(r"^\s*(?:hi,?\s+|hello,?\s+)?(?:can|could|would) you\b", sentence, re.I)
-    )
+    was_request = bool(re.search(r"\b(?:can|could|would) you\b", sentence, re.I))
 
     def drop(m: re.Match[str]) -> str:
-        word = m.group(0).lower()
         if not _free(spans, m.start(), m.end()):
             return m.group(0)
-        if word in ("just", "really", "actually"):
-            after = sentence[m.end() : m.end() + 20].lower()
-            if re.match(r"\s+(?:as|like|the|a|one|two|once|for|in|a few|before|after)\b", after):
-                return m.group(0)
+        if not is_filler(sentence, m):
+            return m.group(0)
         removed.append(m.group(0))
         return ""
 
@@ -124,7 +69,10 @@ def remove_filler(sentence: str) -> tuple[str, list[str]]:
         out = out[:-1] + "."
     if re.fullmatch(r"[\W_]*", out):
         out = ""
-    return capitalize(out), removed
+    # Capitalize only when the sentence's first word went ("please write" -> "Write"); a
+    # sentence the author began in lower case ("escribe un email ...") keeps its case.
+    lead_gone = out[:1].lower() != sentence.lstrip()[:1].lower()
+    return (capitalize(out) if lead_gone else out), removed
 
 
 _PROPER: Final = {
@@ -157,6 +105,9 @@ def calm_shouting(sentence: str) -> tuple[str, list[str]]:
             lambda m: m.group(0) if m.group(0) in ACRONYMS else _lower(m.group(0)),
             run,
         )
+        # only the shouted words get their apostrophe back: "DONT" -> "don't"
+        lowered = re.sub(r"\bdont\b", "don't", lowered)
+        lowered = re.sub(r"\bcant\b", "can't", lowered)
         chars[start:end] = list(lowered)
         changed.append(run)
     out = "".join(chars)
@@ -165,9 +116,11 @@ def calm_shouting(sentence: str) -> tuple[str, list[str]]:
     if n:
         out = re.sub(r"!(\s|$)", r".\1", out)
     out = re.sub(r"\?{2,}", "?", out)
-    out = re.sub(r"\bdont\b", "don't", out)
-    out = re.sub(r"\bcant\b", "can't", out)
-    return (capitalize(out), changed) if changed else (sentence, [])
+    if not changed:
+        return sentence, []
+    runs = shouted_runs(sentence)
+    lead = len(sentence) - len(sentence.lstrip(" \t-*•>\"'"))
+    return (capitalize(out) if runs and runs[0][0] <= lead else out), changed
 
 
 def make_positive(sentence: str) -> tuple[str, list[str]]:
@@ -179,7 +132,7 @@ def make_positive(sentence: str) -> tuple[str, list[str]]:
         stripped = part.strip()
         for pattern, positive in POSITIVE_FORMS:
             m = pattern.match(stripped)
-            if m:
+            if m and not CONCRETE.search(stripped):
                 new = m.expand(positive) if "\\1" in positive else positive
                 if rewritten and rewritten[-1].strip() in ("and", "but"):
                     rewritten[-1] = " and "

@@ -105,3 +105,45 @@ def test_backup_now_status_export_restore_and_no_key_anywhere(home: Paths, tmp_p
     assert kinds.count(OptimizationCompleted) == 1
     assert BackupRestored in kinds
     assert BackupCreated not in kinds  # it was recorded after the copy the store now is
+
+
+def test_restore_under_make_run_keeps_the_daemon_in_the_foreground(home: Paths) -> None:
+    """`make run` is `promptd start --foreground`: after a restore the same process serves
+    again in its terminal, and Ctrl-C still stops it (no detached daemon is left)."""
+    from promptd.daemon.client import answers
+
+    exe = str(Path(sys.executable).with_name("promptd"))
+    proc = subprocess.Popen(
+        [exe, "start", "--foreground"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        def wait_for(cond: object, what: str, timeout: float = 30) -> None:
+            import time
+
+            deadline = time.monotonic() + timeout
+            while not cond():  # type: ignore[operator]
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                time.sleep(0.05)
+
+        wait_for(lambda: answers(home), "the foreground daemon")
+        assert promptd("backup", "now").returncode == 0
+        restored = promptd("backup", "restore", "latest")
+        assert restored.returncode == 0, restored.stderr
+        assert "The daemon is running again." in restored.stdout
+        wait_for(lambda: answers(home), "the daemon back after the restore")
+        assert proc.poll() is None  # the same process, still in its terminal
+        assert process.running_pid(home) == proc.pid
+        assert not process.restore_marker(home).exists()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "stepping aside for a backup restore" in out
+    assert out.count("Ctrl-C stops it") == 2 and out.rstrip().endswith("promptd stopped")
+    assert process.running_pid(home) is None  # nothing detached was left behind
+    assert any(isinstance(e, BackupRestored) for e in events(home))

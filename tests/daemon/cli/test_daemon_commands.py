@@ -16,7 +16,10 @@ from promptd.daemon.paths import resolve
 def test_status_without_a_daemon_says_so(promptd_home: Path) -> None:
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 0, result.output
-    assert "daemon not running" in result.output
+    assert "not running (read from the event log)" in result.output
+    assert "daemon not running" not in result.output  # not "daemon    daemon not running"
+    engine = next(line for line in result.output.splitlines() if line.startswith("engine"))
+    assert "offline · offline" not in engine and "offline" in engine
 
 
 def test_stop_without_a_daemon_is_fine(promptd_home: Path) -> None:

@@ -17,6 +17,13 @@ LONG = (
 
 
 def _result() -> api.OptimizeResult:
+    left = Finding(
+        code="PD008",
+        severity="warning",
+        message=LONG,
+        span=Span(start=0, end=5, line=1, col=1),
+        needs_input=True,
+    )
     return api.OptimizeResult(
         id="6b096a27d68b6be7",
         original="write some stuff",
@@ -41,6 +48,7 @@ def _result() -> api.OptimizeResult:
         cached=False,
         degraded=False,
         duration_ms=10,
+        left=[left],  # the summary lists what the lint of the result still finds
     )
 
 
@@ -50,7 +58,10 @@ def test_a_long_finding_stays_on_one_line_when_stderr_is_piped(
     monkeypatch.setenv("COLUMNS", "60")  # even a narrow terminal next to the pipe changes nothing
     render_summary(_result())
     lines = capsys.readouterr().err.splitlines()
-    assert "  1:1 PD008 warning " + LONG + "  (needs your input)" in lines
+    # said once, by the header, not again on each line under it
+    assert lines.count("left for you:") == 1
+    assert not any(line.endswith("(needs your input)") for line in lines)
+    assert "  1:1 PD008 warning " + LONG in lines
     assert lines[0].startswith("score 61 → 93") and lines[0].endswith("6b096a27d68b6be7")
 
 

@@ -80,7 +80,7 @@ def test_offline_rewrite_passes_guards_never_scores_lower_and_is_stable(entry: E
     first = design(entry.text, entry.type, report.findings)
     again = design(entry.text, entry.type, lint(entry.text, entry.type).findings)
     assert first == again
-    assert guards.check(entry.text, first.prompt, EngineConfig()) == []
+    assert guards.check(entry.text, first.prompt, EngineConfig(), changes=first.changes) == []
     evaluation = evaluate_texts(entry.text, first.prompt, entry.type)
     assert evaluation.after.total >= evaluation.before.total
     assert "[insert" not in first.prompt.replace(entry.text, "")

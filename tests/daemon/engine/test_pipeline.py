@@ -253,6 +253,15 @@ class Failing(OfflineAgents):
     async def diagnose(self, ctx: AgentContext) -> Diagnosis:
         raise self.exc
 
+    async def design(
+        self,
+        ctx: AgentContext,
+        deconstruction: Deconstruction,
+        diagnosis: Diagnosis,
+        feedback: str = "",
+    ) -> Design:
+        raise self.exc  # the fast route asks the engine nothing before the Designer
+
 
 @pytest.mark.parametrize(
     "exc", [ProviderError("timeout after 3 tries"), BudgetError("daily budget reached")]
@@ -322,7 +331,13 @@ async def test_unknown_prompt_type_is_an_input_error() -> None:
 
 async def test_cancellation_is_recorded_as_interrupted() -> None:
     class Slow(OfflineAgents):
-        async def diagnose(self, ctx: AgentContext) -> Diagnosis:
+        async def design(
+            self,
+            ctx: AgentContext,
+            deconstruction: Deconstruction,
+            diagnosis: Diagnosis,
+            feedback: str = "",
+        ) -> Design:
             await asyncio.sleep(30)
             raise AssertionError("not reached")
 
@@ -348,7 +363,7 @@ async def test_on_step_reports_each_step_sync_or_async() -> None:
     assert seen[2:] == [("designer", 1), ("evaluator", 1)]
     calls: list[str] = []
     await run(SIMPLE, OfflineAgents(), on_step=lambda agent, attempt: calls.append(agent))
-    assert calls == ["diagnoser", "designer", "evaluator"]  # fast route: no deconstructor call
+    assert calls == ["designer", "evaluator"]  # fast route: the offline analysis, no call
 
 
 class LLMLike(OfflineAgents):

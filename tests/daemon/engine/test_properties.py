@@ -25,6 +25,11 @@ PLACEHOLDER = st.one_of(
     NAMES.map(lambda n: "%(" + n + ")s"),
     NAMES.map(lambda n: "<" + n.upper() + ">"),
     NAMES.map(lambda n: "{" + n + "!r:>10}"),
+    NAMES.map(lambda n: "${" + n + ":None (solo episode)}"),
+    NAMES.map(lambda n: "{{ " + n + " | upper }}"),
+    NAMES.map(lambda n: "{% if " + n + " %}"),
+    NAMES.map(lambda n: "<<" + n + ">>"),
+    NAMES.map(lambda n: "[[" + n + "]]"),
 )
 VOCABULARY = (
     "please write some stuff about the code and explain it DONT make it boring !!! "
@@ -65,7 +70,8 @@ def test_placeholders_survive_any_rewrite(text: str) -> None:
     if isinstance(result, InputError):
         assert not text.strip()
         return
-    assert set(guards.placeholders(result.optimized)) == set(guards.placeholders(text))
+    # a multiset: every placeholder, byte for byte, as many times as it went in
+    assert guards.placeholder_counts(result.optimized) == guards.placeholder_counts(text)
     assert result.placeholders == guards.placeholders(text)
     assert guards.check(text, result.optimized) == []
     assert result.score_after is not None and result.score_before is not None
@@ -137,10 +143,10 @@ def test_large_input_under_the_cap_is_optimized() -> None:
 
 @SETTINGS
 @given(PROMPT, PROMPT)
-def test_placeholder_guard_flags_exactly_the_changed_sets(original: str, rewritten: str) -> None:
+def test_placeholder_guard_flags_exactly_the_changed_counts(original: str, rewritten: str) -> None:
     violation = guards.check_placeholders(original, rewritten)
-    same = set(guards.placeholders(original)) == set(guards.placeholders(rewritten))
-    assert (violation is None) == same
+    before, after = guards.placeholder_counts(original), guards.placeholder_counts(rewritten)
+    assert (violation is None) == (before == after)  # a multiset: every use counts
     if violation is not None:
-        changed = set(guards.placeholders(original)) ^ set(guards.placeholders(rewritten))
+        changed = {p for p in before | after if before[p] != after[p]}
         assert set(violation.items) == changed

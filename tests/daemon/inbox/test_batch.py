@@ -140,6 +140,29 @@ async def test_duplicate_is_answered_without_calls(tmp_path: Path) -> None:
     assert [r["optimized"] for r in read_rows(tmp_path / "p.optimized.csv")] == ["A", "B"]
 
 
+async def test_degraded_rows_of_an_earlier_drop_are_run_again(tmp_path: Path) -> None:
+    """Issue 15: a file dropped again after the provider was fixed got the degraded rows."""
+    import msgspec
+
+    calls: list[str] = []
+
+    async def flaky(call: OptimizeCall) -> OptimizeResult:
+        calls.append(call.text)
+        degraded = len(calls) <= 2 and call.text == "b"  # the provider was down for "b"
+        reason = "the llm engine failed (HTTP 503)" if degraded else ""
+        return msgspec.structs.replace(result(call), degraded=degraded, degraded_reason=reason)
+
+    log = Log()
+    runner = BatchRunner(optimize=flaky, append=log.append, book=BatchBook())
+    first = await runner.run(csv_job(tmp_path, ["a", "b"]))
+    shown = runner.progress(first.batch_id)
+    assert shown is not None and shown.info().degraded == 1  # the summary counts them
+    second = await runner.run(csv_job(tmp_path, ["a", "b"]))
+    assert calls.count("a") == 1 and calls.count("b") == 2  # only the degraded row again
+    items = {e.index: e for e in log.of(BatchItemCompleted) if e.batch_id == second.batch_id}
+    assert items[0].status == "cached" and items[1].status == "ok" and not items[1].degraded
+
+
 async def test_resume_skips_completed_items(tmp_path: Path) -> None:
     log = Log()
     book = BatchBook()

@@ -139,7 +139,10 @@ async def test_symlink_out_of_the_inbox_is_never_followed(
         await until(lambda: (paths.outbox / "after.optimized.txt").exists(), what="after.txt")
         inbox_service(daemon).watcher.scan()
         assert [s.file_name for s in events(daemon, BatchStarted)] == ["after.txt"]
-        assert (paths.inbox / "link.txt").is_symlink()  # left alone
+        # moved aside as a link (never followed), with a word for the user
+        await until(lambda: (paths.inbox / "failed" / "link.txt.error.txt").exists())
+        assert (paths.inbox / "failed" / "link.txt").is_symlink()
+        assert secret.read_text() == "a private prompt that must stay private"
         assert not (paths.outbox / "link.optimized.txt").exists()
         assert all("private" not in o.original for o in events(daemon, OptimizationCompleted))
 
@@ -271,7 +274,9 @@ async def test_a_file_replaced_while_its_batch_runs_is_run_again(promptd_home: P
         await until(lambda: (done / "items.csv").exists(), what="the new file in done/")
         counts = [s.count for s in events(daemon, BatchStarted)]
         assert counts == [150, 1]
-        rows = list(csv.DictReader(io.StringIO((paths.outbox / "items.optimized.csv").read_text())))
+        # the second file's results beside the first's, not over them
+        second = (paths.outbox / "items-2.optimized.csv").read_text()
+        rows = list(csv.DictReader(io.StringIO(second)))
         assert [r["id"] for r in rows] == ["n1"]
         assert (done / "items.csv").read_bytes().startswith(b"id,prompt\nn1,")
         assert not (paths.inbox / "items.csv").exists()

@@ -90,9 +90,10 @@ async def test_slow_partial_write_is_taken_once_complete(inbox: Path) -> None:
 
 async def test_rename_into_place_is_taken_at_once(inbox: Path) -> None:
     taken = Taken()
-    async with start(inbox, taken, stable_s=30):
+    async with start(inbox, taken, stable_s=30) as watcher:
         part = drop(inbox, "ready.csv.part", b"prompt\nhello\n")
-        await asyncio.sleep(0.3)  # let the watcher see the .part name first
+        # the watch saw the .part name first (a change set of its own), then the rename
+        await until(lambda: watcher.change_sets >= 1)
         os.rename(part, inbox / "ready.csv")
         await until(lambda: taken.names() == ["ready.csv"], timeout=5)
 

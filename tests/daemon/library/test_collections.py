@@ -12,10 +12,7 @@ import httpx
 import pytest
 import respx
 
-from promptd.daemon.library import types
 from promptd.daemon.library.collections import CollectionsClient, CollectionsError
-from tests.daemon.inbox.harness import FAST_INBOX, running_daemon, until
-from tests.daemon.library.test_service import _Call, library, optimize
 
 SEARCH = "https://api.x.ai/v1/documents/search"
 FILES = "https://api.x.ai/v1/files"
@@ -102,37 +99,3 @@ def test_the_upload_command_refuses_without_the_key_and_stores_none(
     assert "Traceback" not in result.stderr
     written = [p for p in promptd_home.rglob("*") if p.is_file()]
     assert not any(b"xai-secret-key" in p.read_bytes() for p in written)
-
-
-async def test_search_merges_collection_hits_and_degrades_to_local(
-    promptd_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XAI_API_KEY", "xai-test")
-    answers = [httpx.Response(200, json=MATCHES)] + [httpx.Response(503, text="down")] * 3
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return answers.pop(0)
-
-    config = FAST_INBOX + '[library]\nxai_collections = ["collection_abc"]\n'
-    async with running_daemon(promptd_home, config) as daemon:
-        await optimize(daemon, "summarize the meeting notes into action items for the team")
-        service = library(daemon)
-        service.http_factory = lambda: httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        await until(lambda: service.index.is_open and service.index.counts()["optimization"])
-        params = types.SearchParams(text="summarize meeting notes into action items")
-        found = await service.search(params, _Call())
-        assert str(sent[0].url) == SEARCH
-        sources = {h.source for h in found.hits}
-        assert sources == {"local", "xai"} and found.degraded_reason == ""
-        xai = next(h for h in found.hits if h.source == "xai")
-        assert xai.ref == "collection:collection_abc/file_style#c1" and xai.kind == "collection"
-
-        for _ in range(3):
-            down = await service.search(params, _Call())
-            assert {h.source for h in down.hits} == {"local"}
-            assert "local hits only" in down.degraded_reason
-        opened = await service.search(params, _Call())
-        assert "breaker open" in opened.degraded_reason and opened.hits
-        assert len(sent) == 4  # the open breaker made no call

@@ -39,7 +39,8 @@ async def indexed(daemon: Daemon, n: int) -> None:
     service = library(daemon)
     await until(
         lambda: service.index.is_open and service.index.state.seq >= _last_completed(daemon),
-        what="the library to index the optimizations",
+        30,
+        "the library to index the optimizations",
     )
     assert service.index.counts()["optimization"] >= n
 
@@ -71,7 +72,7 @@ async def test_a_rejected_rewrite_is_not_offered_and_a_kept_one_counts(promptd_h
         assert kept.id == first.id and kept.acceptance_rate == 1.0
         assert [e.opt_id for e in events(daemon, OptimizationKept)] == [first.id]
         await service.reject(types.VerdictParams(id=first.id, why="lost the code block"), _Call())
-        await until(lambda: service.index.state.rejected == 1, what="the verdict to be folded")
+        await until(lambda: service.index.state.rejected == 1, 30, "the verdict to be folded")
         again = await optimize(daemon, FIX)
         assert again.related == []
         status = await daemon.core.status(api.Empty(), _Call())  # type: ignore[union-attr]
@@ -118,9 +119,9 @@ async def test_library_folders_are_indexed_and_watched(promptd_home: Path, tmp_p
     config = FAST_INBOX + f'[library]\npaths = ["{folder}"]\n'
     async with running_daemon(promptd_home, config) as daemon:
         service = library(daemon)
-        await until(lambda: service.index.is_open and service.index.counts()["file"] == 1)
+        await until(lambda: service.index.is_open and service.index.counts()["file"] == 1, 30)
         (folder / "notes.md").write_text("Summarize these meeting notes into action items.")
-        await until(lambda: service.index.counts()["file"] == 2, what="the watcher to index")
+        await until(lambda: service.index.counts()["file"] == 2, 30, "the watcher to index")
         found = await service.search(types.SearchParams(text="meeting action items"), _Call())
         assert found.hits[0].title == str(folder / "notes.md") and found.hits[0].source == "local"
         result = await optimize(daemon, "summarize these meeting notes into action items")

@@ -34,6 +34,7 @@ def completion(
     reasoning_tokens: int = 0,
     cost_ticks: int | None = None,
     model: str = "grok-4.3",
+    finish_reason: str = "stop",
 ) -> dict[str, Any]:
     text = content if isinstance(content, str) else msgspec.json.encode(content).decode()
     usage: dict[str, Any] = {
@@ -50,7 +51,11 @@ def completion(
         "object": "chat.completion",
         "model": model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish_reason,
+            }
         ],
         "usage": usage,
     }

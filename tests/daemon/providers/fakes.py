@@ -2,46 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 
-ANSWERS: dict[str, dict[str, Any]] = {
-    "Deconstructor": {"role": "", "tasks": ["write about dogs"], "placeholders": []},
-    "Diagnoser": {
-        "findings": [
-            {
-                "code": "PD003",
-                "severity": "warning",
-                "message": "Say which aspects of dogs.",
-                "span": {"start": 16, "end": 20, "line": 1, "col": 17},
-                "needs_input": True,
-            }
-        ]
+ANALYSIS: dict[str, Any] = {
+    "deconstruction": {
+        "role": "",
+        "tasks": ["write some stuff about dogs"],
+        "audience": "",
+        "context": "",
+        "constraints": [],
+        "output_format": "",
+        "examples": [],
+        "input_data": [],
+        "placeholders": [],
     },
-    "Designer": {
-        "prompt": "Write a short article about dogs for a general audience.",
-        "changes": [{"description": "Named the audience and length", "findings": ["PD003"]}],
-    },
-    "Evaluator": {
-        "before": {
-            "clarity": 40,
-            "specificity": 30,
-            "structure": 40,
-            "completeness": 30,
-            "total": 35,
-        },
-        "after": {
-            "clarity": 70,
-            "specificity": 60,
-            "structure": 60,
-            "completeness": 60,
-            "total": 63,
-        },
-        "accepted": True,
-        "reasons": ["clearer"],
-    },
+    "findings": [
+        {
+            "code": "PD003",
+            "severity": "warning",
+            "message": "Say which aspects of dogs.",
+            "quote": "stuff",
+            "needs_input": True,
+        }
+    ],
 }
+DESIGN: dict[str, Any] = {
+    "prompt": "Write a short article about dogs for a general audience.",
+    "changes": [{"description": "Named the audience and length", "findings": ["PD003"]}],
+}
+# system prompt opening -> the answer (the first that matches wins)
+ANSWERS: dict[str, dict[str, Any]] = {
+    "Deconstructor and the Diagnoser": ANALYSIS,
+    "Designer": DESIGN,
+    "Evaluator": {},  # made from the pair: see judge()
+}
+_TAG = re.compile(r"<(?P<name>prompt_a|prompt_b|prompt)>\n(?P<body>.*?)\n</(?P=name)>", re.DOTALL)
 
 
 def agent_of(body: dict[str, Any]) -> str:
@@ -52,8 +50,49 @@ def agent_of(body: dict[str, Any]) -> str:
     raise AssertionError("request without a known meta-prompt")
 
 
-def answer(body: dict[str, Any], *, cost_ticks: int | None = 1000) -> dict[str, Any]:
-    content = msgspec.json.encode(ANSWERS[agent_of(body)]).decode()
+def tagged(body: dict[str, Any], name: str) -> str:
+    """The text inside <name> of the request's first user message."""
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    for match in _TAG.finditer(user):
+        if match.group("name") == name:
+            return match.group("body")
+    raise AssertionError(f"no <{name}> in the request")
+
+
+def judge(body: dict[str, Any]) -> dict[str, Any]:
+    """A judge that prefers the longer of the two prompts, whichever order they come in."""
+    a, b = tagged(body, "prompt_a"), tagged(body, "prompt_b")
+    better = "A" if len(a) > len(b) else "B" if len(b) > len(a) else "same"
+    return {
+        "better": better,
+        "score_a": 70 if better == "A" else 50,
+        "score_b": 70 if better == "B" else 50,
+        "reasons": ["the longer one says more"],
+        "lost_or_invented": [],
+    }
+
+
+def content_for(body: dict[str, Any], *, echo: bool = False) -> dict[str, Any]:
+    """The canned answer to a request; ``echo``: the Designer edits the prompt minimally."""
+    agent = agent_of(body)
+    if agent == "Evaluator":
+        return judge(body)
+    if agent == "Designer" and echo:
+        head, _, rest = tagged(body, "prompt").partition("\n\n")
+        rewrite = f"## Task\n{head}" + (
+            f"\n\n## Input\n<data>\n{rest.strip()}\n</data>" * bool(rest)
+        )
+        return {
+            "prompt": rewrite,
+            "changes": [{"description": "Delimited the input data", "findings": ["PD012"]}],
+        }
+    return ANSWERS[agent]
+
+
+def answer(
+    body: dict[str, Any], *, cost_ticks: int | None = 1000, echo: bool = False
+) -> dict[str, Any]:
+    content = msgspec.json.encode(content_for(body, echo=echo)).decode()
     usage: dict[str, Any] = {
         "prompt_tokens": 900,
         "completion_tokens": 150,

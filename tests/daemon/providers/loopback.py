@@ -17,8 +17,18 @@ from .fakes import answer
 
 
 class LoopbackServer:
-    def __init__(self, *, latency_s: float = 0.0, status: int = 200, api_key: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        latency_s: float = 0.0,
+        status: int = 200,
+        api_key: str = "",
+        echo: bool = False,
+        cost_ticks: int | None = 1000,
+    ) -> None:
         self.latency_s = latency_s
+        self.cost_ticks = cost_ticks  # reported in usage.cost_in_usd_ticks; None: not reported
+        self.echo = echo  # the Designer makes a minimal edit of the prompt it is given
         self.status = status
         self.api_key = api_key
         self.bodies: list[dict[str, Any]] = []
@@ -121,4 +131,4 @@ class LoopbackServer:
             await asyncio.sleep(self.latency_s)
         if self.status != 200:
             return self.status, {"error": {"message": "server says no"}}
-        return 200, answer(request)
+        return 200, answer(request, echo=self.echo, cost_ticks=self.cost_ticks)

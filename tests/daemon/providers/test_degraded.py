@@ -13,7 +13,7 @@ from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, r
 from promptd.daemon.events import Event, OptimizationCompleted, ProviderCallCompleted
 from promptd.daemon.providers import LLMEngine
 
-from .conftest import XAI_URL, xai_config
+from .conftest import XAI_URL, completion, xai_config
 from .fakes import answer
 from .memlog import MemLog
 
@@ -52,6 +52,43 @@ async def test_provider_down_answers_offline_marked_degraded(client, log) -> Non
 
 
 @respx.mock
+async def test_a_run_that_paid_then_fell_back_carries_what_it_paid(client, log) -> None:
+    """Issue 15: runs that paid for calls and then answered offline reported cost 0."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.read())
+        if body["messages"][0]["content"].startswith("You are the Designer"):
+            return httpx.Response(503, json={"error": "overloaded"})
+        return httpx.Response(200, json=answer(body))
+
+    respx.post(XAI_URL).mock(side_effect=handler)
+    engine = LLMEngine(
+        xai_config("retries = 1"), log, client, environ={"XAI_API_KEY": "k"}, sleep=_no_sleep
+    )
+    long_prompt = "Write a report on the data below, then list the risks.\n" * 20
+    choice = engine.choose(long_prompt)
+    meta = RunMeta(model=choice.model, model_reason=choice.reason)
+
+    async def emit(events: Sequence[Event]) -> object:
+        return await log.append(events)
+
+    done = (
+        await run_pipeline(
+            OptimizationRequest(text=long_prompt, opt_id="o1"),
+            engine.agents_for("o1", long_prompt, choice=choice, meta=meta, hold=True),
+            emit=emit,
+            fallback=OfflineAgents(EngineConfig()),
+            meta=meta,
+        )
+    ).completed
+    calls = log.of(ProviderCallCompleted)
+    assert [c.agent for c in calls] == ["deconstructor+diagnoser", "designer"]
+    assert done.degraded and done.engine == "offline" and "HTTP 503" in done.degraded_reason
+    assert done.cost_ticks == sum(c.cost_ticks for c in calls) == 1000  # the analysis, paid
+    assert log.budget.holds == {}  # the run's hold was given back
+
+
+@respx.mock
 async def test_llm_run_costs_and_model_reason(client, log) -> None:
     respx.post(XAI_URL).mock(
         side_effect=lambda req: httpx.Response(200, json=answer(json.loads(req.read())))
@@ -84,3 +121,35 @@ async def test_provider_down_reuses_the_last_answers(client) -> None:
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+@respx.mock
+async def test_the_guards_reject_an_llm_rewrite_that_drops_a_placeholder(client, log) -> None:
+    """Small models drop placeholders: the same guards as offline reject that, with why."""
+    prompt = "write some stuff about dogs for {audience}!!!"
+    dropped = {"prompt": "Write an engaging piece about dogs.", "changes": []}
+    route = respx.post(XAI_URL).mock(
+        return_value=httpx.Response(200, json=completion(dropped, cost_ticks=7))
+    )
+    engine = LLMEngine(xai_config(), log, client, environ={"XAI_API_KEY": "k"})
+    choice = engine.choose(prompt)
+    meta = RunMeta(model=choice.model, model_reason=choice.reason)
+
+    async def emit(events: Sequence[Event]) -> object:
+        return await log.append(events)
+
+    done = (
+        await run_pipeline(
+            OptimizationRequest(text=prompt, opt_id="o1"),
+            engine.agents_for("o1", prompt, choice=choice, meta=meta, hold=True),
+            emit=emit,
+            fallback=OfflineAgents(EngineConfig()),
+            meta=meta,
+        )
+    ).completed
+    assert done.engine == "llm" and not done.degraded and not done.changed
+    assert done.optimized == prompt
+    assert "guard" in done.unchanged_reason and "{audience}" in done.unchanged_reason
+    assert route.call_count == 2  # the Designer's second try got the guard's feedback
+    assert "{audience}" in json.loads(route.calls[1].request.read())["messages"][1]["content"]
+    assert done.cost_ticks == 14  # both tries are paid for and carried

@@ -9,7 +9,7 @@ import pytest
 from promptd.daemon.config import parse
 from promptd.daemon.engine.types import AgentContext
 from promptd.daemon.errors import AuthError
-from promptd.daemon.events import ProviderCallCompleted
+from promptd.daemon.events import ProviderCallCompleted, ProviderCallStarted
 from promptd.daemon.projections import open_async_log
 from promptd.daemon.providers import LLMEngine
 
@@ -37,10 +37,12 @@ async def test_agents_over_loopback_http(promptd_home: Path) -> None:
     try:
         assert design.prompt.startswith("Write a short article about dogs")
         assert ev.accepted and ev.after.total > ev.before.total
-        assert len(server.bodies) == 4 and server.connections == 1  # one kept-alive connection
+        assert len(server.bodies) == 2 and server.connections == 1  # one kept-alive connection
         assert all(b["response_format"]["type"] == "json_schema" for b in server.bodies)
         calls = [r.event for r in log.read() if isinstance(r.event, ProviderCallCompleted)]
-        assert [c.agent for c in calls] == ["deconstructor", "diagnoser", "designer", "evaluator"]
+        assert [c.agent for c in calls] == ["deconstructor+diagnoser", "designer"]
+        started = [r.event for r in log.read() if isinstance(r.event, ProviderCallStarted)]
+        assert [s.call_id for s in started] == [c.call_id for c in calls]
         assert all(c.ok and c.cost_reported and c.cost_ticks == 1000 for c in calls)
         assert calls[0].cached_tokens == 600 and calls[0].reasoning_tokens == 50
     finally:

@@ -12,7 +12,7 @@ import promptd.daemon.providers as providers
 def test_forecast_alone_does_not_import_httpx() -> None:
     code = (
         "import sys, promptd.daemon.providers.forecast; "
-        "print('httpx' in sys.modules, 'promptd.daemon.providers.engine' in sys.modules)"
+        "print('httpx' in sys.modules, 'promptd.daemon.providers.llm_engine' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

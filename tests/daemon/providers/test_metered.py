@@ -213,7 +213,7 @@ async def test_the_key_is_never_recorded(client, log) -> None:
 
 @respx.mock
 async def test_a_run_holds_its_worst_case_and_gives_back_the_rest(client, log) -> None:
-    from promptd.daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget_rules import RunHold
 
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
     m = metered(client, log)
@@ -239,7 +239,7 @@ async def test_a_run_holds_its_worst_case_and_gives_back_the_rest(client, log) -
 
 @respx.mock
 async def test_finishing_a_run_releases_its_hold(client, log) -> None:
-    from promptd.daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget_rules import RunHold
 
     respx.post(XAI_URL).respond(200, json=completion("x", cost_ticks=10))
     m = metered(client, log)

@@ -13,6 +13,7 @@ from promptd.daemon.errors import BudgetError
 from promptd.daemon.events import BudgetSet, CacheHit, ProviderCallCompleted
 from promptd.daemon.projections import open_async_log
 from promptd.daemon.providers import ChatRequest, Message, Meter, XAIProvider
+from promptd.daemon.providers.budget_rules import periods
 from promptd.daemon.store import AsyncEventLog
 
 from .conftest import completion, metered, xai_config
@@ -57,6 +58,33 @@ async def test_fifty_concurrent_calls_against_a_budget_for_ten(store: AsyncEvent
         spent = view.budget.spent(day=calls[0].day)
         assert spent == sum(c.cost_ticks for c in calls) <= budget
         assert view.budget.reserved(day=calls[0].day) == 0  # every hold settled
+
+
+async def test_an_optional_call_does_not_wait_for_other_holds(store: AsyncEventLog) -> None:
+    """A call that would fit once other calls' holds settle waits for them; an optional one
+    (the pairwise judge) is refused at once, so its run goes on with the rubric's verdict."""
+    from promptd.daemon.events import BudgetReserved
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=completion("x", prompt_tokens=4, completion_tokens=10))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        meter = metered(client, store)
+        ticks = meter.worst_case(req("judge"))
+        day, month = periods()
+        await store.append(
+            [
+                BudgetSet(daily_ticks=ticks),
+                BudgetReserved(reservation_id="other-run", ticks=ticks, day=day, month=month),
+            ]
+        )
+        with pytest.raises(BudgetError):
+            await asyncio.wait_for(meter.call(req("judge"), wait=False), 5)
+        waiting = asyncio.ensure_future(meter.call(req("judge")))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # a required call waits for the other run's hold
+        waiting.cancel()
+    assert events(store, ProviderCallCompleted) == []
 
 
 async def test_response_cache_hit_through_the_store(store: AsyncEventLog) -> None:
@@ -128,7 +156,10 @@ async def test_holds_left_by_a_killed_daemon_are_released(store: AsyncEventLog) 
     assert await release_stale_holds(store) == 0
 
 
-async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventLog) -> None:
+async def test_fifty_concurrent_runs_on_a_budget_for_ten_answer_about_ten(
+    store: AsyncEventLog,
+) -> None:
+    """Issue 15's acceptance: about ten of 50 on the LLM, the budget never overshot."""
     import json
     from collections.abc import Sequence
 
@@ -136,14 +167,30 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
     from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
     from promptd.daemon.events import Event, OptimizationCompleted
     from promptd.daemon.providers import LLMEngine
-    from promptd.daemon.values import usd_to_ticks
 
-    from .fakes import answer
+    from .fakes import agent_of, answer
+
+    # The Designer answers as the offline engine would: an edit the guards accept and the
+    # rubric scores decisively higher, so each run makes exactly its planned calls (a tie
+    # would add the optional pairwise judge, which this budget test is not about).
+    better = {
+        "prompt": "Write some stuff about dogs.\n\n## Output format\n"
+        "A title on the first line, then the text in plain prose.",
+        "changes": [{"description": "Added an output format", "findings": ["PD002"]}],
+    }
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.002)
-        body = answer(json.loads(request.read()), cost_ticks=None)
-        body["usage"]["completion_tokens"] = 4096  # every output token used
+        await asyncio.sleep(0.01)
+        sent = json.loads(request.read())
+        body = answer(sent, cost_ticks=None, echo=True)
+        if agent_of(sent) == "Designer":
+            body["choices"][0]["message"]["content"] = json.dumps(better)
+        # a model that uses every token it may (the worst case), and a prompt a bit longer
+        # than promptd's own estimate of it would have to exceed bytes / 3
+        body["usage"] = {
+            "prompt_tokens": len(request.content) // 4,
+            "completion_tokens": sent["max_tokens"],
+        }
         return httpx.Response(200, json=body)
 
     async def emit(evs: Sequence[Event]) -> object:
@@ -153,8 +200,6 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         engine = LLMEngine(cfg, store, client, environ={"XAI_API_KEY": "k"})
         prompt = "write some stuff about dogs"
-        budget = 10 * usd_to_ticks(engine.estimate(prompt).worst_case_usd)
-        await store.append([BudgetSet(daily_ticks=budget)])
 
         async def one(i: int) -> OptimizationCompleted:
             choice = engine.choose(prompt)
@@ -171,24 +216,32 @@ async def test_fifty_concurrent_optimizations_never_overshoot(store: AsyncEventL
             )
             return out.completed
 
+        first = await one(-1)  # what one run really costs
+        assert not first.degraded and first.cost_ticks > 0
+        with store.view() as view:
+            spent_before = view.budget.spent(day=periods()[0])
+        budget = spent_before + 10 * first.cost_ticks
+        await store.append([BudgetSet(daily_ticks=budget)])
         done = await asyncio.gather(*(one(i) for i in range(50)))
         await engine.aclose()
     degraded = [d for d in done if d.degraded]
+    on_llm = len(done) - len(degraded)
     assert len(done) == 50 and all(d.optimized for d in done)
-    # admitted runs hold their worst case up front, so most of the 10 that fit finish...
-    assert 5 <= len(done) - len(degraded) <= 10
-    # ...and the others are refused before they spend anything, and answer offline
-    assert degraded and all("budget" in d.degraded_reason for d in degraded)
+    assert 9 <= on_llm <= 10, on_llm  # about ten: the holds are close to the real cost
+    # the others were refused before they spent anything, said why, and answered offline
+    assert all("budget" in d.degraded_reason and d.cost_ticks == 0 for d in degraded)
     calls = events(store, ProviderCallCompleted)
     assert not {c.opt_id for c in calls} & {d.opt_id for d in degraded}
     with store.view() as view:
         assert view.budget.spent(day=calls[0].day) == sum(c.cost_ticks for c in calls)
-        assert view.budget.spent(day=calls[0].day) <= budget
+        assert view.budget.spent(day=calls[0].day) <= budget  # never overshot
         assert view.budget.reserved(day=calls[0].day) == 0
+    # every run carries what it paid
+    assert sum(d.cost_ticks for d in done) + first.cost_ticks == sum(c.cost_ticks for c in calls)
 
 
 async def test_concurrent_calls_of_one_run_share_its_hold(store: AsyncEventLog) -> None:
-    from promptd.daemon.providers.budget import RunHold
+    from promptd.daemon.providers.budget_rules import RunHold
 
     async def handler(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.01)

@@ -151,6 +151,7 @@ end
 -- Start promptd's language server for the configured filetypes (see the header).
 function M.setup(opts)
   opts = normalize(opts)
+  M.cmd = opts.cmd -- for :checkhealth promptd
   if has_011 and vim.lsp.config and vim.lsp.enable then
     local overrides = {
       cmd = opts.cmd,

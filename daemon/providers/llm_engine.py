@@ -22,26 +22,34 @@ import msgspec
 
 from ..api import EstimateResult
 from ..config import Config
+from ..engine.pipeline import choose_route
 from ..engine.rules import RULES
 from ..errors import ConfigError
 from ..events import LintCompleted
 from ..values import ticks_to_usd
-from .agents import AGENTS, JsonMode, LLMAgents, RunFacts, meta_prompt
-from .budget import RunHold, periods, remaining_fraction
+from .agents import (
+    DEFAULT_CONTEXT_TOKENS,
+    JsonMode,
+    LLMAgents,
+    RunFacts,
+    answer_tokens,
+    meta_prompt,
+)
+from .answers import AnalysisAnswer, DesignAnswer
+from .budget_rules import RunHold, periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
-from .lint import llm_lint
+from .llm_lint import llm_lint
 from .openai_compat import OpenAICompatProvider
 from .ports import EventLogPort, budget_state
-from .prices import Price, PriceTable, cost_ticks, worst_case_ticks
+from .prices import PriceTable, cost_ticks, worst_case_ticks
 from .prices import Usage as TokenUsage
-from .router import Choice, Router, is_complex
+from .router import Choice, Router
+from .schema import schema_text
 from .xai import XAIProvider
 
-# A typical run's token shape, per call, beyond the prompt itself (measured on grok-4.3 with
-# the shipped meta-prompts: the system prompt and schema ~700 tokens, answers ~600 tokens).
+# A typical run: an 800-character prompt on the full route (the analysis and the Designer).
 TYPICAL_PROMPT_CHARS = 800
-TYPICAL_OUTPUT_TOKENS = 600
-SCHEMA_TOKENS = 350
+TYPICAL_OUTPUT_SHARE = 0.5  # a typical answer uses about half of the max_tokens it is given
 HOLD_TTL_S = 600.0  # a run still holding budget after this long has been abandoned
 
 
@@ -61,9 +69,44 @@ class ModelInfo(msgspec.Struct, kw_only=True):
     aliases: list[str] = msgspec.field(default_factory=list)
 
 
+class PlannedCall(msgspec.Struct, frozen=True, kw_only=True):
+    """One LLM call a run is expected to make: its kind and its token bounds."""
+
+    kind: str  # analysis | designer
+    input_tokens: int
+    max_tokens: int
+
+
+def plan_calls(prompt: str, max_tokens: int, context_tokens: int) -> list[PlannedCall]:
+    """The calls a run on ``prompt`` makes when all goes well: the one count of calls.
+
+    The full route: the analysis (Deconstructor + Diagnoser) and the Designer; the fast
+    route: the Designer only. The Evaluator's rubric runs offline; its pairwise judge (two
+    small calls) and a Designer's second try only come when needed, and are not planned.
+    """
+    size = estimate_tokens(prompt)
+    calls = []
+    kinds = ("analysis", "designer") if choose_route(prompt)[0] == "full" else ("designer",)
+    for kind in kinds:
+        struct = AnalysisAnswer if kind == "analysis" else DesignAnswer
+        system = estimate_tokens(meta_prompt(kind)) + estimate_tokens(schema_text(struct))
+        # the Designer also reads the deconstruction (~ the prompt again) and the findings
+        # (about 100 tokens each as JSON; a prompt rarely has more than 20)
+        user = size + 200 if kind == "analysis" else 2 * size + 2000
+        input_tokens = system + user + 3 * MESSAGE_OVERHEAD_TOKENS
+        calls.append(
+            PlannedCall(
+                kind=kind,
+                input_tokens=input_tokens,
+                max_tokens=answer_tokens(kind, prompt, input_tokens, max_tokens, context_tokens),
+            )
+        )
+    return calls
+
+
 def calls_for(prompt: str) -> int:
-    """Agent calls of one run: the fast path skips the Deconstructor for short prompts."""
-    return 4 if is_complex(prompt) else 3
+    """How many LLM calls a run on ``prompt`` makes when all goes well (1 or 2)."""
+    return 2 if choose_route(prompt)[0] == "full" else 1
 
 
 def provider_for(
@@ -154,37 +197,43 @@ class LLMEngine:
         """
         choice = choice or self.choose(prompt, model)
         self._expire_holds()
-        run_hold = RunHold(self.run_worst_case(prompt, choice.model), opt_id) if hold else None
-        agents = LLMAgents(
-            self.meter,
-            model=choice.model,
-            model_reason=choice.reason,
-            mode=self.mode,
-            no_cache=no_cache,
-            max_tokens=self.config.provider.max_output_tokens,
-            rule_codes=_rule_codes(),
-            meta=meta,
-            hold=run_hold,
-        )
-        if run_hold is not None:
+        agents = self._agents(choice.model, choice.reason, no_cache=no_cache, meta=meta)
+        if hold:
+            agents.hold = RunHold(self.run_worst_case(prompt, choice.model), opt_id)
             self._runs.append((self._clock(), agents))
         return agents
 
-    def run_worst_case(self, prompt: str, model: str) -> int:
-        """The most a run should cost: every planned call at full output, generous input."""
-        price = self.prices.get(model)
-        input_tokens, max_out, _ = self._run_tokens(prompt)
-        return worst_case_ticks(price, 2 * input_tokens, max_out)
-
-    def _run_tokens(self, prompt: str) -> tuple[int, int, int]:
-        calls = calls_for(prompt)
-        per_call_in = (
-            _system_tokens()
-            + SCHEMA_TOKENS
-            + 2 * estimate_tokens(prompt)
-            + 2 * MESSAGE_OVERHEAD_TOKENS
+    def _agents(
+        self,
+        model: str,
+        reason: str = "",
+        *,
+        no_cache: bool = False,
+        meta: RunFacts | None = None,
+    ) -> LLMAgents:
+        return LLMAgents(
+            self.meter,
+            model=model,
+            model_reason=reason,
+            mode=self.mode,
+            no_cache=no_cache,
+            max_tokens=self.config.provider.max_output_tokens,
+            context_tokens=self.context_tokens(model),
+            rule_codes=_rule_codes(),
+            rule_names=_rule_names(),
+            meta=meta,
         )
-        return per_call_in * calls, self.config.provider.max_output_tokens * calls, calls
+
+    def context_tokens(self, model: str) -> int:
+        return context_tokens(self.config, self.prices, model)
+
+    def run_worst_case(self, prompt: str, model: str) -> int:
+        """The most a run's planned calls can cost: each at its ``max_tokens``."""
+        price = self.prices.get(model)
+        plan = plan_calls(
+            prompt, self.config.provider.max_output_tokens, self.context_tokens(model)
+        )
+        return sum(worst_case_ticks(price, c.input_tokens, c.max_tokens) for c in plan)
 
     def _expire_holds(self) -> None:
         """Give back holds of runs nobody finished (a pipeline that stopped early)."""
@@ -202,42 +251,14 @@ class LLMEngine:
     def estimate(self, prompt: str, model: str | None = None) -> EstimateResult:
         """What a run on ``prompt`` should cost, and at most, without calling anything."""
         chosen = self.choose(prompt, model).model
-        price = self.prices.get(chosen)
-        input_tokens, max_out, calls = self._run_tokens(prompt)
-        typical = 0
-        worst = 0
-        if price is not None:
-            typical = cost_ticks(
-                price,
-                TokenUsage(
-                    prompt_tokens=input_tokens, completion_tokens=TYPICAL_OUTPUT_TOKENS * calls
-                ),
-            )
-            worst = worst_case_ticks(price, input_tokens, max_out)
-        return EstimateResult(
-            engine="llm",
-            model=chosen,
-            calls=calls,
-            input_tokens=input_tokens,
-            max_output_tokens=max_out,
-            estimated_usd=ticks_to_usd(typical),
-            worst_case_usd=ticks_to_usd(worst),
-        )
+        return estimate_run(prompt, chosen, self.config, self.prices)
 
     async def lint(
         self, text: str, prompt_type: str = "auto", *, no_cache: bool = False
     ) -> tuple[LintCompleted, bool]:
         """The model's findings for ``text`` (lint cache first); ``(result, cached)``."""
         agents = self.agents_for("", text, choice=self.router.choose(text), no_cache=no_cache)
-        return await llm_lint(
-            agents,
-            self.log,
-            text,
-            prompt_type,
-            config=self.config.engine,
-            no_cache=no_cache,
-            now_ns=self._now_ns,
-        )
+        return await llm_lint(agents, text, prompt_type, config=self.config.engine)
 
     def models(self) -> list[ModelInfo]:
         return list_models(
@@ -252,19 +273,61 @@ class LLMEngine:
         await self.provider.aclose()
 
 
-@lru_cache(maxsize=1)
-def _system_tokens() -> int:
-    """The agents' system prompts, in tokens, on average (the same for every run)."""
-    return sum(estimate_tokens(meta_prompt(a)) for a in AGENTS) // len(AGENTS)
+def context_tokens(config: Config, prices: PriceTable, model: str) -> int:
+    """The model's context window: config, else the price table, else a small default."""
+    price = prices.get(model)
+    known = price.context if price is not None else 0
+    return config.provider.context_tokens or known or DEFAULT_CONTEXT_TOKENS
 
 
-def _typical_cost(price: Price) -> int:
-    per_call = _system_tokens() + SCHEMA_TOKENS + 2 * estimate_tokens("x" * TYPICAL_PROMPT_CHARS)
-    calls = 4
-    return cost_ticks(
-        price,
-        TokenUsage(prompt_tokens=per_call * calls, completion_tokens=TYPICAL_OUTPUT_TOKENS * calls),
+def estimate_run(prompt: str, model: str, config: Config, prices: PriceTable) -> EstimateResult:
+    """What a run on ``prompt`` should cost, and at most, from the price table (no key)."""
+    price = prices.get(model)
+    plan = plan_calls(
+        prompt, config.provider.max_output_tokens, context_tokens(config, prices, model)
     )
+    input_tokens = sum(c.input_tokens for c in plan)
+    max_out = sum(c.max_tokens for c in plan)
+    typical = worst = 0
+    if price is not None:
+        typical = cost_ticks(
+            price,
+            TokenUsage(
+                prompt_tokens=input_tokens,
+                completion_tokens=round(max_out * TYPICAL_OUTPUT_SHARE),
+            ),
+        )
+        worst = sum(worst_case_ticks(price, c.input_tokens, c.max_tokens) for c in plan)
+    return EstimateResult(
+        engine="llm",
+        model=model,
+        calls=len(plan),
+        input_tokens=input_tokens,
+        max_output_tokens=max_out,
+        estimated_usd=ticks_to_usd(typical),
+        worst_case_usd=ticks_to_usd(worst),
+    )
+
+
+def estimate_without_provider(
+    config: Config, prompt: str, model: str | None = None
+) -> EstimateResult:
+    """``--estimate`` with no key set: the configured (or xAI's default) model's prices."""
+    kind = config.provider_kind()
+    cls = OpenAICompatProvider if kind == "openai" else XAIProvider
+    default = config.provider.model or cls.default_model
+    prices = PriceTable(config.prices)
+    choice = Router(config, default, prices, cls.name).choose(prompt, explicit=model)
+    return estimate_run(prompt, choice.model, config, prices)
+
+
+TYPICAL_CALLS = calls_for("x " * (TYPICAL_PROMPT_CHARS // 2))
+
+
+def _typical_cost(model: str, config: Config, prices: PriceTable) -> float:
+    """A typical optimization (:data:`TYPICAL_CALLS` calls), as ``--estimate`` counts it."""
+    typical = estimate_run("x " * (TYPICAL_PROMPT_CHARS // 2), model, config, prices)
+    return typical.estimated_usd
 
 
 def list_models(
@@ -290,7 +353,7 @@ def list_models(
                 context=price.context if price else 0,
                 tiers=router.tier_of(name),
                 default=name == default_model,
-                typical_optimization_usd=ticks_to_usd(_typical_cost(price)) if price else 0.0,
+                typical_optimization_usd=_typical_cost(name, config, prices) if price else 0.0,
                 aliases=aliases,
             )
         )
@@ -301,3 +364,8 @@ def list_models(
 def _rule_codes() -> str:
     """The Diagnoser's rule codes with their names, from the offline engine's rules."""
     return "\n".join(f"{rule.code} {rule.name}" for rule in RULES)
+
+
+@lru_cache(maxsize=1)
+def _rule_names() -> dict[str, str]:
+    return {rule.code: rule.name for rule in RULES}

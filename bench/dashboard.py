@@ -1,0 +1,301 @@
+"""Benchmark of the dashboard: how fast the page loads with 10,000 optimizations in the log.
+
+    .venv/bin/python bench/dashboard.py                   # 10,000 optimizations, 7 loads
+    .venv/bin/python bench/dashboard.py --optimizations 2000 --loads 3
+
+Builds a log of ``--optimizations`` optimizations spread over 60 days (each one as the
+engine writes it: request, cache miss, four agent steps, two provider calls with costs, the
+completion with findings and scores; a tenth answered from cache), starts a real daemon on
+it (``promptd start``), then prints:
+
+* the server's side: the wall time of every request the page makes (the page, its script,
+  style and uPlot, then the five JSON answers in parallel, as the browser does), median of
+  ``--loads`` loads;
+* the page in a browser (Debian's Chromium through Playwright, when both are there): from
+  navigation start to every section drawn (``performance.now()`` when the page marks itself
+  ready), median of ``--loads`` fresh loads (new context: no cache, no cookie; the token
+  redirect included);
+* live updates: how long after a committed event its Server-Sent Event reaches a listener.
+
+The target (issue 17): the page loads in under 300 ms with 10,000 optimizations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from promptd.daemon.client import DaemonClient
+from promptd.daemon.events import (
+    AgentStepCompleted,
+    CacheHit,
+    CacheMiss,
+    Event,
+    OptimizationCompleted,
+    OptimizationRequested,
+    ProviderCallCompleted,
+)
+from promptd.daemon.paths import resolve
+from promptd.daemon.projections import open_log
+from promptd.daemon.values import Change, Finding, Scores
+
+NS_DAY = 86_400 * 10**9
+CHROMIUM = "/usr/bin/chromium"
+PROMPT = (
+    "please kindly write some stuff about {topic} for {audience}, make it good and "
+    "DONT make it boring!!! number "
+)
+
+
+def _scores(total: int) -> Scores:
+    return Scores(
+        clarity=total, specificity=total, structure=total, completeness=total, total=total
+    )
+
+
+def optimization(i: int, rng: random.Random) -> list[Event]:
+    opt_id = f"{i:016x}"
+    prompt = PROMPT + str(i)
+    source = rng.choice(["cli", "lsp", "lsp", "inbox"])
+    engine = rng.choice(["offline", "llm", "llm"])
+    model = "grok-4" if engine == "llm" else ""
+    ptype = rng.choice(["general", "creative", "technical", "analytical", "code"])
+    findings = [
+        Finding(code=f"PD{rng.randint(1, 20):03d}", severity="warning", message="a finding")
+        for _ in range(rng.randint(1, 5))
+    ]
+    cached = i % 10 == 9
+    events: list[Event] = [
+        OptimizationRequested(
+            opt_id=opt_id, prompt=prompt, prompt_hash=f"{i:064x}", engine=engine, source=source
+        )
+    ]
+    if cached:
+        events.append(CacheHit(cache="optimization", key=f"k{i}", opt_id=opt_id, saved_ticks=10**7))
+    else:
+        events.append(CacheMiss(cache="optimization", key=f"k{i}", opt_id=opt_id))
+        for agent in ("deconstructor", "diagnoser", "designer", "evaluator"):
+            events.append(
+                AgentStepCompleted(opt_id=opt_id, agent=agent, duration_us=900, summary="ok")
+            )
+        if engine == "llm":
+            for n in range(2):
+                events.append(
+                    ProviderCallCompleted(
+                        call_id=f"{opt_id}-{n}",
+                        provider="xai",
+                        model=model,
+                        opt_id=opt_id,
+                        prompt_tokens=900,
+                        completion_tokens=300,
+                        latency_ms=rng.randint(400, 4000),
+                        ok=rng.random() > 0.02,
+                        cost_ticks=rng.randint(10**6, 10**7),
+                    )
+                )
+    before = rng.randint(20, 60)
+    events.append(
+        OptimizationCompleted(
+            opt_id=opt_id,
+            prompt_hash=f"{i:064x}",
+            original=prompt,
+            optimized="Write an engaging piece.\n\n## Guidelines\n- Be concrete.\n" + str(i),
+            prompt_type=ptype,
+            engine=engine,
+            model=model,
+            score_before=_scores(before),
+            score_after=_scores(before + rng.randint(5, 35)),
+            findings=findings,
+            changes=[Change(description="Removed filler", findings=[findings[0].code])],
+            cached=cached,
+            source=source,
+        )
+    )
+    return events
+
+
+def build_log(home: Path, count: int) -> int:
+    paths = resolve(home)
+    paths.events.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(17)
+    now = time.time_ns()
+    log = open_log(paths.events, map_size=1 << 30)
+    try:
+        batch: list[Event] = []
+        for i in range(count):
+            batch += optimization(i, rng)
+            if len(batch) >= 2000 or i == count - 1:
+                ts = now - (60 * NS_DAY * (count - i)) // count
+                log.append(batch, ts_ns=ts)
+                batch = []
+        return log.last_seq()
+    finally:
+        log.close()
+
+
+def promptd(home: Path, *args: str) -> str:
+    exe = str(Path(sys.executable).with_name("promptd"))
+    done = subprocess.run(
+        [exe, "--home", str(home), *args], capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"promptd {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+async def server_side(url: str, loads: int) -> list[float]:
+    base, token = url.split("/?token=")
+    times = []
+    statics = ["/static/app.js", "/static/app.css", "/static/vendor/uPlot.iife.min.js"]
+    statics.append("/static/vendor/uPlot.min.css")
+    apis = ["/api/overview", "/api/history", "/api/batches", "/api/audit?limit=100"]
+    apis.append("/api/backups")
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        await c.get(f"/?token={token}")  # takes the cookie
+        for _ in range(loads):
+            start = time.perf_counter()
+            page = await c.get("/")
+            page.raise_for_status()
+            await asyncio.gather(*(c.get(p) for p in statics))
+            answers = await asyncio.gather(*(c.get(p) for p in apis))
+            for a in answers:
+                a.raise_for_status()
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def browser_side(url: str, loads: int) -> tuple[list[float], list[float], list[float]] | str:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "skipped: playwright is not installed (pip install -e '.[test]')"
+    if not shutil.which(CHROMIUM):
+        return f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)"
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--disable-component-update", "--disable-sync", "--no-first-run"]
+    times: list[float] = []
+    overview: list[float] = []
+    cpu: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            for n in range(loads + 1):
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                before = _metric(cdp, "ThreadTime")
+                page.goto(url)
+                page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+                thread_ms = (_metric(cdp, "ThreadTime") - before) * 1000
+                ready = float(page.get_attribute("body", "data-ready-ms") or "nan")
+                first = float(page.get_attribute("body", "data-overview-ms") or "nan")
+                if n:  # the first load warms Chromium itself up
+                    times.append(ready)
+                    overview.append(first)
+                    cpu.append(thread_ms)
+                context.close()
+        finally:
+            browser.close()
+    return times, overview, cpu
+
+
+def _metric(cdp: Any, name: str) -> float:
+    for m in cdp.send("Performance.getMetrics")["metrics"]:
+        if m["name"] == name:
+            return float(m["value"])
+    return float("nan")
+
+
+async def live_latency(home: Path, url: str, samples: int) -> list[float]:
+    base, token = url.split("/?token=")
+    paths = resolve(home)
+    out = []
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=30) as c,
+        await DaemonClient.connect(paths) as client,
+    ):
+        await c.get(f"/?token={token}")
+        async with c.stream("GET", "/api/live") as stream:
+            lines = stream.aiter_lines()
+            while await anext(lines) != "event: hello":
+                pass
+            for i in range(samples):
+                start = time.perf_counter()
+                await client.call("budget.set", {"daily_usd": 100 + i})
+                while True:
+                    line = await anext(lines)
+                    if line.startswith("data: {") and json.loads(line[6:])["kind"] == "budget.set":
+                        break
+                out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def _fmt(times: list[float]) -> str:
+    return (
+        f"median {statistics.median(times):.0f} ms, min {min(times):.0f} ms, "
+        f"max {max(times):.0f} ms over {len(times)} loads"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--optimizations", type=int, default=10_000)
+    parser.add_argument("--loads", type=int, default=7)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="promptd-bench-dash-"))
+    try:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} cores, load average {load} (other work slows these)")
+        started = time.perf_counter()
+        events = build_log(home, args.optimizations)
+        print(
+            f"log: {args.optimizations:,} optimizations, {events:,} events "
+            f"(built in {time.perf_counter() - started:.1f} s)"
+        )
+        promptd(home, "start")
+        url = json.loads(promptd(home, "dashboard", "--json"))["url"]
+        server = asyncio.run(server_side(url, args.loads))
+        print(f"server: every request of one page load: {_fmt(server)}")
+        browser = browser_side(url, args.loads)
+        if isinstance(browser, str):
+            print(f"browser: {browser}")
+        else:
+            print(f"browser: navigation to the overview drawn: {_fmt(browser[1])}")
+            print(
+                f"browser: navigation to every section drawn: {_fmt(browser[0])} (target < 300 ms)"
+            )
+            print(
+                "browser: CPU time of the page's main thread per load (what it costs whatever "
+                f"else runs): median {statistics.median(browser[2]):.0f} ms"
+            )
+        live = asyncio.run(live_latency(home, url, 20))
+        print(
+            "live: an event reaches the page's stream "
+            f"{statistics.median(live):.1f} ms (median, max {max(live):.1f} ms) after it is "
+            "appended (target < 1 s)"
+        )
+    finally:
+        subprocess.run(
+            [str(Path(sys.executable).with_name("promptd")), "--home", str(home), "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

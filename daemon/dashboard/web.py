@@ -1,0 +1,204 @@
+"""The dashboard's HTTP routes (aiohttp), each a few lines over :mod:`.data`.
+
+``GET /`` the page (its CSRF token in a ``<meta>``), ``/static/...`` its script, style and
+the vendored uPlot; JSON under ``/api/``: ``overview``, ``history``, ``optimizations/ID``,
+``batches``, ``audit``, ``backups``; ``POST /api/backups`` (back up now) and
+``POST /api/backups/ID/verify``; ``GET /api/live`` the Server-Sent Events stream of new
+events. Every route is behind :class:`~.security.Guard`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from .. import api
+from ..errors import BackupError, PromptdError, RPCError
+from . import data
+from .security import HEADERS
+
+if TYPE_CHECKING:
+    from .dashboard_service import DashboardService
+
+T = TypeVar("T")
+STATIC = Path(str(resources.files("promptd.daemon").joinpath("data/dashboard")))
+_KEEPALIVE_S = 15.0
+
+SERVICE: web.AppKey[DashboardService] = web.AppKey("service")
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=msgspec.json.encode(value), status=status, content_type="application/json"
+    )
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json({"error": message}, status)
+
+
+def _service(request: web.Request) -> DashboardService:
+    return request.app[SERVICE]
+
+
+async def _read(build: Callable[[], T]) -> T:
+    """Run a read of the store off the event loop (LMDB readers work on any thread)."""
+    return await asyncio.to_thread(build)
+
+
+async def index(request: web.Request) -> web.Response:
+    svc = _service(request)
+    return web.Response(body=svc.page, content_type="text/html", charset="utf-8")
+
+
+async def overview(request: web.Request) -> web.Response:
+    svc = _service(request)
+    return _json(await _read(svc.overview))
+
+
+async def history(request: web.Request) -> web.Response:
+    try:
+        query = msgspec.convert(dict(request.query), data.HistoryQuery, strict=False)
+        for day in (query.since, query.until):
+            if day:
+                dt.date.fromisoformat(day)
+    except (msgspec.ValidationError, ValueError) as exc:
+        return _error(400, f"bad filter: {exc}; dates are YYYY-MM-DD, limit a number")
+    svc = _service(request)
+
+    def build() -> Any:
+        with svc.store().view() as view:
+            return data.history(view, query)
+
+    return _json(await _read(build))
+
+
+async def optimization(request: web.Request) -> web.Response:
+    svc = _service(request)
+    opt_id = request.match_info["opt_id"]
+
+    def build() -> Any:
+        with svc.store().view() as view:
+            return data.detail(view, opt_id)
+
+    try:
+        return _json(await _read(build))
+    except RPCError as exc:
+        return _error(404 if exc.code == api.NOT_FOUND else 400, str(exc))
+
+
+async def batches(request: web.Request) -> web.Response:
+    svc = _service(request)
+
+    def build() -> Any:
+        with svc.store().view() as view:
+            return data.batches(view, svc.paths.inbox)
+
+    return _json(await _read(build))
+
+
+async def audit(request: web.Request) -> web.Response:
+    svc = _service(request)
+    try:
+        before = int(request.query.get("before", "0") or 0)
+        limit = int(request.query.get("limit", "100") or 100)
+    except ValueError:
+        return _error(400, "before and limit are whole numbers")
+    kind = request.query.get("kind", "")
+    store = svc.store()
+
+    def build() -> Any:
+        return data.audit(store.read, store.last_seq(), kind=kind, before=before, limit=limit)
+
+    return _json(await _read(build))
+
+
+async def backups(request: web.Request) -> web.Response:
+    svc = _service(request)
+    try:
+        return _json(await asyncio.to_thread(data.backups, svc.paths.backups))
+    except BackupError as exc:
+        return _error(500, str(exc))
+
+
+async def backup_now(request: web.Request) -> web.Response:
+    svc = _service(request)
+    try:
+        info = await svc.backup_now()
+    except PromptdError as exc:
+        return _error(409, str(exc))
+    return _json(info, 201)
+
+
+async def backup_verify(request: web.Request) -> web.Response:
+    svc = _service(request)
+    try:
+        result = await svc.verify_backup(request.match_info["backup_id"])
+    except BackupError as exc:
+        return _error(404, str(exc))
+    return _json(result)
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: ``record`` for each new event of the log, as it is committed."""
+    svc = _service(request)
+    response = web.StreamResponse(
+        headers={**HEADERS, "Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    queue = svc.hub.join()
+    try:
+        await response.write(f"retry: 1000\nevent: hello\ndata: {svc.last_seq()}\n\n".encode())
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            if item is None:  # the daemon is stopping
+                break
+            await response.write(item)
+    except (ConnectionResetError, RuntimeError):
+        pass  # the page went away
+    finally:
+        svc.hub.leave(queue)
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        await response.write_eof()
+    return response
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Our errors (the log is not open yet, a restore runs...) as JSON saying what is wrong."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except PromptdError as exc:
+        return _error(503, str(exc))
+    return response
+
+
+def make_app(service: DashboardService) -> web.Application:
+    app = web.Application(
+        middlewares=[service.guard.middleware, _errors], client_max_size=64 * 1024
+    )
+    app[SERVICE] = service
+    app.router.add_get("/", index)
+    app.router.add_get("/api/overview", overview)
+    app.router.add_get("/api/history", history)
+    app.router.add_get("/api/optimizations/{opt_id}", optimization)
+    app.router.add_get("/api/batches", batches)
+    app.router.add_get("/api/audit", audit)
+    app.router.add_get("/api/backups", backups)
+    app.router.add_post("/api/backups", backup_now)
+    app.router.add_post("/api/backups/{backup_id}/verify", backup_verify)
+    app.router.add_get("/api/live", live)
+    app.router.add_static("/static/", STATIC, follow_symlinks=False, append_version=False)
+    return app

@@ -1,0 +1,468 @@
+// promptd dashboard: one page, five sections, fed by the daemon's JSON API and its live
+// stream (Server-Sent Events). No framework and no build step; every text from the log is
+// put in the page with textContent, never as HTML. What each chart draws is kept on its
+// element as data-chart (JSON), so tests can compare it with `promptd costs --json`.
+"use strict";
+
+(function () {
+  const csrf = document.querySelector('meta[name="promptd-csrf"]').content;
+  const $ = (sel) => document.querySelector(sel);
+  const charts = {};
+  const state = { historyLimit: 50, history: null, audit: { next: 0, kind: "" }, openId: null, lastSeq: 0 };
+
+  // --- helpers -----------------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) node.append(c instanceof Node ? c : String(c));
+    return node;
+  }
+
+  function usd(v) {
+    if (v === null || v === undefined) return "–";
+    if (v === 0) return "$0.00";
+    if (Math.abs(v) < 0.01) return "$" + v.toFixed(4);
+    return "$" + v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function size(n) {
+    const units = ["B", "KB", "MB", "GB"];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : n) + " " + units[i];
+  }
+
+  async function answer(r) {
+    if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || r.statusText);
+    return r.json();
+  }
+
+  async function getJSON(url) {
+    return answer(await fetch(url, { credentials: "same-origin", cache: "no-store" }));
+  }
+
+  // The first answer of a section: the request boot.js made while the page loaded.
+  const boot = window.promptdBoot || {};
+  function first(name, url) {
+    const early = boot[name];
+    delete boot[name];
+    return early ? early.then(answer) : getJSON(url);
+  }
+
+  async function post(url) {
+    const r = await fetch(url, {
+      method: "POST", credentials: "same-origin", headers: { "X-Promptd-CSRF": csrf },
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(body.error || r.statusText);
+    return body;
+  }
+
+  // The theme's colours, read once (a style read forces a layout: never inside rendering).
+  let theme = null;
+  function css(name) {
+    if (!theme) {
+      const style = getComputedStyle(document.documentElement);
+      theme = {};
+      for (const n of ["--muted", "--line", "--warn", "--bad", "--c1", "--c2", "--c3", "--c4", "--c5", "--c6"]) {
+        theme[n] = style.getPropertyValue(n).trim();
+      }
+    }
+    return theme[name] || "#2f6f9f";
+  }
+  const color = (i) => css("--c" + ((i % 6) + 1));
+
+  // --- charts ------------------------------------------------------------------------------
+
+  const dayTs = (d) => Date.parse(d + "T00:00:00Z") / 1000;
+
+  // series: [{label, values, dash?, color?, points?}]; width: read before the DOM changes
+  function chart(id, days, series, opts, width) {
+    const node = document.getElementById(id);
+    node.dataset.chart = JSON.stringify({ days, series: Object.fromEntries(series.map((s) => [s.label, s.values])) });
+    if (!series.length || !days.length) {
+      if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+      node.replaceChildren(el("p", { class: "empty", text: "Nothing yet." }));
+      return;
+    }
+    const data = [days.map(dayTs), ...series.map((s) => s.values)];
+    const axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
+    const y = Object.assign({}, axis, opts && opts.yValues ? { values: opts.yValues } : {});
+    const config = {
+      width: Math.max(width || node.clientWidth, 300), height: 200,
+      scales: { x: { time: true }, y: opts && opts.yRange ? { range: opts.yRange } : {} },
+      axes: [axis, y],
+      cursor: { drag: { x: false, y: false } },
+      series: [{}, ...series.map((s, i) => ({
+        label: s.label, stroke: s.color || color(i), width: 2, dash: s.dash,
+        points: { show: s.points !== false && days.length <= 45 }, spanGaps: false,
+        value: opts && opts.legend ? (u, v) => (v === null || v === undefined ? "–" : opts.legend(v)) : undefined,
+      }))],
+    };
+    const key = JSON.stringify(series.map((s) => s.label));
+    if (charts[id] && charts[id]._key === key) {
+      charts[id].setData(data);
+      return;
+    }
+    if (charts[id]) charts[id].destroy();
+    node.replaceChildren();
+    charts[id] = new uPlot(config, data, node);
+    charts[id]._key = key;
+  }
+
+  new ResizeObserver(() => {
+    for (const [id, c] of Object.entries(charts)) {
+      const w = document.getElementById(id).clientWidth;
+      if (w && Math.abs(w - c.width) > 4) c.setSize({ width: w, height: 200 });
+    }
+  }).observe(document.body);
+
+  // --- overview ----------------------------------------------------------------------------
+
+  function card(label, value, sub, cls) {
+    return el("div", { class: "card" }, el("div", { class: "label", text: label }),
+      el("div", { class: "value " + (cls || ""), text: value }), el("div", { class: "sub", text: sub || "" }));
+  }
+
+  function against(spent, budget) {
+    if (budget === null || budget === undefined) return ["no budget set", ""];
+    const pct = budget > 0 ? (100 * spent) / budget : 100;
+    return [`of ${usd(budget)} (${pct.toFixed(0)}%)`, pct >= 100 ? "over" : pct >= 80 ? "near" : ""];
+  }
+
+  function renderOverview(o) {
+    state.lastSeq = Math.max(state.lastSeq, o.last_seq);
+    css("--c1");  // read the theme and the charts' widths before changing anything
+    const widths = Object.fromEntries(["chart-spend", "chart-sources", "chart-engines", "chart-cache"]
+      .map((id) => [id, document.getElementById(id).clientWidth]));
+    const s = o.spend;
+    const [daySub, dayCls] = against(s.today_usd, s.daily_budget_usd);
+    const [monthSub, monthCls] = against(s.month_usd, s.monthly_budget_usd);
+    const tiers = o.cache.tiers.optimization;
+    $("#cards").replaceChildren(
+      card("Spent today", usd(s.today_usd), daySub, dayCls),
+      card("Spent this month", usd(s.month_usd), monthSub, monthCls),
+      card("Forecast, next 30 days", usd(s.forecast_30d_usd), "at the recent daily rate"),
+      card("Saved by the cache", usd(o.cache.saved_usd),
+        tiers && tiers.rate !== null ? `optimization hit rate ${(100 * tiers.rate).toFixed(0)}%` : "no lookups yet"),
+      card("Optimizations", o.optimizations.total.toLocaleString(), "completed, all time"),
+      card("Provider", o.provider.name, (o.provider.model ? o.provider.model + " · " : "") + "breaker " + o.provider.circuit,
+        o.provider.circuit === "open" ? "over" : o.provider.circuit === "half_open" ? "near" : ""),
+    );
+    const spendSeries = [
+      { label: "spend", values: s.spend_usd },
+      { label: "forecast", values: s.forecast_usd, dash: [6, 4], points: false },
+    ];
+    if (s.alert_usd !== null) spendSeries.push({ label: `alert (${s.alert_pct}% of daily budget)`, values: s.days.map(() => s.alert_usd), dash: [2, 3], color: css("--warn"), points: false });
+    if (s.daily_budget_usd !== null) spendSeries.push({ label: "daily budget", values: s.days.map(() => s.daily_budget_usd), color: css("--bad"), points: false });
+    chart("chart-spend", s.days, spendSeries, { legend: usd }, widths["chart-spend"]);
+    const opt = o.optimizations;
+    chart("chart-sources", opt.days, Object.entries(opt.by_source).map(([label, values]) => ({ label, values })), {}, widths["chart-sources"]);
+    chart("chart-engines", opt.days, Object.entries(opt.by_engine).map(([label, values]) => ({ label, values })), {}, widths["chart-engines"]);
+    chart("chart-cache", o.cache.days, Object.entries(o.cache.hit_rate).map(([label, values]) => ({ label, values })),
+      { yRange: [0, 1], yValues: (u, ticks) => ticks.map((t) => Math.round(t * 100) + "%"), legend: (v) => Math.round(v * 100) + "%" },
+      widths["chart-cache"]);
+    renderScores(o.scores.by_type);
+    renderFindings(o.findings);
+    renderProvider(o.provider);
+  }
+
+  function bar(pct, cls) {
+    const b = el("div", { class: "bar " + (cls || "") });
+    b.style.width = Math.max(0, Math.min(100, pct)) + "%";
+    return b;
+  }
+
+  function renderScores(rows) {
+    const t = $("#scores");
+    t.dataset.chart = JSON.stringify(rows);
+    if (!rows.length) return t.replaceChildren(el("tr", {}, el("td", { class: "empty", text: "No scored optimizations yet." })));
+    t.replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", { text: r.key }),
+      el("td", { class: "num", text: `${r.before.toFixed(0)} → ${r.after.toFixed(0)}` }),
+      el("td", { class: "barcell" }, bar(r.before), bar(r.after, "after")),
+      el("td", { class: "num muted", text: `${r.count}×` }))));
+  }
+
+  function renderFindings(rows) {
+    const t = $("#findings");
+    t.dataset.chart = JSON.stringify(rows);
+    if (!rows.length) return t.replaceChildren(el("tr", {}, el("td", { class: "empty", text: "No findings yet." })));
+    const top = rows[0].count;
+    t.replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", { class: "code", text: r.code }),
+      el("td", {}, bar((100 * r.count) / top, "plain")),
+      el("td", { class: "num", text: r.count.toLocaleString() }))));
+  }
+
+  function renderProvider(p) {
+    const node = $("#provider");
+    node.dataset.chart = JSON.stringify(p.models);
+    const head = el("p", {}, "Breaker ", el("strong", { class: p.circuit === "closed" ? "ok" : "bad", text: p.circuit }),
+      ` · ${p.name}${p.model ? " · " + p.model : ""}`);
+    if (!p.models.length) return node.replaceChildren(head, el("p", { class: "empty", text: "No provider calls yet (the offline engine makes none)." }));
+    const table = el("table", {}, el("thead", {}, el("tr", {}, ...["Model", "Calls", "Errors", "p50", "p95"].map((h, i) => el("th", { class: i ? "num" : "", text: h })))),
+      el("tbody", {}, ...p.models.map((m) => el("tr", {},
+        el("td", { text: m.model }), el("td", { class: "num", text: m.calls.toLocaleString() }),
+        el("td", { class: "num " + (m.error_rate > 0.05 ? "bad" : ""), text: `${(100 * m.error_rate).toFixed(1)}%` }),
+        el("td", { class: "num", text: m.p50_ms + " ms" }), el("td", { class: "num", text: m.p95_ms + " ms" })))));
+    node.replaceChildren(head, table);
+  }
+
+  // --- history -----------------------------------------------------------------------------
+
+  function historyQuery() {
+    const form = new FormData($("#history-filters"));
+    const q = new URLSearchParams();
+    for (const [k, v] of form.entries()) if (v) q.set(k, v);
+    if (state.historyLimit > 50) q.set("limit", String(state.historyLimit));
+    if (q.has("since") || q.has("until")) q.set("tz", String(-new Date().getTimezoneOffset()));
+    return q.toString();
+  }
+
+  async function loadHistory() {
+    const query = historyQuery();
+    const h = await (query ? getJSON("/api/history?" + query) : first("history", "/api/history?"));
+    const body = $("#history-table tbody");
+    body.replaceChildren(...h.items.map((r) => {
+      const score = r.score_before >= 0 ? `${r.score_before} → ${r.score_after}` : r.status;
+      const tr = el("tr", { "data-id": r.id, class: r.id === state.openId ? "open" : "" },
+        el("td", { text: when(r.at) }),
+        el("td", { class: "preview", text: r.preview, title: r.preview }),
+        el("td", { text: r.prompt_type }), el("td", { text: r.engine + (r.degraded ? " (degraded)" : "") }),
+        el("td", { text: r.source }), el("td", { class: "num", text: score }),
+        el("td", { class: "num", text: r.cached ? "cached" : usd(r.cost_usd) }));
+      tr.addEventListener("click", () => openDetail(r.id));
+      return tr;
+    }));
+    if (!h.items.length) body.replaceChildren(el("tr", {}, el("td", { colSpan: 7, class: "empty", text: "No optimizations match." })));
+    $("#history-more").hidden = !h.more;
+  }
+
+  async function openDetail(id) {
+    state.openId = id;
+    for (const tr of document.querySelectorAll("#history-table tbody tr")) tr.classList.toggle("open", tr.dataset.id === id);
+    const d = await getJSON("/api/optimizations/" + encodeURIComponent(id));
+    const box = $("#detail");
+    box.dataset.id = id;
+    const parts = [el("h3", { text: `Optimization ${id}` }),
+      el("p", { class: "muted", text: `${when(d.row.at)} · ${d.row.prompt_type} · ${d.row.engine}${d.row.model ? " · " + d.row.model : ""} · from ${d.row.source}` })];
+    if (d.error) {
+      parts.push(el("p", { class: "bad", text: "Failed: " + d.error }), el("pre", { text: d.original }));
+    } else {
+      parts.push(el("h4", { text: `Before → after (score ${d.row.score_before} → ${d.row.score_after})` }),
+        el("div", { class: "diff", id: "diff" }, ...d.diff.map((l) => el("div", { class: l.op, text: l.text || " " }))));
+      if (d.unchanged_reason) parts.push(el("p", { class: "muted", text: d.unchanged_reason }));
+      if (d.degraded_reason) parts.push(el("p", { class: "bad", text: "Degraded: " + d.degraded_reason }));
+      parts.push(el("h4", { text: "Changes and their reasons" }),
+        d.changes.length ? el("ul", { class: "changes" }, ...d.changes.map((c) => el("li", {}, c.description,
+          ...c.reasons.map((r) => el("span", {}, " ", el("span", { class: "code", text: r.code }), el("span", { class: "reason", text: r.message ? " " + r.message : "" })))))) :
+          el("p", { class: "empty", text: "No changes." }));
+      if (d.findings.length) parts.push(el("h4", { text: "Findings" }), el("ul", {}, ...d.findings.map((f) =>
+        el("li", {}, el("span", { class: "code", text: f.code }), ` ${f.severity}: ${f.message}${f.needs_input ? " (needs your input)" : ""}`))));
+      parts.push(el("h4", { text: "Agent steps" }), d.steps.length ? table(["Agent", "Attempt", "Model", "ms", "Summary"],
+        d.steps.map((s) => [s.agent, s.attempt, s.model || "offline", s.duration_ms.toFixed(1), s.summary])) :
+        el("p", { class: "empty", text: d.row.cached ? "None: answered from the cache." : "No agent steps recorded." }));
+      parts.push(el("h4", { text: "Provider calls" }), d.calls.length ? table(["Agent", "Model", "Prompt tok", "Cached", "Output", "Reasoning", "ms", "Cost", "OK"],
+        d.calls.map((c) => [c.agent, c.model, c.prompt_tokens, c.cached_tokens, c.completion_tokens, c.reasoning_tokens, c.latency_ms, usd(c.cost_usd), c.ok ? "yes" : "no"])) :
+        el("p", { class: "empty", text: "No provider calls (offline engine or cache)." }));
+    }
+    parts.push(el("p", {}, el("button", { type: "button", text: "Close", onclick: () => { box.hidden = true; state.openId = null; } })));
+    box.replaceChildren(...parts);
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  function table(headers, rows) {
+    return el("table", {}, el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { text: h })))),
+      el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((v) => el("td", { text: String(v) }))))));
+  }
+
+  // --- batches -----------------------------------------------------------------------------
+
+  async function loadBatches() {
+    const b = await first("batches", "/api/batches");
+    $("#batches-running").replaceChildren(...(b.running.length ? b.running.map((r) =>
+      el("div", { class: "batch", "data-batch": r.id, "data-done": r.done, "data-total": r.total },
+        el("strong", { text: r.file_name || r.id }), " ",
+        el("progress", { max: Math.max(r.total, 1), value: r.done }),
+        ` ${r.done} / ${r.total} · ${usd(r.cost_usd)} · started ${when(r.started_at)}`)) :
+      [el("p", { class: "empty", text: "No batch is running." })]));
+    $("#batches-finished tbody").replaceChildren(...(b.finished.length ? b.finished.map((r) => el("tr", { "data-batch": r.id },
+      el("td", { text: r.file_name || r.id }), el("td", { class: r.status === "completed" ? "ok" : "bad", text: r.status + (r.reason ? `: ${r.reason}` : "") }),
+      el("td", { class: "num", text: r.total }), el("td", { class: "num", text: r.ok }), el("td", { class: "num", text: r.failed }),
+      el("td", { class: "num", text: usd(r.cost_usd) }), el("td", { text: when(r.finished_at) }),
+      el("td", { class: "muted", text: r.report_path || r.output_path || "" }))) :
+      [el("tr", {}, el("td", { colSpan: 8, class: "empty", text: "No finished batches." }))]));
+    $("#batches-failed").replaceChildren(...(b.failed_files.length ? b.failed_files.map((f) =>
+      el("div", { class: "batch" }, el("strong", { class: "bad", text: f.name }), el("pre", { text: f.error || "(no error file)" }))) :
+      [el("p", { class: "empty", text: "No failed inbox files." })]));
+  }
+
+  // --- audit -------------------------------------------------------------------------------
+
+  function auditRow(e) {
+    const summary = Object.entries(e.fields).filter(([, v]) => typeof v !== "object").slice(0, 4)
+      .map(([k, v]) => `${k}=${String(v).slice(0, 40)}`).join("  ");
+    return el("tr", { "data-seq": e.seq },
+      el("td", { class: "num", text: e.seq }), el("td", { text: when(e.at) }), el("td", { class: "code", text: e.kind }),
+      el("td", {}, details(summary || "(no fields)", () => JSON.stringify(e.fields, null, 2))));
+  }
+
+  // A <details> whose body is made when it is first opened (the audit shows many).
+  function details(summary, body) {
+    const d = el("details", {}, el("summary", { text: summary }));
+    d.addEventListener("toggle", () => {
+      if (d.open && d.children.length === 1) d.append(el("pre", { text: body() }));
+    });
+    return d;
+  }
+
+  async function loadAudit(more) {
+    const kind = $("#audit-filters select").value;
+    const q = new URLSearchParams({ limit: "50" });
+    if (kind) q.set("kind", kind);
+    if (more && state.audit.next) q.set("before", state.audit.next);
+    const a = await (!kind && !more ? first("audit", "/api/audit?" + q) : getJSON("/api/audit?" + q));
+    const body = $("#audit-table tbody");
+    const rows = a.items.map(auditRow);
+    if (more) body.append(...rows); else body.replaceChildren(...rows);
+    state.audit.next = a.next;
+    $("#audit-more").hidden = !a.next;
+    const select = $("#audit-filters select");
+    if (a.kinds && select.options.length === 1) select.append(...a.kinds.map((k) => el("option", { text: k, value: k })));
+  }
+
+  // --- backups -----------------------------------------------------------------------------
+
+  async function loadBackups() {
+    const b = await first("backups", "/api/backups");
+    $("#backups-table tbody").replaceChildren(...(b.items.length ? b.items.map((r) => {
+      const verify = el("button", { type: "button", text: "Verify" });
+      verify.addEventListener("click", () => act(verify, "/api/backups/" + encodeURIComponent(r.id) + "/verify",
+        (res) => (res.ok ? `Backup ${r.id} verified: ${res.events.toLocaleString()} events.` : `Backup ${r.id} failed verification: ${res.reason}`)));
+      return el("tr", { "data-backup": r.id },
+        el("td", { class: "code", text: r.id }), el("td", { text: when(r.at) }), el("td", { class: "num", text: size(r.size_bytes) }),
+        el("td", { class: "num", text: r.events.toLocaleString() }),
+        el("td", { class: r.verified ? "ok" : r.verify_error ? "bad" : "muted", text: r.verified ? "yes" + (r.verified_at ? ", " + when(r.verified_at) : "") : r.verify_error || "not yet" }),
+        el("td", {}, verify));
+    }) : [el("tr", {}, el("td", { colSpan: 6, class: "empty", text: "No backups yet." }))]));
+  }
+
+  async function act(button, url, say) {
+    const msg = $("#backup-message");
+    button.disabled = true;
+    msg.textContent = "Working…";
+    try {
+      msg.textContent = say(await post(url));
+      msg.className = "ok";
+    } catch (err) {
+      msg.textContent = String(err.message || err);
+      msg.className = "bad";
+    } finally {
+      button.disabled = false;
+      loadBackups().catch(showError);
+    }
+  }
+
+  // --- live updates ------------------------------------------------------------------------
+
+  const loaders = {
+    overview: () => first("overview", "/api/overview").then((o) => {
+      renderOverview(o);
+      if (!document.body.dataset.overviewMs) document.body.dataset.overviewMs = performance.now().toFixed(1);
+    }),
+    history: loadHistory,
+    batches: loadBatches,
+    audit: () => ($("#audit-table tbody").children.length > 50 ? Promise.resolve() : loadAudit(false)),
+    backups: loadBackups,
+  };
+  const dirty = new Set();
+  let timer = null;
+
+  function touched(kind) {
+    const out = ["audit"];
+    if (/^(optimization|provider|cache|budget|circuit|agent)\./.test(kind)) out.push("overview");
+    if (/^optimization\./.test(kind)) out.push("history");
+    if (/^batch\./.test(kind)) out.push("batches", "overview");
+    if (/^backup\./.test(kind)) out.push("backups");
+    return out;
+  }
+
+  function refresh(names) {
+    for (const n of names) dirty.add(n);
+    if (timer) return;
+    timer = setTimeout(async () => {
+      timer = null;
+      const now = [...dirty];
+      dirty.clear();
+      await Promise.all(now.map((n) => loaders[n]().catch(showError)));
+      document.body.dataset.seq = String(state.lastSeq);
+    }, 80);
+  }
+
+  function connect() {
+    const live = $("#live");
+    const source = new EventSource("/api/live");
+    let connected = false;
+    source.addEventListener("hello", () => {
+      live.textContent = "live";
+      live.className = "live on";
+      if (connected) refresh(Object.keys(loaders));  // back after a gap: events may be missed
+      connected = true;
+    });
+    source.addEventListener("record", (m) => {
+      const note = JSON.parse(m.data);
+      state.lastSeq = Math.max(state.lastSeq, note.seq);
+      refresh(touched(note.kind));
+    });
+    source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
+  }
+
+  function showError(err) {
+    console.error(err);
+    const live = $("#live");
+    live.textContent = "error: " + (err.message || err);
+    live.className = "live off";
+  }
+
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+    theme = null;
+    for (const c of Object.values(charts)) c.destroy();
+    for (const id of Object.keys(charts)) delete charts[id];
+    refresh(["overview"]);
+  });
+
+  // --- start -------------------------------------------------------------------------------
+
+  let debounce = null;
+  $("#history-filters").addEventListener("input", () => { state.historyLimit = 50; clearTimeout(debounce); debounce = setTimeout(() => loadHistory().catch(showError), 200); });
+  $("#history-filters").addEventListener("submit", (e) => e.preventDefault());
+  $("#audit-filters select").addEventListener("change", () => { state.audit.next = 0; loadAudit(false).catch(showError); });
+  $("#audit-more").addEventListener("click", () => loadAudit(true).catch(showError));
+  $("#history-more button").addEventListener("click", () => {
+    state.historyLimit = Math.min(state.historyLimit + 200, 1000);
+    loadHistory().catch(showError);
+  });
+  $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${r.events.toLocaleString()} events.`));
+
+  Promise.all(Object.values(loaders).map((f) => f())).then(() => {
+    document.body.dataset.readyMs = performance.now().toFixed(1);
+    document.body.dataset.state = "ready";
+    document.body.dataset.seq = String(state.lastSeq);
+  }).catch(showError);
+  connect();
+})();
