@@ -194,6 +194,9 @@ async def serve(server: LanguageServer, read: Callable[[], Any], stop: threading
             report(server, frame.problem)
         if frame.message is not NO_MESSAGE:
             dispatch(server, frame.message)
+        # One message per turn of the loop, as with pygls's own reader: a burst of messages
+        # in one read does not hold back the work the earlier ones started.
+        await asyncio.sleep(0)
 
 
 def start_io(server: LanguageServer, stdin: IO[bytes] | None = None) -> None:

@@ -141,21 +141,10 @@ class OptimizeFlow:
         progress = session.server.work_done_progress
         if session.supports_progress():
             token = f"promptd-{uuid.uuid4()}"
-            try:
-                await progress.create_async(token)
-                progress.begin(
-                    token,
-                    types.WorkDoneProgressBegin(
-                        title="promptd: optimizing prompt",
-                        cancellable=True,
-                        message="starting",
-                        percentage=0,
-                    ),
-                )
-                progress.tokens[token].add_done_callback(cancel)
-            except Exception as exc:
-                log.warning("work-done progress unavailable: %s", exc)
-                token = None
+            # The token gets its cancel future before the editor hears of it: a cancel that
+            # follows the create reply at once (one read, one callback) must find it.
+            progress.tokens[token] = Future()
+            progress.tokens[token].add_done_callback(cancel)
 
         def report(p: api.Progress) -> None:
             if token is not None:
@@ -163,6 +152,9 @@ class OptimizeFlow:
 
         end_message = "failed"
         try:
+            if token is not None and not await self._begin_progress(token):
+                progress.tokens.pop(token, None)
+                token = None
             result: api.OptimizeResult = await session.link.call(
                 "optimize", params, result_type=api.OptimizeResult, on_progress=report
             )
@@ -179,3 +171,25 @@ class OptimizeFlow:
             if token is not None:
                 progress.end(token, types.WorkDoneProgressEnd(message=end_message))
                 progress.tokens.pop(token, None)
+
+    async def _begin_progress(self, token: str) -> bool:
+        """Ask the editor for a progress bar and begin it; False when it has none to give."""
+        server = self.session.server
+        try:
+            await server.protocol.send_request_async(
+                types.WINDOW_WORK_DONE_PROGRESS_CREATE,
+                types.WorkDoneProgressCreateParams(token=token),
+            )
+        except Exception as exc:
+            log.warning("work-done progress unavailable: %s", exc)
+            return False
+        server.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="promptd: optimizing prompt",
+                cancellable=True,
+                message="starting",
+                percentage=0,
+            ),
+        )
+        return True

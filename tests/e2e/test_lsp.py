@@ -13,7 +13,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from promptd.daemon.engine.lint import lint
 from promptd.lsp import protocol
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor
+from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, stop_server
 
 PY = "file:///work/project/app.py"
 SOURCE = '''import textwrap
@@ -33,6 +33,7 @@ data_prompt = b"prompt bytes are not text"
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
     yield
+    await stop_server(lsp_client)
 
 
 @pytest.fixture(params=PROFILES)

@@ -20,7 +20,7 @@ from tree_sitter import Language, Parser
 from promptd.lsp import protocol
 from promptd.lsp.features.detect import python as py_detect
 from promptd.lsp.features.documents import LineIndex
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd
+from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd, stop_server
 
 PY = "file:///work/project/literals.py"
 PY_SOURCE = '''import textwrap
@@ -62,6 +62,7 @@ def daemon() -> Iterator[None]:
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
     yield
+    await stop_server(lsp_client)
 
 
 @pytest.fixture(params=PROFILES)
@@ -253,8 +254,11 @@ async def test_cancel_from_the_editor_stops_the_optimization(
     running = asyncio.ensure_future(
         ed.command(protocol.CMD_OPTIMIZE, uri, ed.range_of(uri, "stuff"))
     )
+    # An editor shows the cancel button once the progress has begun (the begin says it is
+    # cancellable), not when the token is created.
     token = await ed.wait_for(
-        lambda: next(iter(client.progress_reports), None), what="work-done progress to begin"
+        lambda: next((t for t, reports in client.progress_reports.items() if reports), None),
+        what="work-done progress to begin",
     )
     client.protocol.notify(
         types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)

@@ -11,7 +11,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor
+from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, stop_server
 
 URI = "file:///work/project/prompts.py"
 SOURCE = 'SYSTEM_PROMPT = "Could you please kindly summarize the report about {topic}?"\n'
@@ -20,6 +20,7 @@ SOURCE = 'SYSTEM_PROMPT = "Could you please kindly summarize the report about {t
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
 async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
     yield
+    await stop_server(lsp_client)
 
 
 @pytest.fixture(params=PROFILES)

@@ -4,6 +4,7 @@ with deadlines."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -222,3 +223,23 @@ def promptd(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
     assert result.returncode == 0, f"promptd {' '.join(args)} failed: {result.stderr}"
     return result
+
+
+async def stop_server(client: LanguageClient, timeout: float = 10.0) -> None:
+    """End the server under test whatever the test did: shutdown and exit when it still
+    runs, and kill it when it has not exited after ``timeout``. pytest-lsp's own teardown
+    waits for the server to exit without asking it to, so a test that failed before its
+    shutdown (or a client that saw an error and skips the shutdown) would hang there."""
+    process = client._server
+    if process is None or process.returncode is not None:
+        return
+    try:
+        await asyncio.wait_for(client.shutdown_session(), timeout)
+        await asyncio.wait_for(process.wait(), timeout)
+    except (TimeoutError, Exception):
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise AssertionError(
+            f"the language server did not exit within {timeout} s of shutdown and exit"
+        ) from None

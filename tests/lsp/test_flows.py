@@ -301,3 +301,32 @@ async def test_a_long_file_is_read_off_the_loop_and_edits_meanwhile_win(ed: InPr
     )
     assert "this file has 3000 prompts" in found[0]["message"]
     assert all(d["range"]["start"]["line"] >= 1 for d in found[1:])
+
+
+class CancelsAtOnce(InProcess):
+    """An editor whose user presses the progress bar's cancel as it appears: the cancel
+    follows the create reply in the same callback, as when both arrive in one read."""
+
+    def _answer(self, request: dict[str, Any]) -> None:
+        super()._answer(request)
+        if request["method"] == "window/workDoneProgress/create":
+            self.notify("window/workDoneProgress/cancel", {"token": request["params"]["token"]})
+
+
+async def test_a_cancel_right_after_the_progress_is_created_stops_the_optimization() -> None:
+    ed = CancelsAtOnce()
+    await ed.start()
+    ed.open(PY, SOURCE)
+    reply = await ed.answer(
+        "workspace/executeCommand",
+        {"command": protocol.CMD_OPTIMIZE, "arguments": [PY, ed.range_of(PY, "stuff")]},
+    )
+    assert "optimization cancelled; nothing applied" in reply["error"]["message"]
+    ends = [
+        n["params"]["value"]
+        for n in ed.notifications
+        if n["method"] == "$/progress" and n["params"]["value"]["kind"] == "end"
+    ]
+    assert ends == [{"kind": "end", "message": "cancelled"}]
+    assert not ed.server.work_done_progress.tokens
+    await ed.shutdown()
