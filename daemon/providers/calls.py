@@ -363,10 +363,8 @@ class Meter:
         """Wait until a call of this meter settles or releases its hold (or the deadline)."""
         async with self._settle_cond:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._settle_cond.wait_for(lambda: self._settled != seen),
-                    timeout=max(0.0, deadline - time.monotonic()),
-                )
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    await self._settle_cond.wait_for(lambda: self._settled != seen)
 
     async def _notify_settled(self) -> None:
         self._settled += 1

@@ -209,8 +209,11 @@ class AsyncEventLog(Generic[V]):
             return self._last_seq
         fut: asyncio.Future[int] = self._loop.create_future()
         self._waiters.append((seq, fut))
+        # Not asyncio.wait_for: on 3.11 it swallows a cancel that comes as ``fut`` is set,
+        # and a subscriber's task (status push, dashboard) then never ends at shutdown.
         with contextlib.suppress(TimeoutError):
-            return await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                return await fut
         return self._last_seq
 
     async def subscribe(self, from_seq: int = 1) -> AsyncIterator[Record]:

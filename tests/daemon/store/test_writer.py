@@ -12,6 +12,7 @@ from promptd.daemon.errors import StoreError
 from promptd.daemon.events import BudgetReserved, DaemonStarted, Event, Record
 from promptd.daemon.projections import StoreView, memory_log, open_async_log, open_log
 from promptd.daemon.store import AsyncEventLog
+from tests.waiting import until
 
 
 @pytest.fixture(params=["lmdb", "memory"])
@@ -106,3 +107,24 @@ async def test_an_async_log_over_an_open_event_log(tmp_path: Path) -> None:
         assert log.count() == 1 and log.size_bytes() > 0 and log.store_id()
     finally:
         await log.close()
+
+
+async def test_a_subscriber_cancelled_as_an_event_commits_stops(store: AsyncEventLog) -> None:
+    """The daemon cancels its subscribers (status push, dashboard) at shutdown; a cancel that
+    comes in the same turn as the commit the subscriber waits for must still end it, or the
+    daemon never stops."""
+    await store.append(started(1))
+
+    async def follow() -> None:
+        async for _ in store.subscribe(2):
+            pass
+
+    task = asyncio.create_task(follow())
+    await until(lambda: store._waiters, 10, "the subscriber to wait for the next event")
+    # What the writer thread's commit does, in one turn of the loop: event 2 is stored and
+    # the subscriber's waiter is set...
+    store.log.append([started(2)])
+    store._advance(2)
+    task.cancel()  # ...and the shutdown's cancel arrives before the subscriber runs again
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done and task.cancelled(), "the subscriber went on after its cancel"
