@@ -111,6 +111,9 @@ def render_status(s: api.StatusResult) -> None:
     if s.provider.calls_in_flight:
         provider += Text(f"  {s.provider.calls_in_flight} call(s) in flight")
     grid.add_row("engine", provider)
+    for model, mode in s.provider.json_modes.items():  # learned, kept across restarts
+        if model != s.provider.model:
+            grid.add_row("", Text(f"{model}: {mode} (json_schema refused by the endpoint)"))
     grid.add_row(
         "events", f"{s.events.count:,} (last #{s.events.last_seq}), {_size(s.events.bytes)}"
     )
