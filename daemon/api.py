@@ -181,6 +181,37 @@ class LintResult(msgspec.Struct, kw_only=True):
     cached: bool = False
 
 
+WARM_MAX_PROMPTS = 64  # prompts in one ``analysis.warm`` call
+
+
+class WarmParams(Params):
+    """``analysis.warm``: prompts to analyse in the background (see the method's docstring)."""
+
+    prompts: list[str]
+    source: str = "lsp"  # lsp | library | cli | ...: who offered them (for the log)
+
+
+class WarmResult(msgspec.Struct, kw_only=True):
+    queued: int  # taken into the warm queue (or already waiting in it)
+    dropped: int  # not taken: the queue was full
+    skipped: int = 0  # not taken: nothing to warm (the offline engine caches no analysis)
+    reason: str = ""  # why prompts were skipped
+
+
+class WarmStatus(msgspec.Struct, kw_only=True):
+    """``status --json`` ``warming``: the background analysis since the daemon started."""
+
+    queued: int = 0  # waiting now
+    done: int = 0  # analysed (a call made, or already in the lint cache)
+    dropped: int = 0  # the queue was full
+    skipped: int = 0  # no provider, breaker open, budget low
+    failed: int = 0
+    warmed: int = 0  # of done: the analyses that needed a call
+    lint_hits: int = 0  # the lint tier's hits and hit rate (what warming is for)
+    lint_hit_rate: float = 0.0
+    last_error: str = ""
+
+
 # --- history -----------------------------------------------------------------------------
 
 
@@ -423,6 +454,7 @@ class StatusResult(msgspec.Struct, kw_only=True):
     in_flight: int = 0
     dashboard_url: str = ""  # the web dashboard (with this start's token); "" when off
     library: LibrarySummary | None = None
+    warming: WarmStatus = msgspec.field(default_factory=WarmStatus)
 
 
 class LibrarySummary(msgspec.Struct, kw_only=True):

@@ -124,6 +124,13 @@ def render_status(s: api.StatusResult) -> None:
     if tiers:
         cache += " (" + ", ".join(tiers) + ")"
     grid.add_row("cache", cache)
+    w = s.warming
+    if w.done or w.queued or w.dropped or w.failed:
+        line = f"{w.done} analysed ahead ({w.warmed} call(s)), {w.queued} queued"
+        line += "".join(
+            f", {n} {what}" for n, what in ((w.dropped, "dropped"), (w.failed, "failed")) if n
+        )
+        grid.add_row("warming", line)
     grid.add_row("today", _against(s.spend.today_usd, s.spend.daily_budget_usd))
     grid.add_row("month", _against(s.spend.month_usd, s.spend.monthly_budget_usd))
     if s.spend.reserved_usd:
