@@ -377,6 +377,19 @@ class Progress(msgspec.Struct, kw_only=True):
 # --- status / subscriptions (added by the daemon issue) ------------------------------------
 
 
+class ProviderSettings(msgspec.Struct, kw_only=True):
+    """``status --json`` ``provider.settings``: what decides which provider answers, without
+    a secret (:mod:`promptd.daemon.providers.settings`); the CLI compares its own."""
+
+    kind: str  # offline | xai | openai
+    base_url: str = ""  # redacted; "" = the provider's default
+    model: str = ""  # "" = the provider's default
+    key_env: str = ""  # the variable the key is read from
+    key: str = ""  # "" = not set, else a 12-hex salted digest (never the key)
+    config: str = ""  # 12-hex digest of the rest of [provider] (timeouts, models, ...)
+    fingerprint: str = ""  # 16-hex digest of all of the above
+
+
 class ProviderStatus(msgspec.Struct, kw_only=True):
     name: str  # offline | xai | openai
     model: str
@@ -384,6 +397,7 @@ class ProviderStatus(msgspec.Struct, kw_only=True):
     json_mode: str = ""  # json_schema | json_object: what the default model is asked with
     json_modes: dict[str, str] = msgspec.field(default_factory=dict)  # models that refused
     calls_in_flight: int = 0  # LLM calls out right now
+    settings: ProviderSettings | None = None  # the daemon's (None: no daemon answered)
 
 
 class EventsStatus(msgspec.Struct, kw_only=True):

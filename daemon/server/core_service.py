@@ -208,7 +208,12 @@ class CoreService:
             result = msgspec.structs.replace(result, dashboard_url=dashboard_url)
         if library is not None:
             result = msgspec.structs.replace(result, library=library)
-        return msgspec.structs.replace(result, warming=self._warm_status(result.cache))
+        from ..providers.settings import provider_settings
+
+        provider = msgspec.structs.replace(result.provider, settings=provider_settings(self.config))
+        return msgspec.structs.replace(
+            result, provider=provider, warming=self._warm_status(result.cache)
+        )
 
     async def optimize(
         self, params: api.OptimizeParams, call: wire.Call, *, batch_id: str = ""
