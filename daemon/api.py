@@ -421,6 +421,30 @@ class CacheStatus(msgspec.Struct, kw_only=True):
     tiers: dict[str, CacheTier] = msgspec.field(default_factory=dict)
 
 
+class AlertInfo(msgspec.Struct, kw_only=True):
+    """One budget alert of the current day or month, with an id a client can show once.
+
+    ``id`` is ``budget:<period>:<period_key>:<threshold_pct>`` (``budget:day:2026-12-03:80``):
+    the daemon records one ``BudgetAlert`` per period and threshold, so the same id never
+    means two alerts; a client that remembers the ids it has shown shows each alert once,
+    across reconnects and daemon restarts.
+    """
+
+    id: str
+    period: str  # day | month
+    period_key: str  # 2026-12-03 | 2026-12
+    threshold_pct: int
+    spent_usd: float
+    budget_usd: float
+    reset_at: str  # ISO 8601, local time the period ends
+    text: str  # the line a person reads (as in ``alerts``)
+
+
+def alert_id(period: str, period_key: str, threshold_pct: int) -> str:
+    """The stable id of a budget alert (see :class:`AlertInfo`)."""
+    return f"budget:{period}:{period_key}:{threshold_pct}"
+
+
 class SpendStatus(msgspec.Struct, kw_only=True):
     today_usd: float
     month_usd: float
@@ -429,6 +453,7 @@ class SpendStatus(msgspec.Struct, kw_only=True):
     forecast_30d_usd: float
     reserved_usd: float = 0.0  # held by LLM calls in flight
     alerts: list[str] = msgspec.field(default_factory=list)  # this period's budget alerts
+    alert_items: list[AlertInfo] = msgspec.field(default_factory=list)  # the same, with ids
 
 
 class BackupsStatus(msgspec.Struct, kw_only=True):
@@ -499,3 +524,4 @@ class StatusNotice(msgspec.Struct, kw_only=True):
     message: str = ""  # "" = a plain state update
     level: str = "info"  # info | warning | error
     event: str = ""  # the event type that caused it (budget.alert, circuit.changed, ...)
+    alert_id: str = ""  # a budget alert's stable id (:class:`AlertInfo`): show each once

@@ -381,7 +381,9 @@ class CoreService:
 
     # --- pushed state --------------------------------------------------------------------
 
-    def notice(self, message: str = "", level: str = "info", event: str = "") -> api.StatusNotice:
+    def notice(
+        self, message: str = "", level: str = "info", event: str = "", alert_id: str = ""
+    ) -> api.StatusNotice:
         with self._store().view() as view:
             info = queries.budget_info(view, self.config)
         provider = self._optimizer().provider_status()
@@ -397,6 +399,7 @@ class CoreService:
             message=message,
             level=level,
             event=event,
+            alert_id=alert_id,
         )
 
     async def _follow(self, from_seq: int) -> None:
@@ -410,7 +413,13 @@ class CoreService:
                 continue
             message, level = _message_for(ev)
             if message:
-                self.daemon.publish("status", "status", self.notice(message, level, _tag(ev)))
+                aid = (
+                    api.alert_id(ev.period, ev.period_key, ev.threshold_pct)
+                    if isinstance(ev, BudgetAlert)
+                    else ""
+                )
+                notice = self.notice(message, level, _tag(ev), aid)
+                self.daemon.publish("status", "status", notice)
                 continue
             # spend / state changes: coalesce bursts into one push
             now = time.monotonic()
