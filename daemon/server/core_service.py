@@ -250,10 +250,10 @@ class CoreService:
         (``cache.lint_ttl_s``), which ``lint --engine llm`` and the optimization of the same
         prompt then answer from (a ``lint`` tier hit in ``status``). ``dropped``: the queue
         was full (send them again later); ``skipped`` with a ``reason``: the engine is
-        offline, whose lint needs no warming. A warm call costs what a lint costs and is
-        metered and budgeted like one; warming pauses while less than half of a budget is
-        left or the provider's breaker is open. Errors: more than 64 prompts, an empty
-        prompt, or one longer than ``engine.max_input_chars``.
+        offline (its lint needs no warming) or ``cache.warm`` is false. A warm call costs
+        what a lint costs and is metered and budgeted like one; warming pauses while less
+        than half of a budget is left or the provider's breaker is open. Errors: more than
+        64 prompts, an empty prompt, or one longer than ``engine.max_input_chars``.
         """
         from ..errors import InputError
 
@@ -280,14 +280,14 @@ class CoreService:
         """Queue prompts for warming (the library calls this for its prompt files)."""
         if not prompts:
             return api.WarmResult(queued=0, dropped=0)
+        why = ""
         if self._optimizer().llm is None:
+            why = "the offline engine computes its lint on demand: nothing to warm"
+        elif not self.config.cache.warm:
+            why = "cache warming is off (cache.warm = false in config.toml)"
+        if why:
             self.warm_queue.skip(len(prompts))
-            return api.WarmResult(
-                queued=0,
-                dropped=0,
-                skipped=len(prompts),
-                reason="the offline engine computes its lint on demand: nothing to warm",
-            )
+            return api.WarmResult(queued=0, dropped=0, skipped=len(prompts), reason=why)
         limit = self.config.engine.max_input_chars
         usable = [p for p in prompts if p.strip() and len(p) <= limit]
         queued, dropped = self.warm_queue.offer(usable)

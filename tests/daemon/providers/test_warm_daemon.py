@@ -107,3 +107,11 @@ def test_bad_warm_requests_say_what_is_wrong(paths: Paths) -> None:
     assert (offline.queued, offline.skipped) == (0, 1)
     assert "offline engine" in offline.reason
     assert status()["warming"]["skipped"] == 1
+
+
+def test_warming_can_be_turned_off(paths: Paths) -> None:
+    with LoopbackServer() as server:
+        provider_config(paths, server.base_url, "[cache]\nwarm = false\n")
+        off = warm(paths, [TEXT])
+        assert (off.queued, off.skipped) == (0, 1) and "cache.warm" in off.reason
+        assert status()["warming"]["skipped"] == 1 and server.bodies == []
