@@ -181,6 +181,37 @@ class LintResult(msgspec.Struct, kw_only=True):
     cached: bool = False
 
 
+WARM_MAX_PROMPTS = 64  # prompts in one ``analysis.warm`` call
+
+
+class WarmParams(Params):
+    """``analysis.warm``: prompts to analyse in the background (see the method's docstring)."""
+
+    prompts: list[str]
+    source: str = "lsp"  # lsp | library | cli | ...: who offered them (for the log)
+
+
+class WarmResult(msgspec.Struct, kw_only=True):
+    queued: int  # taken into the warm queue (or already waiting in it)
+    dropped: int  # not taken: the queue was full
+    skipped: int = 0  # not taken: nothing to warm (the offline engine caches no analysis)
+    reason: str = ""  # why prompts were skipped
+
+
+class WarmStatus(msgspec.Struct, kw_only=True):
+    """``status --json`` ``warming``: the background analysis since the daemon started."""
+
+    queued: int = 0  # waiting now
+    done: int = 0  # analysed (a call made, or already in the lint cache)
+    dropped: int = 0  # the queue was full
+    skipped: int = 0  # no provider, breaker open, budget low
+    failed: int = 0
+    warmed: int = 0  # of done: the analyses that needed a call
+    lint_hits: int = 0  # the lint tier's hits and hit rate (what warming is for)
+    lint_hit_rate: float = 0.0
+    last_error: str = ""
+
+
 # --- history -----------------------------------------------------------------------------
 
 
@@ -346,6 +377,19 @@ class Progress(msgspec.Struct, kw_only=True):
 # --- status / subscriptions (added by the daemon issue) ------------------------------------
 
 
+class ProviderSettings(msgspec.Struct, kw_only=True):
+    """``status --json`` ``provider.settings``: what decides which provider answers, without
+    a secret (:mod:`promptd.daemon.providers.settings`); the CLI compares its own."""
+
+    kind: str  # offline | xai | openai
+    base_url: str = ""  # redacted; "" = the provider's default
+    model: str = ""  # "" = the provider's default
+    key_env: str = ""  # the variable the key is read from
+    key: str = ""  # "" = not set, else a 12-hex salted digest (never the key)
+    config: str = ""  # 12-hex digest of the rest of [provider] (timeouts, models, ...)
+    fingerprint: str = ""  # 16-hex digest of all of the above
+
+
 class ProviderStatus(msgspec.Struct, kw_only=True):
     name: str  # offline | xai | openai
     model: str
@@ -353,6 +397,7 @@ class ProviderStatus(msgspec.Struct, kw_only=True):
     json_mode: str = ""  # json_schema | json_object: what the default model is asked with
     json_modes: dict[str, str] = msgspec.field(default_factory=dict)  # models that refused
     calls_in_flight: int = 0  # LLM calls out right now
+    settings: ProviderSettings | None = None  # the daemon's (None: no daemon answered)
 
 
 class EventsStatus(msgspec.Struct, kw_only=True):
@@ -376,6 +421,30 @@ class CacheStatus(msgspec.Struct, kw_only=True):
     tiers: dict[str, CacheTier] = msgspec.field(default_factory=dict)
 
 
+class AlertInfo(msgspec.Struct, kw_only=True):
+    """One budget alert of the current day or month, with an id a client can show once.
+
+    ``id`` is ``budget:<period>:<period_key>:<threshold_pct>`` (``budget:day:2026-12-03:80``):
+    the daemon records one ``BudgetAlert`` per period and threshold, so the same id never
+    means two alerts; a client that remembers the ids it has shown shows each alert once,
+    across reconnects and daemon restarts.
+    """
+
+    id: str
+    period: str  # day | month
+    period_key: str  # 2026-12-03 | 2026-12
+    threshold_pct: int
+    spent_usd: float
+    budget_usd: float
+    reset_at: str  # ISO 8601, local time the period ends
+    text: str  # the line a person reads (as in ``alerts``)
+
+
+def alert_id(period: str, period_key: str, threshold_pct: int) -> str:
+    """The stable id of a budget alert (see :class:`AlertInfo`)."""
+    return f"budget:{period}:{period_key}:{threshold_pct}"
+
+
 class SpendStatus(msgspec.Struct, kw_only=True):
     today_usd: float
     month_usd: float
@@ -384,6 +453,7 @@ class SpendStatus(msgspec.Struct, kw_only=True):
     forecast_30d_usd: float
     reserved_usd: float = 0.0  # held by LLM calls in flight
     alerts: list[str] = msgspec.field(default_factory=list)  # this period's budget alerts
+    alert_items: list[AlertInfo] = msgspec.field(default_factory=list)  # the same, with ids
 
 
 class BackupsStatus(msgspec.Struct, kw_only=True):
@@ -423,6 +493,7 @@ class StatusResult(msgspec.Struct, kw_only=True):
     in_flight: int = 0
     dashboard_url: str = ""  # the web dashboard (with this start's token); "" when off
     library: LibrarySummary | None = None
+    warming: WarmStatus = msgspec.field(default_factory=WarmStatus)
 
 
 class LibrarySummary(msgspec.Struct, kw_only=True):
@@ -453,3 +524,4 @@ class StatusNotice(msgspec.Struct, kw_only=True):
     message: str = ""  # "" = a plain state update
     level: str = "info"  # info | warning | error
     event: str = ""  # the event type that caused it (budget.alert, circuit.changed, ...)
+    alert_id: str = ""  # a budget alert's stable id (:class:`AlertInfo`): show each once

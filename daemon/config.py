@@ -54,6 +54,7 @@ class CacheConfig(_Section):
     response_ttl_s: int = 3600
     lint_ttl_s: int = 2 * 3600
     max_entries: int = 10_000
+    warm: bool = True  # analyse library and editor prompts in the background (LLM engine)
 
 
 class EngineConfig(_Section):

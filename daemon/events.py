@@ -259,6 +259,22 @@ class CircuitChanged(_Event, frozen=True, kw_only=True, tag="circuit.changed"):
     reason: str = ""
 
 
+class ProviderModeLearned(_Event, frozen=True, kw_only=True, tag="provider.mode_learned"):
+    """An endpoint and model refused a way of asking (``feature``, e.g. ``response_format``
+    ``json_schema``), so ``mode`` is what the daemon uses with them from now on, across
+    restarts (``json_object``). ``base_url`` is redacted (no credentials). Emitted by the LLM
+    engine on the first refusal; folded into the ``provider_modes`` projection, which the
+    provider reads at start. Another base URL or model learns again."""
+
+    provider: str  # xai | openai
+    base_url: str  # redacted: scheme, host, port, path
+    model: str
+    feature: str = "response_format"  # response_format | tools (a hook for tool calls)
+    mode: str = "json_object"  # what works: json_object (response_format), none (tools)
+    refused: str = "json_schema"  # what the endpoint refused
+    reason: str = ""  # the endpoint's error, shortened
+
+
 # --- budgets -----------------------------------------------------------------------------
 
 
@@ -483,6 +499,7 @@ Event = (
     | ProviderCallStarted
     | ProviderCallCompleted
     | CircuitChanged
+    | ProviderModeLearned
     | BudgetSet
     | BudgetReserved
     | BudgetReleased

@@ -35,17 +35,35 @@ def _summary(info: api.BatchInfo) -> str:
 
 
 def provider_mismatch(cli: Config, status: api.StatusResult) -> str:
-    """What differs between this shell's provider settings and the running daemon's."""
+    """What differs between this shell's provider settings and the running daemon's, and
+    how to apply this shell's ("" when they agree)."""
     want_engine = cli.engine_name()
     want = cli.provider_kind() if want_engine == "llm" else "offline"
     have = status.provider.name if status.engine == "llm" else "offline"
-    if want == have:
+    how = (
+        "Restart it to apply them (`promptd stop`, then run again); after editing "
+        f"config.toml, `kill -HUP {status.pid}` makes the daemon reload it"
+    )
+    theirs = status.provider.settings
+    if theirs is not None:
+        from ..providers.settings import provider_settings, settings_drift
+
+        drift = settings_drift(provider_settings(cli), theirs)
+        if not drift:
+            return ""
+        lead = (
+            f"this shell's settings say provider {want!r} but the running daemon (pid "
+            f"{status.pid}) uses {have!r}"
+            if want != have
+            else f"this shell's provider settings differ from the running daemon's (pid "
+            f"{status.pid})"
+        )
+        return f"{lead}: {'; '.join(drift)}. {how}"
+    if want == have:  # a daemon too old to report its settings: compare what it shows
         return ""
     return (
         f"this shell's settings say provider {want!r} but the running daemon (pid "
-        f"{status.pid}) uses {have!r}: it was started with other environment variables. "
-        "Restart it to apply them (`promptd stop`, then run again); after editing "
-        "config.toml, `kill -HUP` the daemon reloads it"
+        f"{status.pid}) uses {have!r}: it was started with other environment variables. {how}"
     )
 
 

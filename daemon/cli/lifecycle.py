@@ -120,3 +120,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from .ui import render_status
 
     render_status(result)
+    if result.running and result.provider.settings is not None:
+        from .batch import provider_mismatch
+
+        drift = provider_mismatch(_config.load(paths.config_file), result)
+        if drift:
+            from .ui import err
+
+            err.print(drift, style="yellow", markup=False)

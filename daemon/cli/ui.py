@@ -111,6 +111,9 @@ def render_status(s: api.StatusResult) -> None:
     if s.provider.calls_in_flight:
         provider += Text(f"  {s.provider.calls_in_flight} call(s) in flight")
     grid.add_row("engine", provider)
+    for model, mode in s.provider.json_modes.items():  # learned, kept across restarts
+        if model != s.provider.model:
+            grid.add_row("", Text(f"{model}: {mode} (json_schema refused by the endpoint)"))
     grid.add_row(
         "events", f"{s.events.count:,} (last #{s.events.last_seq}), {_size(s.events.bytes)}"
     )
@@ -121,6 +124,13 @@ def render_status(s: api.StatusResult) -> None:
     if tiers:
         cache += " (" + ", ".join(tiers) + ")"
     grid.add_row("cache", cache)
+    w = s.warming
+    if w.done or w.queued or w.dropped or w.failed:
+        line = f"{w.done} analysed ahead ({w.warmed} call(s)), {w.queued} queued"
+        line += "".join(
+            f", {n} {what}" for n, what in ((w.dropped, "dropped"), (w.failed, "failed")) if n
+        )
+        grid.add_row("warming", line)
     grid.add_row("today", _against(s.spend.today_usd, s.spend.daily_budget_usd))
     grid.add_row("month", _against(s.spend.month_usd, s.spend.monthly_budget_usd))
     if s.spend.reserved_usd:

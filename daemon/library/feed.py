@@ -116,6 +116,16 @@ def doc_of_file(path: Path, max_bytes: int) -> Doc | None:
     )
 
 
+def prompt_texts(paths: Iterable[Path], max_bytes: int) -> list[str]:
+    """The texts of the usable prompt files among ``paths`` (for cache warming)."""
+    out = []
+    for path in paths:
+        doc = doc_of_file(path, max_bytes)
+        if doc is not None:
+            out.append(doc.text)
+    return out
+
+
 def sync_file(index: LibraryIndex, path: Path, max_bytes: int) -> bool:
     """Index ``path`` as it is now, or drop it when it is gone; True when something changed."""
     doc_id = f"file:{path}"

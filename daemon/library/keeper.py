@@ -3,7 +3,8 @@
 * Follows the event log from the index's checkpoint (catch-up, then live) and folds
   optimizations and verdicts in, in batches, on one worker thread: an optimization never
   waits for the index.
-* Scans the ``[library] paths`` folders at start and watches them with watchfiles.
+* Scans the ``[library] paths`` folders at start and watches them with watchfiles; each
+  prompt file found or changed is offered to the core service's cache warming.
 * Gives the core service a ``retriever``: the few most similar past optimizations and prompt
   files for a prompt, within a short deadline; a slow or broken index gives nothing, never an
   error (nothing about retrieval can make an optimization fail).
@@ -200,6 +201,7 @@ class LibraryService:
             return
         if changed:
             log.info("library: %d prompt files indexed or dropped", changed)
+        await self._warm(list(feed.prompt_files(folders)))
 
     async def _watch(self) -> None:
         """Re-index prompt files as they change in the library folders."""
@@ -216,10 +218,23 @@ class LibraryService:
                     paths = sorted({Path(p) for _, p in changes if feed.is_prompt_file(Path(p))})
                     if paths:
                         await self._run(self._sync, paths)
+                        await self._warm(paths)
             except Exception as exc:  # a folder removed, an undecodable name: rescan and go on
                 log.warning("library: watching the folders failed (%s); rescanning", exc)
                 await asyncio.sleep(5)
                 await self._scan()
+
+    async def _warm(self, paths: list[Path]) -> None:
+        """Offer the prompt files' texts to the daemon's cache warming (never fails)."""
+        core = self.daemon.core
+        warm = getattr(core, "warm_prompts", None)
+        if warm is None or not paths:
+            return
+        try:
+            texts = await self._run(feed.prompt_texts, paths, self.config.max_file_bytes)
+            warm(texts, "library")
+        except Exception as exc:
+            log.warning("library: could not offer the prompt files for warming (%s)", exc)
 
     def _sync(self, paths: list[Path]) -> None:
         for path in paths:

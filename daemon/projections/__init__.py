@@ -73,6 +73,7 @@ from .cache import CACHES, CachedValue, CacheProjection, CacheView
 from .fold import Folder
 from .history import HistoryEntry, HistoryProjection, HistoryView
 from .origins import OriginsProjection, OriginsView
+from .provider_modes import ModeEntry, ProviderModesProjection, ProviderModesView
 from .standard import (
     Projections,
     StoreView,
@@ -111,10 +112,13 @@ __all__ = [
     "HistoryEntry",
     "HistoryProjection",
     "HistoryView",
+    "ModeEntry",
     "OriginsProjection",
     "OriginsView",
     "Projection",
     "Projections",
+    "ProviderModesProjection",
+    "ProviderModesView",
     "Reader",
     "Reservation",
     "Source",

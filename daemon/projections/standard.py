@@ -33,6 +33,7 @@ from .cache import CacheProjection, CacheView
 from .fold import Folder
 from .history import HistoryProjection, HistoryView
 from .origins import ORIGINS, OriginsProjection, OriginsView
+from .provider_modes import ProviderModesProjection, ProviderModesView
 from .stats import StatsProjection, StatsView
 
 
@@ -47,6 +48,7 @@ def default_projections(cache: CacheConfig | None = None) -> list[Projection]:
         BatchesProjection(),
         OriginsProjection(),
         AnalyticsProjection(),
+        ProviderModesProjection(),
     ]
 
 
@@ -54,8 +56,8 @@ class StoreView:
     """A consistent snapshot of the projections (one read transaction): ``log.view()``.
 
     ``view.history``, ``view.budget``, ``view.cache``, ``view.stats``, ``view.backups``,
-    ``view.batches``, ``view.origins``, ``view.analytics``: see their classes in
-    :mod:`promptd.daemon.projections`.
+    ``view.batches``, ``view.origins``, ``view.analytics``, ``view.provider_modes``: see their
+    classes in :mod:`promptd.daemon.projections`.
     Values returned are copies: changing them changes nothing stored.
     """
 
@@ -70,6 +72,7 @@ class StoreView:
         self.batches = BatchesView(reader)
         self.origins = OriginsView(reader)
         self.analytics = AnalyticsView(reader)
+        self.provider_modes = ProviderModesView(reader)
 
     def record(self, seq: int) -> Record | None:
         """The log record at ``seq``, or ``None``."""

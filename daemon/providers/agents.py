@@ -28,6 +28,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Protocol, TypeVar
@@ -100,9 +101,15 @@ class JsonMode:
     remembered for that model (``modes`` shows what works, for ``promptd status``).
     """
 
-    def __init__(self, json_schema: bool) -> None:
+    def __init__(
+        self,
+        json_schema: bool,
+        refused: set[str] | None = None,
+        on_refuse: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.json_schema = json_schema
-        self.refused: set[str] = set()
+        self.refused: set[str] = set(refused or ())  # learned before (:mod:`.modes`)
+        self.on_refuse = on_refuse  # records a new refusal, so a restart remembers it
 
     def schema_for(self, model: str) -> bool:
         return self.json_schema and model not in self.refused
@@ -113,6 +120,8 @@ class JsonMode:
             _log.warning(
                 "%s refuses response_format json_schema (%s): using json_object", model, why
             )
+            if self.on_refuse is not None:
+                self.on_refuse(model, why)
 
     def modes(self) -> dict[str, str]:
         return {m: "json_object" for m in sorted(self.refused)}

@@ -39,6 +39,7 @@ from .answers import AnalysisAnswer, DesignAnswer
 from .budget_rules import RunHold, periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
 from .llm_lint import llm_lint
+from .modes import json_mode_for
 from .openai_compat import OpenAICompatProvider
 from .ports import EventLogPort, budget_state
 from .prices import PriceTable, cost_ticks, worst_case_ticks
@@ -151,7 +152,13 @@ class LLMEngine:
         self.meter = Meter(self.provider, log, config, prices=self.prices, now_ns=now_ns)
         self.provider.breaker.on_change = self.meter.circuit_changed
         self.router = Router(config, self.provider.model, self.prices, self.provider.name)
-        self.mode = JsonMode(self.provider.json_schema)
+        self.mode: JsonMode = json_mode_for(  # what this endpoint refused, even before a restart
+            log,
+            self.provider.name,
+            self.provider.base_url,
+            self.provider.json_schema,
+            self.meter.background,
+        )
         self._now_ns = now_ns
         self._clock = clock
         self._runs: list[tuple[float, LLMAgents]] = []

@@ -124,6 +124,16 @@ class Daemon:
         return {"stopping": True, "pid": self.pid}
 
     async def _rpc_subscribe(self, params: api.SubscribeParams, call: wire.Call) -> dict[str, Any]:
+        """Push notifications of ``topics`` to this connection until it closes.
+
+        Topic ``status``: method ``status`` with an :class:`~promptd.daemon.api.StatusNotice`
+        whenever the spend, the budget or the breaker changes. A notice with a ``message`` is
+        meant for the person (level ``info``/``warning``/``error``). A budget alert's notice
+        has ``event: "budget.alert"`` and ``alert_id`` (``budget:day:2026-12-03:80``): the
+        daemon records one alert per period and threshold, so a client shows a notice once
+        per ``alert_id``. A client that was not connected when it came finds the current
+        period's alerts, with the same ids, in ``status`` ``spend.alert_items``.
+        """
         conn = call.conn
         if isinstance(conn, Connection):
             self.dispatcher.subscribe(conn, set(params.topics))

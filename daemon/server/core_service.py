@@ -1,9 +1,10 @@
 """The core service: the event log, the engines, and the control API's main methods.
 
-``status``, ``optimize``, ``lint``, ``history``, ``show``, ``costs``, ``budget.get``,
-``budget.set``. It opens the event log first and closes it last, records ``DaemonStarted``
-and ``DaemonStopped``, and pushes a ``status`` notification to subscribers when the spend
-moves, a budget alert fires or the provider's breaker changes (for the editors' status bar).
+``status``, ``optimize``, ``lint``, ``analysis.warm``, ``history``, ``show``, ``costs``,
+``budget.get``, ``budget.set``. It opens the event log first and closes it last, records
+``DaemonStarted`` and ``DaemonStopped``, runs the cache-warming worker, and pushes a
+``status`` notification to subscribers when the spend moves, a budget alert fires or the
+provider's breaker changes (for the editors' status bar).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..events import (
 )
 from ..projections import StoreView, open_async_log
 from ..projections.standard import Projections
+from ..providers.warm import WarmQueue
 from ..store.writer import AsyncEventLog
 from ..values import Related, usd_to_ticks
 from . import logs, queries
@@ -66,6 +68,7 @@ class CoreService:
         self.optimizer: Optimizer | None = None
         # set by the library service: similar prompts for a prompt (never raises)
         self.retriever: Callable[[str], Awaitable[list[Related]]] | None = None
+        self.warm_queue = WarmQueue(self._warm_one, busy=self._busy)
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
 
@@ -88,6 +91,7 @@ class CoreService:
             "status": wire.Method(api.Empty, self.status),
             "optimize": wire.Method(api.OptimizeParams, self.optimize, work=True),
             "lint": wire.Method(api.LintParams, self.lint),
+            "analysis.warm": wire.Method(api.WarmParams, self.analysis_warm),
             "history": wire.Method(api.HistoryParams, self.history),
             "show": wire.Method(api.ShowParams, self.show),
             "costs": wire.Method(api.Empty, self.costs),
@@ -113,6 +117,7 @@ class CoreService:
             )
         )
         self.daemon.spawn(self._follow(self.store.last_seq() + 1), "status-push")
+        self.daemon.spawn(self.warm_queue.run(), "cache-warming")
 
     async def stop(self) -> None:
         store = self._store()
@@ -203,7 +208,12 @@ class CoreService:
             result = msgspec.structs.replace(result, dashboard_url=dashboard_url)
         if library is not None:
             result = msgspec.structs.replace(result, library=library)
-        return result
+        from ..providers.settings import provider_settings
+
+        provider = msgspec.structs.replace(result.provider, settings=provider_settings(self.config))
+        return msgspec.structs.replace(
+            result, provider=provider, warming=self._warm_status(result.cache)
+        )
 
     async def optimize(
         self, params: api.OptimizeParams, call: wire.Call, *, batch_id: str = ""
@@ -227,6 +237,99 @@ class CoreService:
         report = lint_text(params.text, params.prompt_type, self.config.engine)
         return api.LintResult(
             prompt_type=report.prompt_type, findings=list(report.findings), score=report.score
+        )
+
+    async def analysis_warm(self, params: api.WarmParams, call: wire.Call) -> api.WarmResult:
+        """Analyse ``prompts`` in the background, so that asking about them later is a hit.
+
+        Params ``{"prompts": [str, ...], "source": "lsp" | "library" | ...}``; result
+        ``{"queued": int, "dropped": int, "skipped": int, "reason": str}``. It answers at
+        once: the prompts go into one bounded queue (256) that one worker empties while the
+        daemon has nothing else to do, so no request ever waits behind warming. What it
+        computes is the model's analysis (Deconstructor + Diagnoser), kept in the lint cache
+        (``cache.lint_ttl_s``), which ``lint --engine llm`` and the optimization of the same
+        prompt then answer from (a ``lint`` tier hit in ``status``). ``dropped``: the queue
+        was full (send them again later); ``skipped`` with a ``reason``: the engine is
+        offline (its lint needs no warming) or ``cache.warm`` is false. A warm call costs
+        what a lint costs and is metered and budgeted like one; warming pauses while less
+        than half of a budget is left or the provider's breaker is open. Errors: more than
+        64 prompts, an empty prompt, or one longer than ``engine.max_input_chars``.
+        """
+        from ..errors import InputError
+
+        prompts = params.prompts
+        if len(prompts) > api.WARM_MAX_PROMPTS:
+            raise InputError(
+                f"analysis.warm takes at most {api.WARM_MAX_PROMPTS} prompts a call, not "
+                f"{len(prompts)}: send them in several calls"
+            )
+        if not params.source or len(params.source) > 32:
+            raise InputError("analysis.warm: source must name the sender in 1-32 characters")
+        limit = self.config.engine.max_input_chars
+        for n, text in enumerate(prompts, 1):
+            if not text.strip():
+                raise InputError(f"analysis.warm: prompt {n} is empty; send only prompts")
+            if len(text) > limit:
+                raise InputError(
+                    f"analysis.warm: prompt {n} has {len(text):,} characters, more than "
+                    f"engine.max_input_chars ({limit:,}); leave it out or raise the limit"
+                )
+        return self.warm_prompts(prompts, params.source)
+
+    def warm_prompts(self, prompts: list[str], source: str) -> api.WarmResult:
+        """Queue prompts for warming (the library calls this for its prompt files)."""
+        if not prompts:
+            return api.WarmResult(queued=0, dropped=0)
+        why = ""
+        if self._optimizer().llm is None:
+            why = "the offline engine computes its lint on demand: nothing to warm"
+        elif not self.config.cache.warm:
+            why = "cache warming is off (cache.warm = false in config.toml)"
+        if why:
+            self.warm_queue.skip(len(prompts))
+            return api.WarmResult(queued=0, dropped=0, skipped=len(prompts), reason=why)
+        limit = self.config.engine.max_input_chars
+        usable = [p for p in prompts if p.strip() and len(p) <= limit]
+        queued, dropped = self.warm_queue.offer(usable)
+        if dropped:
+            log.info("cache warming: queue full, %d prompt(s) from %s dropped", dropped, source)
+        skipped = len(prompts) - len(usable)
+        return api.WarmResult(
+            queued=queued,
+            dropped=dropped,
+            skipped=skipped,
+            reason="empty or longer than engine.max_input_chars" if skipped else "",
+        )
+
+    async def _warm_one(self, text: str) -> str:
+        from ..providers.warm import WarmSkipped, warm_analysis
+
+        llm = self._optimizer().llm
+        if llm is None:
+            raise WarmSkipped("the offline engine needs no warming")
+        return await warm_analysis(llm, text)
+
+    def _busy(self) -> bool:
+        """Anything a person waits for: a request, an optimization, an LLM call."""
+        optimizer = self.optimizer
+        if optimizer is None or self.daemon.dispatcher.in_flight(work_only=False):
+            return True
+        llm = optimizer.llm
+        return optimizer.running > 0 or (llm is not None and llm.meter.in_flight > 0)
+
+    def _warm_status(self, cache: api.CacheStatus) -> api.WarmStatus:
+        f = self.warm_queue.figures
+        lint = cache.tiers.get("lint")
+        return api.WarmStatus(
+            queued=f.queued,
+            done=f.done,
+            dropped=f.dropped,
+            skipped=f.skipped,
+            failed=f.failed,
+            warmed=f.warmed,
+            lint_hits=lint.hits if lint is not None else 0,
+            lint_hit_rate=lint.hit_rate if lint is not None else 0.0,
+            last_error=f.last_error,
         )
 
     async def history(self, params: api.HistoryParams, call: wire.Call) -> api.HistoryResult:
@@ -278,7 +381,9 @@ class CoreService:
 
     # --- pushed state --------------------------------------------------------------------
 
-    def notice(self, message: str = "", level: str = "info", event: str = "") -> api.StatusNotice:
+    def notice(
+        self, message: str = "", level: str = "info", event: str = "", alert_id: str = ""
+    ) -> api.StatusNotice:
         with self._store().view() as view:
             info = queries.budget_info(view, self.config)
         provider = self._optimizer().provider_status()
@@ -294,6 +399,7 @@ class CoreService:
             message=message,
             level=level,
             event=event,
+            alert_id=alert_id,
         )
 
     async def _follow(self, from_seq: int) -> None:
@@ -307,7 +413,13 @@ class CoreService:
                 continue
             message, level = _message_for(ev)
             if message:
-                self.daemon.publish("status", "status", self.notice(message, level, _tag(ev)))
+                aid = (
+                    api.alert_id(ev.period, ev.period_key, ev.threshold_pct)
+                    if isinstance(ev, BudgetAlert)
+                    else ""
+                )
+                notice = self.notice(message, level, _tag(ev), aid)
+                self.daemon.publish("status", "status", notice)
                 continue
             # spend / state changes: coalesce bursts into one push
             now = time.monotonic()

@@ -20,7 +20,7 @@ from .. import __version__, api, wire
 from ..backup.catalog import list_backups
 from ..config import Config
 from ..errors import BackupError, RPCError, StoreError
-from ..events import AgentStepCompleted, OptimizationCompleted, ProviderCallCompleted
+from ..events import AgentStepCompleted, BudgetAlert, OptimizationCompleted, ProviderCallCompleted
 from ..paths import Paths
 from ..projections import StoreView
 from ..values import ticks_to_usd
@@ -282,6 +282,7 @@ def status(
     in_flight: int = 0,
 ) -> api.StatusResult:
     info = budget_info(view, config)
+    alert_items = budget_alert_items(view, config)
     stats = view.stats
     all_rate = stats.hit_rate()
     summary = view.backups.summary()
@@ -309,7 +310,8 @@ def status(
             monthly_budget_usd=info.monthly_budget_usd,
             forecast_30d_usd=forecast_usd(view),
             reserved_usd=info.reserved_usd,
-            alerts=budget_alerts(view, config),
+            alerts=[a.text for a in alert_items],
+            alert_items=alert_items,
         ),
         backups=api.BackupsStatus(
             count=count,
@@ -346,8 +348,12 @@ def cache_tiers(view: StoreView, config: Config) -> dict[str, api.CacheTier]:
 def budget_alerts(view: StoreView, config: Config, since: int = 0) -> list[str]:
     """The budget alerts of today and this month (recorded after ``since``), as people read
     them."""
-    from ..events import BudgetAlert
-    from ..providers.budget_rules import alert_text, config_limits, periods
+    return [item.text for item in budget_alert_items(view, config, since)]
+
+
+def budget_alert_items(view: StoreView, config: Config, since: int = 0) -> list[api.AlertInfo]:
+    """The budget alerts of today and this month (recorded after ``since``), with their ids."""
+    from ..providers.budget_rules import config_limits, periods
     from ..providers.ports import budget_state
 
     day, month = periods()
@@ -357,8 +363,24 @@ def budget_alerts(view: StoreView, config: Config, since: int = 0) -> list[str]:
         sent = view.budget.alert(period, key, state.alert_pct)
         rec = view.record(sent.seq) if sent is not None and sent.seq > since else None
         if rec is not None and isinstance(rec.event, BudgetAlert):
-            out.append(alert_text(rec.event))
+            out.append(alert_info(rec.event))
     return out
+
+
+def alert_info(ev: BudgetAlert) -> api.AlertInfo:
+    """A recorded ``BudgetAlert`` as clients get it (``status``, pushed notices)."""
+    from ..providers.budget_rules import alert_text
+
+    return api.AlertInfo(
+        id=api.alert_id(ev.period, ev.period_key, ev.threshold_pct),
+        period=ev.period,
+        period_key=ev.period_key,
+        threshold_pct=ev.threshold_pct,
+        spent_usd=ticks_to_usd(ev.spent_ticks),
+        budget_usd=ticks_to_usd(ev.budget_ticks),
+        reset_at=ev.reset_at,
+        text=alert_text(ev),
+    )
 
 
 def provider_status(config: Config, circuit: str = "closed") -> api.ProviderStatus:

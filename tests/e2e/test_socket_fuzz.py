@@ -46,8 +46,20 @@ METHODS = [
     "backup.list",
     "subscribe",
     "optimize",
+    "analysis.warm",
 ]
-FIELDS = ["text", "id", "limit", "path", "topics", "prompt_type", "engine", "progress_token"]
+FIELDS = [
+    "text",
+    "id",
+    "limit",
+    "path",
+    "topics",
+    "prompt_type",
+    "engine",
+    "progress_token",
+    "prompts",
+    "source",
+]
 RESERVED = {"id", "method", "jsonrpc"}  # garbage objects leave these out: they stay garbage
 
 

@@ -63,6 +63,13 @@ events = st.one_of(
         prompt_tokens=st.integers(0, 50),
     ),
     st.builds(ev.BudgetSet, daily_ticks=st.one_of(st.none(), ticks)),
+    st.builds(
+        ev.ProviderModeLearned,
+        provider=st.sampled_from(["openai", "xai"]),
+        base_url=st.sampled_from(["http://127.0.0.1:8080/v1", "https://api.x.ai/v1"]),
+        model=st.sampled_from(["m1", "m2"]),
+        reason=text,
+    ),
     st.builds(ev.BudgetReserved, reservation_id=res_ids, ticks=ticks, day=days),
     st.builds(ev.BudgetReleased, reservation_id=res_ids),
     st.builds(

@@ -25,11 +25,14 @@ class LoopbackServer:
         api_key: str = "",
         echo: bool = False,
         cost_ticks: int | None = 1000,
+        refuse_json_schema: bool = False,
     ) -> None:
         self.latency_s = latency_s
         self.cost_ticks = cost_ticks  # reported in usage.cost_in_usd_ticks; None: not reported
         self.echo = echo  # the Designer makes a minimal edit of the prompt it is given
         self.status = status
+        # like llama.cpp's server: response_format json_schema gets an HTTP 500
+        self.refuse_json_schema = refuse_json_schema
         self.api_key = api_key
         self.bodies: list[dict[str, Any]] = []
         self.connections = 0
@@ -131,4 +134,9 @@ class LoopbackServer:
             await asyncio.sleep(self.latency_s)
         if self.status != 200:
             return self.status, {"error": {"message": "server says no"}}
+        if self.refuse_json_schema and request.get("response_format", {}).get("type") == (
+            "json_schema"
+        ):
+            message = "response_format: Input should be 'text' or 'json_object'"
+            return 500, {"error": {"code": 500, "message": message}}
         return 200, answer(request, echo=self.echo, cost_ticks=self.cost_ticks)
