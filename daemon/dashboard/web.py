@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from .dashboard_service import DashboardService
 
 T = TypeVar("T")
+log = logging.getLogger("promptd.dashboard")
 STATIC = Path(str(resources.files("promptd.daemon").joinpath("data/dashboard")))
 _KEEPALIVE_S = 15.0
 
@@ -76,6 +78,9 @@ async def index(request: web.Request) -> web.StreamResponse:
         numbers: Any = await _read(svc.overview)
     except PromptdError:
         numbers = None  # the page asks /api/overview, which says what is wrong
+    except Exception:  # the status line is sent: the page must still come whole
+        log.exception("the dashboard could not read the overview for the page")
+        numbers = None
     await response.write(embedded(numbers) + tail)
     await response.write_eof()
     return response
