@@ -230,7 +230,7 @@ async def server_side(url: str, loads: int) -> list[float]:
     return times
 
 
-_READY = "document.body && document.body.dataset.state === 'ready'"
+_READY = "body[data-state=ready]"
 
 
 class Loads:
@@ -264,9 +264,9 @@ def browser_side(urls: list[str], loads: int) -> list[Loads] | str:
                     cdp.send("Performance.enable")
                     before = _metric(cdp, "ThreadTime")
                     page.goto(url)
-                    # a script check, not wait_for_selector: its visibility polls force style
-                    # and layout passes that are Playwright's, not the page's
-                    page.wait_for_function(_READY, timeout=30_000)
+                    # "attached": a visibility check would force style and layout passes that
+                    # are Playwright's, not the page's
+                    page.wait_for_selector(_READY, state="attached", timeout=30_000)
                     thread_ms = (_metric(cdp, "ThreadTime") - before) * 1000
                     if n:
                         seen.ready.append(float(page.get_attribute("body", "data-ready-ms") or 0))

@@ -5,7 +5,8 @@
 //
 // Loading: the page arrives with the overview's numbers in it (a JSON data block), so the
 // overview is drawn as soon as this script runs, with no request; the other sections are
-// asked for next and drawn one per task, so none of them holds the first screen up.
+// asked for at the same moment and drawn after it, one per task, so none of them holds
+// the first screen up.
 // The daemon serves this file after uPlot's, in one script (see dashboard/assets.py).
 (function () {
   "use strict";
@@ -70,6 +71,15 @@
 
   async function getJSON(url) {
     return answer(await fetch(url, { credentials: "same-origin", cache: "no-store" }));
+  }
+
+  // The first answer of a section: asked for before the overview is drawn, so the daemon
+  // works on it meanwhile (the answers are handled once the drawing is done).
+  const early = {};
+  function first(url) {
+    const asked = early[url];
+    delete early[url];
+    return asked || getJSON(url);
   }
 
   // The overview's first numbers came with the page (null: the daemon could not read them,
@@ -294,7 +304,7 @@
 
   async function loadHistory() {
     const query = historyQuery();
-    const h = await getJSON("/api/history?" + query);
+    const h = await first("/api/history?" + query);
     const body = $("#history-table tbody");
     body.replaceChildren(...h.items.map((r) => {
       const score = r.score_before >= 0 ? `${r.score_before} → ${r.score_after}` : r.status;
@@ -360,7 +370,7 @@
   // --- batches -----------------------------------------------------------------------------
 
   async function loadBatches() {
-    const b = await getJSON("/api/batches");
+    const b = await first("/api/batches");
     $("#batches-running").replaceChildren(...(b.running.length ? b.running.map((r) =>
       el("div", { class: "batch", "data-batch": r.id, "data-done": r.done, "data-total": r.total },
         el("strong", { text: r.file_name || r.id }), " ",
@@ -402,7 +412,7 @@
     const q = new URLSearchParams({ limit: "50" });
     if (kind) q.set("kind", kind);
     if (more && state.audit.next) q.set("before", state.audit.next);
-    const a = await getJSON("/api/audit?" + q);
+    const a = await first("/api/audit?" + q);
     const body = $("#audit-table tbody");
     const rows = a.items.map(auditRow);
     if (more) body.append(...rows); else body.replaceChildren(...rows);
@@ -415,7 +425,7 @@
   // --- backups -----------------------------------------------------------------------------
 
   async function loadBackups() {
-    const b = await getJSON("/api/backups");
+    const b = await first("/api/backups");
     $("#backups-table tbody").replaceChildren(...(b.items.length ? b.items.map((r) => {
       const verify = el("button", { type: "button", text: "Verify" });
       verify.addEventListener("click", () => act(verify, "/api/backups/" + encodeURIComponent(r.id) + "/verify",
@@ -527,8 +537,12 @@
   $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${count(r.events)} events.`));
 
   // The overview first, from the numbers that came with the page; then the other sections,
-  // each drawn as its answer comes (an answer is a task of its own).
+  // each drawn as its answer comes (an answer is a task of its own), asked for at once.
   async function start() {
+    for (const url of ["/api/history?", "/api/batches", "/api/audit?limit=50", "/api/backups"]) {
+      early[url] = getJSON(url);
+      early[url].catch(() => {});  // its loader reports the error
+    }
     const numbers = embedded();
     if (numbers) { renderOverview(numbers); overviewDrawn(); } else await loaders.overview();
     await Promise.all(["history", "batches", "audit", "backups"].map((name) => loaders[name]()));
