@@ -5,8 +5,8 @@ so the browser fetches the style and script while the overview's numbers are rea
 follow in the same answer (a JSON data block, drawn without another request).
 ``/assets/VERSION/app.css|app.js`` the style and script, uPlot included (:mod:`.assets`:
 from memory, cached for good); ``/static/...`` the source files as they are; JSON under
-``/api/``: ``overview``, ``history``, ``optimizations/ID``,
-``batches``, ``audit``, ``backups``; ``POST /api/backups`` (back up now) and
+``/api/``: ``overview``, ``history``, ``optimizations/ID``, ``batches``, ``audit``,
+``backups``; ``POST /api/backups`` (back up now) and
 ``POST /api/backups/ID/verify``; ``GET /api/live`` the Server-Sent Events stream of new
 events. Every route is behind :class:`~.security.Guard`.
 """
@@ -73,16 +73,17 @@ async def index(request: web.Request) -> web.StreamResponse:
     head, tail = svc.page
     response = web.StreamResponse(headers={**HEADERS, "Content-Type": "text/html; charset=utf-8"})
     await response.prepare(request)
-    await response.write(head)
-    try:
-        numbers: Any = await _read(svc.overview)
-    except PromptdError:
-        numbers = None  # the page asks /api/overview, which says what is wrong
-    except Exception:  # the status line is sent: the page must still come whole
-        log.exception("the dashboard could not read the overview for the page")
-        numbers = None
-    await response.write(embedded(numbers) + tail)
-    await response.write_eof()
+    with contextlib.suppress(ConnectionResetError):  # the browser went away
+        await response.write(head)
+        try:
+            numbers: Any = await _read(svc.overview)
+        except PromptdError:
+            numbers = None  # the page asks /api/overview, which says what is wrong
+        except Exception:  # the status line is sent: the page must still come whole
+            log.exception("the dashboard could not read the overview for the page")
+            numbers = None
+        await response.write(embedded(numbers) + tail)
+        await response.write_eof()
     return response
 
 
