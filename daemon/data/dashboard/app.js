@@ -32,29 +32,28 @@
 
   // Formatters made once: toLocaleString with options builds a new one at every call, which
   // was the page's costliest function when it drew a hundred rows.
-  let formats = null;
-  function fmt() {
-    if (!formats) {
-      formats = {
-        money: new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
-        count: new Intl.NumberFormat(),
-        when: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
-      };
-    }
-    return formats;
+  // Each is made when first needed (the overview shows no dates unless an alert is on).
+  const formats = {};
+  const makers = {
+    money: () => new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+    count: () => new Intl.NumberFormat(),
+    when: () => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
+  };
+  function fmt(name) {
+    return formats[name] || (formats[name] = makers[name]());
   }
-  const count = (n) => fmt().count.format(n);
+  const count = (n) => fmt("count").format(n);
 
   function usd(v) {
     if (v === null || v === undefined) return "–";
     if (v === 0) return "$0.00";
     if (Math.abs(v) < 0.01) return "$" + v.toFixed(4);
-    return "$" + fmt().money.format(v);
+    return "$" + fmt("money").format(v);
   }
 
   function when(iso) {
     if (!iso) return "";
-    return fmt().when.format(new Date(iso));
+    return fmt("when").format(new Date(iso));
   }
 
   function size(n) {
