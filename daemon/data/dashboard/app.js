@@ -494,10 +494,12 @@
     const live = $("#live");
     const source = new EventSource("/api/live");
     let connected = false;
-    source.addEventListener("hello", () => {
+    source.addEventListener("hello", (m) => {
       live.textContent = "live";
       live.className = "live on";
-      if (connected) refresh(Object.keys(loaders));  // back after a gap: events may be missed
+      // Back after a gap, or events came between the page's numbers and this stream (the
+      // hello carries the log's last sequence): read everything again.
+      if (connected || Number(m.data) > state.lastSeq) refresh(Object.keys(loaders));
       connected = true;
     });
     source.addEventListener("record", (m) => {
