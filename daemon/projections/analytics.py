@@ -17,9 +17,9 @@ One counter table, ``analytics`` (values are lists of ints summed with ``State.a
   the editor): ``[kept, rejected]``, each optimization counted once, by its latest verdict
 * ``v/DAY``                the same by the UTC day of the verdict (the acceptance trend)
 
-And one table per optimization, ``analytics_verdicts`` (``opt_id`` -> :class:`Verdict`): its
-engine and type (from its completion) and its latest verdict, so a changed verdict moves
-its count instead of adding one, and History shows each row's verdict.
+And ``analytics_verdicts``, a row per completed optimization (``opt_id`` -> :class:`Verdict`):
+its engine and type (from its completion) and its latest verdict, so a changed verdict
+moves its count instead of adding one, and History shows each row's verdict.
 
 Days are UTC days of the record's time, so a rebuild gives the same bytes wherever it runs
 (spend per day is the budget projection's: booked on the provider call's local day).
