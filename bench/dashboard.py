@@ -2,20 +2,26 @@
 
     .venv/bin/python bench/dashboard.py                   # 10,000 optimizations, 7 loads
     .venv/bin/python bench/dashboard.py --optimizations 2000 --loads 3
+    .venv/bin/python bench/dashboard.py --compare 5551364 # before/after, in the same run
 
 Builds a log of ``--optimizations`` optimizations spread over 60 days (each one as the
 engine writes it: request, cache miss, four agent steps, two provider calls with costs, the
-completion with findings and scores; a tenth answered from cache), starts a real daemon on
-it (``promptd start``), then prints:
+completion with findings and scores; a tenth answered from cache; a fifth kept or
+rejected), starts a real daemon on it (``promptd start``), then prints:
 
-* the server's side: the wall time of every request the page makes (the page, its script,
-  style and uPlot, then the five JSON answers in parallel, as the browser does), median of
-  ``--loads`` loads;
-* the page in a browser (Debian's Chromium through Playwright, when both are there): from
-  navigation start to every section drawn (``performance.now()`` when the page marks itself
-  ready), median of ``--loads`` fresh loads (new context: no cache, no cookie; the token
-  redirect included);
+* the server's side: the wall time of every request the page makes (the page, the files it
+  names, then the JSON answers its sections ask for, in parallel, as the browser does),
+  median of ``--loads`` loads;
+* the page in a browser (Debian's Chromium through Playwright, when both are there), median
+  of ``--loads`` fresh loads (new context: no cache, no cookie; the token redirect
+  included): from navigation start to the overview drawn, to every section drawn, and the
+  CPU time of the page's main thread (what the page costs, whatever else the machine runs);
 * live updates: how long after a committed event its Server-Sent Event reaches a listener.
+
+``--compare REF`` runs the dashboard of another commit too (its ``daemon/`` from git, on a
+copy of the same log, in a daemon of its own) and alternates the loads of the two pages in
+the same browser, so both see the same machine: on a shared machine only figures taken
+side by side compare. The load average is printed before and after.
 
 The target (issue 17): the page loads in under 300 ms with 10,000 optimizations.
 """
@@ -27,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -45,6 +52,8 @@ from promptd.daemon.events import (
     CacheMiss,
     Event,
     OptimizationCompleted,
+    OptimizationKept,
+    OptimizationRejected,
     OptimizationRequested,
     ProviderCallCompleted,
 )
@@ -124,6 +133,10 @@ def optimization(i: int, rng: random.Random) -> list[Event]:
             source=source,
         )
     )
+    if i % 10 == 0:
+        events.append(OptimizationKept(opt_id=opt_id))
+    elif i % 10 == 5:
+        events.append(OptimizationRejected(opt_id=opt_id, why="too long"))
     return events
 
 
@@ -146,30 +159,70 @@ def build_log(home: Path, count: int) -> int:
         log.close()
 
 
-def promptd(home: Path, *args: str) -> str:
+def promptd(home: Path, *args: str, env: dict[str, str] | None = None) -> str:
     exe = str(Path(sys.executable).with_name("promptd"))
     done = subprocess.run(
-        [exe, "--home", str(home), *args], capture_output=True, text=True, timeout=120
+        [exe, "--home", str(home), *args], capture_output=True, text=True, timeout=300, env=env
     )
     if done.returncode != 0:
         raise SystemExit(f"promptd {' '.join(args)} failed: {done.stderr}")
     return done.stdout
 
 
+class Site:
+    """One daemon's dashboard: its home, URL and the environment that runs its code."""
+
+    def __init__(self, name: str, home: Path, env: dict[str, str] | None) -> None:
+        self.name = name
+        self.home = home
+        self.env = env
+        self.url = ""
+
+    def start(self) -> None:
+        promptd(self.home, "start", env=self.env)
+        self.url = json.loads(promptd(self.home, "dashboard", "--json", env=self.env))["url"]
+
+    def stop(self) -> None:
+        exe = str(Path(sys.executable).with_name("promptd"))
+        subprocess.run(
+            [exe, "--home", str(self.home), "stop"], capture_output=True, timeout=60, env=self.env
+        )
+
+
+def checkout(ref: str, into: Path) -> dict[str, str]:
+    """The daemon of commit ``ref`` (from git), importable as ``promptd.daemon`` ahead of
+    this one: the environment that runs it."""
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", ref, "daemon", "lsp"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    (into / "promptd").mkdir()
+    for name in ("daemon", "lsp"):
+        (into / "promptd" / name).symlink_to(into / name)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(into), env.get("PYTHONPATH", "")]))
+    return env
+
+
+_ASSET = re.compile(r'(?:src|href)="(/(?:static|assets)/[^"]+)"')
+_OLD_APIS = ["/api/overview", "/api/history?", "/api/batches", "/api/audit?limit=50"]
+_APIS = ["/api/history?", "/api/batches", "/api/audit?limit=50", "/api/backups"]
+
+
 async def server_side(url: str, loads: int) -> list[float]:
+    """Every request of one load, as the browser makes them: the page, the files it names,
+    then the sections' answers (the overview's too when the page does not carry it)."""
     base, token = url.split("/?token=")
     times = []
-    statics = ["/static/app.js", "/static/app.css", "/static/vendor/uPlot.iife.min.js"]
-    statics.append("/static/vendor/uPlot.min.css")
-    apis = ["/api/overview", "/api/history", "/api/batches", "/api/audit?limit=100"]
-    apis.append("/api/backups")
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         await c.get(f"/?token={token}")  # takes the cookie
         for _ in range(loads):
             start = time.perf_counter()
             page = await c.get("/")
             page.raise_for_status()
-            await asyncio.gather(*(c.get(p) for p in statics))
+            await asyncio.gather(*(c.get(p) for p in _ASSET.findall(page.text)))
+            apis = _APIS if "overview-data" in page.text else [*_OLD_APIS, "/api/backups"]
             answers = await asyncio.gather(*(c.get(p) for p in apis))
             for a in answers:
                 a.raise_for_status()
@@ -177,7 +230,20 @@ async def server_side(url: str, loads: int) -> list[float]:
     return times
 
 
-def browser_side(url: str, loads: int) -> tuple[list[float], list[float], list[float]] | str:
+_READY = "body[data-state=ready]"
+
+
+class Loads:
+    """What the browser measured over the loads of one page."""
+
+    def __init__(self) -> None:
+        self.overview: list[float] = []
+        self.ready: list[float] = []
+        self.cpu: list[float] = []
+
+
+def browser_side(urls: list[str], loads: int) -> list[Loads] | str:
+    """Fresh loads of each page, taking turns (the first round warms Chromium up)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -186,31 +252,32 @@ def browser_side(url: str, loads: int) -> tuple[list[float], list[float], list[f
         return f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)"
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
     args += ["--disable-component-update", "--disable-sync", "--no-first-run"]
-    times: list[float] = []
-    overview: list[float] = []
-    cpu: list[float] = []
+    out = [Loads() for _ in urls]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             for n in range(loads + 1):
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                page = context.new_page()
-                cdp = context.new_cdp_session(page)
-                cdp.send("Performance.enable")
-                before = _metric(cdp, "ThreadTime")
-                page.goto(url)
-                page.wait_for_selector("body[data-state=ready]", timeout=30_000)
-                thread_ms = (_metric(cdp, "ThreadTime") - before) * 1000
-                ready = float(page.get_attribute("body", "data-ready-ms") or "nan")
-                first = float(page.get_attribute("body", "data-overview-ms") or "nan")
-                if n:  # the first load warms Chromium itself up
-                    times.append(ready)
-                    overview.append(first)
-                    cpu.append(thread_ms)
-                context.close()
+                for url, seen in zip(urls, out, strict=True):
+                    context = browser.new_context(viewport={"width": 1280, "height": 900})
+                    page = context.new_page()
+                    cdp = context.new_cdp_session(page)
+                    cdp.send("Performance.enable")
+                    before = _metric(cdp, "ThreadTime")
+                    page.goto(url)
+                    # "attached": a visibility check would force style and layout passes that
+                    # are Playwright's, not the page's
+                    page.wait_for_selector(_READY, state="attached", timeout=30_000)
+                    thread_ms = (_metric(cdp, "ThreadTime") - before) * 1000
+                    if n:
+                        seen.ready.append(float(page.get_attribute("body", "data-ready-ms") or 0))
+                        seen.overview.append(
+                            float(page.get_attribute("body", "data-overview-ms") or 0)
+                        )
+                        seen.cpu.append(thread_ms)
+                    context.close()
         finally:
             browser.close()
-    return times, overview, cpu
+    return out
 
 
 def _metric(cdp: Any, name: str) -> float:
@@ -251,50 +318,64 @@ def _fmt(times: list[float]) -> str:
     )
 
 
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--optimizations", type=int, default=10_000)
     parser.add_argument("--loads", type=int, default=7)
+    parser.add_argument("--compare", metavar="REF", help="also run this commit's dashboard")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="promptd-bench-dash-"))
+    root = Path(tempfile.mkdtemp(prefix="promptd-bench-dash-"))
+    sites = [Site("this", root / "this", None)]
     try:
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"machine: {os.cpu_count()} cores, load average {load} (other work slows these)")
+        print(f"machine: {os.cpu_count()} cores, load average {_load()} (other work slows these)")
+        if args.compare:
+            (root / "old").mkdir()
+            sites.insert(
+                0, Site(args.compare, root / "before", checkout(args.compare, root / "old"))
+            )
         started = time.perf_counter()
-        events = build_log(home, args.optimizations)
+        for site in sites:
+            events = build_log(site.home, args.optimizations)
         print(
             f"log: {args.optimizations:,} optimizations, {events:,} events "
             f"(built in {time.perf_counter() - started:.1f} s)"
         )
-        promptd(home, "start")
-        url = json.loads(promptd(home, "dashboard", "--json"))["url"]
-        server = asyncio.run(server_side(url, args.loads))
-        print(f"server: every request of one page load: {_fmt(server)}")
-        browser = browser_side(url, args.loads)
+        for site in sites:
+            site.start()
+        for site in sites:
+            server = asyncio.run(server_side(site.url, args.loads))
+            print(f"[{site.name}] server: every request of one page load: {_fmt(server)}")
+        browser = browser_side([s.url for s in sites], args.loads)
         if isinstance(browser, str):
             print(f"browser: {browser}")
         else:
-            print(f"browser: navigation to the overview drawn: {_fmt(browser[1])}")
-            print(
-                f"browser: navigation to every section drawn: {_fmt(browser[0])} (target < 300 ms)"
-            )
-            print(
-                "browser: CPU time of the page's main thread per load (what it costs whatever "
-                f"else runs): median {statistics.median(browser[2]):.0f} ms"
-            )
-        live = asyncio.run(live_latency(home, url, 20))
+            for site, seen in zip(sites, browser, strict=True):
+                drawn = _fmt(seen.overview)
+                print(f"[{site.name}] browser: navigation to the overview drawn: {drawn}")
+                print(
+                    f"[{site.name}] browser: navigation to every section drawn: "
+                    f"{_fmt(seen.ready)} (target < 300 ms)"
+                )
+                print(
+                    f"[{site.name}] browser: CPU time of the page's main thread per load: "
+                    f"median {statistics.median(seen.cpu):.0f} ms"
+                )
+            print(f"machine: load average {_load()} after the browser's loads")
+        this = sites[-1]
+        live = asyncio.run(live_latency(this.home, this.url, 20))
         print(
-            "live: an event reaches the page's stream "
+            f"[{this.name}] live: an event reaches the page's stream "
             f"{statistics.median(live):.1f} ms (median, max {max(live):.1f} ms) after it is "
             "appended (target < 1 s)"
         )
     finally:
-        subprocess.run(
-            [str(Path(sys.executable).with_name("promptd")), "--home", str(home), "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(home, ignore_errors=True)
+        for site in sites:
+            site.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

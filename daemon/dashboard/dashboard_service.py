@@ -39,8 +39,9 @@ from ..server import queries
 from ..store.writer import AsyncEventLog
 from ..wire import Call, Method
 from . import data
+from .assets import Assets
 from .security import Guard, new_token
-from .web import STATIC, make_app
+from .web import DATA_MARK, STATIC, make_app
 
 if TYPE_CHECKING:
     from ..server.app import Daemon
@@ -137,7 +138,8 @@ class DashboardService:
         self.hub = Hub()
         self.port = 0
         self.problem = ""  # why there is no dashboard, when there is none
-        self.page = b""
+        self.page = (b"", b"")  # the page before and after its embedded overview
+        self.assets: Assets | None = None
         self._runner: web.AppRunner | None = None
 
     # --- the service protocol ----------------------------------------------------------
@@ -155,8 +157,16 @@ class DashboardService:
                 "set it to true and restart the daemon"
             )
             return
+        self.assets = assets = Assets(STATIC)
         template = (STATIC / "index.html").read_text("utf-8")
-        self.page = template.replace("__CSRF__", self.guard.csrf).encode()
+        for mark, value in (
+            ("__CSRF__", self.guard.csrf),
+            ("__CSS__", assets.url("app.css")),
+            ("__JS__", assets.url("app.js")),
+        ):
+            template = template.replace(mark, value)
+        head, _, tail = template.partition(DATA_MARK)
+        self.page = (head.encode(), tail.encode())
         runner = web.AppRunner(
             make_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )

@@ -120,6 +120,65 @@ def cache(view: StoreView, today: str) -> dict[str, Any]:
     }
 
 
+def alerts(view: StoreView, config: Config, day: str, month: str) -> list[dict[str, Any]]:
+    """The budget alerts of the local ``day`` and ``month`` (the ones in force): which
+    budget, its threshold, what was spent of what, when it was sent and when it resets."""
+    from ..events import BudgetAlert
+    from ..providers.budget_rules import alert_text
+
+    pct = queries.budget_info(view, config).alert_pct
+    out = []
+    for period, key in (("day", day), ("month", month)):
+        sent = view.budget.alert(period, key, pct)
+        rec = view.record(sent.seq) if sent is not None else None
+        if rec is None or not isinstance(rec.event, BudgetAlert):
+            continue
+        ev = rec.event
+        out.append(
+            {
+                "seq": rec.seq,
+                "period": ev.period,
+                "period_key": ev.period_key,
+                "threshold_pct": ev.threshold_pct,
+                "spent_usd": ticks_to_usd(ev.spent_ticks),
+                "reserved_usd": ticks_to_usd(ev.reserved_ticks),
+                "budget_usd": ticks_to_usd(ev.budget_ticks),
+                "at": queries.iso(rec.ts_ns),
+                "reset_at": ev.reset_at,
+                "text": alert_text(ev),
+            }
+        )
+    return out
+
+
+def _rate(row: Any) -> dict[str, Any]:
+    rate = row.rate
+    return {
+        "key": row.key,
+        "kept": row.kept,
+        "rejected": row.rejected,
+        "rate": None if rate is None else round(rate, 4),
+    }
+
+
+def acceptance(view: StoreView, utc_today: str) -> dict[str, Any]:
+    """How often the author keeps a rewrite: overall, by engine, by prompt type, by day."""
+    by_engine = view.analytics.acceptance("engine")
+    kept = sum(r.kept for r in by_engine)
+    rejected = sum(r.rejected for r in by_engine)
+    by_day = {r.key: r for r in view.analytics.acceptance("day")}
+    days = _span(by_day, utc_today) if by_day else []
+    return {
+        "kept": kept,
+        "rejected": rejected,
+        "rate": round(kept / (kept + rejected), 4) if kept + rejected else None,
+        "by_engine": [_rate(r) for r in by_engine],
+        "by_type": [_rate(r) for r in view.analytics.acceptance("type")],
+        "days": days,
+        "rate_by_day": [None if d not in by_day else _rate(by_day[d])["rate"] for d in days],
+    }
+
+
 def overview(
     view: StoreView, config: Config, provider: api.ProviderStatus, today: str, utc_today: str
 ) -> dict[str, Any]:
@@ -127,6 +186,8 @@ def overview(
     on local days), ``utc_today`` the UTC one (the analytics' days)."""
     return {
         "last_seq": view.last_seq(),
+        "alerts": alerts(view, config, today, today[:7]),
+        "acceptance": acceptance(view, utc_today),
         "spend": spend(view, config, today),
         "optimizations": optimizations(view, utc_today),
         "cache": cache(view, utc_today),
@@ -163,7 +224,8 @@ class HistoryQuery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     limit: int = 50
 
 
-def _row(e: HistoryEntry) -> dict[str, Any]:
+def _row(view: StoreView, e: HistoryEntry) -> dict[str, Any]:
+    verdict = view.analytics.verdict(e.opt_id)
     return {
         "id": e.opt_id,
         "at": queries.iso(e.done_ts_ns or e.ts_ns),
@@ -179,6 +241,7 @@ def _row(e: HistoryEntry) -> dict[str, Any]:
         "cached": e.cached,
         "degraded": e.degraded,
         "error": e.error,
+        "verdict": verdict.verdict if verdict is not None else "",
     }
 
 
@@ -213,7 +276,7 @@ def history(view: StoreView, query: HistoryQuery) -> dict[str, Any]:
         if len(rows) >= limit:
             more = True
             break
-        rows.append(_row(e))
+        rows.append(_row(view, e))
     return {"items": rows, "more": more, "last_seq": view.last_seq()}
 
 
@@ -251,15 +314,16 @@ def detail(view: StoreView, opt_id: str) -> dict[str, Any]:
         failure = view.history.failure(opt_id)
         asked = view.history.requested(opt_id)
         return {
-            "row": _row(entry),
+            "row": _row(view, entry),
             "original": asked.prompt if asked is not None else "",
             "error": failure.message if failure is not None else "it has not finished yet",
         }
+    verdict = view.analytics.verdict(opt_id)
     shown = queries.show(view, api.ShowParams(id=opt_id))
     opt = shown.optimization
     findings = {f.code: f.message for f in opt.findings}
     return {
-        "row": _row(entry),
+        "row": _row(view, entry),
         "original": opt.original,
         "optimized": opt.optimized,
         "diff": diff_lines(opt.original, opt.optimized),
@@ -278,6 +342,14 @@ def detail(view: StoreView, opt_id: str) -> dict[str, Any]:
         "degraded_reason": opt.degraded_reason,
         "steps": [msgspec.to_builtins(s) for s in shown.steps],
         "calls": [msgspec.to_builtins(c) for c in shown.calls],
+        "verdict": None
+        if verdict is None
+        else {
+            "verdict": verdict.verdict,
+            "at": queries.iso(verdict.ts_ns),
+            "why": verdict.why,
+            "source": SOURCES.get(verdict.source, verdict.source),
+        },
     }
 
 

@@ -1,8 +1,12 @@
 """The dashboard's HTTP routes (aiohttp), each a few lines over :mod:`.data`.
 
-``GET /`` the page (its CSRF token in a ``<meta>``), ``/static/...`` its script, style and
-the vendored uPlot; JSON under ``/api/``: ``overview``, ``history``, ``optimizations/ID``,
-``batches``, ``audit``, ``backups``; ``POST /api/backups`` (back up now) and
+``GET /`` the page (its CSRF token in a ``<meta>``), streamed: the markup goes out at once
+so the browser fetches the style and script while the overview's numbers are read, which
+follow in the same answer (a JSON data block, drawn without another request).
+``/assets/VERSION/app.css|app.js`` the style and script, uPlot included (:mod:`.assets`:
+from memory, cached for good); ``/static/...`` the source files as they are; JSON under
+``/api/``: ``overview``, ``history``, ``optimizations/ID``, ``batches``, ``audit``,
+``backups``; ``POST /api/backups`` (back up now) and
 ``POST /api/backups/ID/verify``; ``GET /api/live`` the Server-Sent Events stream of new
 events. Every route is behind :class:`~.security.Guard`.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -23,16 +28,19 @@ from aiohttp import web
 from .. import api
 from ..errors import BackupError, PromptdError, RPCError
 from . import data
+from .assets import CACHE_FOREVER
 from .security import HEADERS
 
 if TYPE_CHECKING:
     from .dashboard_service import DashboardService
 
 T = TypeVar("T")
+log = logging.getLogger("promptd.dashboard")
 STATIC = Path(str(resources.files("promptd.daemon").joinpath("data/dashboard")))
 _KEEPALIVE_S = 15.0
 
 SERVICE: web.AppKey[DashboardService] = web.AppKey("service")
+DATA_MARK = "<!--overview-data-->"  # where the page's template takes the overview's numbers
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -54,9 +62,40 @@ async def _read(build: Callable[[], T]) -> T:
     return await asyncio.to_thread(build)
 
 
-async def index(request: web.Request) -> web.Response:
+def embedded(value: Any) -> bytes:
+    """``value`` as a JSON data block of the page (``<`` escaped: no ``</script>`` inside)."""
+    data = msgspec.json.encode(value).replace(b"<", b"\\u003c")
+    return b'<script type="application/json" id="overview-data">' + data + b"</script>"
+
+
+async def index(request: web.Request) -> web.StreamResponse:
     svc = _service(request)
-    return web.Response(body=svc.page, content_type="text/html", charset="utf-8")
+    head, tail = svc.page
+    response = web.StreamResponse(headers={**HEADERS, "Content-Type": "text/html; charset=utf-8"})
+    await response.prepare(request)
+    with contextlib.suppress(ConnectionResetError):  # the browser went away
+        await response.write(head)
+        try:
+            numbers: Any = await _read(svc.overview)
+        except PromptdError:
+            numbers = None  # the page asks /api/overview, which says what is wrong
+        except Exception:  # the status line is sent: the page must still come whole
+            log.exception("the dashboard could not read the overview for the page")
+            numbers = None
+        await response.write(embedded(numbers) + tail)
+        await response.write_eof()
+    return response
+
+
+async def asset(request: web.Request) -> web.Response:
+    assets = _service(request).assets
+    found = assets and assets.get(request.match_info["version"], request.match_info["name"])
+    if not found:
+        return _error(404, "no such file in this daemon's dashboard; reload the page")
+    headers = {"ETag": found.etag, "Cache-Control": CACHE_FOREVER}
+    if found.etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=found.body, content_type=found.content_type, headers=headers)
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -191,6 +230,7 @@ def make_app(service: DashboardService) -> web.Application:
     )
     app[SERVICE] = service
     app.router.add_get("/", index)
+    app.router.add_get("/assets/{version}/{name}", asset)
     app.router.add_get("/api/overview", overview)
     app.router.add_get("/api/history", history)
     app.router.add_get("/api/optimizations/{opt_id}", optimization)

@@ -13,6 +13,13 @@ One counter table, ``analytics`` (values are lists of ints summed with ``State.a
 * ``p/MODEL``              provider calls: ``[calls, errors, sum of latency ms]``
 * ``l/MODEL/`` + ``be16(bucket)``  the latency histogram per model: ``[calls]``; bucket
   ``i`` holds latencies up to :data:`LATENCY_BOUNDS_MS` ``[i]`` (for p50/p95)
+* ``a/ENGINE/TYPE``        the author's verdicts on rewrites (``promptd keep`` / ``reject``,
+  the editor): ``[kept, rejected]``, each optimization counted once, by its latest verdict
+* ``v/DAY``                the same by the UTC day of the verdict (the acceptance trend)
+
+And ``analytics_verdicts``, a row per completed optimization (``opt_id`` -> :class:`Verdict`):
+its engine and type (from its completion) and its latest verdict, so a changed verdict
+moves its count instead of adding one, and History shows each row's verdict.
 
 Days are UTC days of the record's time, so a rebuild gives the same bytes wherever it runs
 (spend per day is the budget projection's: booked on the provider call's local day).
@@ -30,12 +37,29 @@ from ..events import (
     CacheMiss,
     OptimizationCompleted,
     OptimizationFailed,
+    OptimizationKept,
+    OptimizationRejected,
     ProviderCallCompleted,
     Record,
 )
-from .base import Projection, Reader, State, Table, on, utc_day
+from .base import Projection, Reader, State, Table, on, text_key, utc_day
+
+
+class Verdict(msgspec.Struct, array_like=True):
+    """One optimization's engine and prompt type, and the author's latest verdict on it
+    (``verdict`` "" until there is one; ``ts_ns`` when it was given)."""
+
+    engine: str = ""
+    prompt_type: str = ""
+    verdict: str = ""  # kept | rejected | ""
+    ts_ns: int = 0
+    why: str = ""
+    source: str = ""
+
 
 ANALYTICS = Table("analytics", list[int], counter=True)
+VERDICTS = Table("analytics_verdicts", Verdict)
+_WHY = 500  # characters of a rejection's reason kept here (the event has it all)
 
 # Upper bounds (ms) of the latency buckets: 1 ms to ~10 min in steps of about 12%.
 LATENCY_BOUNDS_MS: tuple[int, ...] = tuple(sorted({max(1, round(1.12**i)) for i in range(0, 118)}))
@@ -54,8 +78,8 @@ def _part(text: str) -> bytes:
 
 class AnalyticsProjection(Projection):
     name = "analytics"
-    version = 1
-    tables = (ANALYTICS,)
+    version = 2
+    tables = (ANALYTICS, VERDICTS)
 
     @on(OptimizationCompleted)
     def completed(self, state: State, rec: Record, ev: OptimizationCompleted) -> None:
@@ -74,6 +98,43 @@ class AnalyticsProjection(Projection):
             state.add(ANALYTICS, b"g/" + day, 1, before, after)
         for finding in ev.findings:
             state.add(ANALYTICS, b"f/" + _part(finding.code), 1)
+        key = text_key(ev.opt_id)
+        known = state.get(VERDICTS, key)
+        if known is None:
+            state.put(VERDICTS, key, Verdict(engine=ev.engine, prompt_type=ev.prompt_type))
+        elif not known.engine:  # the verdict came first (an import): file it where it belongs
+            self._count(state, known, -1)
+            known.engine, known.prompt_type = ev.engine, ev.prompt_type
+            self._count(state, known, 1)
+
+    @on(OptimizationKept)
+    def kept(self, state: State, rec: Record, ev: OptimizationKept) -> None:
+        self._verdict(state, rec, ev.opt_id, "kept", "", ev.source)
+
+    @on(OptimizationRejected)
+    def rejected(self, state: State, rec: Record, ev: OptimizationRejected) -> None:
+        self._verdict(state, rec, ev.opt_id, "rejected", ev.why[:_WHY], ev.source)
+
+    def _verdict(
+        self, state: State, rec: Record, opt_id: str, verdict: str, why: str, source: str
+    ) -> None:
+        key = text_key(opt_id)
+        known = state.get(VERDICTS, key)
+        if known is None:
+            known = Verdict()
+            state.put(VERDICTS, key, known)
+        self._count(state, known, -1)
+        known.verdict, known.ts_ns, known.why, known.source = verdict, rec.ts_ns, why, source
+        self._count(state, known, 1)
+
+    @staticmethod
+    def _count(state: State, v: Verdict, sign: int) -> None:
+        """Add (``sign`` 1) or take back (-1) ``v``'s verdict in the counters."""
+        if not v.verdict:
+            return
+        kept, rejected = (sign, 0) if v.verdict == "kept" else (0, sign)
+        state.add(ANALYTICS, b"a/" + _part(v.engine) + b"/" + _part(v.prompt_type), kept, rejected)
+        state.add(ANALYTICS, b"v/" + utc_day(v.ts_ns).encode(), kept, rejected)
 
     @on(OptimizationFailed)
     def failed(self, state: State, rec: Record, ev: OptimizationFailed) -> None:
@@ -123,6 +184,18 @@ class ScoreMean(msgspec.Struct, frozen=True, kw_only=True):
     count: int
     before: float
     after: float
+
+
+class Acceptance(msgspec.Struct, frozen=True, kw_only=True):
+    key: str  # an engine, a prompt type, or a day
+    kept: int
+    rejected: int
+
+    @property
+    def rate(self) -> float | None:
+        """kept / (kept + rejected); None before any verdict."""
+        n = self.kept + self.rejected
+        return self.kept / n if n else None
 
 
 class ModelHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,6 +284,30 @@ class AnalyticsView:
         rows = [(parts[0], value[0]) for parts, value in self._rows(b"f/")]
         rows.sort(key=lambda r: (-r[1], r[0]))
         return rows[:limit]
+
+    def acceptance(self, by: str) -> list[Acceptance]:
+        """Verdicts by ``engine``, ``type`` (prompt type) or ``day`` (UTC), sorted by key."""
+        if by == "day":
+            rows = [(parts[0], value) for parts, value in self._rows(b"v/")]
+        else:
+            sums: dict[str, list[int]] = {}
+            for (engine, ptype), value in self._rows(b"a/"):
+                acc = sums.setdefault(engine if by == "engine" else ptype, [0, 0])
+                kept, rejected = _padded(value, 2)
+                acc[0] += kept
+                acc[1] += rejected
+            rows = sorted(sums.items())
+        out = []
+        for key, value in rows:
+            kept, rejected = _padded(value, 2)
+            if kept or rejected:
+                out.append(Acceptance(key=key, kept=kept, rejected=rejected))
+        return out
+
+    def verdict(self, opt_id: str) -> Verdict | None:
+        """The author's latest verdict on ``opt_id`` (None: none given)."""
+        found = self._r.get(VERDICTS, text_key(opt_id))
+        return found if found is not None and found.verdict else None
 
     def models(self) -> list[ModelHealth]:
         """Calls, errors and latency per model (p50/p95 from the histogram: within ~12%)."""

@@ -2,9 +2,14 @@
 // stream (Server-Sent Events). No framework and no build step; every text from the log is
 // put in the page with textContent, never as HTML. What each chart draws is kept on its
 // element as data-chart (JSON), so tests can compare it with `promptd costs --json`.
-"use strict";
-
+//
+// Loading: the page arrives with the overview's numbers in it (a JSON data block), so the
+// overview is drawn as soon as this script runs, with no request; the other sections are
+// asked for at the same moment and drawn after it, one per task, so none of them holds
+// the first screen up.
+// The daemon serves this file after uPlot's, in one script (see dashboard/assets.py).
 (function () {
+  "use strict";
   const csrf = document.querySelector('meta[name="promptd-csrf"]').content;
   const $ = (sel) => document.querySelector(sel);
   const charts = {};
@@ -25,17 +30,30 @@
     return node;
   }
 
+  // Formatters made once: toLocaleString with options builds a new one at every call, which
+  // was the page's costliest function when it drew a hundred rows.
+  // Each is made when first needed (the overview shows no dates unless an alert is on).
+  const formats = {};
+  const makers = {
+    money: () => new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+    count: () => new Intl.NumberFormat(),
+    when: () => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
+  };
+  function fmt(name) {
+    return formats[name] || (formats[name] = makers[name]());
+  }
+  const count = (n) => fmt("count").format(n);
+
   function usd(v) {
     if (v === null || v === undefined) return "–";
     if (v === 0) return "$0.00";
     if (Math.abs(v) < 0.01) return "$" + v.toFixed(4);
-    return "$" + v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return "$" + fmt("money").format(v);
   }
 
   function when(iso) {
     if (!iso) return "";
-    const d = new Date(iso);
-    return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return fmt("when").format(new Date(iso));
   }
 
   function size(n) {
@@ -54,12 +72,22 @@
     return answer(await fetch(url, { credentials: "same-origin", cache: "no-store" }));
   }
 
-  // The first answer of a section: the request boot.js made while the page loaded.
-  const boot = window.promptdBoot || {};
-  function first(name, url) {
-    const early = boot[name];
-    delete boot[name];
-    return early ? early.then(answer) : getJSON(url);
+  // The first answer of a section: asked for before the overview is drawn, so the daemon
+  // works on it meanwhile (the answers are handled once the drawing is done).
+  const early = {};
+  function first(url) {
+    const asked = early[url];
+    delete early[url];
+    return asked || getJSON(url);
+  }
+
+  // The overview's first numbers came with the page (null: the daemon could not read them,
+  // and /api/overview will say why).
+  function embedded() {
+    const node = document.getElementById("overview-data");
+    if (!node) return null;
+    node.remove();
+    return JSON.parse(node.textContent);
   }
 
   async function post(url) {
@@ -158,7 +186,7 @@
       card("Forecast, next 30 days", usd(s.forecast_30d_usd), "at the recent daily rate"),
       card("Saved by the cache", usd(o.cache.saved_usd),
         tiers && tiers.rate !== null ? `optimization hit rate ${(100 * tiers.rate).toFixed(0)}%` : "no lookups yet"),
-      card("Optimizations", o.optimizations.total.toLocaleString(), "completed, all time"),
+      card("Optimizations", count(o.optimizations.total), "completed, all time"),
       card("Provider", o.provider.name, (o.provider.model ? o.provider.model + " · " : "") + "breaker " + o.provider.circuit,
         o.provider.circuit === "open" ? "over" : o.provider.circuit === "half_open" ? "near" : ""),
     );
@@ -175,6 +203,8 @@
     chart("chart-cache", o.cache.days, Object.entries(o.cache.hit_rate).map(([label, values]) => ({ label, values })),
       { yRange: [0, 1], yValues: (u, ticks) => ticks.map((t) => Math.round(t * 100) + "%"), legend: (v) => Math.round(v * 100) + "%" },
       widths["chart-cache"]);
+    renderAlerts(o.alerts || []);
+    renderAcceptance(o.acceptance);
     renderScores(o.scores.by_type);
     renderFindings(o.findings);
     renderProvider(o.provider);
@@ -197,6 +227,44 @@
       el("td", { class: "num muted", text: `${r.count}×` }))));
   }
 
+  // The budget alerts in force (today's, this month's): a calm line each, not a siren.
+  function renderAlerts(rows) {
+    const box = $("#alerts");
+    box.dataset.chart = JSON.stringify(rows);
+    box.hidden = !rows.length;
+    box.replaceChildren(...rows.map((a) => el("p", { class: "alert", "data-period": a.period },
+      el("strong", { text: `${a.period === "day" ? "Daily" : "Monthly"} budget at ${a.threshold_pct}%` }),
+      ` · ${usd(a.spent_usd)}${a.reserved_usd ? ` (+ ${usd(a.reserved_usd)} held)` : ""} of ${usd(a.budget_usd)} for ${a.period_key}`,
+      ` · alert sent ${when(a.at)}`,
+      a.reset_at ? ` · resets ${when(a.reset_at)}` : "")));
+  }
+
+  function pct(rate) {
+    return rate === null || rate === undefined ? "–" : Math.round(100 * rate) + "%";
+  }
+
+  function renderAcceptance(a) {
+    const node = $("#acceptance");
+    node.dataset.chart = JSON.stringify(a);
+    const total = a.kept + a.rejected;
+    if (!total) {
+      node.replaceChildren(el("p", { class: "empty", text: "No verdicts yet: `promptd keep ID` or `promptd reject ID`, or keep an edit in the editor." }));
+      return;
+    }
+    const head = el("p", { class: "headline" }, el("strong", { id: "acceptance-rate", text: pct(a.rate) }),
+      ` of rewrites kept (${count(a.kept)} kept, ${count(a.rejected)} rejected)`);
+    const rows = (label, list) => list.map((r) => el("tr", { "data-key": label + ":" + r.key },
+      el("td", { class: "muted", text: label }), el("td", { text: r.key }),
+      el("td", { class: "barcell" }, bar(100 * (r.rate || 0), "kept")),
+      el("td", { class: "num", text: pct(r.rate) }),
+      el("td", { class: "num muted", text: `${r.kept}/${r.kept + r.rejected}` })));
+    const trend = a.days.length > 1 && a.rate_by_day.filter((v) => v !== null).length > 1
+      ? el("p", { class: "muted", text: "by day: " + a.days.map((d, i) => [d, a.rate_by_day[i]])
+        .filter(([, v]) => v !== null).slice(-7).map(([d, v]) => `${d.slice(5)} ${pct(v)}`).join(" · ") })
+      : "";
+    node.replaceChildren(head, el("table", { class: "bars" }, ...rows("engine", a.by_engine), ...rows("type", a.by_type)), trend);
+  }
+
   function renderFindings(rows) {
     const t = $("#findings");
     t.dataset.chart = JSON.stringify(rows);
@@ -205,7 +273,7 @@
     t.replaceChildren(...rows.map((r) => el("tr", {},
       el("td", { class: "code", text: r.code }),
       el("td", {}, bar((100 * r.count) / top, "plain")),
-      el("td", { class: "num", text: r.count.toLocaleString() }))));
+      el("td", { class: "num", text: count(r.count) }))));
   }
 
   function renderProvider(p) {
@@ -216,7 +284,7 @@
     if (!p.models.length) return node.replaceChildren(head, el("p", { class: "empty", text: "No provider calls yet (the offline engine makes none)." }));
     const table = el("table", {}, el("thead", {}, el("tr", {}, ...["Model", "Calls", "Errors", "p50", "p95"].map((h, i) => el("th", { class: i ? "num" : "", text: h })))),
       el("tbody", {}, ...p.models.map((m) => el("tr", {},
-        el("td", { text: m.model }), el("td", { class: "num", text: m.calls.toLocaleString() }),
+        el("td", { text: m.model }), el("td", { class: "num", text: count(m.calls) }),
         el("td", { class: "num " + (m.error_rate > 0.05 ? "bad" : ""), text: `${(100 * m.error_rate).toFixed(1)}%` }),
         el("td", { class: "num", text: m.p50_ms + " ms" }), el("td", { class: "num", text: m.p95_ms + " ms" })))));
     node.replaceChildren(head, table);
@@ -235,7 +303,7 @@
 
   async function loadHistory() {
     const query = historyQuery();
-    const h = await (query ? getJSON("/api/history?" + query) : first("history", "/api/history?"));
+    const h = await first("/api/history?" + query);
     const body = $("#history-table tbody");
     body.replaceChildren(...h.items.map((r) => {
       const score = r.score_before >= 0 ? `${r.score_before} → ${r.score_after}` : r.status;
@@ -244,11 +312,12 @@
         el("td", { class: "preview", text: r.preview, title: r.preview }),
         el("td", { text: r.prompt_type }), el("td", { text: r.engine + (r.degraded ? " (degraded)" : "") }),
         el("td", { text: r.source }), el("td", { class: "num", text: score }),
-        el("td", { class: "num", text: r.cached ? "cached" : usd(r.cost_usd) }));
+        el("td", { class: "num", text: r.cached ? "cached" : usd(r.cost_usd) }),
+        el("td", { class: "verdict " + r.verdict, text: r.verdict }));
       tr.addEventListener("click", () => openDetail(r.id));
       return tr;
     }));
-    if (!h.items.length) body.replaceChildren(el("tr", {}, el("td", { colSpan: 7, class: "empty", text: "No optimizations match." })));
+    if (!h.items.length) body.replaceChildren(el("tr", {}, el("td", { colSpan: 8, class: "empty", text: "No optimizations match." })));
     $("#history-more").hidden = !h.more;
   }
 
@@ -260,6 +329,12 @@
     box.dataset.id = id;
     const parts = [el("h3", { text: `Optimization ${id}` }),
       el("p", { class: "muted", text: `${when(d.row.at)} · ${d.row.prompt_type} · ${d.row.engine}${d.row.model ? " · " + d.row.model : ""} · from ${d.row.source}` })];
+    if (d.verdict) {
+      const v = d.verdict;
+      parts.push(el("p", { class: "verdict " + v.verdict, id: "detail-verdict" },
+        `${v.verdict === "kept" ? "Kept" : "Rejected"} by you ${when(v.at)}${v.source ? " (" + v.source + ")" : ""}`,
+        v.why ? `: ${v.why}` : ""));
+    }
     if (d.error) {
       parts.push(el("p", { class: "bad", text: "Failed: " + d.error }), el("pre", { text: d.original }));
     } else {
@@ -294,7 +369,7 @@
   // --- batches -----------------------------------------------------------------------------
 
   async function loadBatches() {
-    const b = await first("batches", "/api/batches");
+    const b = await first("/api/batches");
     $("#batches-running").replaceChildren(...(b.running.length ? b.running.map((r) =>
       el("div", { class: "batch", "data-batch": r.id, "data-done": r.done, "data-total": r.total },
         el("strong", { text: r.file_name || r.id }), " ",
@@ -336,7 +411,7 @@
     const q = new URLSearchParams({ limit: "50" });
     if (kind) q.set("kind", kind);
     if (more && state.audit.next) q.set("before", state.audit.next);
-    const a = await (!kind && !more ? first("audit", "/api/audit?" + q) : getJSON("/api/audit?" + q));
+    const a = await first("/api/audit?" + q);
     const body = $("#audit-table tbody");
     const rows = a.items.map(auditRow);
     if (more) body.append(...rows); else body.replaceChildren(...rows);
@@ -349,14 +424,14 @@
   // --- backups -----------------------------------------------------------------------------
 
   async function loadBackups() {
-    const b = await first("backups", "/api/backups");
+    const b = await first("/api/backups");
     $("#backups-table tbody").replaceChildren(...(b.items.length ? b.items.map((r) => {
       const verify = el("button", { type: "button", text: "Verify" });
       verify.addEventListener("click", () => act(verify, "/api/backups/" + encodeURIComponent(r.id) + "/verify",
-        (res) => (res.ok ? `Backup ${r.id} verified: ${res.events.toLocaleString()} events.` : `Backup ${r.id} failed verification: ${res.reason}`)));
+        (res) => (res.ok ? `Backup ${r.id} verified: ${count(res.events)} events.` : `Backup ${r.id} failed verification: ${res.reason}`)));
       return el("tr", { "data-backup": r.id },
         el("td", { class: "code", text: r.id }), el("td", { text: when(r.at) }), el("td", { class: "num", text: size(r.size_bytes) }),
-        el("td", { class: "num", text: r.events.toLocaleString() }),
+        el("td", { class: "num", text: count(r.events) }),
         el("td", { class: r.verified ? "ok" : r.verify_error ? "bad" : "muted", text: r.verified ? "yes" + (r.verified_at ? ", " + when(r.verified_at) : "") : r.verify_error || "not yet" }),
         el("td", {}, verify));
     }) : [el("tr", {}, el("td", { colSpan: 6, class: "empty", text: "No backups yet." }))]));
@@ -380,11 +455,12 @@
 
   // --- live updates ------------------------------------------------------------------------
 
+  function overviewDrawn() {
+    if (!document.body.dataset.overviewMs) document.body.dataset.overviewMs = performance.now().toFixed(1);
+  }
+
   const loaders = {
-    overview: () => first("overview", "/api/overview").then((o) => {
-      renderOverview(o);
-      if (!document.body.dataset.overviewMs) document.body.dataset.overviewMs = performance.now().toFixed(1);
-    }),
+    overview: () => getJSON("/api/overview").then((o) => { renderOverview(o); overviewDrawn(); }),
     history: loadHistory,
     batches: loadBatches,
     audit: () => ($("#audit-table tbody").children.length > 50 ? Promise.resolve() : loadAudit(false)),
@@ -418,10 +494,12 @@
     const live = $("#live");
     const source = new EventSource("/api/live");
     let connected = false;
-    source.addEventListener("hello", () => {
+    source.addEventListener("hello", (m) => {
       live.textContent = "live";
       live.className = "live on";
-      if (connected) refresh(Object.keys(loaders));  // back after a gap: events may be missed
+      // Back after a gap, or events came between the page's numbers and this stream (the
+      // hello carries the log's last sequence): read everything again.
+      if (connected || Number(m.data) > state.lastSeq) refresh(Object.keys(loaders));
       connected = true;
     });
     source.addEventListener("record", (m) => {
@@ -457,9 +535,21 @@
     state.historyLimit = Math.min(state.historyLimit + 200, 1000);
     loadHistory().catch(showError);
   });
-  $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${r.events.toLocaleString()} events.`));
+  $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${count(r.events)} events.`));
 
-  Promise.all(Object.values(loaders).map((f) => f())).then(() => {
+  // The overview first, from the numbers that came with the page; then the other sections,
+  // each drawn as its answer comes (an answer is a task of its own), asked for at once.
+  async function start() {
+    for (const url of ["/api/history?", "/api/batches", "/api/audit?limit=50", "/api/backups"]) {
+      early[url] = getJSON(url);
+      early[url].catch(() => {});  // its loader reports the error
+    }
+    const numbers = embedded();
+    if (numbers) { renderOverview(numbers); overviewDrawn(); } else await loaders.overview();
+    await Promise.all(["history", "batches", "audit", "backups"].map((name) => loaders[name]()));
+  }
+
+  start().then(() => {
     document.body.dataset.readyMs = performance.now().toFixed(1);
     document.body.dataset.state = "ready";
     document.body.dataset.seq = String(state.lastSeq);

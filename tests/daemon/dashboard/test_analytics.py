@@ -10,6 +10,8 @@ from promptd.daemon.events import (
     CacheMiss,
     OptimizationCompleted,
     OptimizationFailed,
+    OptimizationKept,
+    OptimizationRejected,
     ProviderCallCompleted,
 )
 from promptd.daemon.projections import memory_log
@@ -143,3 +145,29 @@ def test_a_latency_falls_in_the_first_bucket_whose_bound_holds_it(ms: int) -> No
 
 def test_percentile_of_nothing_is_zero() -> None:
     assert percentile({}, 0.5) == 0
+
+
+def test_acceptance_counts_each_rewrite_once_by_its_latest_verdict() -> None:
+    log = memory_log()
+    log.append([_done("a"), _done("b", source="lsp"), _done("c", engine="llm")], ts_ns=T0)
+    log.append([OptimizationKept(opt_id="a"), OptimizationKept(opt_id="b")], ts_ns=T0)
+    log.append(OptimizationRejected(opt_id="c", why="too long"), ts_ns=T0 + DAY)
+    log.append(OptimizationRejected(opt_id="a", why="changed my mind"), ts_ns=T0 + DAY)
+    log.append(OptimizationKept(opt_id="late"), ts_ns=T0 + DAY)  # before its completion
+    log.append(_done("late", engine="llm"), ts_ns=T0 + DAY)
+    with log.view() as view:
+        engine = {r.key: (r.kept, r.rejected) for r in view.analytics.acceptance("engine")}
+        ptype = {r.key: (r.kept, r.rejected) for r in view.analytics.acceptance("type")}
+        by_day = {r.key: (r.kept, r.rejected) for r in view.analytics.acceptance("day")}
+        verdict_a = view.analytics.verdict("a")
+        none = view.analytics.verdict("nope")
+    assert engine == {"offline": (1, 1), "llm": (1, 1)}
+    assert ptype == {"general": (1, 2), "code": (1, 0)}
+    assert by_day == {"2026-11-18": (1, 0), "2026-11-19": (1, 2)}
+    assert verdict_a is not None and verdict_a.verdict == "rejected"
+    assert verdict_a.why == "changed my mind"
+    assert none is None
+    log.rebuild()
+    with log.view() as view:
+        rebuilt = {r.key: (r.kept, r.rejected) for r in view.analytics.acceptance("engine")}
+    assert rebuilt == engine

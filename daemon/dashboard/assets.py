@@ -1,0 +1,65 @@
+"""The page's static files, read once at start and served from memory.
+
+A fresh load needs three requests (the page, one style sheet, one script): the vendored
+uPlot and the dashboard's own files are joined into ``app.css`` and ``app.js`` when the
+daemon starts (no build step: the sources in ``promptd/daemon/data/dashboard/`` are the
+files people edit). Their URLs carry a version, a digest of what they hold
+(``/assets/VERSION/app.js``), so a browser may keep them for good (``immutable``) and a new
+daemon with other files gets other URLs. A request naming another version is refused with
+404, so a page of an older daemon reloads instead of mixing old and new files; an
+``If-None-Match`` that names the current ETag gets 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+# What each served file is made of, in order (paths under the dashboard's data folder).
+# Scripts are joined with ";" so that neither can run into the next (app.js says "use
+# strict" inside its own function, as a directive at the top of a file would not survive).
+BUNDLES: dict[str, tuple[str, bytes, tuple[str, ...]]] = {
+    "app.css": ("text/css", b"\n", ("vendor/uPlot.min.css", "app.css")),
+    "app.js": ("text/javascript", b"\n;\n", ("vendor/uPlot.iife.min.js", "app.js")),
+}
+CACHE_FOREVER = "private, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One served file: its bytes, its type and its ETag."""
+
+    body: bytes
+    content_type: str
+    etag: str
+
+
+class Assets:
+    """The bundles of one daemon start, under one version."""
+
+    def __init__(self, folder: Path) -> None:
+        files: dict[str, Asset] = {}
+        digest = hashlib.sha256()
+        for name, (content_type, glue, parts) in BUNDLES.items():
+            body = glue.join(_read(folder / part) for part in parts)
+            files[name] = Asset(body=body, content_type=content_type, etag="")
+            digest.update(name.encode() + b"\0" + body)
+        self.version = digest.hexdigest()[:16]
+        self.files = {
+            name: Asset(body=a.body, content_type=a.content_type, etag=f'"{self.version}-{name}"')
+            for name, a in files.items()
+        }
+
+    def url(self, name: str) -> str:
+        """The versioned URL of a bundle (``/assets/VERSION/NAME``)."""
+        return f"/assets/{self.version}/{name}"
+
+    def get(self, version: str, name: str) -> Asset | None:
+        """The bundle ``name`` when ``version`` is this start's, else None."""
+        return self.files.get(name) if version == self.version else None
+
+
+def _read(path: Path) -> bytes:
+    # a script's last line may be a comment: the newline keeps the glue out of it
+    return path.read_bytes().rstrip(b"\n") + b"\n"
