@@ -197,8 +197,9 @@ async def live(request: web.Request) -> web.StreamResponse:
     try:
         await response.write(f"retry: 1000\nevent: hello\ndata: {svc.last_seq()}\n\n".encode())
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), _KEEPALIVE_S)
+            try:  # not asyncio.wait_for, which loses a cancel that meets an item on 3.11
+                async with asyncio.timeout(_KEEPALIVE_S):
+                    item = await queue.get()
             except TimeoutError:
                 await response.write(b": keepalive\n\n")
                 continue
