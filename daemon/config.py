@@ -60,6 +60,8 @@ class EngineConfig(_Section):
     max_input_chars: int = 100_000
     growth_ratio: float = 3.0
     header_allowance_tokens: int = 80
+    # the model family `optimize` writes for when no --for is given (promptd optimize --for)
+    target: Literal["grok", "gpt", "claude", "llama", "generic"] = "generic"
 
 
 class DaemonConfig(_Section):

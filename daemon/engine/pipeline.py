@@ -45,7 +45,7 @@ from ..events import (
     OptimizationRequested,
 )
 from ..values import Change, Finding
-from . import guards
+from . import guards, instruct
 from .analysis import analyze, deconstruct
 from .checks import diagnose, split_tasks
 from .lint import resolve_type
@@ -69,6 +69,8 @@ class OptimizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     batch_id: str = ""
     no_cache: bool = False
     model: str = ""
+    instruct: str = ""  # the author's instruction for the rewrite (--instruct)
+    target: str = ""  # the model family to write for (--for); "" or generic: none
 
 
 @dataclass
@@ -223,13 +225,15 @@ class Pipeline:
                     source=request.source,
                     batch_id=request.batch_id,
                     no_cache=request.no_cache,
+                    instruct=request.instruct,
+                    target=request.target,
                 )
             ]
         )
         try:
             guards.check_input(text, self.config)
             ptype, detected = resolve_type(request.prompt_type, text)
-            run = _Run(self, opt_id, text, ptype, meta)
+            run = _Run(self, opt_id, text, ptype, meta, request)
             try:
                 outcome = await run.execute(self.agents)
             except (ProviderError, BudgetError) as exc:
@@ -290,13 +294,24 @@ class Pipeline:
 class _Run:
     """One optimization on one engine (redone on the fallback engine when it fails)."""
 
-    def __init__(self, p: Pipeline, opt_id: str, text: str, ptype: str, meta: RunMeta) -> None:
+    def __init__(
+        self,
+        p: Pipeline,
+        opt_id: str,
+        text: str,
+        ptype: str,
+        meta: RunMeta,
+        request: OptimizationRequest | None = None,
+    ) -> None:
         self.p = p
         self.opt_id = opt_id
         self.text = text
         self.ptype = ptype
         self.meta = meta
         self.steps: list[StepRecord] = []
+        self.instruct = request.instruct if request else ""
+        self.target = request.target if request and request.target != "generic" else ""
+        self.parsed = instruct.parse(self.instruct) if self.instruct else None
 
     async def _step(self, agents: Agents, agent: str, attempt: int, work: Awaitable[T]) -> T:
         if self.p.on_step is not None:
@@ -342,10 +357,42 @@ class _Run:
             ]
         )
 
+    def _measured_unmet(self, prompt: str) -> list[str]:
+        """What the instruction asks that ``prompt`` measurably does not meet (a length)."""
+        if self.parsed is None:
+            return []
+        return instruct.assess(self.parsed, self.text, prompt)[1]
+
+    def _unmet(self, design: Design | None, accepted: Design | None) -> list[str]:
+        """The instruction's parts (and target conventions) the result does not honour: the
+        Designer's own account, then what the result measurably misses, once per part."""
+        if not (self.instruct or self.target):
+            return []
+        result = accepted.prompt if accepted else self.text
+        out: list[str] = []
+        if design is not None:
+            out += design.unmet
+        if accepted is None and self.target and design is not None and design.changes:
+            out.append(f"--for {self.target}: the layout was not applied (see the reason)")
+        for item in self._measured_unmet(result):
+            part = item.split(":", 1)[0]
+            if not any(o.split(":", 1)[0] == part for o in out):
+                out.append(item)
+        return list(dict.fromkeys(out))
+
     async def execute(self, agents: Agents) -> OptimizationOutcome:
         ctx = AgentContext(
-            opt_id=self.opt_id, prompt=self.text, prompt_type=self.ptype, model=self.meta.model
+            opt_id=self.opt_id,
+            prompt=self.text,
+            prompt_type=self.ptype,
+            model=self.meta.model,
+            instruct=self.instruct,
+            target=self.target,
         )
+        # an instruction or a target: the author asked for this change, so a rewrite that
+        # follows it and scores no lower is accepted (never one that scores lower)
+        directed = bool(self.instruct or self.target)
+        design: Design | None = None
         route, _why = choose_route(self.text)
         if route == "full":
             dec, diag = await asyncio.gather(
@@ -383,6 +430,8 @@ class _Run:
                 reasons = list(evaluation.reasons)
                 if attempt == 1:
                     unchanged_reason = _unchanged_reason(evaluation, findings)
+                    if self.parsed is not None:
+                        unchanged_reason = instruct.unchanged_reason(self.parsed, self.text)
                 break
             violations = guards.check(
                 self.text, design.prompt, self.p.config, changes=design.changes
@@ -396,9 +445,16 @@ class _Run:
                 agents, "evaluator", attempt, agents.evaluate(ctx, dec, design)
             )
             reasons = list(evaluation.reasons)
+            unmet = self._measured_unmet(design.prompt)
+            if unmet and attempt == 1 and agents.name != "offline":
+                # the LLM missed what can be measured (a word limit): one more try, told so
+                feedback = "The rewrite does not meet the author's instruction: " + "; ".join(unmet)
+                unchanged_reason = feedback
+                continue
             # never one that scores lower; the offline Evaluator accepts only a higher score,
             # an LLM judge may accept a tie it prefers in both orders
-            if evaluation.accepted and evaluation.after.total >= evaluation.before.total:
+            no_lower = evaluation.after.total >= evaluation.before.total
+            if (evaluation.accepted or directed) and no_lower:
                 accepted = design
                 break
             feedback = (
@@ -436,6 +492,9 @@ class _Run:
             # what `promptd lint` says of the result, so the summary never lists a finding
             # the rewrite already answered, nor hides one it did not
             left=left,
+            instruct=self.instruct,
+            target=self.target,
+            instruct_unmet=self._unmet(design, accepted),
         )
         return OptimizationOutcome(
             completed=completed, steps=self.steps, reasons=reasons, attempts=attempt

@@ -47,7 +47,7 @@ _STOP: Final = wordlist(
 _EMPTY: Final = wordlist("good nice great better awesome")
 _NEGATION: Final = re.compile(
     r"\b(?:never|not|no|avoid|without|only|except|nothing|none|nor|neither|dont|cant|wont|"
-    r"doesnt|isnt|arent|shouldnt|mustnt)\b|n['’]t\b",
+    r"doesnt|isnt|arent|shouldnt|mustnt|cannot)\b|n['’]t\b",
     re.I,
 )
 _WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*|\d+(?:[.,]\d+)?")
