@@ -30,6 +30,7 @@ format): the pipeline reports what is still unmet and tells the LLM Designer on 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Final
@@ -40,13 +41,15 @@ from ..config import EngineConfig
 from ..values import Change
 from . import guards, layout
 from .analysis import analyze
-from .offline.edits import _free, _protected, calm_shouting
+from .offline.design import data_spans
+from .offline.edits import _free, _protected, calm_shouting, capitalize, remove_filler
 from .text import split_sentences
 
 _SPLIT: Final = re.compile(r"\s*(?:[,;\n]|\band\b|\bthen\b|\bplus\b)\s*", re.I)
 _STRICT: Final = r"(?:under|below|less than|fewer than)"
 _LOOSE: Final = r"(?:at most|no more than|not more than|max(?:imum)?(?: of)?|within|up to|<=?)"
 _NUM: Final = r"(\d{1,5})"
+_YAML_LINE: Final = re.compile(r"^(?:-[ \t]+)?[\w.\"'-]+:(?:[ \t].*)?$|^-[ \t]+\S.*$|^#.*$")
 
 
 def _limit(unit: str) -> re.Pattern[str]:
@@ -106,11 +109,6 @@ _FORMAL_EDITS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
         (r"they're", "they are"),
         (r"you'll", "you will"),
         (r"I'm", "I am"),
-        (r"I'd", "I would"),
-        (r"I've", "I have"),
-        (r"you've", "you have"),
-        (r"we've", "we have"),
-        (r"let's", "let us"),
         (r"gonna", "going to"),
         (r"wanna", "want to"),
         (r"gotta", "have to"),
@@ -223,20 +221,55 @@ class Applied(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def cut_filler(text: str) -> tuple[str, list[Change]]:
-    """``text`` without filler, politeness, repetition and wordiness: the trim tool's cuts,
-    which never touch placeholders, code, quotes, numbers or constraint sentences."""
-    from ..tools.trim import trim
+    """``text`` without filler, politeness and wordiness: the trim tool's cuts and checks,
+    which never touch placeholders, code, quotes, numbers or constraint sentences, and never
+    a line of the text the prompt works on (a letter template, a CSV, key-value lines).
+    Repeated sentences stay: parallel items ("Character 2: ... Give a name.") are not
+    repetition."""
+    from ..tools import trim
 
-    done = trim(text, 1)
-    if not done.removals:
+    data = _data_lines(text)
+    pieces: list[tuple[str, str]] = []
+    current = text
+    # filler words inside rules too ("please never ..."): trim keeps a rule's sentence whole
+    spans = _code_spans(text) + data_spans(text)
+    for s in reversed(split_sentences(text)):
+        if not _free(spans, s.start, s.end):
+            continue
+        new, removed = remove_filler(s.text)
+        if removed and new:
+            new = capitalize(new) if s.text[:1].isupper() else new
+            current = current[: s.start] + new + current[s.end :]
+            pieces += [("filler", r.strip(" ,")) for r in removed]
+    keep = trim.protected(current)
+    for kind, edit in trim._EDITS:  # the trim tool's edits, in its order
+        if kind == "repetition":
+            continue
+        for cut in edit(current):
+            candidate = trim._apply(current, cut)
+            if candidate == current or not trim._intact(keep, candidate):
+                continue
+            if any(line not in candidate for line in data):
+                continue
+            pieces.append((trim._kind(kind, cut[3]), cut[3]))
+            current = candidate
+    if not pieces:
         return text, []
-    shown = ", ".join(f'"{r.text}"' for r in done.removals[:8])
-    more = f" and {len(done.removals) - 8} more" if len(done.removals) > 8 else ""
-    kinds = ", ".join(dict.fromkeys(r.kind for r in done.removals))
-    return done.trimmed.strip("\n"), [
+    shown = ", ".join(f'"{t}"' for _k, t in pieces[:8])
+    more = f" and {len(pieces) - 8} more" if len(pieces) > 8 else ""
+    kinds = ", ".join(dict.fromkeys(k for k, _t in pieces))
+    return current.strip("\n"), [
         # PD013 (filler): the content guard excuses the quoted pieces this change removed
         Change(description=f"Cut {kinds}: {shown}{more}.", findings=["PD013"], kind="remove")
     ]
+
+
+def _data_lines(text: str) -> list[str]:
+    """The lines of the text the prompt works on (key-value, template, quoted-in lines)."""
+    out: list[str] = []
+    for a, b in data_spans(text):
+        out += [ln.strip() for ln in text[a:b].split("\n") if ln.strip()]
+    return out
 
 
 def apply_offline(text: str, parsed: Parsed, config: EngineConfig | None = None) -> Applied:
@@ -290,7 +323,7 @@ def _substitute(text: str, edits: tuple[tuple[re.Pattern[str], str], ...]) -> tu
     """``edits`` applied to the prose of ``text``: never inside placeholders, code, quotes."""
     done: list[str] = []
     for pattern, repl in edits:
-        spans = _protected(text) + _code_spans(text)
+        spans = _protected(text) + _code_spans(text) + data_spans(text)
         pieces: list[str] = []
         pos = 0
         for m in pattern.finditer(text):
@@ -302,6 +335,11 @@ def _substitute(text: str, edits: tuple[tuple[re.Pattern[str], str], ...]) -> tu
             pos = m.end()
         text = "".join(pieces) + text[pos:]
     return text, done
+
+
+def formal_spelling(text: str) -> str:
+    """``text`` with the contractions and slang that "more formal" spells out, spelled out."""
+    return _substitute(text, _FORMAL_EDITS)[0]
 
 
 def _code_spans(text: str) -> list[tuple[int, int]]:
@@ -330,10 +368,13 @@ def _formal(text: str, d: Directive) -> tuple[str, list[Change]]:
     lines = text.split("\n")
     calmed: list[str] = []
     fence = False
+    data = data_spans(text)
+    pos = 0
     for i, line in enumerate(lines):
+        start, pos = pos, pos + len(line) + 1
         if re.match(r"^[ \t]*(```|~~~)", line):
             fence = not fence
-        if not fence:
+        if not fence and _free(data, start, start + len(line)):
             lines[i], found = calm_shouting(line)
             calmed += found
     new, changes = _tone(_FORMAL_EDITS, "formal")("\n".join(lines), d)
@@ -378,7 +419,7 @@ def _list(text: str, d: Directive) -> tuple[str, list[Change]]:
 
 def _answer_format(text: str, d: Directive) -> tuple[str, list[Change]]:
     line = _format_line(d)
-    if _asks_format(text, d):
+    if _asks_format(text, d) or is_document(text):
         return text, []
     return _append(text, line), [
         Change(description=f'For "{d.part}": asked for the answer\'s format: "{line}"', kind="add")
@@ -386,7 +427,7 @@ def _answer_format(text: str, d: Directive) -> tuple[str, list[Change]]:
 
 
 def _answer_words(text: str, d: Directive) -> tuple[str, list[Change]]:
-    if analyze(text).has_length:
+    if analyze(text).has_length or is_document(text):
         return text, []
     line = f"Keep the answer under {d.limit} words."
     return _append(text, line), [
@@ -410,7 +451,26 @@ def _asks_format(text: str, d: Directive) -> bool:
 
 
 def _append(text: str, line: str) -> str:
-    return text.rstrip() + ("\n" if text.rstrip().endswith((".", "!", "?", ":")) else ".\n") + line
+    """``line`` after the prompt: on the next line after prose, after a blank line after a
+    block (a fence, a list, a table), never glued into it."""
+    body = text.rstrip()
+    last = body.rsplit("\n", 1)[-1].strip()
+    prose = bool(re.match(r"^[\w\"'(]", last)) and last.endswith((".", "!", "?", ":"))
+    return body + ("\n" if prose else "\n\n") + line
+
+
+def is_document(text: str) -> bool:
+    """The whole prompt is a JSON or YAML document: a line added after it would break it."""
+    body = text.strip()
+    if body[:1] in "{[":
+        try:
+            json.loads(body)
+            return True
+        except ValueError:
+            pass
+    lines = [ln for ln in body.split("\n") if ln.strip()]
+    data = sum(1 for ln in lines if _YAML_LINE.match(ln) or ln.startswith((" ", "\t")))
+    return len(lines) >= 2 and data == len(lines)
 
 
 _Edit = Callable[[str, Directive], tuple[str, list[Change]]]
@@ -472,10 +532,16 @@ def _measure(d: Directive, original: str, result: str) -> tuple[bool | None, str
         return False, "no list: the prompt has fewer than two instructions after its task"
     if d.kind == "format":
         ok = _asks_format(result, d)
-        return ok, f"asks for {d.fmt}" if ok else f"does not ask for {d.fmt}"
+        if ok:
+            return True, f"asks for {d.fmt}"
+        if is_document(result):
+            return False, f"the prompt is a JSON/YAML document; say {d.fmt} inside it yourself"
+        return False, f"does not ask for {d.fmt}"
     if d.kind == "answer_words":
         if re.search(rf"\b{d.limit}\b", result):
             return True, f"asks for under {d.limit} words"
+        if is_document(result):
+            return False, "the prompt is a JSON/YAML document; set the length inside it yourself"
         return False, "the prompt already sets a length for the answer; change it yourself"
     return None, ""
 

@@ -178,7 +178,14 @@ def prose_sentences(paragraph: str) -> list[str]:
             return []
     if len(lines) > 1 and any(_LABELED.match(ln) for ln in lines):
         return []
-    return [s.text for s in split_sentences(paragraph)]
+    if any(style == "block" for _t, style, _s, _e in placeholder_spans(paragraph)):
+        return []  # a {% if %} template: its lines are not sentences
+    if len(lines) > 1 and not all(ln.rstrip().endswith((".", "!", "?")) for ln in lines):
+        return []  # wrapped text, a CSV, a poem: not a run of sentences
+    sentences = [s.text for s in split_sentences(paragraph)]
+    if any(not re.match(r"[\"'“«(]?[A-Z]", s) for s in sentences[1:]):
+        return []  # "vom 24. bis 26. Dezember": a split that is not a sentence boundary
+    return sentences
 
 
 def is_role(sentence: str) -> bool:

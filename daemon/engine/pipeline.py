@@ -45,10 +45,11 @@ from ..events import (
     OptimizationRequested,
 )
 from ..values import Change, Finding
-from . import guards, instruct
+from . import guards, instruct, targets
 from .analysis import analyze, deconstruct
 from .checks import diagnose, split_tasks
 from .lint import resolve_type
+from .offline.agents import evaluate_texts
 from .scoring import score
 from .text import prompt_hash
 from .types import AgentContext, Agents, Deconstruction, Design, Diagnosis, Evaluation, Route
@@ -312,6 +313,7 @@ class _Run:
         self.instruct = request.instruct if request else ""
         self.target = request.target if request and request.target != "generic" else ""
         self.parsed = instruct.parse(self.instruct) if self.instruct else None
+        self.target_unmet: list[str] = []
 
     async def _step(self, agents: Agents, agent: str, attempt: int, work: Awaitable[T]) -> T:
         if self.p.on_step is not None:
@@ -363,6 +365,27 @@ class _Run:
             return []
         return instruct.assess(self.parsed, self.text, prompt)[1]
 
+    def _lay_out(
+        self, accepted: Design | None, evaluation: Evaluation | None
+    ) -> tuple[Design | None, Evaluation | None, bool]:
+        """The offline result laid out for the target model (:mod:`.targets`): kept when the
+        guards hold against the original and it scores no lower; (design, evaluation, done)."""
+        base = accepted.prompt if accepted else self.text
+        before = list(accepted.changes) if accepted else []
+        done = targets.apply_target(base, self.target, self.p.config)
+        self.target_unmet = list(done.unmet)
+        if done.text == base:
+            return accepted, evaluation, False
+        changes = [*before, *done.changes]
+        broken = guards.check(self.text, done.text, self.p.config, changes=changes)
+        ev = evaluate_texts(self.text, done.text, self.ptype)
+        if broken or ev.after.total < ev.before.total:
+            why = f"the {broken[0].guard} guard" if broken else "a lower score"
+            self.target_unmet.append(f"--for {self.target}: the layout was left out ({why})")
+            return accepted, evaluation, False
+        unmet = list(accepted.unmet) if accepted else []
+        return Design(prompt=done.text, changes=changes, unmet=unmet), ev, True
+
     def _unmet(self, design: Design | None, accepted: Design | None) -> list[str]:
         """The instruction's parts (and target conventions) the result does not honour: the
         Designer's own account, then what the result measurably misses, once per part."""
@@ -372,8 +395,7 @@ class _Run:
         out: list[str] = []
         if design is not None:
             out += design.unmet
-        if accepted is None and self.target and design is not None and design.changes:
-            out.append(f"--for {self.target}: the layout was not applied (see the reason)")
+        out += self.target_unmet
         for item in self._measured_unmet(result):
             part = item.split(":", 1)[0]
             if not any(o.split(":", 1)[0] == part for o in out):
@@ -468,6 +490,10 @@ class _Run:
             )
         if accepted is None and attempt == 2:
             unchanged_reason += "; a second try failed too, so the original is returned unchanged"
+        if self.target and agents.name == "offline":  # an LLM Designer was told the convention
+            accepted, evaluation, laid_out = self._lay_out(accepted, evaluation)
+            if laid_out:
+                unchanged_reason = ""
         left = diagnose(accepted.prompt if accepted else self.text, self.ptype)
         changes = _account(findings, accepted.changes, left) if accepted else []
         before = evaluation.before if evaluation else score(self.text, self.ptype).scores

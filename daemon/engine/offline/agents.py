@@ -7,7 +7,7 @@ fit the :class:`~promptd.daemon.engine.types.Agents` protocol the LLM engine sha
 from __future__ import annotations
 
 from ...config import EngineConfig
-from .. import instruct, targets
+from .. import instruct
 from ..analysis import deconstruct
 from ..checks import diagnose
 from ..scoring import score
@@ -48,23 +48,6 @@ def evaluate_texts(original: str, rewritten: str, prompt_type: str) -> Evaluatio
     )
 
 
-def directed(base: Design, ctx: AgentContext, config: EngineConfig | None = None) -> Design:
-    """``base`` rewritten by the run's instruction (:mod:`..instruct`), then laid out for its
-    target model (:mod:`..targets`); what could not be done is in ``unmet``."""
-    text, changes, unmet = base.prompt, list(base.changes), list(base.unmet)
-    if ctx.instruct:
-        by_instruction = instruct.apply_offline(text, instruct.parse(ctx.instruct), config)
-        text = by_instruction.text
-        changes += by_instruction.changes
-        unmet += by_instruction.unmet
-    if ctx.target:
-        for_target = targets.apply_target(text, ctx.target, config)
-        text = for_target.text
-        changes += for_target.changes
-        unmet += for_target.unmet
-    return Design(prompt=text, changes=changes, unmet=unmet)
-
-
 class OfflineAgents:
     """The rules engine. ``config`` sets the size guard the Designer keeps within."""
 
@@ -87,13 +70,14 @@ class OfflineAgents:
         feedback: str = "",
     ) -> Design:
         if ctx.instruct:  # the author said what to change: that, and only that
-            return directed(Design(prompt=ctx.prompt), ctx, self.config)
-        # The second try (with the Evaluator's feedback) keeps the author's layout.
+            done = instruct.apply_offline(ctx.prompt, instruct.parse(ctx.instruct), self.config)
+            return Design(prompt=done.text, changes=done.changes, unmet=done.unmet)
+        # The second try (with the Evaluator's feedback) keeps the author's layout. A target
+        # model's layout is laid over the result by the pipeline (engine.targets).
         mode: Mode = "minimal" if feedback else "full"
-        base = design(
+        return design(
             ctx.prompt, ctx.prompt_type, diagnosis.findings, mode=mode, config=self.config
         )
-        return directed(base, ctx, self.config) if ctx.target else base
 
     async def evaluate(
         self, ctx: AgentContext, deconstruction: Deconstruction, design: Design
