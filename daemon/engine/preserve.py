@@ -118,6 +118,8 @@ def lost_content(original: str, rewritten: str, changes: Sequence[Change] = ()) 
         text = sentence.text
         if re.match(r"^#{1,6}\s", text):
             continue  # a heading names a section; its content is what is checked
+        if re.fullmatch(r"</?[A-Za-z_][\w-]{0,40}>", text.strip()):
+            continue  # a tag line delimits a section (<instructions> ... </instructions>)
         words = content_words(text)
         if not words:
             continue
