@@ -111,3 +111,16 @@ def test_generic_changes_nothing_beyond_the_plain_rewrite() -> None:
 def test_an_xml_layout_scores_as_a_sectioned_one() -> None:
     xml = optimize(REVIEW, "claude").optimized
     assert score(xml, "analytical").scores.total >= score(REVIEW, "analytical").scores.total
+
+
+def test_a_wrong_engine_target_in_the_config_names_the_choices() -> None:
+    from promptd.daemon.config import parse
+    from promptd.daemon.errors import ConfigError
+
+    assert parse('[engine]\ntarget = "llama"\n').engine.target == "llama"
+    try:
+        parse('[engine]\ntarget = "bard"\n')
+    except ConfigError as exc:
+        assert "use one of grok, gpt, claude, llama, generic" in str(exc)
+    else:
+        raise AssertionError("a wrong [engine] target was accepted")
