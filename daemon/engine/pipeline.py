@@ -386,7 +386,7 @@ class _Run:
         unmet = list(accepted.unmet) if accepted else []
         return Design(prompt=done.text, changes=changes, unmet=unmet), ev, True
 
-    def _unmet(self, design: Design | None, accepted: Design | None) -> list[str]:
+    def _unmet(self, design: Design | None, accepted: Design | None, why: str) -> list[str]:
         """The instruction's parts (and target conventions) the result does not honour: the
         Designer's own account, then what the result measurably misses, once per part."""
         if not (self.instruct or self.target):
@@ -396,7 +396,13 @@ class _Run:
         if design is not None:
             out += design.unmet
         out += self.target_unmet
-        for item in self._measured_unmet(result):
+        measured = self._measured_unmet(result)
+        if accepted is None and design is not None and design.prompt.strip() != self.text.strip():
+            # the Designer did it, the guards or the Evaluator turned it down: say that
+            measured = [
+                f"{m.split(':', 1)[0]}: the rewrite was not returned ({why})" for m in measured
+            ]
+        for item in measured:
             part = item.split(":", 1)[0]
             if not any(o.split(":", 1)[0] == part for o in out):
                 out.append(item)
@@ -485,7 +491,8 @@ class _Run:
                 or ("the rewrite did not score higher than the original")
             )
             unchanged_reason = (
-                f"the rewrite scored {evaluation.after.total}, not above the original's "
+                f"the rewrite scored {evaluation.after.total}, "
+                f"{'below' if directed and no_lower is False else 'not above'} the original's "
                 f"{evaluation.before.total}"
             )
         if accepted is None and attempt == 2:
@@ -520,7 +527,7 @@ class _Run:
             left=left,
             instruct=self.instruct,
             target=self.target,
-            instruct_unmet=self._unmet(design, accepted),
+            instruct_unmet=self._unmet(design, accepted, unchanged_reason),
         )
         return OptimizationOutcome(
             completed=completed, steps=self.steps, reasons=reasons, attempts=attempt
