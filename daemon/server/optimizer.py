@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 log = logs.get("optimize")
 
-ENGINE_VERSION = "1"  # part of the cache key: bump when the engines' output changes
+ENGINE_VERSION = "2"  # part of the cache key: bump when the engines' output changes
 _STEPS = {"deconstructor": 1, "diagnoser": 2, "designer": 3, "evaluator": 4}
 
 Progress = Callable[[api.Progress], None]
