@@ -67,6 +67,11 @@ MAX_BUDGET_USD: Final = 1_000_000.0
 BudgetUsd = Annotated[float, msgspec.Meta(ge=0, le=MAX_BUDGET_USD)]
 # An id a person types: a batch id (``b_...``) or a unique prefix of one; ASCII, so it is
 # always a valid key in the event log's index
+# the model families ``optimize`` can write for (``--for``); the engine's table of their
+# conventions is promptd.daemon.engine.targets.CONVENTIONS
+TARGETS: Final = ("grok", "gpt", "claude", "llama", "generic")
+MAX_INSTRUCT_CHARS: Final = 2000
+
 BatchId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
 
 
@@ -90,6 +95,25 @@ class OptimizeParams(Params):
     estimate: bool = False  # only estimate the cost; make no call
     source: str = "api"  # cli | lsp | inbox | batch | api
     progress_token: str | None = None
+    # rewrite with an instruction ("more formal, under 100 words"); None: a plain rewrite
+    instruct: str | None = None
+    # the model family to write for: grok | gpt | claude | llama | generic (None: the
+    # configured ``[engine] target``)
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.instruct is not None:
+            if len(self.instruct) > MAX_INSTRUCT_CHARS:
+                raise ValueError(
+                    f"instruct is {len(self.instruct)} characters; keep the instruction under "
+                    f"{MAX_INSTRUCT_CHARS}"
+                )
+            self.instruct = self.instruct.strip() or None
+        if self.target is not None:
+            value = self.target.strip().lower()
+            if value not in TARGETS:
+                raise ValueError(f"unknown target {self.target!r}; use one of {', '.join(TARGETS)}")
+            self.target = value
 
 
 class OptimizeResult(msgspec.Struct, kw_only=True):
@@ -122,6 +146,11 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     left: list[Finding] = msgspec.field(default_factory=list)
     related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
     alerts: list[str] = msgspec.field(default_factory=list)  # budget alerts this run crossed
+    instruct: str = ""  # the instruction the rewrite followed
+    target: str = ""  # the model family it was written for
+    # the parts of the instruction (and target conventions) the engine could not honour,
+    # each with a short reason
+    instruct_unmet: list[str] = msgspec.field(default_factory=list)
 
 
 def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
@@ -155,6 +184,9 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         if done.left is not None
         else ([] if done.changed else list(done.findings)),
         related=list(done.related),
+        instruct=done.instruct,
+        target=done.target,
+        instruct_unmet=list(done.instruct_unmet),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -61,6 +62,8 @@ class EngineConfig(_Section):
     max_input_chars: int = 100_000
     growth_ratio: float = 3.0
     header_allowance_tokens: int = 80
+    # the model family `optimize` writes for when no --for is given (promptd optimize --for)
+    target: Literal["grok", "gpt", "claude", "llama", "generic"] = "generic"
 
 
 class DaemonConfig(_Section):
@@ -174,7 +177,24 @@ def _explain(exc: msgspec.ValidationError, path: Path) -> ConfigError:
             f"{path}: unknown key '{full}'; check its spelling or remove it "
             "(see the README's configuration section)"
         )
+    choices = _choices(where) if text.startswith("Invalid enum value") else ()
+    if choices:
+        return ConfigError(
+            f"{path}: {text}; use one of {', '.join(choices)} (or remove it to use the default)"
+        )
     return ConfigError(f"{path}: {text}; fix that value or remove it to use the default")
+
+
+def _choices(where: str) -> tuple[str, ...]:
+    """The values a ``section.key`` of the config may take, when it is a fixed set."""
+    section, _, key = where.partition(".")
+    part = getattr(Config(), section, None)
+    if part is None or not key:
+        return ()
+    hint = typing.get_type_hints(type(part)).get(key)
+    return (
+        tuple(str(a) for a in typing.get_args(hint)) if typing.get_origin(hint) is Literal else ()
+    )
 
 
 def _env_overrides(cfg: Config) -> Config:

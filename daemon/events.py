@@ -85,6 +85,8 @@ class OptimizationRequested(_Event, frozen=True, kw_only=True, tag="optimization
     source: str = "cli"  # cli | lsp | inbox | batch | api | import
     batch_id: str = ""
     no_cache: bool = False
+    instruct: str = ""  # the author's instruction for the rewrite (--instruct)
+    target: str = ""  # the model family it is written for (--for): grok | gpt | claude | llama
 
 
 class AgentStepCompleted(_Event, frozen=True, kw_only=True, tag="agent.step_completed"):
@@ -107,7 +109,9 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     """An optimization finished with a result: the original and optimized prompt, the type
     used, the scores before and after, the findings and the changes (each naming the finding
     it answers), the placeholders kept, and what it cost (``cost_ticks``, USD ticks: the sum
-    of its provider calls). ``cached``: answered from the optimization cache; ``degraded``:
+    of its provider calls). ``instruct``/``target``: the author's instruction and target model
+    family, ``instruct_unmet`` what of them the engine could not honour, with the reasons.
+    ``cached``: answered from the optimization cache; ``degraded``:
     the provider failed and the offline engine answered. A non-empty ``cache_key`` fills the
     optimization cache. Emitted by the engine's pipeline; what ``optimize --json`` shows."""
 
@@ -140,6 +144,10 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     # events written before it existed)
     left: list[Finding] | None = None
     related: list[Related] = msgspec.field(default_factory=list)  # what the library found
+    instruct: str = ""  # the author's instruction (--instruct); part of the cache key
+    target: str = ""  # the model family written for (--for); part of the cache key
+    # the parts of the instruction (and target conventions) not honoured, each with a reason
+    instruct_unmet: list[str] = msgspec.field(default_factory=list)
 
 
 class OptimizationKept(_Event, frozen=True, kw_only=True, tag="optimization.kept"):

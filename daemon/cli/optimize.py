@@ -99,6 +99,21 @@ def _explained(client: Client, paths: Paths, engine: str | None) -> Iterator[Non
 @click.option("--diff", is_flag=True, help="Print a diff against the original, not the prompt.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--estimate", is_flag=True, help="Only estimate the cost; make no call.")
+@click.option(
+    "--instruct",
+    "-i",
+    "instruct",
+    default=None,
+    metavar="TEXT",
+    help='Rewrite by this instruction ("more formal, under 100 words").',
+)
+@click.option(
+    "--for",
+    "target",
+    type=click.Choice(api.TARGETS, case_sensitive=False),
+    default=None,
+    help="Write for this model family (default: [engine] target, else generic).",
+)
 @click.pass_context
 def optimize(
     ctx: click.Context,
@@ -111,6 +126,8 @@ def optimize(
     diff: bool,
     as_json: bool,
     estimate: bool,
+    instruct: str | None,
+    target: str | None,
 ) -> None:
     """Optimize a prompt: the result on stdout, the summary on stderr.
 
@@ -122,6 +139,8 @@ def optimize(
       promptd optimize --file prompts/system.prompt --type technical > better.prompt
       cat draft.txt | promptd optimize - --diff
       promptd optimize --engine llm --estimate "summarize {document} for {audience}"
+      promptd optimize --instruct "more formal, under 100 words" --file email.prompt
+      promptd optimize --for claude --file prompts/review.prompt
     """
     prompt = read_prompt(text, file, "optimize")
     paths = home_paths(ctx)
@@ -133,6 +152,8 @@ def optimize(
         no_cache=no_cache,
         estimate=estimate,
         source="cli",
+        instruct=instruct,
+        target=target.lower() if target else None,
     )
     with Client.connect(paths, autostart=True) as client, _explained(client, paths, engine):
         if estimate:

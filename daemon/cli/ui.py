@@ -234,6 +234,12 @@ def render_show(s: api.ShowResult, running: bool) -> None:
         head.add_row("degraded", Text(o.degraded_reason))
     if not o.changed and o.unchanged_reason:
         head.add_row("unchanged", Text(o.unchanged_reason))
+    if o.instruct:
+        head.add_row("instruction", Text(o.instruct))
+    if o.target:
+        head.add_row("written for", Text(o.target))
+    for item in o.instruct_unmet:
+        head.add_row("not honoured", Text(item))
     out.print(head)
     if s.steps:
         steps = Table(title="agent steps", box=None, title_justify="left")
@@ -339,6 +345,10 @@ def render_summary(r: api.OptimizeResult) -> None:
     for change in r.changes:
         codes = f" ({', '.join(change.findings)})" if change.findings else ""
         err.print(f"  [green]✓[/] {escape(change.description)}{escape(codes)}")
+    if r.instruct_unmet:  # what of --instruct / --for the engine could not do, and why
+        err.print("not honoured:")
+        for item in r.instruct_unmet:
+            err.print(f"  [yellow]✗[/] {escape(item)}")
     # ``left`` is the lint of the optimized prompt: exactly what is still there to decide.
     if r.left:
         err.print("left for you:")

@@ -45,10 +45,11 @@ from ..events import (
     OptimizationRequested,
 )
 from ..values import Change, Finding
-from . import guards
+from . import guards, instruct, targets
 from .analysis import analyze, deconstruct
 from .checks import diagnose, split_tasks
 from .lint import resolve_type
+from .offline.agents import evaluate_texts
 from .scoring import score
 from .text import prompt_hash
 from .types import AgentContext, Agents, Deconstruction, Design, Diagnosis, Evaluation, Route
@@ -69,6 +70,8 @@ class OptimizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     batch_id: str = ""
     no_cache: bool = False
     model: str = ""
+    instruct: str = ""  # the author's instruction for the rewrite (--instruct)
+    target: str = ""  # the model family to write for (--for); "" or generic: none
 
 
 @dataclass
@@ -223,13 +226,15 @@ class Pipeline:
                     source=request.source,
                     batch_id=request.batch_id,
                     no_cache=request.no_cache,
+                    instruct=request.instruct,
+                    target=request.target,
                 )
             ]
         )
         try:
             guards.check_input(text, self.config)
             ptype, detected = resolve_type(request.prompt_type, text)
-            run = _Run(self, opt_id, text, ptype, meta)
+            run = _Run(self, opt_id, text, ptype, meta, request)
             try:
                 outcome = await run.execute(self.agents)
             except (ProviderError, BudgetError) as exc:
@@ -290,13 +295,25 @@ class Pipeline:
 class _Run:
     """One optimization on one engine (redone on the fallback engine when it fails)."""
 
-    def __init__(self, p: Pipeline, opt_id: str, text: str, ptype: str, meta: RunMeta) -> None:
+    def __init__(
+        self,
+        p: Pipeline,
+        opt_id: str,
+        text: str,
+        ptype: str,
+        meta: RunMeta,
+        request: OptimizationRequest | None = None,
+    ) -> None:
         self.p = p
         self.opt_id = opt_id
         self.text = text
         self.ptype = ptype
         self.meta = meta
         self.steps: list[StepRecord] = []
+        self.instruct = request.instruct if request else ""
+        self.target = request.target if request and request.target != "generic" else ""
+        self.parsed = instruct.parse(self.instruct) if self.instruct else None
+        self.target_unmet: list[str] = []
 
     async def _step(self, agents: Agents, agent: str, attempt: int, work: Awaitable[T]) -> T:
         if self.p.on_step is not None:
@@ -342,10 +359,68 @@ class _Run:
             ]
         )
 
+    def _measured_unmet(self, prompt: str) -> list[str]:
+        """What the instruction asks that ``prompt`` measurably does not meet (a length)."""
+        if self.parsed is None:
+            return []
+        return instruct.assess(self.parsed, self.text, prompt)[1]
+
+    def _lay_out(
+        self, accepted: Design | None, evaluation: Evaluation | None
+    ) -> tuple[Design | None, Evaluation | None, bool]:
+        """The offline result laid out for the target model (:mod:`.targets`): kept when the
+        guards hold against the original and it scores no lower; (design, evaluation, done)."""
+        base = accepted.prompt if accepted else self.text
+        before = list(accepted.changes) if accepted else []
+        done = targets.apply_target(base, self.target, self.p.config)
+        self.target_unmet = list(done.unmet)
+        if done.text == base:
+            return accepted, evaluation, False
+        changes = [*before, *done.changes]
+        broken = guards.check(self.text, done.text, self.p.config, changes=changes)
+        ev = evaluate_texts(self.text, done.text, self.ptype)
+        if broken or ev.after.total < ev.before.total:
+            why = f"the {broken[0].guard} guard" if broken else "a lower score"
+            self.target_unmet.append(f"--for {self.target}: the layout was left out ({why})")
+            return accepted, evaluation, False
+        unmet = list(accepted.unmet) if accepted else []
+        return Design(prompt=done.text, changes=changes, unmet=unmet), ev, True
+
+    def _unmet(self, design: Design | None, accepted: Design | None, why: str) -> list[str]:
+        """The instruction's parts (and target conventions) the result does not honour: the
+        Designer's own account, then what the result measurably misses, once per part."""
+        if not (self.instruct or self.target):
+            return []
+        result = accepted.prompt if accepted else self.text
+        out: list[str] = []
+        if design is not None:
+            out += design.unmet
+        out += self.target_unmet
+        measured = self._measured_unmet(result)
+        if accepted is None and design is not None and design.prompt.strip() != self.text.strip():
+            # the Designer did it, the guards or the Evaluator turned it down: say that
+            measured = [
+                f"{m.split(':', 1)[0]}: the rewrite was not returned ({why})" for m in measured
+            ]
+        for item in measured:
+            part = item.split(":", 1)[0]
+            if not any(o.split(":", 1)[0] == part for o in out):
+                out.append(item)
+        return list(dict.fromkeys(out))
+
     async def execute(self, agents: Agents) -> OptimizationOutcome:
         ctx = AgentContext(
-            opt_id=self.opt_id, prompt=self.text, prompt_type=self.ptype, model=self.meta.model
+            opt_id=self.opt_id,
+            prompt=self.text,
+            prompt_type=self.ptype,
+            model=self.meta.model,
+            instruct=self.instruct,
+            target=self.target,
         )
+        # an instruction or a target: the author asked for this change, so a rewrite that
+        # follows it and scores no lower is accepted (never one that scores lower)
+        directed = bool(self.instruct or self.target)
+        design: Design | None = None
         route, _why = choose_route(self.text)
         if route == "full":
             dec, diag = await asyncio.gather(
@@ -383,6 +458,8 @@ class _Run:
                 reasons = list(evaluation.reasons)
                 if attempt == 1:
                     unchanged_reason = _unchanged_reason(evaluation, findings)
+                    if self.parsed is not None:
+                        unchanged_reason = instruct.unchanged_reason(self.parsed, self.text)
                 break
             violations = guards.check(
                 self.text, design.prompt, self.p.config, changes=design.changes
@@ -396,9 +473,16 @@ class _Run:
                 agents, "evaluator", attempt, agents.evaluate(ctx, dec, design)
             )
             reasons = list(evaluation.reasons)
+            unmet = self._measured_unmet(design.prompt)
+            if unmet and attempt == 1 and agents.name != "offline":
+                # the LLM missed what can be measured (a word limit): one more try, told so
+                feedback = "The rewrite does not meet the author's instruction: " + "; ".join(unmet)
+                unchanged_reason = feedback
+                continue
             # never one that scores lower; the offline Evaluator accepts only a higher score,
             # an LLM judge may accept a tie it prefers in both orders
-            if evaluation.accepted and evaluation.after.total >= evaluation.before.total:
+            no_lower = evaluation.after.total >= evaluation.before.total
+            if (evaluation.accepted or directed) and no_lower:
                 accepted = design
                 break
             feedback = (
@@ -407,11 +491,16 @@ class _Run:
                 or ("the rewrite did not score higher than the original")
             )
             unchanged_reason = (
-                f"the rewrite scored {evaluation.after.total}, not above the original's "
+                f"the rewrite scored {evaluation.after.total}, "
+                f"{'below' if directed and no_lower is False else 'not above'} the original's "
                 f"{evaluation.before.total}"
             )
         if accepted is None and attempt == 2:
             unchanged_reason += "; a second try failed too, so the original is returned unchanged"
+        if self.target and agents.name == "offline":  # an LLM Designer was told the convention
+            accepted, evaluation, laid_out = self._lay_out(accepted, evaluation)
+            if laid_out:
+                unchanged_reason = ""
         left = diagnose(accepted.prompt if accepted else self.text, self.ptype)
         changes = _account(findings, accepted.changes, left) if accepted else []
         before = evaluation.before if evaluation else score(self.text, self.ptype).scores
@@ -436,6 +525,9 @@ class _Run:
             # what `promptd lint` says of the result, so the summary never lists a finding
             # the rewrite already answered, nor hides one it did not
             left=left,
+            instruct=self.instruct,
+            target=self.target,
+            instruct_unmet=self._unmet(design, accepted, unchanged_reason),
         )
         return OptimizationOutcome(
             completed=completed, steps=self.steps, reasons=reasons, attempts=attempt

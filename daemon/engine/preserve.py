@@ -47,7 +47,7 @@ _STOP: Final = wordlist(
 _EMPTY: Final = wordlist("good nice great better awesome")
 _NEGATION: Final = re.compile(
     r"\b(?:never|not|no|avoid|without|only|except|nothing|none|nor|neither|dont|cant|wont|"
-    r"doesnt|isnt|arent|shouldnt|mustnt)\b|n['’]t\b",
+    r"doesnt|isnt|arent|shouldnt|mustnt|cannot)\b|n['’]t\b",
     re.I,
 )
 _WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*|\d+(?:[.,]\d+)?")
@@ -118,6 +118,8 @@ def lost_content(original: str, rewritten: str, changes: Sequence[Change] = ()) 
         text = sentence.text
         if re.match(r"^#{1,6}\s", text):
             continue  # a heading names a section; its content is what is checked
+        if re.fullmatch(r"</?[A-Za-z_][\w-]{0,40}>", text.strip()):
+            continue  # a tag line delimits a section (<instructions> ... </instructions>)
         words = content_words(text)
         if not words:
             continue

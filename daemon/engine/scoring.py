@@ -55,6 +55,18 @@ _BOILERPLATE: Final = re.compile(
     re.I,
 )
 # A heading with nothing under it (the next line is another heading, or the end).
+_TAG_LINE: Final = re.compile(r"</?[A-Za-z_][\w-]{0,40}>")
+_XML_OPEN: Final = re.compile(r"^<([A-Za-z_][\w-]{0,40})>[ \t]*$", re.M)
+
+
+def _xml_section(text: str) -> bool:
+    """``text`` has an XML section: an opening tag alone on its line, closed on a later one."""
+    return any(
+        re.search(rf"^</{re.escape(m.group(1))}>[ \t]*$", text[m.end() :], re.M)
+        for m in _XML_OPEN.finditer(text)
+    )
+
+
 _EMPTY_SECTION: Final = re.compile(r"^#{1,6}[ \t]+\S[^\n]*(?:\n[ \t]*)*(?=\n#{1,6}[ \t]|\Z)", re.M)
 
 
@@ -167,13 +179,18 @@ def score(
     # structure
     struct = 45.0
     notes: list[str] = []
-    prose_sentences = [x for x in a.sentences if not x.kinds & {"heading", "example"}]
+    prose_sentences = [
+        x
+        for x in a.sentences
+        if not x.kinds & {"heading", "example"} and not _TAG_LINE.fullmatch(x.text.strip())
+    ]
     short = len(prose_sentences) <= 3 and a.word_count <= 40
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if len(lines) > 1:
         struct += 15
         notes.append("separate lines")
-    if re.search(r"^#{1,6}[ \t]|^[A-Z][\w ]{0,30}:[ \t]*$", text, re.M):
+    # a markdown heading, a "Label:" line, or an XML section (<tag> ... </tag> on own lines)
+    if re.search(r"^#{1,6}[ \t]|^[A-Z][\w ]{0,30}:[ \t]*$", text, re.M) or _xml_section(text):
         struct += 15
         notes.append("sections")
     if re.search(r"^[ \t]*(?:[-*•]|\d+[.)])[ \t]", text, re.M):

@@ -38,6 +38,9 @@ class Design(msgspec.Struct, frozen=True, kw_only=True):
 
     prompt: str
     changes: list[Change] = msgspec.field(default_factory=list)
+    # the parts of the instruction or target conventions the Designer could not honour,
+    # each with a short reason (the offline engine's; an LLM's rewrite is measured instead)
+    unmet: list[str] = msgspec.field(default_factory=list)
 
 
 class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +58,8 @@ class AgentContext(msgspec.Struct, frozen=True, kw_only=True):
     prompt: str
     prompt_type: str  # a concrete type (auto is resolved before the agents run)
     model: str = ""
+    instruct: str = ""  # the author's instruction for this rewrite ("more formal, ...")
+    target: str = ""  # the model family it is written for: grok | gpt | claude | llama | generic
 
 
 class Agents(Protocol):

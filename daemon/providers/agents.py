@@ -37,6 +37,7 @@ import msgspec
 
 from ..engine.offline.agents import evaluate_texts
 from ..engine.scoring import score
+from ..engine.targets import designer_note
 from ..engine.text import prompt_hash
 from ..engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
 from ..errors import BudgetError, InvalidAnswerError, ProviderError
@@ -250,6 +251,10 @@ class LLMAgents:
             _tag("deconstruction", _encoder.encode(deconstruction).decode()),
             _tag("findings", _encoder.encode(diagnosis.findings).decode()),
         ]
+        if ctx.instruct:  # the author's explicit wish (promptd optimize --instruct)
+            parts.append(_tag("instruction", ctx.instruct))
+        if ctx.target and designer_note(ctx.target):  # promptd optimize --for
+            parts.append(_tag("target_model", designer_note(ctx.target)))
         if feedback:
             parts.append(_tag("feedback", feedback))
         answer = await self._ask("designer", DesignAnswer, "\n\n".join(parts), ctx)

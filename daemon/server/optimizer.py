@@ -44,18 +44,26 @@ if TYPE_CHECKING:
 
 log = logs.get("optimize")
 
-ENGINE_VERSION = "1"  # part of the cache key: bump when the engines' output changes
+ENGINE_VERSION = "2"  # part of the cache key: bump when the engines' output changes
 _STEPS = {"deconstructor": 1, "diagnoser": 2, "designer": 3, "evaluator": 4}
 
 Progress = Callable[[api.Progress], None]
 
 
-def cache_key(text: str, prompt_type: str, engine: str, model: str) -> str:
-    """normalized prompt + type + engine + model + engine version (DESIGN "Caches")."""
+def cache_key(
+    text: str, prompt_type: str, engine: str, model: str, instruct: str = "", target: str = ""
+) -> str:
+    """normalized prompt + type + engine + model + engine version (DESIGN "Caches"), and the
+    instruction and target model when given (same prompt, another instruction: another key;
+    without them the key is what it always was, so earlier entries still answer)."""
     h = hashlib.sha256()
     for part in (normalize(text), prompt_type, engine, model, ENGINE_VERSION):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
+    if instruct or target:
+        for part in ("instruct", " ".join(instruct.split()), "target", target):
+            h.update(part.encode("utf-8"))
+            h.update(b"\0")
     return h.hexdigest()
 
 
@@ -140,7 +148,10 @@ class Optimizer:
         if llm is not None:
             choice = llm.choose(params.text, params.model)
             model, model_reason = choice.model, choice.reason
-        key = cache_key(params.text, params.prompt_type, engine, model)
+        instruct = params.instruct or ""
+        target = params.target or self.config.engine.target
+        target = "" if target == "generic" else target
+        key = cache_key(params.text, params.prompt_type, engine, model, instruct, target)
         if not params.no_cache:
             hit = self._cached(key)
             if hit is not None:
@@ -153,6 +164,8 @@ class Optimizer:
             batch_id=batch_id,
             no_cache=params.no_cache,
             model=model,
+            instruct=instruct,
+            target=target,
         )
         meta = RunMeta(model=model, model_reason=model_reason, cache_key=key)
         agents: Any = self.offline
@@ -267,6 +280,8 @@ class Optimizer:
                 model=hit.model,
                 source=params.source,
                 batch_id=batch_id,
+                instruct=hit.instruct,
+                target=hit.target,
             ),
             CacheHit(
                 cache="optimization",

@@ -7,6 +7,7 @@ fit the :class:`~promptd.daemon.engine.types.Agents` protocol the LLM engine sha
 from __future__ import annotations
 
 from ...config import EngineConfig
+from .. import instruct
 from ..analysis import deconstruct
 from ..checks import diagnose
 from ..scoring import score
@@ -68,7 +69,11 @@ class OfflineAgents:
         diagnosis: Diagnosis,
         feedback: str = "",
     ) -> Design:
-        # The second try (with the Evaluator's feedback) keeps the author's layout.
+        if ctx.instruct:  # the author said what to change: that, and only that
+            done = instruct.apply_offline(ctx.prompt, instruct.parse(ctx.instruct), self.config)
+            return Design(prompt=done.text, changes=done.changes, unmet=done.unmet)
+        # The second try (with the Evaluator's feedback) keeps the author's layout. A target
+        # model's layout is laid over the result by the pipeline (engine.targets).
         mode: Mode = "minimal" if feedback else "full"
         return design(
             ctx.prompt, ctx.prompt_type, diagnosis.findings, mode=mode, config=self.config
