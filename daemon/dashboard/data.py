@@ -278,6 +278,7 @@ def detail(view: StoreView, opt_id: str) -> dict[str, Any]:
         "degraded_reason": opt.degraded_reason,
         "steps": [msgspec.to_builtins(s) for s in shown.steps],
         "calls": [msgspec.to_builtins(c) for c in shown.calls],
+        "evaluations": [msgspec.to_builtins(e) for e in shown.evaluations],
     }
 
 

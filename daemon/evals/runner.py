@@ -208,7 +208,8 @@ class EvalRun:
                     verdicts.append(await self._compare(index, repeat, sample))
             progress(self._progress(len(verdicts), total, "done"))
         except (BudgetError, ProviderError) as exc:
-            stopped = str(exc)
+            # the Meter's advice names optimize's --engine, which eval does not have
+            stopped = str(exc).replace(" or use --engine offline", "")
         except asyncio.CancelledError:
             done = self._completed(verdicts, total, "the daemon stopped", started)
             await asyncio.shield(self.engine.log.append([done]))

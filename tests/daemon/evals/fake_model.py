@@ -59,7 +59,7 @@ def content_for(body: dict[str, Any], *, bias: str = "") -> str:
 
 
 def completion(
-    body: dict[str, Any], *, bias: str = "", cost_ticks: int | None = 1000
+    body: dict[str, Any], *, bias: str = "", cost_ticks: int | None = 1000, echo: bool = False
 ) -> dict[str, Any]:
     """The chat-completions response to ``body`` (eval requests; agents: the providers' fakes).
 
@@ -67,7 +67,7 @@ def completion(
     ``max_tokens`` would report (the price table then bills about the call's worst case).
     """
     if kind_of(body) == "agent":
-        return agent_answer(body, cost_ticks=cost_ticks, echo=True)
+        return agent_answer(body, cost_ticks=cost_ticks, echo=echo)
     usage: dict[str, Any] = {"prompt_tokens": 100, "completion_tokens": 20}
     if cost_ticks is None:
         text = "".join(m["content"] for m in body["messages"])
@@ -104,4 +104,4 @@ class EvalLoopback(LoopbackServer):
         self.bodies.append(request)
         if self.status != 200:
             return self.status, {"error": {"message": "server says no"}}
-        return 200, completion(request, bias=self.bias, cost_ticks=self.cost_ticks)
+        return 200, completion(request, bias=self.bias, cost_ticks=self.cost_ticks, echo=self.echo)
