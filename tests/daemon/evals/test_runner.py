@@ -224,6 +224,41 @@ def test_samples_missing_a_variable_are_refused_before_any_call(
     assert model.bodies == []
 
 
+async def test_a_failing_provider_stops_the_eval_and_the_breaker_opens(
+    store: AsyncEventLog,
+) -> None:
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    sent: list[httpx.Request] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(503, json={"error": {"message": "overloaded"}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(down))
+    eng = LLMEngine(xai_config(), store, client, environ={"XAI_API_KEY": FAKE_KEY}, sleep=no_wait)
+    try:
+        runs = [
+            await EvalRun(eng, original=ORIGINAL, candidate=CANDIDATE, samples=SAMPLES).run(
+                lambda p: None
+            )
+            for _ in range(4)
+        ]
+    finally:
+        await eng.aclose()
+        await client.aclose()
+    assert all(r.status == "stopped" and r.verdicts == [] for r in runs)
+    assert "503" in runs[0].stopped_reason
+    assert eng.circuit == "open"  # later evals fail fast, without a request
+    assert "failed 5 times in a row; not calling it for another" in runs[-1].stopped_reason
+    assert len(sent) == 15  # 5 calls x 3 tries, then the breaker answers without a request
+    failed = eval_calls(store)
+    assert failed and not any(c.ok for c in failed)
+    with store.view() as view:
+        assert view.budget.reserved(day=failed[0].day) == 0  # no hold left behind
+
+
 def test_the_offline_refusal_says_what_to_do() -> None:
     from promptd.daemon.evals.service import OFFLINE_REFUSAL
 
