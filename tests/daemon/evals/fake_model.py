@@ -11,6 +11,7 @@ Other requests (the optimization agents) get the canned answers of the providers
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -102,6 +103,8 @@ class EvalLoopback(LoopbackServer):
             return 404, {"error": {"message": f"no route {method} {path}"}}
         request = json.loads(body)
         self.bodies.append(request)
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         if self.status != 200:
             return self.status, {"error": {"message": "server says no"}}
         return 200, completion(request, bias=self.bias, cost_ticks=self.cost_ticks, echo=self.echo)
