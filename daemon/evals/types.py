@@ -33,6 +33,7 @@ class EvalParams(Params):
     judge_model: str = ""
     runs: Runs = 1
     source: str = "cli"
+    progress_token: str | None = None  # eval.run: a progress notification per sample
 
 
 class EvalEstimate(msgspec.Struct, kw_only=True):

@@ -141,3 +141,33 @@ def test_a_refused_budget_stops_the_eval_and_says_what_was_spent(paths: Paths) -
         assert "--engine offline" not in done.stderr  # no such option here
         assert done.stderr.endswith("; spent $0.00 on 0 call(s)\n")
         assert server.bodies == []
+
+
+def test_eval_run_over_json_rpc_sends_progress_per_sample(paths: Paths) -> None:
+    from promptd.daemon.api import Progress
+    from promptd.daemon.client import Client
+    from promptd.daemon.evals.types import EvalEstimate, EvalParams, EvalResult
+
+    params = EvalParams(
+        original="Summarize {doc}.",
+        candidate="Summarize {doc} in three bullets.",
+        inputs='{"vars": {"doc": "tides"}}\n{"vars": {"doc": "moons"}}\n',
+        source="api",
+    )
+    with EvalLoopback() as server:
+        provider_config(paths, server.base_url)
+        seen: list[Progress] = []
+        with Client.connect(paths, autostart=True, timeout=30) as client:
+            est = client.call("eval.estimate", params, result_type=EvalEstimate, timeout=30)
+            assert (est.samples, est.comparisons, est.calls) == (2, 2, 8)
+            assert server.bodies == []  # an estimate calls nothing
+            result = client.call(
+                "eval.run", params, result_type=EvalResult, on_progress=seen.append, timeout=60
+            )
+    assert result.status == "completed" and result.wins == 2
+    assert [(p.kind, p.message, p.done, p.total) for p in seen] == [
+        ("eval", "sample 1", 0, 2),
+        ("eval", "sample 2", 1, 2),
+        ("eval", "done", 2, 2),
+    ]
+    assert seen[-1].cost_usd == pytest.approx(8 * 1000 / 1e10)
