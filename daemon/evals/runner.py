@@ -106,6 +106,7 @@ class EvalRun:
         self.cost_ticks = 0
         self.calls = 0
         self.cached_calls = 0
+        self._cut_off: list[int] = []  # worst cases of the calls a stop cut off
         if samples is not None:
             check_samples(samples, self._prompts(), inputs_name)
 
@@ -211,7 +212,13 @@ class EvalRun:
             # the Meter's advice names optimize's --engine, which eval does not have
             stopped = str(exc).replace(" or use --engine offline", "")
         except asyncio.CancelledError:
-            done = self._completed(verdicts, total, "the daemon stopped", started)
+            cut = self._cut_off
+            self.calls += len(cut)
+            self.cost_ticks += sum(cut)
+            why = "the daemon stopped" + (
+                f" ({len(cut)} call(s) cut off, booked at their reservation)" if cut else ""
+            )
+            done = self._completed(verdicts, total, why, started)
             await asyncio.shield(self.engine.log.append([done]))
             raise
         done = self._completed(verdicts, total, stopped, started)
@@ -309,7 +316,13 @@ class EvalRun:
         return x, y
 
     async def _call(self, request: ChatRequest, agent: str, *, fresh: bool = False) -> CallOutcome:
-        outcome = await self.engine.meter.call(request, agent=agent, no_cache=fresh)
+        meter = self.engine.meter
+        try:
+            outcome = await meter.call(request, agent=agent, no_cache=fresh)
+        except asyncio.CancelledError:
+            # a call cut off by a stop is booked at its reservation (its worst case)
+            self._cut_off.append(meter.worst_case(request))
+            raise
         self.calls += 1
         self.cost_ticks += outcome.cost_ticks
         self.cached_calls += outcome.cached

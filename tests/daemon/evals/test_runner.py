@@ -259,6 +259,43 @@ async def test_a_failing_provider_stops_the_eval_and_the_breaker_opens(
         assert view.budget.reserved(day=failed[0].day) == 0  # no hold left behind
 
 
+async def test_an_eval_cut_off_by_a_stop_is_recorded_with_its_calls_booked(
+    store: AsyncEventLog,
+) -> None:
+    import asyncio
+
+    arrived = asyncio.Event()
+    sent: list[httpx.Request] = []
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if len(sent) == 2:  # both versions' calls are out
+            arrived.set()
+        await asyncio.sleep(60)
+        raise AssertionError("not reached: the eval is cancelled first")
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(slow))
+    eng = LLMEngine(xai_config(), store, client, environ={"XAI_API_KEY": FAKE_KEY})
+    try:
+        run = EvalRun(eng, original=ORIGINAL, candidate=CANDIDATE, samples=SAMPLES)
+        task = asyncio.ensure_future(run.run(lambda p: None))
+        await asyncio.wait_for(arrived.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await eng.aclose()
+        await client.aclose()
+    (done,) = evaluations(store)
+    assert done.status == "stopped"
+    assert done.stopped_reason == (
+        "the daemon stopped (2 call(s) cut off, booked at their reservation)"
+    )
+    cut = eval_calls(store)
+    assert len(cut) == 2 and all(c.recovered and c.cost_ticks > 0 for c in cut)  # booked
+    assert done.cost_ticks == sum(c.cost_ticks for c in cut) and done.calls == 2
+
+
 def test_the_offline_refusal_says_what_to_do() -> None:
     from promptd.daemon.evals.service import OFFLINE_REFUSAL
 
