@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,62 @@ def test_eval_run_over_json_rpc_sends_progress_per_sample(paths: Paths) -> None:
         ("eval", "done", 2, 2),
     ]
     assert seen[-1].cost_usd == pytest.approx(8 * 1000 / 1e10)
+
+
+def _at_a_terminal(args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run ``promptd ARGS`` with stdin and stderr on a pseudo-terminal, typing ``answer``
+    when it asks; its exit code and what the terminal showed."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    main, secondary = pty.openpty()
+    exe = str(Path(sys.executable).with_name("promptd"))
+    proc = subprocess.Popen(
+        [exe, *args], stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, close_fds=True
+    )
+    os.close(secondary)
+    shown = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"Run it?" not in shown:
+            assert time.monotonic() < deadline, f"no question asked: {shown!r}"
+            ready, _, _ = select.select([main], [], [], 1)
+            if ready:
+                shown += os.read(main, 4096)
+        os.write(main, answer)
+        code = proc.wait(60)
+        while select.select([main], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the other side closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(main)
+        if proc.poll() is None:
+            proc.kill()
+        assert proc.stdout is not None
+        proc.stdout.close()
+    return code, shown.decode(errors="replace")
+
+
+def test_at_a_terminal_it_asks_first_and_no_spends_nothing(paths: Paths) -> None:
+    original = write(paths, "a.prompt", "Summarize {doc}.")
+    candidate = write(paths, "b.prompt", "Summarize {doc} in three bullets.")
+    samples = write(paths, "s.jsonl", '{"vars": {"doc": "tides"}}\n')
+    args = ["eval", "--original", original, "--candidate", candidate, "--inputs", samples]
+    with EvalLoopback() as server:
+        provider_config(paths, server.base_url)
+        code, shown = _at_a_terminal(args, b"n\n")
+        assert code == 1
+        assert "eval: 1 sample(s) = 1 comparison(s) on grok-4.3: 4 calls" in shown
+        assert server.bodies == []
+        code, shown = _at_a_terminal(args, b"y\n")
+        assert code == 0, shown
+        assert [kind_of(b) for b in server.bodies] == ["target", "target", "judge", "judge"]
