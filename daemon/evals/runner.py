@@ -30,7 +30,9 @@ from ..engine.text import prompt_hash
 from ..errors import BudgetError, InvalidAnswerError, ProviderError
 from ..events import EvaluationCompleted, EvalVerdict
 from ..providers.base import ChatRequest, Message, SchemaUnsupportedError
+from ..providers.budget_rules import periods
 from ..providers.calls import MESSAGE_OVERHEAD_TOKENS, CallOutcome, estimate_tokens
+from ..providers.ports import budget_state
 from ..providers.prices import Usage, cost_ticks, worst_case_ticks
 from ..providers.schema import response_format, schema_text
 from ..values import ticks_to_usd
@@ -171,6 +173,9 @@ class EvalRun:
             notes.append("the prompts have no placeholders: each runs as it is, once per --runs")
         if unpriced:
             notes.append(f"no price known for {', '.join(unpriced)}: its calls count as $0")
+        short = self._budget_short_of(worst)
+        if short:
+            notes.append(short)
         comparisons = self._planned_samples() * self.runs
         return EvalEstimate(
             opt_id=self.opt_id,
@@ -186,6 +191,23 @@ class EvalRun:
             variables=self.names,
             note="; ".join(notes),
         )
+
+    def _budget_short_of(self, worst: int) -> str:
+        """A warning when a budget has less left than the eval's worst case, else ""."""
+        day, month = periods()
+        with self.engine.log.view() as view:
+            state = budget_state(view, self.engine.meter.limits, day, month)
+        for name, limit, used in (
+            ("daily", state.daily_ticks, state.day_spent + state.day_reserved),
+            ("monthly", state.monthly_ticks, state.month_spent + state.month_reserved),
+        ):
+            if limit is not None and limit - used < worst:
+                left = ticks_to_usd(max(0, limit - used))
+                return (
+                    f"the {name} budget has ${left:.4f} left, less than the most this eval "
+                    f"can cost: it may stop part-way (promptd budget --{name} USD raises it)"
+                )
+        return ""
 
     def _draft_max(self) -> int:
         return min(DRAFT_MAX_TOKENS, self.engine.config.provider.max_output_tokens)

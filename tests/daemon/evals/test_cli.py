@@ -136,6 +136,9 @@ def test_a_refused_budget_stops_the_eval_and_says_what_was_spent(paths: Paths) -
         args = ("eval", "--original", original, "--candidate", candidate, "--inputs", samples)
         done = promptd(*args, "--yes", "--json")
         assert done.returncode == 1
+        assert "the daily budget has $0.0000 left, less than the most this eval can cost" in (
+            done.stderr
+        )
         doc = json.loads(done.stdout)  # the partial result is still one JSON document
         assert doc["status"] == "stopped" and "daily budget" in doc["stopped_reason"]
         assert "promptd: eval stopped after 0 of 2 comparison(s): the daily budget" in done.stderr
