@@ -296,12 +296,34 @@ class CallInfo(msgspec.Struct, kw_only=True):
     ok: bool
 
 
+class EvalSummary(msgspec.Struct, kw_only=True):
+    """One ``promptd eval`` of an optimization, as ``show`` lists it (the candidate's counts;
+    ``score`` = (wins + ties/2) / compared, ``low``-``high`` its 95% Wilson interval)."""
+
+    eval_id: str
+    at: str
+    status: str  # completed | stopped
+    target_model: str
+    judge_model: str
+    drafted: bool
+    wins: int
+    ties: int
+    losses: int
+    score: float
+    low: float
+    high: float
+    cost_usd: float
+    stopped_reason: str = ""
+    reasons: list[str] = msgspec.field(default_factory=list)  # per sample: "1 win: ..."
+
+
 class ShowResult(msgspec.Struct, kw_only=True):
     optimization: OptimizeResult
     at: str
     source: str
     steps: list[StepInfo]
     calls: list[CallInfo]
+    evaluations: list[EvalSummary] = msgspec.field(default_factory=list)  # promptd eval ID
 
 
 # --- costs / budget ----------------------------------------------------------------------

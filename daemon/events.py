@@ -477,6 +477,64 @@ class EventsImported(_Event, frozen=True, kw_only=True, tag="events.imported"):
     skipped: int = 0
 
 
+# --- evaluations -------------------------------------------------------------------------
+
+
+class EvalVerdict(msgspec.Struct, frozen=True, kw_only=True):
+    """One sample of an evaluation: both versions' outputs (cut to a bounded length), the
+    judge's pick in each order (``first``: original shown as A; ``second``: candidate shown
+    as A; each ``original`` | ``candidate`` | ``same`` | ``invalid``) and the verdict for the
+    candidate (``win`` | ``tie`` | ``loss``: a tie unless both orders agree)."""
+
+    index: int  # the sample's position (0-based; its line in the inputs file is index + 1)
+    run: int = 0  # 0-based repeat of the sample (``--runs``)
+    verdict: str  # win | tie | loss (for the candidate)
+    first: str = ""
+    second: str = ""
+    reasons: list[str] = msgspec.field(default_factory=list)
+    inputs: dict[str, str] = msgspec.field(default_factory=dict)  # values cut to a bound
+    original_output: str = ""  # cut to a bound
+    candidate_output: str = ""
+
+
+class EvaluationCompleted(_Event, frozen=True, kw_only=True, tag="evaluation.completed"):
+    """``promptd eval`` compared an original prompt with a candidate (a rewrite) on sample
+    inputs: both ran on ``target_model``, ``judge_model`` compared the outputs pairwise in
+    both orders. ``opt_id`` is the optimization evaluated ("" for two files). Counts are for
+    the candidate; ``score`` = (wins + ties/2) / comparisons, ``low``/``high`` its 95% Wilson
+    interval. ``cost_ticks`` (USD ticks) sums the provider calls of the evaluation, which are
+    recorded as usual (agent ``eval.*``). ``status``: ``completed``, or ``stopped`` with
+    ``stopped_reason`` (a refused budget, a failing provider, a shutdown): the counts then
+    cover the samples done. ``drafted``: the inputs were drafted by the model. Emitted by
+    the daemon's eval service."""
+
+    eval_id: str
+    opt_id: str = ""
+    original_hash: str = ""
+    candidate_hash: str = ""
+    original_preview: str = ""
+    candidate_preview: str = ""
+    target_model: str = ""
+    judge_model: str = ""
+    runs: int = 1
+    drafted: bool = False
+    planned: int = 0  # comparisons planned (samples x runs)
+    wins: int = 0
+    ties: int = 0
+    losses: int = 0
+    score: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    cost_ticks: int = 0
+    calls: int = 0
+    cached_calls: int = 0
+    status: str = "completed"  # completed | stopped
+    stopped_reason: str = ""
+    source: str = "cli"
+    duration_ms: int = 0
+    verdicts: list[EvalVerdict] = msgspec.field(default_factory=list)
+
+
 # --- lint cache --------------------------------------------------------------------------
 
 
@@ -524,6 +582,7 @@ Event = (
     | BackupRestored
     | EventsImported
     | LintCompleted
+    | EvaluationCompleted
 )
 
 EVENT_TYPES: Final[tuple[type[_Event], ...]] = typing.get_args(Event)

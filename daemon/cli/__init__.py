@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lint": (".lint_command", "lint"),
     "templatize": (".tools", "templatize"),
     "trim": (".tools", "trim"),
+    "eval": (".evaluate", "evaluate"),
     "history": (".records", "history"),
     "show": (".records", "show"),
     "costs": (".records", "costs"),

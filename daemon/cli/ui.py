@@ -271,6 +271,8 @@ def render_show(s: api.ShowResult, running: bool) -> None:
                 "yes" if c.ok else Text("no", style="red"),
             )
         out.print(calls)
+    if s.evaluations:
+        _render_evaluations(s.evaluations)
     out.print(Text("original", style="bold"))
     out.print(o.original, markup=False)
     out.print(Text("optimized", style="bold"))
@@ -407,3 +409,27 @@ def render_estimate(e: api.EstimateResult) -> None:
         f"up to {e.max_output_tokens:,} output tokens"
     )
     out.print(f"estimated {usd(e.estimated_usd)}, at most {usd(e.worst_case_usd)}")
+
+
+def _render_evaluations(evals: list[api.EvalSummary]) -> None:
+    """The ``promptd eval`` runs of an optimization (``show ID``), with the judge's reasons."""
+    table = Table(title="evaluations (promptd eval)", box=None, title_justify="left")
+    for col in ("eval", "when", "win/tie/loss", "win rate (95%)", "models", "cost", "status"):
+        table.add_column(col)
+    for e in evals:
+        status = e.status + (f": {e.stopped_reason}" if e.stopped_reason else "")
+        table.add_row(
+            e.eval_id,
+            e.at,
+            f"{e.wins}/{e.ties}/{e.losses}" + (" (drafted inputs)" if e.drafted else ""),
+            f"{e.score:.0%} ({e.low:.0%}-{e.high:.0%})",
+            e.target_model
+            if e.judge_model == e.target_model
+            else f"{e.target_model}, judge {e.judge_model}",
+            usd(e.cost_usd),
+            Text(status, style="" if e.status == "completed" else "yellow"),
+        )
+    out.print(table)
+    for e in evals:
+        for reason in e.reasons:
+            out.print(Text(f"  {e.eval_id} sample {reason}"))

@@ -350,6 +350,7 @@ def detail(view: StoreView, opt_id: str) -> dict[str, Any]:
             "why": verdict.why,
             "source": SOURCES.get(verdict.source, verdict.source),
         },
+        "evaluations": [msgspec.to_builtins(e) for e in shown.evaluations],
     }
 
 

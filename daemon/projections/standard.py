@@ -30,6 +30,7 @@ from .base import Projection, Reader, State
 from .batches import BatchesProjection, BatchesView
 from .budget import BudgetProjection, BudgetView
 from .cache import CacheProjection, CacheView
+from .evaluations import EvaluationsProjection, EvaluationsView
 from .fold import Folder
 from .history import HistoryProjection, HistoryView
 from .origins import ORIGINS, OriginsProjection, OriginsView
@@ -49,6 +50,7 @@ def default_projections(cache: CacheConfig | None = None) -> list[Projection]:
         OriginsProjection(),
         AnalyticsProjection(),
         ProviderModesProjection(),
+        EvaluationsProjection(),
     ]
 
 
@@ -73,6 +75,7 @@ class StoreView:
         self.origins = OriginsView(reader)
         self.analytics = AnalyticsView(reader)
         self.provider_modes = ProviderModesView(reader)
+        self.evaluations = EvaluationsView(reader)
 
     def record(self, seq: int) -> Record | None:
         """The log record at ``seq``, or ``None``."""

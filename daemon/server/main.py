@@ -27,6 +27,7 @@ SERVICES: tuple[tuple[str, str], ...] = (
     ("promptd.daemon.dashboard.dashboard_service", "DashboardService"),
     ("promptd.daemon.library.keeper", "LibraryService"),
     ("promptd.daemon.tools.service", "ToolsService"),
+    ("promptd.daemon.evals.service", "EvalService"),
 )
 
 

@@ -138,7 +138,37 @@ def show(view: StoreView, params: api.ShowParams) -> api.ShowResult:
         source=entry.source,
         steps=steps,
         calls=calls,
+        evaluations=evaluations(view, opt_id),
     )
+
+
+def evaluations(view: StoreView, opt_id: str) -> list[api.EvalSummary]:
+    """The ``promptd eval`` runs of an optimization, oldest first."""
+    out = []
+    for seq, ev in view.evaluations.of(opt_id):
+        rec = view.record(seq)
+        out.append(
+            api.EvalSummary(
+                eval_id=ev.eval_id,
+                at=(iso(rec.ts_ns) if rec is not None else None) or "",
+                status=ev.status,
+                target_model=ev.target_model,
+                judge_model=ev.judge_model,
+                drafted=ev.drafted,
+                wins=ev.wins,
+                ties=ev.ties,
+                losses=ev.losses,
+                score=ev.score,
+                low=ev.low,
+                high=ev.high,
+                cost_usd=ticks_to_usd(ev.cost_ticks),
+                stopped_reason=ev.stopped_reason,
+                reasons=[
+                    f"{v.index + 1} {v.verdict}: " + " / ".join(v.reasons[:2]) for v in ev.verdicts
+                ],
+            )
+        )
+    return out
 
 
 # --- costs / budget ------------------------------------------------------------------------

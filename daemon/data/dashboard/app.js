@@ -354,6 +354,12 @@
       parts.push(el("h4", { text: "Provider calls" }), d.calls.length ? table(["Agent", "Model", "Prompt tok", "Cached", "Output", "Reasoning", "ms", "Cost", "OK"],
         d.calls.map((c) => [c.agent, c.model, c.prompt_tokens, c.cached_tokens, c.completion_tokens, c.reasoning_tokens, c.latency_ms, usd(c.cost_usd), c.ok ? "yes" : "no"])) :
         el("p", { class: "empty", text: "No provider calls (offline engine or cache)." }));
+      if (d.evaluations && d.evaluations.length) parts.push(el("h4", { text: "Evaluations (promptd eval)" }),
+        table(["Eval", "When", "Win/tie/loss", "Win rate (95%)", "Target", "Judge", "Cost", "Status"],
+          d.evaluations.map((e) => [e.eval_id, when(e.at), `${e.wins}/${e.ties}/${e.losses}${e.drafted ? " (drafted)" : ""}`,
+            `${Math.round(e.score * 100)}% (${Math.round(e.low * 100)}-${Math.round(e.high * 100)}%)`, e.target_model, e.judge_model,
+            usd(e.cost_usd), e.status + (e.stopped_reason ? ": " + e.stopped_reason : "")])),
+        el("ul", { class: "eval-reasons" }, ...d.evaluations.flatMap((e) => e.reasons.map((r) => el("li", { text: `${e.eval_id} sample ${r}` })))));
     }
     parts.push(el("p", {}, el("button", { type: "button", text: "Close", onclick: () => { box.hidden = true; state.openId = null; } })));
     box.replaceChildren(...parts);

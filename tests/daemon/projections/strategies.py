@@ -116,6 +116,13 @@ events = st.one_of(
             max_size=2,
         ),
     ),
+    st.builds(
+        ev.EvaluationCompleted,
+        eval_id=st.sampled_from(["e1", "e2"]),
+        opt_id=st.sampled_from(["", "o1", "o2"]),
+        wins=st.integers(0, 3),
+        cost_ticks=ticks,
+    ),
 )
 
 # a log written in batches: each inner list is one append

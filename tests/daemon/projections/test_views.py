@@ -316,3 +316,18 @@ def test_hex_hashes_and_keys_stored_compact_are_found_exactly() -> None:
         assert view.cache.get("optimization", "ab", T0) is None
         assert view.cache.entries("optimization") == 5
         assert view.cache.live_entries("optimization", T0) == 5
+
+
+def test_evaluations_of_an_optimization_oldest_first() -> None:
+    from promptd.daemon.events import EvaluationCompleted
+    from promptd.daemon.projections import memory_log
+
+    log = memory_log()
+    log.append([EvaluationCompleted(eval_id="e1", opt_id="o1", wins=1)])
+    log.append([EvaluationCompleted(eval_id="e2", opt_id="", wins=2)])  # two files: no opt
+    log.append([EvaluationCompleted(eval_id="e3", opt_id="o1", wins=3)])
+    with log.view() as view:
+        assert [ev.eval_id for _, ev in view.evaluations.of("o1")] == ["e1", "e3"]
+        assert view.evaluations.of("o2") == []
+        got = view.evaluations.get("e2")
+        assert got is not None and got.wins == 2

@@ -39,8 +39,8 @@ def test_verify_says_ok_and_rebuild_says_what_it_did(
     assert _exit_code(["rebuild"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "Rebuilt 9 projections (history, budget, cache, stats, backups, "
-        "batches, origins, analytics, provider_modes) from 3 events in "
+        "Rebuilt 10 projections (history, budget, cache, stats, backups, "
+        "batches, origins, analytics, provider_modes, evaluations) from 3 events in "
     )
     assert _exit_code(["verify", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
