@@ -8,6 +8,8 @@ PROMPTD_HOME. Prints:
   p99 < 50 ms; edits are spaced past the debounce window, as a person pauses);
 * optimize round trip on a cache hit through the daemon (codeAction/resolve, which asks the
   daemon and builds the edit) p50/p99 (target p99 < 15 ms);
+* "Extract variables" and "Trim prompt" (codeAction/resolve: the daemon's templatize / trim
+  and the edit) p50/p99 (target p99 < 50 ms);
 * a generated file of 20,000 prompt strings (2 MB): codeLens time and count, diagnostics
   published for it, and the latency of hovers on another file sent every 20 ms while the
   big file is opened and its lenses computed (target: p99 < 100 ms; the lenses and
@@ -234,9 +236,22 @@ async def run(args: argparse.Namespace) -> None:
         opt_ms.append((time.perf_counter() - t) * 1000)
         assert resolved.get("edit"), resolved
 
+    # --- the prompt tools: Extract variables and Trim prompt through the daemon ------------
+    tool_ms: dict[str, list[float]] = {}
+    for tool in ("Extract variables", "Trim prompt"):
+        (tool_action,) = [a for a in actions if a["title"] == tool]
+        tool_ms[tool] = []
+        for _ in range(args.optimizes):
+            t = time.perf_counter()
+            resolved = await client.request("codeAction/resolve", tool_action)
+            tool_ms[tool].append((time.perf_counter() - t) * 1000)
+            assert "edit" in resolved, resolved
+
     show("codeAction (list) on a prompt", action_ms, 10)
     show("diagnostics after an edit (didChange->publish)", diag_ms, 50)
     show("optimize, cache hit (codeAction/resolve)", opt_ms, 15)
+    show("Extract variables (codeAction/resolve)", tool_ms["Extract variables"], 50)
+    show("Trim prompt (codeAction/resolve)", tool_ms["Trim prompt"], 50)
     if args.big:
         await run_big(client, args.big)
 

@@ -26,6 +26,13 @@ CMD_SHOW_STATUS: Final = "promptd.showStatus"
 CMD_START_DAEMON: Final = "promptd.startDaemon"
 CMD_STOP_DAEMON: Final = "promptd.stopDaemon"
 
+# promptd.extractVariables: arguments [uri, range]; the prompt at the range becomes a template
+# (daemon ``templatize``), applied with workspace/applyEdit; the extracted values are shown.
+CMD_EXTRACT_VARIABLES: Final = "promptd.extractVariables"
+# promptd.trim: arguments [uri, range]; the prompt at the range is trimmed (daemon ``trim``
+# with the promptd.trimMaxTokens setting) and applied; tokens before -> after are shown.
+CMD_TRIM: Final = "promptd.trim"
+
 COMMANDS: Final[tuple[str, ...]] = (
     CMD_OPTIMIZE,
     CMD_OPTIMIZE_SELECTION,
@@ -33,6 +40,8 @@ COMMANDS: Final[tuple[str, ...]] = (
     CMD_SHOW_STATUS,
     CMD_START_DAEMON,
     CMD_STOP_DAEMON,
+    CMD_EXTRACT_VARIABLES,
+    CMD_TRIM,
 )
 
 # --- custom notifications (server -> client) -----------------------------------------------
@@ -66,3 +75,29 @@ RULES_DOC_PATH: Final = "docs/rules.md"
 
 # The code action "data" marker, so resolve knows our actions from anyone else's.
 ACTION_DATA_KIND: Final = "promptd.optimize"
+
+# --- prompt tools (issue 19) ---------------------------------------------------------------
+# promptd.optimizeWithInstruction: a CLIENT-side command, arguments [uri, range, prompt_type].
+# The client asks the user for an instruction, then runs promptd.optimize with
+# [uri, range, prompt_type, {"instruct": TEXT}]; a cancelled input runs nothing. The server
+# offers the action only to clients that list it in the clientCommands setting.
+CLIENT_CMD_OPTIMIZE_WITH_INSTRUCTION: Final = "promptd.optimizeWithInstruction"
+
+TOOL_COMMANDS: Final[tuple[str, ...]] = (CMD_EXTRACT_VARIABLES, CMD_TRIM)
+CLIENT_COMMANDS: Final[tuple[str, ...]] = (CLIENT_CMD_OPTIMIZE_WITH_INSTRUCTION,)
+
+SETTING_TARGET_MODEL: Final = "targetModel"  # "" (the daemon's default) | grok|gpt|claude|...
+SETTING_TRIM_MAX_TOKENS: Final = "trimMaxTokens"  # int >= 0; 0: cut all trim safely can
+# Not a user setting: the client-side commands the editor implements (initializationOptions
+# only, set by our clients), e.g.
+# ["promptd.optimizeWithInstruction"]; actions that need one are offered only then.
+INIT_CLIENT_COMMANDS: Final = "clientCommands"
+TOOL_SETTINGS: Final[tuple[str, ...]] = (
+    SETTING_TARGET_MODEL,
+    SETTING_TRIM_MAX_TOKENS,
+    INIT_CLIENT_COMMANDS,
+)
+TARGET_MODELS: Final[tuple[str, ...]] = ("grok", "gpt", "claude", "llama", "generic")
+
+# The code action "data" marker of the tool actions ({"tool": "templatize" | "trim"}).
+ACTION_DATA_TOOL: Final = "promptd.tool"

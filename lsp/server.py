@@ -82,7 +82,11 @@ def create_server() -> tuple[LanguageServer, Session]:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
-            code_action_kinds=[types.CodeActionKind.RefactorRewrite, types.CodeActionKind.QuickFix],
+            code_action_kinds=[
+                types.CodeActionKind.RefactorRewrite,
+                types.CodeActionKind.QuickFix,
+                types.CodeActionKind.RefactorExtract,
+            ],
             resolve_provider=True,
         ),
     )
@@ -92,6 +96,8 @@ def create_server() -> tuple[LanguageServer, Session]:
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(action: types.CodeAction) -> types.CodeAction:
+        if session.tools.owns(action):
+            return await session.tools.resolve(action)
         return await optimizer.resolve(action)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -127,6 +133,14 @@ def create_server() -> tuple[LanguageServer, Session]:
     @server.command(protocol.CMD_STOP_DAEMON)
     async def stop_daemon(*args: Any) -> dict[str, Any]:
         return await status.stop_daemon()
+
+    @server.command(protocol.CMD_EXTRACT_VARIABLES)
+    async def extract_variables(*args: Any) -> dict[str, Any]:
+        return await session.tools.command("templatize", list(args))
+
+    @server.command(protocol.CMD_TRIM)
+    async def trim(*args: Any) -> dict[str, Any]:
+        return await session.tools.command("trim", list(args))
 
     return server, session
 

@@ -37,6 +37,7 @@ from .features.documents import Document, Documents
 from .flows.documents import DocumentsFlow
 from .flows.optimize import OptimizeFlow
 from .flows.status import StatusFlow
+from .flows.tools import ToolsFlow
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Session:
         )
         self.docs = DocumentsFlow(self)
         self.optimizer = OptimizeFlow(self)
+        self.tools = ToolsFlow(self)
 
     # --- client capabilities ---------------------------------------------------------------
 

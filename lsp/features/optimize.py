@@ -8,10 +8,12 @@ keeps the literal valid, and checks the document did not change under it meanwhi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Final
 
+import msgspec
 from lsprotocol import types
 
-from promptd.daemon.api import OptimizeParams, Progress
+from promptd.daemon.api import OptimizeParams, OptimizeResult, Progress
 from promptd.daemon.values import PROMPT_TYPES
 
 from . import literals
@@ -120,3 +122,62 @@ def progress_report(progress: Progress) -> types.WorkDoneProgressReport:
     if progress.total > 0:
         percentage = max(0, min(100, progress.done * 100 // progress.total))
     return types.WorkDoneProgressReport(message=message, percentage=percentage)
+
+
+# --- instruction and target model (issue 19) ---------------------------------------------
+
+MAX_INSTRUCTION: Final = 2000
+
+
+def instruction(options: Any) -> str | None:
+    """The instruction in a command's options (``{"instruct": TEXT}``); TargetError if bad."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise TargetError(
+            f'the options argument must be an object like {{"instruct": "..."}}, got {options!r}'
+        )
+    unknown = sorted(set(options) - {"instruct"})
+    if unknown:
+        raise TargetError(f"unknown option(s) {', '.join(unknown)}: the only option is instruct")
+    value = options.get("instruct")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TargetError(f"instruct must be text, got {value!r}")
+    value = value.strip()
+    if len(value) > MAX_INSTRUCTION:
+        raise TargetError(
+            f"the instruction is {len(value)} characters; keep it under {MAX_INSTRUCTION}"
+        )
+    return value or None
+
+
+def with_extras(
+    params: OptimizeParams, *, instruct: str | None, target: str
+) -> OptimizeParams | dict[str, Any]:
+    """``params`` plus ``instruct`` and ``target``, sent only when set (a daemon that does
+    not know them refuses unknown params, and then says which)."""
+    extras: dict[str, Any] = {}
+    if instruct:
+        extras["instruct"] = instruct
+    if target:
+        extras["target"] = target
+    if not extras:
+        return params
+    plain: dict[str, Any] = msgspec.to_builtins(params)
+    # None is every optional field's default; left out so the progress token can be set.
+    return {**{k: v for k, v in plain.items() if v is not None}, **extras}
+
+
+def decode_result(raw: Any) -> tuple[OptimizeResult, list[str]]:
+    """The daemon's optimize answer and its ``instruct_unmet`` (empty when absent)."""
+    result = msgspec.convert(raw, OptimizeResult)
+    unmet = raw.get("instruct_unmet") if isinstance(raw, dict) else None
+    if not isinstance(unmet, list):
+        return result, []
+    return result, [str(item) for item in unmet]
+
+
+def unmet_note(unmet: list[str]) -> str:
+    return "promptd: instructions not applied: " + "; ".join(unmet)

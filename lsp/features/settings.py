@@ -6,7 +6,7 @@ problems list says what is wrong and what is used instead) and the default is ke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +34,9 @@ class Settings:
     diagnostics_severity: types.DiagnosticSeverity | None = None
     min_words: int = 12
     code_lens: bool = True
+    target: str = ""  # "": the daemon's default; else one of protocol.TARGET_MODELS
+    trim_max_tokens: int = 0  # 0: cut everything trim can cut safely
+    client_commands: frozenset[str] = frozenset()  # client-side commands the editor has
     problems: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -53,7 +56,7 @@ def _section(raw: Any) -> Mapping[str, Any] | None:
     inner = raw.get(protocol.SETTINGS_SECTION)
     if isinstance(inner, Mapping):
         return inner
-    known = {name.split(".")[0] for name in protocol.SETTINGS}
+    known = {name.split(".")[0] for name in protocol.SETTINGS + protocol.TOOL_SETTINGS}
     if any(str(key).split(".")[0] in known for key in raw):
         return raw
     return None
@@ -114,7 +117,37 @@ def parse(raw: Any, base: Settings | None = None) -> Settings:
                 changes["code_lens"] = value
             else:
                 bad(key, "true or false", value, current.code_lens)
+        elif key in protocol.TOOL_SETTINGS:
+            _tool_setting(key, value, current, changes, bad)
         else:
-            known = ", ".join(protocol.SETTINGS)
+            known = ", ".join(protocol.SETTINGS + protocol.TOOL_SETTINGS[:-1])
             problems.append(f"unknown setting promptd.{key} (known: {known}); ignored")
     return replace(current, problems=tuple(problems), **changes)
+
+
+def _tool_setting(
+    key: str,
+    value: Any,
+    current: Settings,
+    changes: dict[str, Any],
+    bad: Callable[[str, str, Any, Any], None],
+) -> None:
+    """The prompt tools' settings: target model, trim budget, the client's own commands."""
+    if key == protocol.SETTING_TARGET_MODEL:
+        if value is None:
+            value = ""
+        if isinstance(value, str) and value.strip().lower() in ("", *protocol.TARGET_MODELS):
+            changes["target"] = value.strip().lower()
+        else:
+            models = ", ".join(protocol.TARGET_MODELS)
+            bad(key, f"one of {models} or empty", value, current.target)
+    elif key == protocol.SETTING_TRIM_MAX_TOKENS:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000:
+            changes["trim_max_tokens"] = value
+        else:
+            bad(key, "a whole number from 0 to 1000000 (0: cut all filler)", value, 0)
+    elif key == protocol.INIT_CLIENT_COMMANDS:
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            changes["client_commands"] = frozenset(value)
+        else:
+            bad(key, "a list of command ids", value, sorted(current.client_commands))

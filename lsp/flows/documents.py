@@ -22,7 +22,7 @@ from promptd.daemon import api
 from promptd.daemon.errors import PromptdError
 
 from .. import protocol, pygls_compat
-from ..features import actions, diagnostics, hover, lens, settings
+from ..features import actions, diagnostics, hover, lens, settings, tools
 from ..features.analysis import MAX_PROMPTS, Checked
 from ..features.detect import Prompt, find_at
 from ..features.documents import Document
@@ -247,7 +247,7 @@ class DocumentsFlow:
             return []  # changed while it was read: the editor asks again
         start, end = doc.index.offsets(params.range, session.encoding)
         only = [str(k) for k in params.context.only] if params.context.only else None
-        return actions.list_actions(
+        found = actions.list_actions(
             doc,
             prompts,
             session.analyzer,
@@ -257,6 +257,26 @@ class DocumentsFlow:
             only=only,
             use_resolve=session.supports_resolve_edit(),
             document_changes=session.supports_document_changes(),
+        )
+        return found + self._tool_actions(doc, prompts, start, end, only)
+
+    def _tool_actions(
+        self, doc: Document, prompts: list[Prompt], start: int, end: int, only: list[str] | None
+    ) -> list[types.CodeAction]:
+        """Extract variables, Trim prompt, Optimize with instruction… (listed offline)."""
+        session = self.session
+        prompt = find_at(prompts, start, end)
+        rng = (
+            None if prompt is None else doc.index.range(prompt.start, prompt.end, session.encoding)
+        )
+        return tools.list_actions(
+            doc.uri,
+            doc.version,
+            prompt,
+            rng,
+            only=only,
+            use_resolve=session.supports_resolve_edit(),
+            client_commands=session.settings.client_commands,
         )
 
     async def hover(self, params: types.HoverParams) -> types.Hover | None:

@@ -49,14 +49,24 @@ class OptimizeFlow:
         return action
 
     async def command(self, args: list[Any], *, selection: bool) -> dict[str, Any]:
-        """promptd.optimize / promptd.optimizeSelection [uri, range, prompt_type?]."""
+        """promptd.optimize / promptd.optimizeSelection [uri, range, prompt_type?, options?];
+        options: ``{"instruct": "more formal"}``."""
         name = protocol.CMD_OPTIMIZE_SELECTION if selection else protocol.CMD_OPTIMIZE
         if len(args) < 2 or not isinstance(args[0], str):
-            raise BadArguments(f"{name} needs arguments [uri, range, prompt_type?]")
+            raise BadArguments(
+                f"{name} needs arguments [uri, range, prompt_type?] (or [uri, range, prompt_type,"
+                " options])"
+            )
         rng = self.session.range_argument(args[1])
         ptype = args[2] if len(args) > 2 else None
         try:
-            edit = await self.optimize(args[0], rng, ptype, selection=selection, apply=True)
+            instruct = optimize.instruction(args[3] if len(args) > 3 else None)
+        except optimize.TargetError as exc:
+            raise BadArguments(f"{name}: {exc}") from exc
+        try:
+            edit = await self.optimize(
+                args[0], rng, ptype, selection=selection, apply=True, instruct=instruct
+            )
         except Failed as exc:
             self.session.show(types.MessageType.Error, exc.message)
             raise
@@ -70,6 +80,7 @@ class OptimizeFlow:
         *,
         selection: bool,
         apply: bool,
+        instruct: str | None = None,
     ) -> types.WorkspaceEdit:
         """Optimize the prompt (or selection) at ``rng``; the edit, applied when ``apply``."""
         session = self.session
@@ -83,7 +94,10 @@ class OptimizeFlow:
         except optimize.TargetError as exc:
             raise Failed(str(exc)) from exc
         params = optimize.params_for(target, ptype, session.settings)
-        result = await self._run_with_progress(params)
+        request = optimize.with_extras(params, instruct=instruct, target=session.settings.target)
+        result, unmet = await self._run_with_progress(request)
+        if unmet:
+            session.show(types.MessageType.Warning, optimize.unmet_note(unmet))
         if not result.changed or result.optimized == target.text:
             reason = result.unchanged_reason or "it already scores well"
             session.show(
@@ -121,7 +135,10 @@ class OptimizeFlow:
                 raise Failed(f"promptd: the optimized prompt was not applied: {reason}")
         return edit
 
-    async def _run_with_progress(self, params: api.OptimizeParams) -> api.OptimizeResult:
+    async def _run_with_progress(
+        self, params: api.OptimizeParams | dict[str, Any]
+    ) -> tuple[api.OptimizeResult, list[str]]:
+        """The daemon's answer, and the instructions it could not honour."""
         session = self.session
         token: str | None = None
         task = asyncio.current_task()
@@ -155,11 +172,10 @@ class OptimizeFlow:
             if token is not None and not await self._begin_progress(token):
                 progress.tokens.pop(token, None)
                 token = None
-            result: api.OptimizeResult = await session.link.call(
-                "optimize", params, result_type=api.OptimizeResult, on_progress=report
-            )
+            raw = await session.link.call("optimize", params, on_progress=report)
+            result, unmet = optimize.decode_result(raw)
             end_message = f"score {result.score_before} → {result.score_after}"
-            return result
+            return result, unmet
         except asyncio.CancelledError:
             end_message = "cancelled"
             if cancelled_by_user:

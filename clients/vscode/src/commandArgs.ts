@@ -31,9 +31,12 @@ export function hasRangeArguments(args: readonly unknown[]): boolean {
   return isPosition(r.start) && isPosition(r.end);
 }
 
-/** True when `command` is one of the two that act on a range and `args` lack one. */
+/** True when `command` is one of those that act on a range and `args` lack one. */
 export function needsEditorArguments(command: string, args: readonly unknown[]): boolean {
   const acts =
-    command === SERVER_COMMANDS.optimize || command === SERVER_COMMANDS.optimizeSelection;
+    command === SERVER_COMMANDS.optimize ||
+    command === SERVER_COMMANDS.optimizeSelection ||
+    command === SERVER_COMMANDS.extractVariables ||
+    command === SERVER_COMMANDS.trim;
   return acts && !hasRangeArguments(args);
 }

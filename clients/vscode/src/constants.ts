@@ -9,12 +9,15 @@ export const SERVER_COMMANDS = {
   showStatus: "promptd.showStatus",
   startDaemon: "promptd.startDaemon",
   stopDaemon: "promptd.stopDaemon",
+  extractVariables: "promptd.extractVariables",
+  trim: "promptd.trim",
 } as const;
 
 /** Commands the extension itself handles. */
 export const CLIENT_COMMANDS = {
   restartServer: "promptd.restartServer",
   openDashboard: "promptd.openDashboard",
+  optimizeWithInstruction: "promptd.optimizeWithInstruction",
 } as const;
 
 /** Server -> client notification feeding the status bar. */

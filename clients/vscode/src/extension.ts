@@ -32,6 +32,7 @@ import { dashboardUrl } from "./dashboard";
 import { currentEnvironment, resolveServerPath } from "./serverPath";
 import { type Mapped, toServerSettings } from "./settings";
 import { historyReport, statusReport } from "./reports";
+import { INSTRUCTION_PLACEHOLDER, INSTRUCTION_PROMPT, optimizeWithInstruction, withClientCommands } from "./instruction";
 import { type StatusParams, statusView } from "./statusText";
 
 const RUNNING_CONTEXT = "promptd.serverRunning";
@@ -184,7 +185,7 @@ async function startClient(): Promise<void> {
   ]);
   const options: LanguageClientOptions = {
     documentSelector: selector,
-    initializationOptions: readSettings().settings,
+    initializationOptions: withClientCommands(readSettings().settings),
     outputChannel: output,
     middleware: middleware(),
   };
@@ -263,6 +264,27 @@ async function openDashboard(): Promise<void> {
   });
 }
 
+/** "Optimize prompt with instruction…": ask in an input box, then optimize with it. */
+async function instructed(...args: unknown[]): Promise<unknown> {
+  const lc = client;
+  if (!lc) {
+    void vscode.window.showWarningMessage("promptd: the language server is not running.");
+    return undefined;
+  }
+  return optimizeWithInstruction(
+    args,
+    () =>
+      vscode.window.showInputBox({
+        title: "promptd: Optimize prompt with instruction",
+        prompt: INSTRUCTION_PROMPT,
+        placeHolder: INSTRUCTION_PLACEHOLDER,
+        ignoreFocusOut: true,
+      }),
+    (command, sent) => vscode.commands.executeCommand(command, ...sent),
+    () => editorArguments(lc),
+  );
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionUri = context.extensionUri;
   output = vscode.window.createOutputChannel("promptd");
@@ -274,6 +296,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusItem,
     vscode.commands.registerCommand(CLIENT_COMMANDS.restartServer, restart),
     vscode.commands.registerCommand(CLIENT_COMMANDS.openDashboard, openDashboard),
+    vscode.commands.registerCommand(CLIENT_COMMANDS.optimizeWithInstruction, instructed),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     { dispose: () => void stopClient() },
   );

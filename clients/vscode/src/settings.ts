@@ -8,6 +8,7 @@ import { SETTINGS_SECTION } from "./constants";
 
 export type Engine = "" | "offline" | "llm";
 export type Severity = "auto" | "error" | "warning" | "information" | "hint";
+export type TargetModel = "" | "grok" | "gpt" | "claude" | "llama" | "generic";
 
 export interface ServerSettings {
   engine: Engine;
@@ -15,6 +16,8 @@ export interface ServerSettings {
   diagnostics: { enabled: boolean; severity: Severity };
   detection: { minWords: number };
   codeLens: boolean;
+  targetModel: TargetModel;
+  trimMaxTokens: number;
 }
 
 export interface Mapped {
@@ -31,9 +34,12 @@ export const DEFAULTS: ServerSettings = {
   diagnostics: { enabled: true, severity: "auto" },
   detection: { minWords: 12 },
   codeLens: true,
+  targetModel: "",
+  trimMaxTokens: 0,
 };
 
 const ENGINES: readonly Engine[] = ["", "offline", "llm"];
+const TARGETS: readonly TargetModel[] = ["", "grok", "gpt", "claude", "llama", "generic"];
 const SEVERITIES: readonly Severity[] = ["auto", "error", "warning", "information", "hint"];
 
 /** Reads one setting by its key under `promptd.` (e.g. "diagnostics.enabled"). */
@@ -63,6 +69,10 @@ export function toServerSettings(get: Getter): Mapped {
     typeof v === "string" && SEVERITIES.includes(v as Severity);
   const isString = (v: unknown): v is string => typeof v === "string";
   const isBool = (v: unknown): v is boolean => typeof v === "boolean";
+  const isTarget = (v: unknown): v is TargetModel =>
+    typeof v === "string" && TARGETS.includes(v as TargetModel);
+  const isBudget = (v: unknown): v is number =>
+    typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 1000000;
   const isWords = (v: unknown): v is number =>
     typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 10000;
 
@@ -87,6 +97,18 @@ export function toServerSettings(get: Getter): Mapped {
       ),
     },
     codeLens: pick("codeLens", isBool, DEFAULTS.codeLens, "true or false"),
+    targetModel: pick(
+      "targetModel",
+      isTarget,
+      DEFAULTS.targetModel,
+      "one of grok, gpt, claude, llama, generic or empty",
+    ),
+    trimMaxTokens: pick(
+      "trimMaxTokens",
+      isBudget,
+      DEFAULTS.trimMaxTokens,
+      "a whole number from 0 to 1000000 (0: cut all filler)",
+    ),
   };
   return { settings: { [SETTINGS_SECTION]: settings }, problems };
 }
@@ -99,4 +121,6 @@ export const SERVER_KEYS = [
   "diagnostics.severity",
   "detection.minWords",
   "codeLens",
+  "targetModel",
+  "trimMaxTokens",
 ] as const;

@@ -13,6 +13,9 @@ test("a code lens's [uri, range, type] goes to the server as it is", () => {
 test("the palette's empty arguments are filled from the editor", () => {
   assert.equal(needsEditorArguments("promptd.optimize", []), true);
   assert.equal(needsEditorArguments("promptd.optimizeSelection", []), true);
+  assert.equal(needsEditorArguments("promptd.extractVariables", []), true);
+  assert.equal(needsEditorArguments("promptd.trim", []), true);
+  assert.equal(needsEditorArguments("promptd.trim", ["file:///a.py", range]), false);
 });
 
 test("the context menu's Uri object is replaced by the editor's uri and selection", () => {

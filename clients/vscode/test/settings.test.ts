@@ -21,6 +21,8 @@ test("dotted VS Code keys become the server's nested section", () => {
     "diagnostics.severity": "hint",
     "detection.minWords": 5,
     codeLens: false,
+    targetModel: "claude",
+    trimMaxTokens: 200,
   });
   assert.deepEqual(mapped.settings, {
     promptd: {
@@ -29,6 +31,8 @@ test("dotted VS Code keys become the server's nested section", () => {
       diagnostics: { enabled: false, severity: "hint" },
       detection: { minWords: 5 },
       codeLens: false,
+      targetModel: "claude",
+      trimMaxTokens: 200,
     },
   });
   assert.deepEqual(mapped.problems, []);
@@ -54,4 +58,12 @@ test("a fractional word count is refused", () => {
   const mapped = from({ "detection.minWords": 2.5 });
   assert.equal(mapped.settings.promptd.detection.minWords, 12);
   assert.equal(mapped.problems.length, 1);
+});
+
+test("a bad target model or trim budget is reported and the default used", () => {
+  const mapped = from({ targetModel: "gpt5", trimMaxTokens: -1 });
+  assert.equal(mapped.settings.promptd.targetModel, "");
+  assert.equal(mapped.settings.promptd.trimMaxTokens, 0);
+  assert.equal(mapped.problems.length, 2);
+  assert.match(mapped.problems[0], /promptd.targetModel must be one of grok, gpt, claude/);
 });

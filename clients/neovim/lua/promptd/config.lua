@@ -35,6 +35,14 @@ M.commands = {
   show_status = 'promptd.showStatus',
   start_daemon = 'promptd.startDaemon',
   stop_daemon = 'promptd.stopDaemon',
+  extract_variables = 'promptd.extractVariables',
+  trim = 'promptd.trim',
+}
+
+-- Commands this plugin runs itself (vim.lsp.commands), announced to the server in
+-- initializationOptions (`clientCommands`) so it offers the actions that need them.
+M.client_commands = {
+  optimize_with_instruction = 'promptd.optimizeWithInstruction',
 }
 
 M.status_notification = 'promptd/status'
@@ -53,9 +61,19 @@ end
 
 -- The `promptd` settings section for the server (initializationOptions and
 -- workspace/didChangeConfiguration): engine, model, diagnostics.enabled,
--- diagnostics.severity, detection.minWords, codeLens. Unset keys keep the server's defaults.
+-- diagnostics.severity, detection.minWords, codeLens, targetModel (grok|gpt|claude|llama|
+-- generic), trimMaxTokens (0: cut all filler). Unset keys keep the server's defaults.
 function M.settings(promptd_settings)
   return { promptd = vim.deepcopy(promptd_settings or {}) }
+end
+
+-- initializationOptions: the settings section plus the client-side commands we implement.
+-- Registers those commands' handlers, so a client started with these options has them.
+function M.init_options(promptd_settings)
+  require('promptd.instruction').register()
+  local options = M.settings(promptd_settings)
+  options.promptd.clientCommands = vim.tbl_values(M.client_commands)
+  return options
 end
 
 -- The `cmd` to start the server: `promptd lsp`, with `path` replacing `promptd`.
@@ -79,7 +97,7 @@ function M.lsp_config()
     filetypes = vim.deepcopy(M.filetypes),
     root_markers = vim.deepcopy(M.root_markers),
     get_language_id = M.language_id,
-    init_options = M.settings(),
+    init_options = M.init_options(),
     settings = M.settings(),
     before_init = M.before_init,
     handlers = M.handlers(),

@@ -109,7 +109,7 @@ local function client_config(opts, root)
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
     get_language_id = config.language_id,
-    init_options = config.settings(opts.settings),
+    init_options = config.init_options(opts.settings),
     settings = config.settings(opts.settings),
     handlers = vim.tbl_extend('force', config.handlers(), opts.handlers or {}),
     capabilities = capabilities,
@@ -157,7 +157,7 @@ function M.setup(opts)
       cmd = opts.cmd,
       filetypes = opts.filetypes,
       root_markers = opts.root_markers,
-      init_options = config.settings(opts.settings),
+      init_options = config.init_options(opts.settings),
       settings = config.settings(opts.settings),
     }
     if opts.on_attach then

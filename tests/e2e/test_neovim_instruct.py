@@ -1,0 +1,96 @@
+""" "Optimize prompt with instruction…" in a real Neovim with the promptd plugin: the action is
+offered (the plugin announces the client command), vim.ui.input asks for the instruction, the
+server's promptd.optimize runs with it, and a cancelled input runs nothing.
+
+The daemon (offline engine) runs under the module's own PROMPTD_HOME. Until the daemon takes
+OptimizeParams.instruct (branch instruct, issue 19), it refuses the field, and the test checks
+that the refusal reaches the user instead of the edit.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from promptd.daemon import api
+
+from .neovim_harness import Editor, cursor_in, editor_env, require_editor, run_nvim, running_daemon
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+PROMPT = "write something about dogs, make it good and not too long"
+SOURCE = f'SYSTEM_PROMPT = "{PROMPT}"\n'
+HAS_INSTRUCT = "instruct" in api.OptimizeParams.__struct_fields__
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("ni")  # short: the socket path is limited to ~107 bytes
+    environment = editor_env(home, tmp_path_factory.mktemp("nvim-state"))
+    with running_daemon(environment):
+        yield environment
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / ".git").mkdir()
+    return folder
+
+
+def _run(
+    kind: Literal["0.11", "0.7"], env: dict[str, str], project: Path, instruction: str
+) -> tuple[Path, dict[str, object], str]:
+    editor: Editor = require_editor(kind)
+    file = project / "app.py"
+    file.write_text(SOURCE, encoding="utf-8")
+    line, col = cursor_in(SOURCE, PROMPT)
+    cancel = instruction == "<cancel>"
+    expect = "nothing" if cancel else ("edit" if HAS_INSTRUCT else "error")
+    run = run_nvim(
+        editor,
+        "instruct.lua",
+        file,
+        env=env,
+        start="enable" if kind == "0.11" else "setup",
+        scratch=project.parent,
+        line=str(line),
+        col=str(col),
+        instruction=instruction,
+        expect=expect,
+    )
+    assert run.returncode == 0, run.explain()
+    assert "Optimize prompt with instruction…" in run.report["titles"], run.explain()
+    assert run.report["asked"] == 1, run.explain()
+    return file, run.report, expect
+
+
+@pytest.mark.parametrize("kind", ["0.11", "0.7"])
+def test_the_instruction_typed_reaches_the_optimizer(
+    kind: Literal["0.11", "0.7"], env: dict[str, str], project: Path
+) -> None:
+    file, report, expect = _run(kind, env, project, "more formal, under 100 words")
+    executed = report["executed"]
+    assert isinstance(executed, list)
+    (sent,) = [e for e in executed if e["command"] == "promptd.optimize"]
+    assert sent["arguments"][2:] == ["auto", {"instruct": "more formal, under 100 words"}]
+    if expect == "edit":
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        assert isinstance(tree.body[0], ast.Assign)
+        assert ast.literal_eval(tree.body[0].value) != PROMPT
+    else:  # the daemon of this branch refuses the field, and the user is told
+        notes = " ".join(str(n["message"]) for n in report["notifications"])  # type: ignore[attr-defined]
+        assert "instruct" in notes
+        assert file.read_text(encoding="utf-8") == SOURCE
+
+
+def test_a_cancelled_instruction_runs_nothing(env: dict[str, str], project: Path) -> None:
+    file, report, _ = _run("0.11", env, project, "<cancel>")
+    assert report["executed"] == []
+    assert report["text"] == SOURCE.rstrip("\n")
+    assert file.read_text(encoding="utf-8") == SOURCE
