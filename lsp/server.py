@@ -66,6 +66,11 @@ def create_server() -> tuple[LanguageServer, Session]:
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         docs.change(params)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @guarded(lambda: None)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        docs.save(params)
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(lambda: None)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:

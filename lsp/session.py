@@ -37,6 +37,7 @@ from .features.documents import Document, Documents
 from .flows.documents import DocumentsFlow
 from .flows.optimize import OptimizeFlow
 from .flows.status import StatusFlow
+from .flows.verdicts import VerdictsFlow
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,15 @@ class Session:
         self.analyzer = Analyzer()
         self.settings = settings.Settings()
         self.status = StatusFlow(self)
-        self.link = DaemonLink(
-            resolve(), on_notice=self.status.on_notice, on_state=self.status.on_state
-        )
+        self.verdicts = VerdictsFlow(self)
+        self.link = DaemonLink(resolve(), on_notice=self.status.on_notice, on_state=self._on_state)
         self.docs = DocumentsFlow(self)
         self.optimizer = OptimizeFlow(self)
+
+    def _on_state(self, connected: bool, message: str) -> None:
+        self.status.on_state(connected, message)
+        if connected:
+            self.verdicts.flush()
 
     # --- client capabilities ---------------------------------------------------------------
 
@@ -115,6 +120,7 @@ class Session:
 
     async def shutdown(self) -> None:
         self.docs.shutdown()
+        await self.verdicts.drain()
         await self.link.close()
 
 

@@ -26,6 +26,7 @@ from ..features import actions, diagnostics, hover, lens, settings
 from ..features.analysis import MAX_PROMPTS, Checked
 from ..features.detect import Prompt, find_at
 from ..features.documents import Document
+from ..features.verdicts import as_edit as verdict_edit
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -99,11 +100,28 @@ class DocumentsFlow:
         doc = session.documents.get(params.text_document.uri)
         if doc is None:
             return
-        doc.apply(list(params.content_changes), params.text_document.version, session.encoding)
+        uri, verdicts = doc.uri, session.verdicts
+
+        def edited(before: str, start: int, end: int, inserted: str) -> None:
+            if start < 0:  # the whole text: follow it as the one edit it amounts to
+                start, end, inserted = verdict_edit(before, inserted)
+            verdicts.edited(uri, before, start, end, inserted)
+
+        doc.apply(
+            list(params.content_changes), params.text_document.version, session.encoding, edited
+        )
         self.schedule_diagnostics(doc.uri)
+
+    def save(self, params: types.DidSaveTextDocumentParams) -> None:
+        doc = self.session.documents.get(params.text_document.uri)
+        if doc is not None:
+            self.session.verdicts.saved(doc.uri, doc.text)
 
     def close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        closing = self.session.documents.get(uri)
+        if closing is not None:
+            self.session.verdicts.closed(uri, closing.text)
         self.session.documents.close(uri)
         self.session.analyzer.forget(uri)
         self._cancel(uri)
