@@ -133,6 +133,20 @@ def create_server() -> tuple[LanguageServer, Session]:
     async def stop_daemon(*args: Any) -> dict[str, Any]:
         return await status.stop_daemon()
 
+    library = session.library
+
+    @server.command(protocol.CMD_SIMILAR_PROMPTS)
+    async def similar_prompts(*args: Any) -> dict[str, Any]:
+        return await library.similar_command(list(args))
+
+    @server.command(protocol.CMD_SEARCH_LIBRARY)
+    async def search_library(*args: Any) -> dict[str, Any]:
+        return await library.search_command(list(args))
+
+    @server.command(protocol.CMD_INSERT_TEXT)
+    async def insert_text(*args: Any) -> dict[str, Any]:
+        return await library.insert_command(list(args))
+
     return server, session
 
 

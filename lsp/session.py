@@ -35,6 +35,7 @@ from .features import settings
 from .features.analysis import Analyzer
 from .features.documents import Document, Documents
 from .flows.documents import DocumentsFlow
+from .flows.library import LibraryFlow
 from .flows.optimize import OptimizeFlow
 from .flows.status import StatusFlow
 from .flows.verdicts import VerdictsFlow
@@ -54,6 +55,7 @@ class Session:
         self.settings = settings.Settings()
         self.status = StatusFlow(self)
         self.verdicts = VerdictsFlow(self)
+        self.library = LibraryFlow(self)
         self.link = DaemonLink(resolve(), on_notice=self.status.on_notice, on_state=self._on_state)
         self.docs = DocumentsFlow(self)
         self.optimizer = OptimizeFlow(self)
@@ -120,6 +122,7 @@ class Session:
 
     async def shutdown(self) -> None:
         self.docs.shutdown()
+        self.library.shutdown()
         await self.verdicts.drain()
         await self.link.close()
 

@@ -94,6 +94,7 @@ class DocumentsFlow:
         item = params.text_document
         self.session.documents.open(item.uri, item.text, item.language_id, item.version)
         self.schedule_diagnostics(item.uri, immediate=True)
+        self.session.library.warm_soon(item.uri, immediate=True)
 
     def change(self, params: types.DidChangeTextDocumentParams) -> None:
         session = self.session
@@ -111,6 +112,7 @@ class DocumentsFlow:
             list(params.content_changes), params.text_document.version, session.encoding, edited
         )
         self.schedule_diagnostics(doc.uri)
+        session.library.warm_soon(doc.uri)
 
     def save(self, params: types.DidSaveTextDocumentParams) -> None:
         doc = self.session.documents.get(params.text_document.uri)
@@ -124,6 +126,7 @@ class DocumentsFlow:
             self.session.verdicts.closed(uri, closing.text)
         self.session.documents.close(uri)
         self.session.analyzer.forget(uri)
+        self.session.library.forget(uri)
         self._cancel(uri)
         self.session.server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -294,6 +297,9 @@ class DocumentsFlow:
         last, note = await self._last_optimization(prompt.content)
         markdown = session.supports_markdown()
         text = hover.hover_text(prompt, report, error, last, note, markdown=markdown)
+        extra = await session.library.hover_section(prompt.content, markdown=markdown)
+        if extra:
+            text = f"{text}\n\n{extra}"
         kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
         return types.Hover(
             contents=types.MarkupContent(kind=kind, value=text),
@@ -326,4 +332,5 @@ class DocumentsFlow:
         checked, _ = await self.checked(doc)
         if doc.version != version:
             return []  # changed while it was read: the editor asks again
-        return lens.lenses(doc.uri, checked, doc.index, session.settings, session.encoding)
+        found = lens.lenses(doc.uri, checked, doc.index, session.settings, session.encoding)
+        return found + session.library.lenses(doc.uri, checked, doc.index, session.encoding)

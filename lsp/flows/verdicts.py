@@ -15,8 +15,9 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Final
 
-from promptd.daemon.errors import PromptdError
+from promptd.daemon.errors import PromptdError, RPCError
 from promptd.daemon.library.types import VerdictParams
+from promptd.daemon.wire import METHOD_NOT_FOUND
 
 from ..features import verdicts
 from ..features.verdicts import Track
@@ -102,7 +103,7 @@ class VerdictsFlow:
         try:
             await self.session.link.call(method, params, timeout=10.0, autostart=False)
         except (TimeoutError, PromptdError) as exc:
-            if "unknown" in str(exc).lower() and "method" in str(exc).lower():
+            if isinstance(exc, RPCError) and exc.code == METHOD_NOT_FOUND:
                 log.warning("the daemon has no %s: verdict for %s dropped", method, opt_id)
                 return
             log.info("%s %s waits for the daemon: %s", method, opt_id, exc)
