@@ -207,7 +207,9 @@ def _reap(pid_file: Path) -> None:
 
 def run_nvim(
     editor: Editor,
-    script: Literal["optimize.lua", "session.lua", "units.lua", "dashboard.lua", "health.lua"],
+    script: Literal[
+        "optimize.lua", "session.lua", "units.lua", "dashboard.lua", "health.lua", "insert.lua"
+    ],
     file: Path,
     *,
     env: dict[str, str],

@@ -35,6 +35,10 @@ M.commands = {
   show_status = 'promptd.showStatus',
   start_daemon = 'promptd.startDaemon',
   stop_daemon = 'promptd.stopDaemon',
+  similar_prompts = 'promptd.similarPrompts',
+  search_library = 'promptd.searchLibrary',
+  insert_text = 'promptd.insertText',
+  pick_similar = 'promptd.pickSimilarPrompt', -- client-side: the "N similar prompts" lens
 }
 
 M.status_notification = 'promptd/status'
