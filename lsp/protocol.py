@@ -53,8 +53,8 @@ COMMANDS: Final[tuple[str, ...]] = (
 # the "N similar prompts" lens runs promptd.pickSimilarPrompt [uri, range];
 # promptd.insertPastPrompt asks for search text, lists the hits, inserts the chosen one at
 # the cursor (or over the selection).
-CMD_PICK_SIMILAR: Final = "promptd.pickSimilarPrompt"
-CMD_INSERT_PAST_PROMPT: Final = "promptd.insertPastPrompt"
+CLIENT_PICK_SIMILAR: Final = "promptd.pickSimilarPrompt"
+CLIENT_INSERT_PAST_PROMPT: Final = "promptd.insertPastPrompt"
 
 # --- custom notifications (server -> client) -----------------------------------------------
 # promptd/status: {"connected": bool, "engine": str, "model": str, "circuit": str,

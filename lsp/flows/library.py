@@ -132,7 +132,7 @@ class LibraryFlow:
                     range=types.Range(start=rng.start, end=rng.start),
                     command=types.Command(
                         title=similar.lens_title(len(hits)),
-                        command=protocol.CMD_PICK_SIMILAR,
+                        command=protocol.CLIENT_PICK_SIMILAR,
                         arguments=[uri, range_json(rng)],
                     ),
                 )

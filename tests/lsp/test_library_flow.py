@@ -76,7 +76,7 @@ async def test_hover_lens_pick_and_insert(ed: InProcess) -> None:
     titles = [lens["command"]["title"] for lens in lenses]
     assert "1 similar prompt" in titles
     (similar,) = [lens for lens in lenses if lens["command"]["title"] == "1 similar prompt"]
-    assert similar["command"]["command"] == protocol.CMD_PICK_SIMILAR
+    assert similar["command"]["command"] == protocol.CLIENT_PICK_SIMILAR
     uri, rng = similar["command"]["arguments"]
 
     listed = await ed.result(

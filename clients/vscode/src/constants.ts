@@ -9,12 +9,17 @@ export const SERVER_COMMANDS = {
   showStatus: "promptd.showStatus",
   startDaemon: "promptd.startDaemon",
   stopDaemon: "promptd.stopDaemon",
+  similarPrompts: "promptd.similarPrompts",
+  searchLibrary: "promptd.searchLibrary",
+  insertText: "promptd.insertText",
 } as const;
 
 /** Commands the extension itself handles. */
 export const CLIENT_COMMANDS = {
   restartServer: "promptd.restartServer",
   openDashboard: "promptd.openDashboard",
+  pickSimilarPrompt: "promptd.pickSimilarPrompt",
+  insertPastPrompt: "promptd.insertPastPrompt",
 } as const;
 
 /** Server -> client notification feeding the status bar. */
