@@ -104,6 +104,8 @@ class DocumentsFlow:
         uri, verdicts = doc.uri, session.verdicts
 
         def edited(before: str, start: int, end: int, inserted: str) -> None:
+            if not verdicts.tracks.get(uri):
+                return  # nothing followed here: no diff of a whole text for nothing
             if start < 0:  # the whole text: follow it as the one edit it amounts to
                 start, end, inserted = verdict_edit(before, inserted)
             verdicts.edited(uri, before, start, end, inserted)
