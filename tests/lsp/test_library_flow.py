@@ -124,3 +124,35 @@ async def test_no_lens_when_nothing_is_similar_and_warming_tolerates_an_old_daem
     )
     lenses = await ed.result("textDocument/codeLens", {"textDocument": text_document(NEW)})
     assert [lens["command"]["command"] for lens in lenses] == [protocol.CMD_OPTIMIZE]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "SYSTEM_PROMPT = 'Please kindly write some stuff about dogs for the kids in a nice way'\n",
+        'SYSTEM_PROMPT = f"Please kindly write some stuff about {animal} for the kids, nicely"\n',
+    ],
+)
+async def test_insert_in_a_prompt_keeps_the_literal_valid(
+    promptd_home: object, source: str
+) -> None:
+    """No daemon needed: the past prompt is written as a valid literal of the same kind."""
+    import ast
+
+    editor = InProcess()
+    await editor.start()
+    try:
+        editor.open(OLD, source)
+        past = 'Say "hello" to the {user}\\n, then list 3 dog breeds.\nOne per line.'
+        rng = editor.range_of(OLD, "stuff")
+        command = {"command": protocol.CMD_INSERT_TEXT, "arguments": [OLD, rng, past, True]}
+        assert await editor.result("workspace/executeCommand", command) == {"applied": True}
+        (request,) = [r for r in editor.server_requests if r["method"] == "workspace/applyEdit"]
+        (edit,) = request["params"]["edit"]["changes"][OLD]
+        start = source.index(source.split(" = ", 1)[1])
+        written = source[:start] + edit["newText"] + "\n"
+        value = ast.parse(written).body[0].value  # type: ignore[attr-defined]
+        # The text's braces are text, not fields: the literal holds exactly the past prompt.
+        assert isinstance(value, ast.Constant) and value.value == past
+    finally:
+        await editor.shutdown()
