@@ -32,6 +32,15 @@ CMD_EXTRACT_VARIABLES: Final = "promptd.extractVariables"
 # promptd.trim: arguments [uri, range]; the prompt at the range is trimmed (daemon ``trim``
 # with the promptd.trimMaxTokens setting) and applied; tokens before -> after are shown.
 CMD_TRIM: Final = "promptd.trim"
+# --- the library: similar past prompts, insert a past prompt (issue 18) --------------------
+# promptd.similarPrompts: arguments [uri, range]; returns {"uri", "range" (the prompt
+# literal's), "items": [{"id", "label", "detail", "text" (the optimized prompt)}]}.
+CMD_SIMILAR_PROMPTS: Final = "promptd.similarPrompts"
+# promptd.searchLibrary: arguments [text]; returns {"items": [...]} as above.
+CMD_SEARCH_LIBRARY: Final = "promptd.searchLibrary"
+# promptd.insertText: arguments [uri, range, text, inPrompt?]; applies an edit putting text
+# at the range, or (inPrompt) in place of the content of the prompt literal there, kept valid.
+CMD_INSERT_TEXT: Final = "promptd.insertText"
 
 COMMANDS: Final[tuple[str, ...]] = (
     CMD_OPTIMIZE,
@@ -42,7 +51,18 @@ COMMANDS: Final[tuple[str, ...]] = (
     CMD_STOP_DAEMON,
     CMD_EXTRACT_VARIABLES,
     CMD_TRIM,
+    CMD_SIMILAR_PROMPTS,
+    CMD_SEARCH_LIBRARY,
+    CMD_INSERT_TEXT,
 )
+
+
+# Client-side commands (the editor shows the picker, then calls the server commands above):
+# the "N similar prompts" lens runs promptd.pickSimilarPrompt [uri, range];
+# promptd.insertPastPrompt asks for search text, lists the hits, inserts the chosen one at
+# the cursor (or over the selection).
+CLIENT_PICK_SIMILAR: Final = "promptd.pickSimilarPrompt"
+CLIENT_INSERT_PAST_PROMPT: Final = "promptd.insertPastPrompt"
 
 # --- custom notifications (server -> client) -----------------------------------------------
 # promptd/status: {"connected": bool, "engine": str, "model": str, "circuit": str,

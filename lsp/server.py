@@ -66,6 +66,11 @@ def create_server() -> tuple[LanguageServer, Session]:
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         docs.change(params)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @guarded(lambda: None)
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        docs.save(params)
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(lambda: None)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
@@ -141,6 +146,19 @@ def create_server() -> tuple[LanguageServer, Session]:
     @server.command(protocol.CMD_TRIM)
     async def trim(*args: Any) -> dict[str, Any]:
         return await session.tools.command("trim", list(args))
+    library = session.library
+
+    @server.command(protocol.CMD_SIMILAR_PROMPTS)
+    async def similar_prompts(*args: Any) -> dict[str, Any]:
+        return await library.similar_command(list(args))
+
+    @server.command(protocol.CMD_SEARCH_LIBRARY)
+    async def search_library(*args: Any) -> dict[str, Any]:
+        return await library.search_command(list(args))
+
+    @server.command(protocol.CMD_INSERT_TEXT)
+    async def insert_text(*args: Any) -> dict[str, Any]:
+        return await library.insert_command(list(args))
 
     return server, session
 

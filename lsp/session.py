@@ -35,9 +35,11 @@ from .features import settings
 from .features.analysis import Analyzer
 from .features.documents import Document, Documents
 from .flows.documents import DocumentsFlow
+from .flows.library import LibraryFlow
 from .flows.optimize import OptimizeFlow
 from .flows.status import StatusFlow
 from .flows.tools import ToolsFlow
+from .flows.verdicts import VerdictsFlow
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,17 @@ class Session:
         self.analyzer = Analyzer()
         self.settings = settings.Settings()
         self.status = StatusFlow(self)
-        self.link = DaemonLink(
-            resolve(), on_notice=self.status.on_notice, on_state=self.status.on_state
-        )
+        self.verdicts = VerdictsFlow(self)
+        self.library = LibraryFlow(self)
+        self.link = DaemonLink(resolve(), on_notice=self.status.on_notice, on_state=self._on_state)
         self.docs = DocumentsFlow(self)
         self.optimizer = OptimizeFlow(self)
         self.tools = ToolsFlow(self)
+
+    def _on_state(self, connected: bool, message: str) -> None:
+        self.status.on_state(connected, message)
+        if connected:
+            self.verdicts.flush()
 
     # --- client capabilities ---------------------------------------------------------------
 
@@ -117,6 +124,8 @@ class Session:
 
     async def shutdown(self) -> None:
         self.docs.shutdown()
+        self.library.shutdown()
+        await self.verdicts.drain()
         await self.link.close()
 
 

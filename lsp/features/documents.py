@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -154,14 +155,20 @@ class Document:
         changes: list[types.TextDocumentContentChangeEvent],
         version: int,
         encoding: str = types.PositionEncodingKind.Utf16,
+        on_edit: Callable[[str, int, int, str], None] | None = None,
     ) -> None:
-        """Apply didChange content changes in order (full or incremental)."""
+        """Apply didChange content changes in order (full or incremental); ``on_edit`` hears
+        each partial one as (text before, start, end, inserted), in code-point offsets."""
         for change in changes:
             if isinstance(change, types.TextDocumentContentChangePartial):
                 start, end = self.index.offsets(change.range, encoding)
+                if on_edit is not None:
+                    on_edit(self.text, start, end, change.text)
                 self._index = self.index.edited(start, end, change.text)
                 self.text = self._index.text
             else:
+                if on_edit is not None:
+                    on_edit(self.text, -1, -1, change.text)
                 self.text = change.text
         self.version = version
 

@@ -26,6 +26,7 @@ from ..features import actions, diagnostics, hover, lens, settings, tools
 from ..features.analysis import MAX_PROMPTS, Checked
 from ..features.detect import Prompt, find_at
 from ..features.documents import Document
+from ..features.verdicts import as_edit as verdict_edit
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -93,19 +94,41 @@ class DocumentsFlow:
         item = params.text_document
         self.session.documents.open(item.uri, item.text, item.language_id, item.version)
         self.schedule_diagnostics(item.uri, immediate=True)
+        self.session.library.warm_soon(item.uri, immediate=True)
 
     def change(self, params: types.DidChangeTextDocumentParams) -> None:
         session = self.session
         doc = session.documents.get(params.text_document.uri)
         if doc is None:
             return
-        doc.apply(list(params.content_changes), params.text_document.version, session.encoding)
+        uri, verdicts = doc.uri, session.verdicts
+
+        def edited(before: str, start: int, end: int, inserted: str) -> None:
+            if not verdicts.tracks.get(uri):
+                return  # nothing followed here: no diff of a whole text for nothing
+            if start < 0:  # the whole text: follow it as the one edit it amounts to
+                start, end, inserted = verdict_edit(before, inserted)
+            verdicts.edited(uri, before, start, end, inserted)
+
+        doc.apply(
+            list(params.content_changes), params.text_document.version, session.encoding, edited
+        )
         self.schedule_diagnostics(doc.uri)
+        session.library.warm_soon(doc.uri)
+
+    def save(self, params: types.DidSaveTextDocumentParams) -> None:
+        doc = self.session.documents.get(params.text_document.uri)
+        if doc is not None:
+            self.session.verdicts.saved(doc.uri, doc.text)
 
     def close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        closing = self.session.documents.get(uri)
+        if closing is not None:
+            self.session.verdicts.closed(uri, closing.text)
         self.session.documents.close(uri)
         self.session.analyzer.forget(uri)
+        self.session.library.forget(uri)
         self._cancel(uri)
         self.session.server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
@@ -296,6 +319,9 @@ class DocumentsFlow:
         last, note = await self._last_optimization(prompt.content)
         markdown = session.supports_markdown()
         text = hover.hover_text(prompt, report, error, last, note, markdown=markdown)
+        extra = await session.library.hover_section(prompt.content, markdown=markdown)
+        if extra:
+            text = f"{text}\n\n{extra}"
         kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
         return types.Hover(
             contents=types.MarkupContent(kind=kind, value=text),
@@ -328,4 +354,5 @@ class DocumentsFlow:
         checked, _ = await self.checked(doc)
         if doc.version != version:
             return []  # changed while it was read: the editor asks again
-        return lens.lenses(doc.uri, checked, doc.index, session.settings, session.encoding)
+        found = lens.lenses(doc.uri, checked, doc.index, session.settings, session.encoding)
+        return found + session.library.lenses(doc.uri, checked, doc.index, session.encoding)

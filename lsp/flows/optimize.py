@@ -118,6 +118,8 @@ class OptimizeFlow:
             session.encoding,
             document_changes=session.supports_document_changes(),
         )
+        original = doc.text[target.start : target.end]
+        session.verdicts.expect(uri, target.start, target.end, original, text, result.id)
         note = f"score {result.score_before} → {result.score_after}"
         if result.cached:
             note += ", from cache"

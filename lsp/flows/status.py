@@ -14,12 +14,15 @@ from promptd.daemon.errors import DaemonError, PromptdError
 
 from .. import protocol
 from ..errors import Failed
+from ..features import alerts
 from ..features.detect import find_at
 
 if TYPE_CHECKING:
     from ..session import Session
 
 log = logging.getLogger(__name__)
+
+OPEN_DASHBOARD = "Open dashboard"
 
 
 class StatusFlow:
@@ -34,6 +37,9 @@ class StatusFlow:
             "daily_budget_usd": None,
             "message": "",
         }
+        self.alerted: set[str] = set()  # budget alerts shown (for the server's whole life)
+        self.dashboard_url = ""
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def history(self, args: list[Any]) -> list[dict[str, Any]]:
         """promptd.showHistory [uri?, range?]: the daemon's history (of the prompt there)."""
@@ -83,6 +89,7 @@ class StatusFlow:
             daily_budget_usd=status.spend.daily_budget_usd,
             message="",
         )
+        self.dashboard_url = status.dashboard_url
         self.notify()
         out = msgspec.to_builtins(status)
         assert isinstance(out, dict)
@@ -126,12 +133,47 @@ class StatusFlow:
             daily_budget_usd=notice.daily_budget_usd,
             message=notice.message,
         )
-        if notice.message:
+        if notice.event == "budget.alert":
+            self._budget_alert(notice)
+        elif notice.message:
             level = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}
             self.session.show(
-                level.get(notice.level, types.MessageType.Info), f"promptd: {notice.message}"
+                level.get(notice.level, types.MessageType.Info),
+                f"promptd: {alerts.strip(notice.message)}",
             )
         self.notify()
+
+    def _budget_alert(self, notice: api.StatusNotice) -> None:
+        """Show a budget alert once per period and threshold, with "Open dashboard" when the
+        daemon serves one and the editor can open it."""
+        key = alerts.alert_key(notice.message, getattr(notice, "alert_id", ""))
+        if not notice.message or key in self.alerted:
+            return
+        self.alerted.add(key)
+        message = f"promptd: {alerts.strip(notice.message)}"
+        window = self.session.caps().window
+        if not (self.dashboard_url and window and window.show_document):
+            self.session.show(types.MessageType.Warning, message)
+            return
+        task = asyncio.get_running_loop().create_task(self._offer_dashboard(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _offer_dashboard(self, message: str) -> None:
+        server = self.session.server
+        action = types.MessageActionItem(title=OPEN_DASHBOARD)
+        try:
+            chosen = await server.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning, message=message, actions=[action]
+                )
+            )
+            if chosen is not None and chosen.title == OPEN_DASHBOARD:
+                await server.window_show_document_async(
+                    types.ShowDocumentParams(uri=self.dashboard_url, external=True)
+                )
+        except Exception as exc:
+            log.warning("budget alert with a dashboard action failed: %s", exc)
 
     def notify(self) -> None:
         try:

@@ -47,6 +47,16 @@ end, {
   desc = 'promptd: start or stop the daemon',
 })
 
+require('promptd.library').register()
+
+vim.api.nvim_create_user_command('PromptdInsert', function(args)
+  require('promptd.library').insert({ range = args.range, text = args.args })
+end, {
+  nargs = '?',
+  range = true,
+  desc = 'promptd: insert a past optimized prompt at the cursor (or over the selection)',
+})
+
 vim.api.nvim_create_user_command('PromptdDashboard', function()
   require('promptd.dashboard').open()
 end, { desc = 'promptd: open the web dashboard in the browser' })

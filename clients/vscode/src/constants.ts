@@ -11,6 +11,9 @@ export const SERVER_COMMANDS = {
   stopDaemon: "promptd.stopDaemon",
   extractVariables: "promptd.extractVariables",
   trim: "promptd.trim",
+  similarPrompts: "promptd.similarPrompts",
+  searchLibrary: "promptd.searchLibrary",
+  insertText: "promptd.insertText",
 } as const;
 
 /** Commands the extension itself handles. */
@@ -18,6 +21,8 @@ export const CLIENT_COMMANDS = {
   restartServer: "promptd.restartServer",
   openDashboard: "promptd.openDashboard",
   optimizeWithInstruction: "promptd.optimizeWithInstruction",
+  pickSimilarPrompt: "promptd.pickSimilarPrompt",
+  insertPastPrompt: "promptd.insertPastPrompt",
 } as const;
 
 /** Server -> client notification feeding the status bar. */

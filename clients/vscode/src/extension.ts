@@ -31,6 +31,7 @@ import {
 import { dashboardUrl } from "./dashboard";
 import { currentEnvironment, resolveServerPath } from "./serverPath";
 import { type Mapped, toServerSettings } from "./settings";
+import { type LspRange, insertArguments, pastPromptPicks, similarTarget } from "./pastPrompts";
 import { historyReport, statusReport } from "./reports";
 import { INSTRUCTION_PLACEHOLDER, INSTRUCTION_PROMPT, optimizeWithInstruction, withClientCommands } from "./instruction";
 import { type StatusParams, statusView } from "./statusText";
@@ -285,6 +286,60 @@ async function instructed(...args: unknown[]): Promise<unknown> {
   );
 }
 
+/** Let the user pick one of a library answer's past prompts (undefined: none or cancelled). */
+async function pickPastPrompt(result: unknown, title: string) {
+  const picks = pastPromptPicks(result);
+  if (picks.length === 0) {
+    void vscode.window.showInformationMessage("promptd: no past prompt found");
+    return undefined;
+  }
+  return vscode.window.showQuickPick(picks, { title, matchOnDetail: true });
+}
+
+/** The "N similar prompts" lens: list them, put the chosen one in place of the prompt's content. */
+async function pickSimilarPrompt(uri: string, range: LspRange): Promise<void> {
+  const result: unknown = await vscode.commands.executeCommand(SERVER_COMMANDS.similarPrompts, uri, range);
+  const target = similarTarget(result);
+  const chosen = target && (await pickPastPrompt(result, "Similar past prompts"));
+  if (target && chosen) {
+    await vscode.commands.executeCommand(
+      SERVER_COMMANDS.insertText,
+      ...insertArguments(target.uri, target.range, chosen.prompt, true),
+    );
+  }
+}
+
+/** Insert a past optimized prompt at the cursor (or over the selection), found by search. */
+async function insertPastPrompt(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showWarningMessage("promptd: open a file to insert a past prompt into");
+    return;
+  }
+  const query = await vscode.window.showInputBox({
+    title: "Insert a past optimized prompt",
+    prompt: "Search past prompts",
+    placeHolder: "e.g. summarize a support ticket",
+  });
+  if (!query || !query.trim()) {
+    return;
+  }
+  const result: unknown = await vscode.commands.executeCommand(SERVER_COMMANDS.searchLibrary, query);
+  const chosen = await pickPastPrompt(result, "Past prompts");
+  if (!chosen) {
+    return;
+  }
+  const { start, end } = editor.selection;
+  const range: LspRange = {
+    start: { line: start.line, character: start.character },
+    end: { line: end.line, character: end.character },
+  };
+  await vscode.commands.executeCommand(
+    SERVER_COMMANDS.insertText,
+    ...insertArguments(editor.document.uri.toString(), range, chosen.prompt, false),
+  );
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionUri = context.extensionUri;
   output = vscode.window.createOutputChannel("promptd");
@@ -297,6 +352,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(CLIENT_COMMANDS.restartServer, restart),
     vscode.commands.registerCommand(CLIENT_COMMANDS.openDashboard, openDashboard),
     vscode.commands.registerCommand(CLIENT_COMMANDS.optimizeWithInstruction, instructed),
+    vscode.commands.registerCommand(CLIENT_COMMANDS.pickSimilarPrompt, pickSimilarPrompt),
+    vscode.commands.registerCommand(CLIENT_COMMANDS.insertPastPrompt, insertPastPrompt),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     { dispose: () => void stopClient() },
   );

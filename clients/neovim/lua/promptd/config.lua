@@ -37,6 +37,10 @@ M.commands = {
   stop_daemon = 'promptd.stopDaemon',
   extract_variables = 'promptd.extractVariables',
   trim = 'promptd.trim',
+  similar_prompts = 'promptd.similarPrompts',
+  search_library = 'promptd.searchLibrary',
+  insert_text = 'promptd.insertText',
+  pick_similar = 'promptd.pickSimilarPrompt', -- client-side: the "N similar prompts" lens
 }
 
 -- Commands this plugin runs itself (vim.lsp.commands), announced to the server in
