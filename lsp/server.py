@@ -146,6 +146,7 @@ def create_server() -> tuple[LanguageServer, Session]:
     @server.command(protocol.CMD_TRIM)
     async def trim(*args: Any) -> dict[str, Any]:
         return await session.tools.command("trim", list(args))
+
     library = session.library
 
     @server.command(protocol.CMD_SIMILAR_PROMPTS)

@@ -208,7 +208,12 @@ def _reap(pid_file: Path) -> None:
 def run_nvim(
     editor: Editor,
     script: Literal[
-        "optimize.lua", "session.lua", "units.lua", "dashboard.lua", "health.lua", "instruct.lua",
+        "optimize.lua",
+        "session.lua",
+        "units.lua",
+        "dashboard.lua",
+        "health.lua",
+        "instruct.lua",
         "insert.lua",
     ],
     file: Path,
