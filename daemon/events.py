@@ -25,7 +25,7 @@ from typing import Final
 
 import msgspec
 
-from .values import Change, Finding, Related, Scores
+from .values import Change, Finding, Grounding, Related, Scores
 
 SCHEMA_VERSION: Final = 1
 
@@ -140,6 +140,9 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     # events written before it existed)
     left: list[Finding] | None = None
     related: list[Related] = msgspec.field(default_factory=list)  # what the library found
+    # what the LLM Designer was given from the library, and why there is none or less
+    grounding: list[Grounding] = msgspec.field(default_factory=list)
+    grounding_note: str = ""
 
 
 class OptimizationKept(_Event, frozen=True, kw_only=True, tag="optimization.kept"):

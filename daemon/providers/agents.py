@@ -40,6 +40,7 @@ from ..engine.text import prompt_hash
 from ..engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
 from ..errors import BudgetError, InvalidAnswerError, ProviderError
 from ..events import CacheHit, CacheMiss, Event, LintCompleted
+from ..library.grounding import Material, render
 from .answers import AnalysisAnswer, DesignAnswer, JudgeAnswer, findings_in, lint_key
 from .base import ChatRequest, Message, SchemaUnsupportedError
 from .budget_rules import RunHold
@@ -158,6 +159,9 @@ class LLMAgents:
         self.hold = hold  # the run's budget hold, given back when the run is over
         self._analysis: dict[str, asyncio.Future[AnalysisAnswer]] = {}
         self.analysis_cached = False  # the analysis came from the lint cache
+        # the library's examples and passages for the Designer, and what it was given
+        self.grounding: list[Material] = []
+        self.grounded: list[Material] = []
         self._evaluations = 0
 
     # --- the protocol --------------------------------------------------------------------
@@ -241,6 +245,9 @@ class LLMAgents:
             _tag("deconstruction", _encoder.encode(deconstruction).decode()),
             _tag("findings", _encoder.encode(diagnosis.findings).decode()),
         ]
+        if self.grounding:  # examples of the author's kept rewrites, library passages
+            parts.append(render(self.grounding))
+            self.grounded = list(self.grounding)
         if feedback:
             parts.append(_tag("feedback", feedback))
         answer = await self._ask("designer", DesignAnswer, "\n\n".join(parts), ctx)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 
 import httpx
@@ -26,6 +26,7 @@ from ..engine.pipeline import choose_route
 from ..engine.rules import RULES
 from ..errors import ConfigError
 from ..events import LintCompleted
+from ..library.grounding import Material
 from ..values import ticks_to_usd
 from .agents import (
     DEFAULT_CONTEXT_TOKENS,
@@ -77,12 +78,15 @@ class PlannedCall(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int
 
 
-def plan_calls(prompt: str, max_tokens: int, context_tokens: int) -> list[PlannedCall]:
+def plan_calls(
+    prompt: str, max_tokens: int, context_tokens: int, grounding_tokens: int = 0
+) -> list[PlannedCall]:
     """The calls a run on ``prompt`` makes when all goes well: the one count of calls.
 
     The full route: the analysis (Deconstructor + Diagnoser) and the Designer; the fast
     route: the Designer only. The Evaluator's rubric runs offline; its pairwise judge (two
     small calls) and a Designer's second try only come when needed, and are not planned.
+    ``grounding_tokens``: the library's examples and passages the Designer also reads.
     """
     size = estimate_tokens(prompt)
     calls = []
@@ -92,7 +96,7 @@ def plan_calls(prompt: str, max_tokens: int, context_tokens: int) -> list[Planne
         system = estimate_tokens(meta_prompt(kind)) + estimate_tokens(schema_text(struct))
         # the Designer also reads the deconstruction (~ the prompt again) and the findings
         # (about 100 tokens each as JSON; a prompt rarely has more than 20)
-        user = size + 200 if kind == "analysis" else 2 * size + 2000
+        user = size + 200 if kind == "analysis" else 2 * size + 2000 + grounding_tokens
         input_tokens = system + user + 3 * MESSAGE_OVERHEAD_TOKENS
         calls.append(
             PlannedCall(
@@ -184,6 +188,7 @@ class LLMEngine:
         choice: Choice | None = None,
         meta: RunFacts | None = None,
         hold: bool = False,
+        grounding: Sequence[Material] = (),
     ) -> LLMAgents:
         """The agents of one run; ``.model``/``.model_reason`` say which model and why.
 
@@ -194,12 +199,15 @@ class LLMEngine:
         the agents give it back after the last evaluation, on failure, on
         ``await agents.finish()``, or after ``HOLD_TTL_S``. Without it each call holds only
         its own worst case (the budget is never overshot either way).
+        ``grounding``: the library's examples and passages for the Designer (held for too).
         """
         choice = choice or self.choose(prompt, model)
         self._expire_holds()
         agents = self._agents(choice.model, choice.reason, no_cache=no_cache, meta=meta)
+        agents.grounding = list(grounding)
         if hold:
-            agents.hold = RunHold(self.run_worst_case(prompt, choice.model), opt_id)
+            extra = sum(m.tokens for m in grounding)
+            agents.hold = RunHold(self.run_worst_case(prompt, choice.model, extra), opt_id)
             self._runs.append((self._clock(), agents))
         return agents
 
@@ -227,11 +235,14 @@ class LLMEngine:
     def context_tokens(self, model: str) -> int:
         return context_tokens(self.config, self.prices, model)
 
-    def run_worst_case(self, prompt: str, model: str) -> int:
+    def run_worst_case(self, prompt: str, model: str, grounding_tokens: int = 0) -> int:
         """The most a run's planned calls can cost: each at its ``max_tokens``."""
         price = self.prices.get(model)
         plan = plan_calls(
-            prompt, self.config.provider.max_output_tokens, self.context_tokens(model)
+            prompt,
+            self.config.provider.max_output_tokens,
+            self.context_tokens(model),
+            grounding_tokens,
         )
         return sum(worst_case_ticks(price, c.input_tokens, c.max_tokens) for c in plan)
 

@@ -39,6 +39,7 @@ from . import logs, queries
 from .optimizer import Optimizer
 
 if TYPE_CHECKING:
+    from ..library.grounding import Retrieval
     from .app import Daemon
 
 log = logs.get("core")
@@ -66,6 +67,8 @@ class CoreService:
         self.optimizer: Optimizer | None = None
         # set by the library service: similar prompts for a prompt (never raises)
         self.retriever: Callable[[str], Awaitable[list[Related]]] | None = None
+        # set by the library service: the above, plus the LLM Designer's grounding (never raises)
+        self.grounder: Callable[[str, bool], Awaitable[Retrieval]] | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
 
@@ -212,6 +215,12 @@ class CoreService:
         optimizer = self._optimizer()
         if params.estimate:
             return optimizer.estimate(params)
+        if self.grounder is not None:
+            llm = (params.engine or optimizer.config.engine_name()) == "llm"
+            found = await self.grounder(params.text, llm)
+            return await optimizer.optimize(
+                params, call.progress, batch_id=batch_id, related=found.related, retrieval=found
+            )
         related = await self.retriever(params.text) if self.retriever is not None else []
         return await optimizer.optimize(params, call.progress, batch_id=batch_id, related=related)
 

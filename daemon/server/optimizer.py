@@ -40,6 +40,7 @@ from ..values import Related
 from . import logs, queries
 
 if TYPE_CHECKING:
+    from ..library.grounding import Retrieval
     from ..providers import LLMEngine
 
 log = logs.get("optimize")
@@ -127,7 +128,11 @@ class Optimizer:
         *,
         batch_id: str = "",
         related: Sequence[Related] = (),
+        retrieval: Retrieval | None = None,
     ) -> api.OptimizeResult:
+        """One optimization. ``related``: what the library found, shown with the result;
+        ``retrieval``: the same with the LLM Designer's examples and passages (and why there
+        are none), recorded as the result's ``grounding`` / ``grounding_note``."""
         started = time.perf_counter()
         engine = params.engine or self.config.engine_name()
         if engine not in ("offline", "llm"):
@@ -166,6 +171,7 @@ class Optimizer:
                 choice=choice,
                 meta=meta,
                 hold=True,  # the run's planned calls are held up front: admitted runs finish
+                grounding=retrieval.materials if retrieval is not None else (),
             )
         final: list[OptimizationCompleted] = []
         miss: list[Event] = (
@@ -183,6 +189,8 @@ class Optimizer:
                         ev = msgspec.structs.replace(ev, cache_key="")
                     if related:  # what the library found, for `show` and the result
                         ev = msgspec.structs.replace(ev, related=list(related))
+                    if llm is not None and retrieval is not None:
+                        ev = _grounded(ev, agents.grounded, retrieval)
                     final.append(ev)
                 out.append(ev)
             if miss:
@@ -295,3 +303,21 @@ class Optimizer:
             await asyncio.gather(*self._recording, return_exceptions=True)
         if self.llm is not None:
             await self.llm.aclose()
+
+
+def _grounded(
+    ev: OptimizationCompleted, given: Sequence[Any], retrieval: Retrieval
+) -> OptimizationCompleted:
+    """``ev`` saying what the LLM Designer was given from the library, and why not more."""
+    from ..library.grounding import grounding_of, mark_used
+
+    used = grounding_of(given)
+    notes = [retrieval.note] if retrieval.note else []
+    if retrieval.materials and not used:
+        notes.append("the LLM Designer did not run, so no example or passage was used")
+    return msgspec.structs.replace(
+        ev,
+        grounding=used,
+        grounding_note="; ".join(notes),
+        related=mark_used(ev.related, used),
+    )
