@@ -58,7 +58,8 @@ def test_a_similar_prompt_is_grounded_in_the_kept_rewrite(home: Path, tmp_path: 
             f"[backup]\nenabled = false\n[library]\npaths = [{json.dumps(str(folder))}]\n"
         )
         first = as_json("optimize", FIRST)
-        assert first["engine"] == "llm" and first["grounding"] == []
+        assert first["engine"] == "llm"  # the file may already ground it; no example yet
+        assert [g["ref"] for g in first["grounding"]] in ([], [f"file:{style}"])
         run("keep", first["id"])
 
         def indexed() -> Any:

@@ -118,7 +118,8 @@ async def test_the_designer_gets_the_kept_rewrite_and_the_library_file(
     with LoopbackServer(echo=True) as server:
         async with running_daemon(promptd_home, _config(server, folder)) as daemon:
             first = await optimize(daemon, FIX)
-            assert first.engine == "llm" and first.grounding == []
+            assert first.engine == "llm"  # the file may already ground it; no example yet
+            assert all(g.kind == "passage" for g in first.grounding)
             service = library(daemon)
             await service.keep(types.VerdictParams(id=first.id), _Call())
             await indexed(daemon, 1)
