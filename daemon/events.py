@@ -162,6 +162,23 @@ class OptimizationRejected(_Event, frozen=True, kw_only=True, tag="optimization.
     source: str = "cli"
 
 
+class LibrarySearched(_Event, frozen=True, kw_only=True, tag="library.searched"):
+    """The LLM Designer looked something up with its ``search_library`` tool (at most two
+    lookups a run): the run, the query, what was found (each hit as it was given to the
+    Designer) and how long it took. ``call_id`` is the ``ProviderCallCompleted`` of the round
+    trip that asked for it (the one a run without the lookup would not have made) and
+    ``cost_ticks`` what that round trip cost, counted in the run's cost and the budget.
+    ``note``: why there is less (the index not ready, Collections down)."""
+
+    opt_id: str
+    query: str
+    hits: list[Grounding] = msgspec.field(default_factory=list)
+    duration_ms: int = 0
+    call_id: str = ""
+    cost_ticks: int = 0
+    note: str = ""
+
+
 class OptimizationFailed(_Event, frozen=True, kw_only=True, tag="optimization.failed"):
     """An optimization ended without a result: a stable ``error`` code (``input_too_large``,
     ``guard``, ``provider``, ``budget``, ``interrupted``, ``internal``) and a message for
@@ -481,6 +498,7 @@ Event = (
     | OptimizationFailed
     | OptimizationKept
     | OptimizationRejected
+    | LibrarySearched
     | CacheHit
     | CacheMiss
     | ProviderCallStarted

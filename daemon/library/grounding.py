@@ -49,6 +49,15 @@ class Retrieval(msgspec.Struct, kw_only=True):
     note: str = ""  # why there is less (or no) grounding: index not ready, Collections down
 
 
+class Lookup(msgspec.Struct, kw_only=True):
+    """What one ``search_library`` lookup of the Designer found."""
+
+    query: str
+    materials: list[Material] = msgspec.field(default_factory=list)
+    note: str = ""
+    duration_ms: int = 0
+
+
 def _order(m: Material) -> tuple[int, int, int]:
     return (m.kind == "example", m.kept, m.similarity)
 
@@ -124,6 +133,14 @@ def render(materials: Sequence[Material]) -> str:
             + "\n</library>"
         )
     return "\n\n".join(parts)
+
+
+def lookup_answer(found: Lookup) -> str:
+    """The tool message the Designer reads for one lookup."""
+    if not found.materials:
+        why = f" ({found.note})" if found.note else ""
+        return f"No results for {found.query!r}{why}."
+    return render(found.materials)
 
 
 def grounding_of(materials: Iterable[Material]) -> list[Grounding]:

@@ -116,6 +116,7 @@ class LibraryService:
         if core is not None and self.config.enabled:
             core.retriever = self.related
             core.grounder = self.ground
+            core.library_lookup = self.lookup
 
     @property
     def config(self) -> LibraryConfig:
@@ -252,18 +253,32 @@ class LibraryService:
             return []
         return [related_of(h) for h in hits]
 
-    async def ground(self, text: str, llm: bool) -> grounding.Retrieval:
+    async def ground(
+        self, text: str, llm: bool, *, budget: int | None = None
+    ) -> grounding.Retrieval:
         """What the library gives one optimization: the similar prompts shown to the author
         and, for the LLM engine (``llm``), the examples and passages for the Designer within
         the token budget. Never raises: a slow or broken index, a failing or hanging
         Collections call, an open breaker give less, with the reason in ``note``."""
         try:
-            return await self._ground(text, llm)
+            return await self._ground(text, llm, budget)
         except Exception as exc:  # nothing about retrieval can make an optimization fail
             log.warning("library: no grounding for this run (%s: %s)", type(exc).__name__, exc)
             return grounding.Retrieval(note=f"retrieval failed ({type(exc).__name__}: {exc})")
 
-    async def _ground(self, text: str, llm: bool) -> grounding.Retrieval:
+    async def lookup(self, query: str) -> grounding.Lookup:
+        """One ``search_library`` lookup of the LLM Designer: the best examples and passages
+        for ``query`` within half the token budget. Never raises (see :meth:`ground`)."""
+        started = time.perf_counter()
+        found = await self.ground(query, True, budget=self.config.examples_tokens // 2)
+        return grounding.Lookup(
+            query=query,
+            materials=found.materials,
+            note=found.note,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    async def _ground(self, text: str, llm: bool, budget: int | None = None) -> grounding.Retrieval:
         cfg = self.config
         notes: list[str] = []
         remote = None
@@ -289,9 +304,10 @@ class LibraryService:
             if reason:
                 notes.append(reason)
             candidates += [_passage(h) for h in found if h.similarity > 0]
-        chosen = grounding.select(candidates, cfg.examples_tokens) if candidates else []
+        budget = cfg.examples_tokens if budget is None else budget
+        chosen = grounding.select(candidates, budget) if candidates else []
         if llm and candidates and not chosen:
-            notes.append(f"nothing fitted [library] examples_tokens = {cfg.examples_tokens}")
+            notes.append(f"nothing fitted the token budget ({budget}, [library] examples_tokens)")
         note = "; ".join(notes)
         if note and llm:
             log.info("library: grounding for this run: %s", note)

@@ -26,7 +26,7 @@ from ..engine.pipeline import choose_route
 from ..engine.rules import RULES
 from ..errors import ConfigError
 from ..events import LintCompleted
-from ..library.grounding import Material
+from ..library.grounding import Lookup, Material
 from ..values import ticks_to_usd
 from .agents import (
     DEFAULT_CONTEXT_TOKENS,
@@ -39,6 +39,7 @@ from .agents import (
 from .answers import AnalysisAnswer, DesignAnswer
 from .budget_rules import RunHold, periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
+from .library_tool import ToolMode
 from .llm_lint import llm_lint
 from .openai_compat import OpenAICompatProvider
 from .ports import EventLogPort, budget_state
@@ -156,6 +157,7 @@ class LLMEngine:
         self.provider.breaker.on_change = self.meter.circuit_changed
         self.router = Router(config, self.provider.model, self.prices, self.provider.name)
         self.mode = JsonMode(self.provider.json_schema)
+        self.tools = ToolMode(self.provider.supports_tools)
         self._now_ns = now_ns
         self._clock = clock
         self._runs: list[tuple[float, LLMAgents]] = []
@@ -189,6 +191,7 @@ class LLMEngine:
         meta: RunFacts | None = None,
         hold: bool = False,
         grounding: Sequence[Material] = (),
+        lookup: Callable[[str], Awaitable[Lookup]] | None = None,
     ) -> LLMAgents:
         """The agents of one run; ``.model``/``.model_reason`` say which model and why.
 
@@ -199,12 +202,14 @@ class LLMEngine:
         the agents give it back after the last evaluation, on failure, on
         ``await agents.finish()``, or after ``HOLD_TTL_S``. Without it each call holds only
         its own worst case (the budget is never overshot either way).
-        ``grounding``: the library's examples and passages for the Designer (held for too).
+        ``grounding``: the library's examples and passages for the Designer (held for too);
+        ``lookup``: the library search behind the Designer's ``search_library`` tool.
         """
         choice = choice or self.choose(prompt, model)
         self._expire_holds()
         agents = self._agents(choice.model, choice.reason, no_cache=no_cache, meta=meta)
         agents.grounding = list(grounding)
+        agents.lookup = lookup
         if hold:
             extra = sum(m.tokens for m in grounding)
             agents.hold = RunHold(self.run_worst_case(prompt, choice.model, extra), opt_id)
@@ -230,6 +235,7 @@ class LLMEngine:
             rule_codes=_rule_codes(),
             rule_names=_rule_names(),
             meta=meta,
+            tool_mode=self.tools,
         )
 
     def context_tokens(self, model: str) -> int:

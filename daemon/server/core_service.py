@@ -39,7 +39,7 @@ from . import logs, queries
 from .optimizer import Optimizer
 
 if TYPE_CHECKING:
-    from ..library.grounding import Retrieval
+    from ..library.grounding import Lookup, Retrieval
     from .app import Daemon
 
 log = logs.get("core")
@@ -69,6 +69,8 @@ class CoreService:
         self.retriever: Callable[[str], Awaitable[list[Related]]] | None = None
         # set by the library service: the above, plus the LLM Designer's grounding (never raises)
         self.grounder: Callable[[str, bool], Awaitable[Retrieval]] | None = None
+        # set by the library service: the LLM Designer's search_library tool (never raises)
+        self.library_lookup: Callable[[str], Awaitable[Lookup]] | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
 
@@ -219,7 +221,12 @@ class CoreService:
             llm = (params.engine or optimizer.config.engine_name()) == "llm"
             found = await self.grounder(params.text, llm)
             return await optimizer.optimize(
-                params, call.progress, batch_id=batch_id, related=found.related, retrieval=found
+                params,
+                call.progress,
+                batch_id=batch_id,
+                related=found.related,
+                retrieval=found,
+                lookup=self.library_lookup,
             )
         related = await self.retriever(params.text) if self.retriever is not None else []
         return await optimizer.optimize(params, call.progress, batch_id=batch_id, related=related)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -40,7 +40,7 @@ from ..values import Related
 from . import logs, queries
 
 if TYPE_CHECKING:
-    from ..library.grounding import Retrieval
+    from ..library.grounding import Lookup, Retrieval
     from ..providers import LLMEngine
 
 log = logs.get("optimize")
@@ -129,10 +129,12 @@ class Optimizer:
         batch_id: str = "",
         related: Sequence[Related] = (),
         retrieval: Retrieval | None = None,
+        lookup: Callable[[str], Awaitable[Lookup]] | None = None,
     ) -> api.OptimizeResult:
         """One optimization. ``related``: what the library found, shown with the result;
         ``retrieval``: the same with the LLM Designer's examples and passages (and why there
-        are none), recorded as the result's ``grounding`` / ``grounding_note``."""
+        are none), recorded as the result's ``grounding`` / ``grounding_note``; ``lookup``: the
+        library search behind the LLM Designer's ``search_library`` tool."""
         started = time.perf_counter()
         engine = params.engine or self.config.engine_name()
         if engine not in ("offline", "llm"):
@@ -172,6 +174,7 @@ class Optimizer:
                 meta=meta,
                 hold=True,  # the run's planned calls are held up front: admitted runs finish
                 grounding=retrieval.materials if retrieval is not None else (),
+                lookup=lookup,
             )
         final: list[OptimizationCompleted] = []
         miss: list[Event] = (

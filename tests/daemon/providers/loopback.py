@@ -25,8 +25,14 @@ class LoopbackServer:
         api_key: str = "",
         echo: bool = False,
         cost_ticks: int | None = 1000,
+        lookup: str = "",
+        lookups: int = 1,
+        refuse_tools: bool = False,
     ) -> None:
         self.latency_s = latency_s
+        self.lookup = lookup  # the Designer asks search_library for this (see fakes.answer)
+        self.lookups = lookups
+        self.refuse_tools = refuse_tools  # answer a request with tools 400, as some servers do
         self.cost_ticks = cost_ticks  # reported in usage.cost_in_usd_ticks; None: not reported
         self.echo = echo  # the Designer makes a minimal edit of the prompt it is given
         self.status = status
@@ -131,4 +137,12 @@ class LoopbackServer:
             await asyncio.sleep(self.latency_s)
         if self.status != 200:
             return self.status, {"error": {"message": "server says no"}}
-        return 200, answer(request, echo=self.echo, cost_ticks=self.cost_ticks)
+        if self.refuse_tools and "tools" in request:
+            return 400, {"error": {"message": "tools are not supported by this server"}}
+        return 200, answer(
+            request,
+            echo=self.echo,
+            cost_ticks=self.cost_ticks,
+            lookup=self.lookup,
+            lookups=self.lookups,
+        )
