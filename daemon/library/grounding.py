@@ -7,13 +7,18 @@ that fit ``[library] examples_tokens``: kept rewrites first, then by similarity;
 before passages. :func:`render` writes them as the Designer's ``<examples>`` and
 ``<library>`` sections; :func:`grounding_of` is what the result says it used.
 
-Tokens are counted with the ``o200k_base`` vocabulary of :mod:`promptd.daemon.tools.tokens`
-(the one ``promptd trim`` uses): exact for OpenAI models, a close estimate for the others.
-Pure functions, no I/O: the service calls them after its searches.
+Tokens: loading the ``o200k_base`` vocabulary of :mod:`promptd.daemon.tools.tokens` (the
+one ``promptd trim`` uses) costs seconds of CPU with the GIL held, which would stall the
+daemon's retrieval; so the daemon counts with the documented estimate, UTF-8 bytes / 3, which
+errs high (English prose is ~4 bytes a token): the budget is never exceeded, and is used to
+about 75%. Once the vocabulary is loaded (:func:`wait_tokenizer`, as the bench does) the
+counts are exact.
+Pure functions otherwise, no I/O: the service calls them after its searches.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
@@ -62,11 +67,37 @@ def _order(m: Material) -> tuple[int, int, int]:
     return (m.kind == "example", m.kept, m.similarity)
 
 
-def count_tokens(text: str) -> int:
-    """Tokens of ``text`` in ``o200k_base`` (see the module's docstring)."""
+_loaded = threading.Event()
+_loading = threading.Lock()
+
+
+def _load_tokenizer() -> None:
     from ..tools.tokens import count
 
-    return count(text)
+    count("warm up")
+    _loaded.set()
+
+
+def warm_tokenizer() -> None:
+    """Start loading the ``o200k_base`` vocabulary in a thread of its own (once)."""
+    if not _loaded.is_set() and _loading.acquire(blocking=False):
+        threading.Thread(target=_load_tokenizer, name="promptd-tokenizer", daemon=True).start()
+
+
+def wait_tokenizer(timeout_s: float) -> bool:
+    """Load the vocabulary (in its thread) and wait for it; False when it took too long."""
+    warm_tokenizer()
+    return _loaded.wait(timeout_s)
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of ``text`` in ``o200k_base`` once the vocabulary is loaded, else UTF-8
+    bytes / 3, an estimate that errs high (see the module's docstring)."""
+    if _loaded.is_set():
+        from ..tools.tokens import count
+
+        return count(text)
+    return (len(text.encode("utf-8")) + 2) // 3
 
 
 def _body(m: Material) -> str:
