@@ -24,7 +24,7 @@ from typing import Final
 
 import msgspec
 
-from ..values import Grounding, Related
+from ..values import Finding, Grounding, Related
 
 MAX_EXAMPLES: Final = 3
 MAX_PASSAGES: Final = 3
@@ -188,6 +188,26 @@ def grounding_of(materials: Iterable[Material]) -> list[Grounding]:
         )
         for m in materials
     ]
+
+
+def similar_findings(related: Iterable[Related]) -> list[Finding]:
+    """``PD023 similar-prompt`` for each similar past optimization the library found: how
+    retrieval shows on the offline engine ("you optimized a similar prompt on 12 Nov: score
+    88 — see ID")."""
+    from ..engine.rules import BY_NAME
+
+    rule = BY_NAME["similar-prompt"]
+    out = []
+    for r in related:
+        if r.kind != "optimization":
+            continue
+        kept = ", kept" if r.kept else ""
+        detail = (
+            f"{r.at or 'an earlier day'}: score {r.score}{kept}, {r.similarity}% similar — "
+            f"see {r.ref.removeprefix('opt:')}"
+        )
+        out.append(rule.finding(detail=detail))
+    return out
 
 
 def mark_used(related: Sequence[Related], used: Iterable[Grounding]) -> list[Related]:

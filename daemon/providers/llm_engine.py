@@ -380,7 +380,7 @@ def list_models(
 @lru_cache(maxsize=1)
 def _rule_codes() -> str:
     """The Diagnoser's rule codes with their names, from the offline engine's rules."""
-    return "\n".join(f"{rule.code} {rule.name}" for rule in RULES)
+    return "\n".join(f"{rule.code} {rule.name}" for rule in RULES if not rule.from_library)
 
 
 @lru_cache(maxsize=1)

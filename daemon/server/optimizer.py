@@ -192,6 +192,8 @@ class Optimizer:
                         ev = msgspec.structs.replace(ev, cache_key="")
                     if related:  # what the library found, for `show` and the result
                         ev = msgspec.structs.replace(ev, related=list(related))
+                    if related and llm is None:  # offline: retrieval shows as findings
+                        ev = _similar_found(ev, related)
                     if llm is not None and retrieval is not None:
                         ev = _grounded(ev, agents.grounded, retrieval)
                     final.append(ev)
@@ -306,6 +308,14 @@ class Optimizer:
             await asyncio.gather(*self._recording, return_exceptions=True)
         if self.llm is not None:
             await self.llm.aclose()
+
+
+def _similar_found(ev: OptimizationCompleted, related: Sequence[Related]) -> OptimizationCompleted:
+    """``ev`` with a ``PD023 similar-prompt`` finding for each similar past optimization."""
+    from ..library.grounding import similar_findings
+
+    found = similar_findings(related)
+    return msgspec.structs.replace(ev, findings=[*ev.findings, *found]) if found else ev
 
 
 def _grounded(

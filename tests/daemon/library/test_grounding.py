@@ -163,3 +163,24 @@ async def test_a_broken_library_gives_no_grounding_and_the_reason_never_a_failur
             assert result.grounding == [] and result.related == []
             assert "did not answer (RuntimeError)" in result.grounding_note
             assert "<examples>" not in _designer_user(server)[-1]
+
+
+async def test_on_the_offline_engine_a_similar_past_optimization_is_a_finding(
+    promptd_home: Path,
+) -> None:
+    async with running_daemon(promptd_home) as daemon:
+        first = await optimize(daemon, FIX)
+        await indexed(daemon, 1)
+        await library(daemon).keep(types.VerdictParams(id=first.id), _Call())
+        await until(lambda: library(daemon).index.state.kept == 1, 30, "the verdict")
+        second = await optimize(daemon, SIMILAR)
+        assert second.engine == "offline" and second.grounding == []
+        similar = [f for f in second.findings if f.code == "PD023"]
+        assert len(similar) == 1 and similar[0].rule == "similar-prompt"
+        assert similar[0].severity == "info" and similar[0].span is None
+        at = second.related[0].at
+        assert similar[0].message.startswith(
+            f"You optimized a similar prompt on {at}: score {first.score_after}, kept, "
+        )
+        assert f"see {first.id}" in similar[0].message
+        assert all(f.code != "PD023" for f in second.left)  # not a defect of the rewrite
