@@ -51,7 +51,7 @@ T = TypeVar("T")
 _FOLDED = (OptimizationCompleted, OptimizationKept, OptimizationRejected)
 _BATCH = 256  # records folded per trip to the worker thread
 _IDLE_FLUSH_S = 0.2  # a partial batch waits at most this long
-RETRIEVE_TIMEOUT_S = 0.25
+RETRIEVE_TIMEOUT_S = 0.25  # the default of [library] retrieve_timeout_ms
 COLLECTIONS_TIMEOUT_S = 15.0
 GROUND_COLLECTIONS_TIMEOUT_S = 3.0  # an optimization waits at most this for Collections
 GROUND_CANDIDATES = 8  # local hits considered for the Designer
@@ -246,7 +246,7 @@ class LibraryService:
         try:
             hits = await asyncio.wait_for(
                 self._run(self._similar, text, cfg.related, cfg.min_similarity),
-                RETRIEVE_TIMEOUT_S,
+                self._retrieve_timeout_s(),
             )
         except Exception as exc:  # TimeoutError included: an optimization never waits on us
             log.warning("library: no similar prompts for this run (%s)", type(exc).__name__)
@@ -293,7 +293,8 @@ class LibraryService:
             want = max(cfg.related, GROUND_CANDIDATES if llm else 0)
             try:
                 hits = await asyncio.wait_for(
-                    self._run(self._similar, text, want, cfg.min_similarity), RETRIEVE_TIMEOUT_S
+                    self._run(self._similar, text, want, cfg.min_similarity),
+                    self._retrieve_timeout_s(),
                 )
             except Exception as exc:  # TimeoutError included: an optimization never waits
                 notes.append(f"the local library did not answer ({type(exc).__name__})")
@@ -312,6 +313,10 @@ class LibraryService:
         if note and llm:
             log.info("library: grounding for this run: %s", note)
         return grounding.Retrieval(related=related, materials=chosen, note=note)
+
+    def _retrieve_timeout_s(self) -> float:
+        ms = self.config.retrieve_timeout_ms
+        return ms / 1000 if ms > 0 else RETRIEVE_TIMEOUT_S
 
     def _similar(self, text: str, limit: int, min_similarity: int) -> list[Hit]:
         hits = self.index.search(text, limit * 2, include_rejected=False)

@@ -56,6 +56,7 @@ def test_a_similar_prompt_is_grounded_in_the_kept_rewrite(home: Path, tmp_path: 
         (home / "config.toml").write_text(
             f'[provider]\nkind = "openai"\nbase_url = "{server.base_url}"\nmodel = "grok-4.3"\n'
             f"[backup]\nenabled = false\n[library]\npaths = [{json.dumps(str(folder))}]\n"
+            "retrieve_timeout_ms = 10000\n"  # what is retrieved is under test, not how fast
         )
         first = as_json("optimize", FIRST)
         assert first["engine"] == "llm"  # the file may already ground it; no example yet

@@ -118,7 +118,10 @@ def test_the_upload_command_refuses_without_the_key_and_stores_none(
 
 QUERY = "summarize meeting notes into action items"
 NOTES = "summarize the meeting notes into action items for the team"
-COLLECTIONS_CONFIG = '[inbox]\nstable_s = 0.2\n[library]\nxai_collections = ["collection_abc"]\n'
+COLLECTIONS_CONFIG = (
+    '[inbox]\nstable_s = 0.2\n[library]\nxai_collections = ["collection_abc"]\n'
+    "retrieve_timeout_ms = 10000\n"  # the local part must answer however loaded the machine is
+)
 
 
 def _offline_daemon_with(daemon: Any, handler: Callable[[httpx.Request], Any]) -> LibraryService:

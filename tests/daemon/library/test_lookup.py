@@ -27,7 +27,7 @@ def _config(server: LoopbackServer, folder: Path) -> str:
     return (
         f'[provider]\nkind = "openai"\nbase_url = "{server.base_url}"\nmodel = "grok-4.3"\n'
         f"[inbox]\nstable_s = 0.2\n[backup]\nenabled = false\n"
-        f"[library]\npaths = [{json.dumps(str(folder))}]\n"
+        f"[library]\npaths = [{json.dumps(str(folder))}]\nretrieve_timeout_ms = 10000\n"
     )
 
 
