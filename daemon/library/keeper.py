@@ -119,6 +119,11 @@ class LibraryService:
             core.library_lookup = self.lookup
 
     @property
+    def ready(self) -> bool:
+        """The index has caught up with the folders and answers retrieval."""
+        return self._ready.is_set()
+
+    @property
     def config(self) -> LibraryConfig:
         return self.daemon.config.library
 

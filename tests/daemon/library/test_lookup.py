@@ -46,8 +46,9 @@ def _folder(tmp_path: Path) -> Path:
 
 async def _ready(daemon: Any) -> None:
     service = library(daemon)
+    # ready: the folder scan is over and retrieval answers (the count alone can come first)
     await until(
-        lambda: service.index.is_open and service.index.counts()["file"] == 1,
+        lambda: service.ready and service.index.counts()["file"] == 1,
         30,
         "the library folder to be indexed",
     )
