@@ -124,6 +124,14 @@ COLLECTIONS_CONFIG = (
 )
 
 
+async def step(what: str, work: Any, timeout: float = 60) -> Any:
+    """``await work`` with a deadline that names the step (a hang fails where it happens)."""
+    try:
+        return await asyncio.wait_for(work, timeout)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not finish within {timeout:g} s") from None
+
+
 def _offline_daemon_with(daemon: Any, handler: Callable[[httpx.Request], Any]) -> LibraryService:
     service = library(daemon)
     service.environ = {"XAI_API_KEY": "xai-test"}  # never the process environment
@@ -142,12 +150,12 @@ async def test_search_merges_collection_hits_and_degrades_to_local(promptd_home:
 
     async with running_daemon(promptd_home, COLLECTIONS_CONFIG) as daemon:
         service = _offline_daemon_with(daemon, handler)
-        first = await optimize(daemon, NOTES)
+        first = await step("the optimization", optimize(daemon, NOTES))
         assert first.engine == "offline" and sent == []  # offline: Collections not asked
-        await indexed(daemon, 1)
+        await step("indexing", indexed(daemon, 1))
         params = types.SearchParams(text=QUERY)
 
-        found = await service.search(params, _Call())
+        found = await step("the first search", service.search(params, _Call()))
         assert [str(r.url) for r in sent] == [SEARCH]
         assert sent[0].headers["authorization"] == "Bearer xai-test"
         assert json.loads(sent[0].content)["source"] == {"collection_ids": ["collection_abc"]}
@@ -162,11 +170,12 @@ async def test_search_merges_collection_hits_and_degrades_to_local(promptd_home:
         assert sims == sorted(sims, reverse=True) and sims[0] > sims[1] > sims[2]
 
         for n in range(3):  # Collections down: local hits, with the reason
-            down = await service.search(params, _Call())
+            down = await step(f"failing search {n + 1}", service.search(params, _Call()))
             assert [h.ref for h in down.hits] == [f"opt:{first.id}"]
             assert "HTTP 503" in down.degraded_reason and "local hits only" in down.degraded_reason
             assert len(sent) == 2 + n
-        opened = await service.search(params, _Call())  # three failures opened the breaker
+        # three failures opened the breaker
+        opened = await step("the search with the breaker open", service.search(params, _Call()))
         assert "breaker open" in opened.degraded_reason
         assert [h.ref for h in opened.hits] == [f"opt:{first.id}"]
         assert len(sent) == 4  # the open breaker made no call
