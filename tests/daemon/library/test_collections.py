@@ -203,8 +203,8 @@ async def test_grounding_degrades_when_collections_hang_or_the_breaker_is_open(
 
     async with running_daemon(promptd_home, COLLECTIONS_CONFIG) as daemon:
         service = _offline_daemon_with(daemon, hang)
-        first = await optimize(daemon, NOTES)
-        await indexed(daemon, 1)
+        first = await step("the optimization", optimize(daemon, NOTES))
+        await step("indexing", indexed(daemon, 1))
         for n in range(3):
             got = await asyncio.wait_for(service.ground(QUERY, True), 10)
             assert "did not answer within 0.3 s" in got.note
