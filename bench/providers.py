@@ -12,11 +12,15 @@
    (a real daemon process, its own home) against a loopback server that takes 2 s per call.
    Target under 8 s and at most 2.2 calls per prompt (measured before the change: 27 s and
    3.8 calls per prompt).
+5. What a ``search_library`` lookup costs (issue 18): 10 full optimizations one after the
+   other, 200 ms per call, with a Designer that never looks anything up and with one that
+   looks up once (a real library index of 200 prompt files behind the tool): round trips,
+   wall time, tokens and cost per run; the difference is what one lookup costs.
 
 Everything goes through the real event log (LMDB in a temporary folder, through the
 daemon's AsyncEventLog) and a real HTTP client over 127.0.0.1.
 
-Run: .venv/bin/python bench/providers.py
+Run: .venv/bin/python bench/providers.py  (one case: ``batch`` or ``lookup``)
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from promptd.daemon.config import EngineConfig, parse
 from promptd.daemon.engine import OfflineAgents, OptimizationRequest, RunMeta, run_pipeline
 from promptd.daemon.engine.types import AgentContext, Deconstruction, Diagnosis
-from promptd.daemon.events import Event
+from promptd.daemon.events import Event, LibrarySearched, ProviderCallCompleted
+from promptd.daemon.library import grounding
+from promptd.daemon.library.index import Doc, LibraryIndex
 from promptd.daemon.projections import open_async_log
 from promptd.daemon.providers import LLMEngine
 from promptd.daemon.store import AsyncEventLog
@@ -163,6 +169,115 @@ def bench_batch() -> tuple[float, int, str]:
         return wall, len(server.bodies), summary
 
 
+LOOKUP_RUNS = 10
+
+
+def library_lookup(folder: Path) -> Callable[[str], Awaitable[grounding.Lookup]]:
+    """A real library index of 200 prompt files, searched as the tool's lookup is."""
+    index = LibraryIndex(folder)
+    index.open("bench")
+    for i in range(200):
+        index.put(Doc(doc_id=f"file:/p/{i}.prompt", kind="file", text=complex_prompt(i)))
+    index.commit()
+    grounding.wait_tokenizer(60)  # the daemon loads the vocabulary at start
+
+    async def lookup(query: str) -> grounding.Lookup:
+        t0 = time.perf_counter()
+        hits = index.search(query, 8)
+        materials = [
+            grounding.Material(
+                ref=h.doc.doc_id,
+                kind="passage",
+                source="library",
+                similarity=h.similarity,
+                text=h.doc.text,
+            )
+            for h in hits
+        ]
+        chosen = grounding.select(materials, 750)
+        ms = round((time.perf_counter() - t0) * 1000)
+        return grounding.Lookup(query=query, materials=chosen, duration_ms=ms)
+
+    return lookup
+
+
+async def bench_lookup(tmp: Path, lookup_query: str) -> dict[str, float]:
+    """10 full optimizations one after the other; figures per run."""
+    with LoopbackServer(latency_s=LATENCY_S, echo=True, lookup=lookup_query) as server:
+        log = await open_async_log(tmp / ("events-lookup" if lookup_query else "events-plain"))
+        engine = LLMEngine(parse(config(server.base_url)), log)
+        lookup = library_lookup(tmp / ("lib-lookup" if lookup_query else "lib-plain"))
+        fallback = OfflineAgents(EngineConfig())
+        try:
+            t0 = time.perf_counter()
+            for i in range(LOOKUP_RUNS):
+                text = complex_prompt(3000 + i)
+                choice = engine.choose(text)
+                meta = RunMeta(model=choice.model, model_reason=choice.reason)
+                agents = engine.agents_for(
+                    f"l{i}",
+                    text,
+                    choice=choice,
+                    meta=meta,
+                    no_cache=True,
+                    hold=True,
+                    lookup=lookup,
+                )
+
+                async def emit(events: Sequence[Event]) -> object:
+                    return await log.append(events)
+
+                await run_pipeline(
+                    OptimizationRequest(text=text, opt_id=f"l{i}", no_cache=True),
+                    agents,
+                    emit=emit,
+                    fallback=fallback,
+                    meta=meta,
+                )
+            wall = time.perf_counter() - t0
+            await engine.meter.flush()
+            calls = [r.event for r in log.read() if isinstance(r.event, ProviderCallCompleted)]
+            searched = [r.event for r in log.read() if isinstance(r.event, LibrarySearched)]
+        finally:
+            await engine.aclose()
+            await log.close()
+    return {
+        "calls": len(calls) / LOOKUP_RUNS,
+        "wall_s": wall / LOOKUP_RUNS,
+        "prompt_tokens": sum(c.prompt_tokens for c in calls) / LOOKUP_RUNS,
+        "completion_tokens": sum(c.completion_tokens for c in calls) / LOOKUP_RUNS,
+        "usd": sum(c.cost_ticks for c in calls) / 1e10 / LOOKUP_RUNS,
+        "lookups": len(searched) / LOOKUP_RUNS,
+        "lookup_ms": statistics.fmean([s.duration_ms for s in searched]) if searched else 0.0,
+        "lookup_usd": sum(s.cost_ticks for s in searched) / 1e10 / max(1, len(searched)),
+    }
+
+
+def main_lookup() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = asyncio.run(bench_lookup(Path(tmp), ""))
+        looked = asyncio.run(bench_lookup(Path(tmp), "quarterly sales risks report"))
+    print(
+        f"search_library: {LOOKUP_RUNS} full optimizations one at a time, "
+        f"{LATENCY_S * 1000:.0f} ms per call (loopback reports 900 prompt / 150 completion "
+        "tokens and $0.0000001 per call)"
+    )
+    for name, f in (("no lookup", plain), ("one lookup", looked)):
+        print(
+            f"  {name:10}: {f['calls']:.1f} calls, {f['wall_s'] * 1000:.0f} ms, "
+            f"{f['prompt_tokens']:.0f} prompt + {f['completion_tokens']:.0f} completion tokens, "
+            f"${f['usd']:.7f} per run; {f['lookups']:.1f} lookups"
+        )
+    print(
+        f"  a lookup costs {looked['calls'] - plain['calls']:.1f} round trip "
+        f"(+{(looked['wall_s'] - plain['wall_s']) * 1000:.0f} ms wall, of which the search "
+        f"{looked['lookup_ms']:.1f} ms), "
+        f"+{looked['prompt_tokens'] - plain['prompt_tokens']:.0f} prompt tokens (reported), "
+        f"${looked['lookup_usd']:.7f} recorded on its LibrarySearched event; "
+        f"the no-lookup path stays at {plain['calls']:.1f} calls"
+    )
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -232,6 +347,9 @@ def main_batch() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["batch"]:
         main_batch()
+    elif sys.argv[1:] == ["lookup"]:
+        main_lookup()
     else:
         asyncio.run(main())
         main_batch()
+        main_lookup()

@@ -16,7 +16,7 @@ from typing import Annotated, Final
 import msgspec
 
 from .events import OptimizationCompleted
-from .values import Change, Finding, Related, Scores, ticks_to_usd
+from .values import Change, Finding, Grounding, Related, Scores, ticks_to_usd
 
 # The JSON-RPC error codes are the wire protocol's (promptd.daemon.wire); they are here too
 # because a client reads them with the rest of the contract.
@@ -145,6 +145,9 @@ class OptimizeResult(msgspec.Struct, kw_only=True):
     # what the lint of ``optimized`` still finds: the findings left for the author
     left: list[Finding] = msgspec.field(default_factory=list)
     related: list[Related] = msgspec.field(default_factory=list)  # similar prompts found
+    # what the LLM Designer was given from the library (examples, passages), and why not
+    grounding: list[Grounding] = msgspec.field(default_factory=list)
+    grounding_note: str = ""
     alerts: list[str] = msgspec.field(default_factory=list)  # budget alerts this run crossed
     instruct: str = ""  # the instruction the rewrite followed
     target: str = ""  # the model family it was written for
@@ -187,6 +190,8 @@ def result_from_event(done: OptimizationCompleted) -> OptimizeResult:
         instruct=done.instruct,
         target=done.target,
         instruct_unmet=list(done.instruct_unmet),
+        grounding=list(done.grounding),
+        grounding_note=done.grounding_note,
     )
 
 

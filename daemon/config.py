@@ -117,6 +117,7 @@ class LibraryConfig(_Section):
     related: int = 3  # similar prompts shown with an optimization
     min_similarity: int = 50  # 0-100 word overlap for a prompt to count as similar
     examples_tokens: int = 1500  # what the LLM Designer is given as examples and context
+    retrieve_timeout_ms: int = 250  # the most an optimization waits for the local library
     max_file_bytes: int = 256 * 1024
 
 

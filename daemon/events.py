@@ -25,7 +25,7 @@ from typing import Final
 
 import msgspec
 
-from .values import Change, Finding, Related, Scores
+from .values import Change, Finding, Grounding, Related, Scores
 
 SCHEMA_VERSION: Final = 1
 
@@ -148,6 +148,9 @@ class OptimizationCompleted(_Event, frozen=True, kw_only=True, tag="optimization
     target: str = ""  # the model family written for (--for); part of the cache key
     # the parts of the instruction (and target conventions) not honoured, each with a reason
     instruct_unmet: list[str] = msgspec.field(default_factory=list)
+    # what the LLM Designer was given from the library, and why there is none or less
+    grounding: list[Grounding] = msgspec.field(default_factory=list)
+    grounding_note: str = ""
 
 
 class OptimizationKept(_Event, frozen=True, kw_only=True, tag="optimization.kept"):
@@ -165,6 +168,23 @@ class OptimizationRejected(_Event, frozen=True, kw_only=True, tag="optimization.
     opt_id: str
     why: str = ""
     source: str = "cli"
+
+
+class LibrarySearched(_Event, frozen=True, kw_only=True, tag="library.searched"):
+    """The LLM Designer looked something up with its ``search_library`` tool (at most two
+    lookups a run): the run, the query, what was found (each hit as it was given to the
+    Designer) and how long it took. ``call_id`` is the ``ProviderCallCompleted`` of the round
+    trip that asked for it (the one a run without the lookup would not have made) and
+    ``cost_ticks`` what that round trip cost, counted in the run's cost and the budget.
+    ``note``: why there is less (the index not ready, Collections down)."""
+
+    opt_id: str
+    query: str
+    hits: list[Grounding] = msgspec.field(default_factory=list)
+    duration_ms: int = 0
+    call_id: str = ""
+    cost_ticks: int = 0
+    note: str = ""
 
 
 class OptimizationFailed(_Event, frozen=True, kw_only=True, tag="optimization.failed"):
@@ -560,6 +580,7 @@ Event = (
     | OptimizationFailed
     | OptimizationKept
     | OptimizationRejected
+    | LibrarySearched
     | CacheHit
     | CacheMiss
     | ProviderCallStarted

@@ -71,6 +71,19 @@ class Related(msgspec.Struct, frozen=True, kw_only=True):
     excerpt: str = ""
 
 
+class Grounding(msgspec.Struct, frozen=True, kw_only=True):
+    """One piece of retrieved material the LLM Designer was given for a run: a past rewrite
+    as an example (kept ones rank first) or a library passage as context."""
+
+    ref: str  # "opt:ID" | "file:PATH" | "collection:ID/DOC"
+    kind: str  # example | passage
+    source: str  # history (past optimizations) | library (prompt files) | collection (xAI)
+    similarity: int  # 0-100, word overlap with the prompt
+    tokens: int = 0  # what it took of the ``[library] examples_tokens`` budget
+    kept: bool = False  # a rewrite the author kept
+    query: str = ""  # the search_library query that found it ("": retrieved up front)
+
+
 class Scores(msgspec.Struct, frozen=True, kw_only=True):
     """The Evaluator's rubric, each 0-100; ``total`` is their weighted mean."""
 

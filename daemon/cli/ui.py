@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import api
-from ..values import Related
+from ..values import Grounding, Related
 from .backup import _size
 
 
@@ -278,6 +278,7 @@ def render_show(s: api.ShowResult, running: bool) -> None:
     out.print(Text("optimized", style="bold"))
     out.print(o.optimized, markup=False)
     render_related(o.related)
+    render_grounding(o.grounding, o.grounding_note)
 
 
 def _cost_table(title: str, rows: list[api.CostRow]) -> Table:
@@ -356,6 +357,7 @@ def render_summary(r: api.OptimizeResult) -> None:
         err.print("left for you:")
         render_findings(list(r.left), mark_input=False)
     render_related(r.related)
+    render_grounding(r.grounding, r.grounding_note)
 
 
 def describe_related(rel: Related) -> str:
@@ -371,6 +373,27 @@ def describe_related(rel: Related) -> str:
     where = rel.ref.partition(":")[2]
     used = " (given to the Designer as context)" if rel.used == "context" else ""
     return f"a prompt in your library, {rel.similarity}% similar{used}: {where}"
+
+
+def describe_grounding(g: Grounding) -> str:
+    """One line for an example or passage the LLM Designer was given."""
+    where = g.ref.removeprefix("opt:") if g.ref.startswith("opt:") else g.ref
+    facts = [g.source, f"{g.similarity}% similar", f"{g.tokens} tokens"]
+    if g.kept:
+        facts.insert(0, "kept")
+    if g.query:
+        facts.append(f"looked up: {g.query!r}")
+    return f"{g.kind} {where} ({', '.join(facts)})"
+
+
+def render_grounding(grounding: list[Grounding], note: str) -> None:
+    """What the LLM Designer was given from the library, and why not more."""
+    if grounding:
+        err.print("grounded on:")
+        for g in grounding:
+            err.print(f"  {describe_grounding(g)}", markup=False)
+    if note:
+        err.print(f"grounding: {note}", markup=False)
 
 
 def render_related(related: list[Related]) -> None:

@@ -28,6 +28,8 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
     needs_input: bool = False  # only the author can resolve it
     fixable: bool = False  # the offline Designer fixes it
     example: str = ""  # a prompt that triggers it
+    # found by the prompt library, not in the text: optimizations report it, lint has no check
+    from_library: bool = False
 
     def finding(self, span: Span | None = None, detail: str = "") -> Finding:
         message = (
@@ -274,6 +276,19 @@ RULES: Final[tuple[Rule, ...]] = (
         fix="Split it into sections (task, context, input, output format).",
         fixable=True,
         example="(one paragraph of more than 120 words)",
+    ),
+    Rule(
+        code="PD023",
+        name="similar-prompt",
+        severity="info",
+        summary=(
+            "You optimized a similar prompt before: the library found it (an optimization "
+            "reports it; `promptd lint` does not, it reads the text only)."
+        ),
+        message="You optimized a similar prompt on {detail}.",
+        fix="Compare with it or reuse it: `promptd show ID`, `promptd search`.",
+        from_library=True,
+        example="(a prompt close to one in your history, e.g. the same request reworded)",
     ),
 )
 

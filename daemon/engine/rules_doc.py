@@ -46,6 +46,8 @@ def render() -> str:
             if rule.fixable
             else ("needs your input" if rule.needs_input else "report only")
         )
+        if rule.from_library:
+            how = "from your library"
         lines.append(
             f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | `{rule.name}` | "
             f"{rule.severity} | {_types(rule)} | {how} |"
@@ -65,6 +67,12 @@ def render() -> str:
             lines.append("- The offline Designer fixes it when it optimizes the prompt.")
         if rule.needs_input:
             lines.append("- Needs your input: an optimization leaves it as a finding.")
+        if rule.from_library:
+            lines.append(
+                "- Found by the prompt library (past optimizations), not in the text: "
+                "optimizations on the offline engine report it; on the LLM engine the "
+                "Designer is given the similar rewrite as an example instead."
+            )
         if rule.example:
             lines += ["", "Example:", "", "```text", rule.example, "```"]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,10 @@
   prompt file found or changed is offered to the core service's cache warming.
 * Gives the core service a ``retriever``: the few most similar past optimizations and prompt
   files for a prompt, within a short deadline; a slow or broken index gives nothing, never an
-  error (nothing about retrieval can make an optimization fail).
+  error (nothing about retrieval can make an optimization fail). And a ``grounder``: the same,
+  plus (for the LLM engine) the examples and passages the Designer is given within
+  ``[library] examples_tokens``, xAI Collections hits included when configured, and the
+  reason when there are none (:mod:`.grounding`).
 * Control API: ``library.search``, ``library.status``, ``optimization.keep``,
   ``optimization.reject``.
 """
@@ -33,7 +36,7 @@ from ..events import (
 )
 from ..values import Related
 from ..wire import Call, Method
-from . import feed, types
+from . import feed, grounding, types
 from .collections import CollectionsClient, CollectionsError, Match
 from .index import KEPT, REJECTED, Hit, LibraryIndex, similarity
 
@@ -49,8 +52,10 @@ T = TypeVar("T")
 _FOLDED = (OptimizationCompleted, OptimizationKept, OptimizationRejected)
 _BATCH = 256  # records folded per trip to the worker thread
 _IDLE_FLUSH_S = 0.2  # a partial batch waits at most this long
-RETRIEVE_TIMEOUT_S = 0.25
+RETRIEVE_TIMEOUT_S = 0.25  # the default of [library] retrieve_timeout_ms
 COLLECTIONS_TIMEOUT_S = 15.0
+GROUND_COLLECTIONS_TIMEOUT_S = 3.0  # an optimization waits at most this for Collections
+GROUND_CANDIDATES = 8  # local hits considered for the Designer
 
 
 def related_of(hit: Hit, used: str = "shown") -> Related:
@@ -105,10 +110,19 @@ class LibraryService:
         self._breaker: Any = None
         # how the Collections client gets its httpx.AsyncClient (tests hand a MockTransport)
         self.http_factory: Callable[[], Any] | None = None
+        # where the Collections key is read (None: the environment; tests hand a dict)
+        self.environ: Mapping[str, str] | None = None
         daemon.reload_hooks.append(self._reloaded)
         core = getattr(daemon, "core", None)
         if core is not None and self.config.enabled:
             core.retriever = self.related
+            core.grounder = self.ground
+            core.library_lookup = self.lookup
+
+    @property
+    def ready(self) -> bool:
+        """The index has caught up with the folders and answers retrieval."""
+        return self._ready.is_set()
 
     @property
     def config(self) -> LibraryConfig:
@@ -252,12 +266,77 @@ class LibraryService:
         try:
             hits = await asyncio.wait_for(
                 self._run(self._similar, text, cfg.related, cfg.min_similarity),
-                RETRIEVE_TIMEOUT_S,
+                self._retrieve_timeout_s(),
             )
         except Exception as exc:  # TimeoutError included: an optimization never waits on us
             log.warning("library: no similar prompts for this run (%s)", type(exc).__name__)
             return []
         return [related_of(h) for h in hits]
+
+    async def ground(
+        self, text: str, llm: bool, *, budget: int | None = None
+    ) -> grounding.Retrieval:
+        """What the library gives one optimization: the similar prompts shown to the author
+        and, for the LLM engine (``llm``), the examples and passages for the Designer within
+        the token budget. Never raises: a slow or broken index, a failing or hanging
+        Collections call, an open breaker give less, with the reason in ``note``."""
+        try:
+            return await self._ground(text, llm, budget)
+        except Exception as exc:  # nothing about retrieval can make an optimization fail
+            log.warning("library: no grounding for this run (%s: %s)", type(exc).__name__, exc)
+            return grounding.Retrieval(note=f"retrieval failed ({type(exc).__name__}: {exc})")
+
+    async def lookup(self, query: str) -> grounding.Lookup:
+        """One ``search_library`` lookup of the LLM Designer: the best examples and passages
+        for ``query`` within half the token budget. Never raises (see :meth:`ground`)."""
+        started = time.perf_counter()
+        found = await self.ground(query, True, budget=self.config.examples_tokens // 2)
+        return grounding.Lookup(
+            query=query,
+            materials=found.materials,
+            note=found.note,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    async def _ground(self, text: str, llm: bool, budget: int | None = None) -> grounding.Retrieval:
+        cfg = self.config
+        notes: list[str] = []
+        remote = None
+        if llm and cfg.xai_collections and cfg.examples_tokens > 0:
+            remote = asyncio.ensure_future(
+                self._search_collections(text, grounding.MAX_PASSAGES, GROUND_COLLECTIONS_TIMEOUT_S)
+            )
+        hits: list[Hit] = []
+        if not self._ready.is_set():
+            notes.append(self._error or "the library index is not ready yet")
+        else:
+            want = max(cfg.related, GROUND_CANDIDATES if llm else 0)
+            try:
+                hits = await asyncio.wait_for(
+                    self._run(self._similar, text, want, cfg.min_similarity),
+                    self._retrieve_timeout_s(),
+                )
+            except Exception as exc:  # TimeoutError included: an optimization never waits
+                notes.append(f"the local library did not answer ({type(exc).__name__})")
+        related = [related_of(h) for h in hits[: max(cfg.related, 0)]]
+        candidates = [_material(h) for h in hits] if llm else []
+        if remote is not None:
+            found, reason = await remote
+            if reason:
+                notes.append(reason)
+            candidates += [_passage(h) for h in found if h.similarity > 0]
+        budget = cfg.examples_tokens if budget is None else budget
+        chosen = grounding.select(candidates, budget) if candidates else []
+        if llm and candidates and not chosen:
+            notes.append(f"nothing fitted the token budget ({budget}, [library] examples_tokens)")
+        note = "; ".join(notes)
+        if note and llm:
+            log.info("library: grounding for this run: %s", note)
+        return grounding.Retrieval(related=related, materials=chosen, note=note)
+
+    def _retrieve_timeout_s(self) -> float:
+        ms = self.config.retrieve_timeout_ms
+        return ms / 1000 if ms > 0 else RETRIEVE_TIMEOUT_S
 
     def _similar(self, text: str, limit: int, min_similarity: int) -> list[Hit]:
         hits = self.index.search(text, limit * 2, include_rejected=False)
@@ -305,7 +384,9 @@ class LibraryService:
             degraded_reason=reason,
         )
 
-    async def _search_collections(self, text: str, limit: int) -> tuple[list[types.SearchHit], str]:
+    async def _search_collections(
+        self, text: str, limit: int, timeout_s: float = COLLECTIONS_TIMEOUT_S
+    ) -> tuple[list[types.SearchHit], str]:
         """Hits from xAI Collections, and why there are none when they failed."""
         from ..errors import CircuitOpenError
 
@@ -318,13 +399,12 @@ class LibraryService:
             # httpx's timeouts do not cover the DNS lookup: bound the whole call
             matches = await asyncio.wait_for(
                 client.search(text, list(self.config.xai_collections), limit),
-                COLLECTIONS_TIMEOUT_S,
+                timeout_s,
             )
         except TimeoutError:
             breaker.record_failure("timed out")
             return [], (
-                f"xAI Collections did not answer within {COLLECTIONS_TIMEOUT_S:.0f} s; "
-                "showing local hits only"
+                f"xAI Collections did not answer within {timeout_s:g} s; showing local hits only"
             )
         except CollectionsError as exc:
             breaker.record_failure(str(exc))
@@ -342,9 +422,8 @@ class LibraryService:
             from ..providers.breaker import CircuitBreaker
 
             self._http = (self.http_factory or httpx.AsyncClient)()
-            self._collections = CollectionsClient(
-                self._http, api_key=os.environ.get("XAI_API_KEY", "")
-            )
+            env = os.environ if self.environ is None else self.environ
+            self._collections = CollectionsClient(self._http, api_key=env.get("XAI_API_KEY", ""))
             self._breaker = CircuitBreaker(
                 "xai-collections", failures=3, cooldown_s=60.0, on_change=self._circuit
             )
@@ -446,6 +525,34 @@ def _collection_hit(query: str, match: Match) -> types.SearchHit:
         similarity=similarity(query, match.chunk_content),
         text=match.chunk_content,
         title=match.file_id,
+    )
+
+
+def _material(hit: Hit) -> grounding.Material:
+    """A local hit as a candidate: a past optimization is an example, a file a passage."""
+    doc = hit.doc
+    if doc.kind == "optimization" and doc.result.strip():
+        return grounding.Material(
+            ref=doc.doc_id,
+            kind="example",
+            source="history",
+            similarity=hit.similarity,
+            text=doc.text,
+            result=doc.result,
+            kept=doc.verdict == KEPT,
+        )
+    return grounding.Material(
+        ref=doc.doc_id,
+        kind="passage",
+        source="library" if doc.kind == "file" else "history",
+        similarity=hit.similarity,
+        text=doc.result or doc.text,
+    )
+
+
+def _passage(hit: types.SearchHit) -> grounding.Material:
+    return grounding.Material(
+        ref=hit.ref, kind="passage", source="collection", similarity=hit.similarity, text=hit.text
     )
 
 

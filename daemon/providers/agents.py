@@ -28,7 +28,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Protocol, TypeVar
@@ -41,11 +41,13 @@ from ..engine.targets import designer_note
 from ..engine.text import prompt_hash
 from ..engine.types import AgentContext, Deconstruction, Design, Diagnosis, Evaluation
 from ..errors import BudgetError, InvalidAnswerError, ProviderError
-from ..events import CacheHit, CacheMiss, Event, LintCompleted
+from ..events import CacheHit, CacheMiss, Event, LibrarySearched, LintCompleted
+from ..library.grounding import Lookup, Material, grounding_of, lookup_answer, render
 from .answers import AnalysisAnswer, DesignAnswer, JudgeAnswer, findings_in, lint_key
-from .base import ChatRequest, Message, SchemaUnsupportedError
+from .base import ChatRequest, Message, SchemaUnsupportedError, ToolsUnsupportedError
 from .budget_rules import RunHold
-from .calls import Meter, estimate_tokens, request_tokens
+from .calls import CallOutcome, Meter, estimate_tokens, request_tokens
+from .library_tool import MAX_LOOKUPS, SEARCH_TOOL, ToolMode, query_of
 from .schema import response_format, schema_text
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -148,6 +150,7 @@ class LLMAgents:
         rule_names: dict[str, str] | None = None,
         meta: RunFacts | None = None,
         hold: RunHold | None = None,
+        tool_mode: ToolMode | None = None,
     ) -> None:
         self.meter = meter
         self.model = model
@@ -168,6 +171,13 @@ class LLMAgents:
         self.hold = hold  # the run's budget hold, given back when the run is over
         self._analysis: dict[str, asyncio.Future[AnalysisAnswer]] = {}
         self.analysis_cached = False  # the analysis came from the lint cache
+        # the library's examples and passages for the Designer, and what it was given
+        self.grounding: list[Material] = []
+        self.grounded: list[Material] = []
+        # the Designer's search_library tool (None: no library, or no tool calling)
+        self.lookup: Callable[[str], Awaitable[Lookup]] | None = None
+        self.tool_mode = tool_mode
+        self.lookups = 0  # done this run (at most MAX_LOOKUPS)
         self._evaluations = 0
 
     # --- the protocol --------------------------------------------------------------------
@@ -255,6 +265,10 @@ class LLMAgents:
             parts.append(_tag("instruction", ctx.instruct))
         if ctx.target and designer_note(ctx.target):  # promptd optimize --for
             parts.append(_tag("target_model", designer_note(ctx.target)))
+        if self.grounding:  # examples of the author's kept rewrites, library passages
+            parts.append(render(self.grounding))
+            if not self.grounded:  # a second try keeps what the first looked up
+                self.grounded = list(self.grounding)
         if feedback:
             parts.append(_tag("feedback", feedback))
         answer = await self._ask("designer", DesignAnswer, "\n\n".join(parts), ctx)
@@ -309,13 +323,63 @@ class LLMAgents:
         json_schema = self.mode.schema_for(self.model)
         if not json_schema:
             system += "\n" + _tag("schema", schema_text(struct))
+        choice = self._tool_choice(kind)
         return ChatRequest(
             model=self.model,
             messages=[Message(role="system", content=system), *messages],
             max_tokens=max_tokens,
             temperature=self.temperature,
             response_format=response_format(struct, json_schema=json_schema),
+            tools=[SEARCH_TOOL] if choice else None,
+            tool_choice=choice or None,
         )
+
+    def _tool_choice(self, kind: str) -> str:
+        """ "auto" when the Designer may look something up, "none" when it has used its
+        lookups, "" when it has no tool (other agents, no library, no tool calling)."""
+        if kind != "designer" or self.lookup is None or self.tool_mode is None:
+            return ""
+        if not self.tool_mode.allowed(self.model):
+            return ""
+        return "auto" if self.lookups < MAX_LOOKUPS else "none"
+
+    async def _looked_up(
+        self, messages: list[Message], outcome: CallOutcome, ctx: AgentContext
+    ) -> list[Message]:
+        """``messages`` with the model's tool calls and the answers of its lookups; each
+        lookup is recorded as a ``LibrarySearched`` event."""
+        answers: list[Message] = []
+        searched: list[Event] = []
+        cost = outcome.cost_ticks  # the round trip that asked: booked on its first lookup
+        for call in outcome.tool_calls:
+            query = query_of(call)
+            if self.lookup is None or not query or self.lookups >= MAX_LOOKUPS:
+                why = "no query given" if not query else f"at most {MAX_LOOKUPS} lookups a run"
+                answers.append(
+                    Message(role="tool", tool_call_id=call.id, content=f"Not searched: {why}.")
+                )
+                continue
+            self.lookups += 1
+            found = await self.lookup(query)
+            found.materials = [msgspec.structs.replace(m, query=query) for m in found.materials]
+            self.grounded += found.materials
+            searched.append(
+                LibrarySearched(
+                    opt_id=ctx.opt_id,
+                    query=query,
+                    hits=grounding_of(found.materials),
+                    duration_ms=found.duration_ms,
+                    call_id=outcome.call_id,
+                    cost_ticks=cost,
+                    note=found.note,
+                )
+            )
+            cost = 0
+            answers.append(Message(role="tool", tool_call_id=call.id, content=lookup_answer(found)))
+        if searched:
+            await self.meter.log.append(searched)
+        asked = Message(role="assistant", content=outcome.content, tool_calls=outcome.tool_calls)
+        return [*messages, asked, *answers]
 
     def _sized(
         self, kind: str, struct: type[S], messages: list[Message], ctx: AgentContext
@@ -347,6 +411,13 @@ class LLMAgents:
                     hold=self.hold,
                     wait=kind != "evaluator",  # the judge is optional: the rubric decides
                 )
+            except ToolsUnsupportedError as exc:
+                if self.tool_mode is None or not request.tools:
+                    raise
+                self.tool_mode.refuse(self.model, str(exc))
+                messages = [m for m in messages if m.role != "tool" and not m.tool_calls]
+                request = self._sized(kind, struct, messages, ctx)
+                continue
             except SchemaUnsupportedError as exc:
                 if not self.mode.schema_for(self.model):
                     raise
@@ -354,6 +425,10 @@ class LLMAgents:
                 request = self._sized(kind, struct, messages, ctx)
                 continue
             self._book(agent, outcome.cost_ticks, outcome.cached, outcome.stale_reason)
+            if outcome.tool_calls and request.tool_choice == "auto":
+                messages = await self._looked_up(messages, outcome, ctx)
+                request = self._sized(kind, struct, messages, ctx)
+                continue
             if outcome.finish_reason != "length":
                 return outcome.content, outcome.cached
             request = self._larger(agent, request)

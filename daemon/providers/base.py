@@ -17,9 +17,19 @@ from ..errors import ProviderError
 from .prices import Usage
 
 
-class Message(msgspec.Struct, frozen=True, kw_only=True):
-    role: str  # system | user | assistant
+class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A function the model asked to call (OpenAI-compatible ``tool_calls``)."""
+
+    id: str
+    name: str
+    arguments: str  # the JSON text the model wrote
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    role: str  # system | user | assistant | tool
     content: str
+    tool_calls: list[ToolCall] | None = None  # an assistant message that asked for tools
+    tool_call_id: str | None = None  # a tool message: the call it answers
 
 
 class ChatRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +40,8 @@ class ChatRequest(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int = 4096
     temperature: float = 0.2
     response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None  # OpenAI-compatible function tools
+    tool_choice: str | None = None  # auto | none
 
 
 class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +53,7 @@ class ChatResult(msgspec.Struct, frozen=True, kw_only=True):
     latency_ms: int = 0
     attempts: int = 1
     finish_reason: str = ""
+    tool_calls: list[ToolCall] = msgspec.field(default_factory=list)
 
 
 class CallFailure(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +77,10 @@ class SchemaUnsupportedError(ProviderCallError):
     """The endpoint refused ``response_format: json_schema`` (a 400 or 500 naming it)."""
 
 
+class ToolsUnsupportedError(ProviderCallError):
+    """The endpoint refused a request with ``tools`` (a 400, 422 or 500 naming them)."""
+
+
 class Provider:
     """Base of the providers. Subclasses set the class attributes and implement ``complete``."""
 
@@ -72,6 +89,7 @@ class Provider:
     default_model: ClassVar[str] = ""
     needs_key: ClassVar[bool] = False
     supports_json_schema: ClassVar[bool] = True
+    supports_tools: ClassVar[bool] = True  # OpenAI-compatible tools (a refusal is remembered)
     reasoning_in_completion: ClassVar[bool] = True  # OpenAI counts reasoning inside completion
     reports_cost: ClassVar[bool] = False  # the answer carries usage.cost_in_usd_ticks
 

@@ -48,7 +48,7 @@ from ..events import (
     ProviderCallCompleted,
     ProviderCallStarted,
 )
-from .base import ChatRequest, ChatResult
+from .base import ChatRequest, ChatResult, ToolCall
 from .breaker import OPEN
 from .budget_rules import (
     RunHold,
@@ -82,20 +82,32 @@ def request_tokens(request: ChatRequest) -> int:
     total = sum(estimate_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in request.messages)
     if request.response_format is not None:
         total += estimate_tokens(_key_encoder.encode(request.response_format).decode())
+    if request.tools:
+        total += estimate_tokens(_key_encoder.encode(request.tools).decode())
+    for m in request.messages:
+        if m.tool_calls:
+            total += sum(estimate_tokens(c.name + c.arguments) for c in m.tool_calls)
     return total
 
 
 def request_key(provider: str, base_url: str, request: ChatRequest) -> str:
-    """The response-cache key: sha256 of the canonical request (never includes the key)."""
-    canonical = _key_encoder.encode(
-        {"provider": provider, "base_url": base_url, "request": request}
-    )
+    """The response-cache key: sha256 of the canonical request (never includes the key).
+    A request without tools hashes as it did before tools existed."""
+    body: Any = request
+    if request.tools is None and request.tool_choice is None:
+        body = {k: v for k, v in msgspec.structs.asdict(request).items() if k not in _TOOL_FIELDS}
+    canonical = _key_encoder.encode({"provider": provider, "base_url": base_url, "request": body})
     return hashlib.sha256(canonical).hexdigest()
+
+
+_TOOL_FIELDS = frozenset({"tools", "tool_choice"})
 
 
 class CallOutcome(msgspec.Struct, frozen=True, kw_only=True):
     content: str
     model: str
+    tool_calls: list[ToolCall] = msgspec.field(default_factory=list)  # the model asked
+    call_id: str = ""  # the ProviderCallCompleted of this call ("" when from cache)
     cost_ticks: int = 0
     cached: bool = False
     finish_reason: str = ""  # "length": the answer was cut off at max_tokens
@@ -452,6 +464,8 @@ class Meter:
             attempts=result.attempts,
             response=result.content,
         )
+        if result.tool_calls:  # an answer that asks for a tool is not a reusable response
+            done = msgspec.structs.replace(done, request_key="", response="")
         pending = self._take_pending()
 
         alerts_box: list[BudgetAlert] = []
@@ -472,6 +486,8 @@ class Meter:
             model=model,
             cost_ticks=cost,
             finish_reason=result.finish_reason,
+            tool_calls=list(result.tool_calls),
+            call_id=call.call_id,
         )
 
     async def _stale_or_raise(self, key: str, opt_id: str, exc: ProviderError) -> CallOutcome:

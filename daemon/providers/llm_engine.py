@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 
 import httpx
@@ -26,6 +26,7 @@ from ..engine.pipeline import choose_route
 from ..engine.rules import RULES
 from ..errors import ConfigError
 from ..events import LintCompleted
+from ..library.grounding import Lookup, Material
 from ..values import ticks_to_usd
 from .agents import (
     DEFAULT_CONTEXT_TOKENS,
@@ -38,6 +39,7 @@ from .agents import (
 from .answers import AnalysisAnswer, DesignAnswer
 from .budget_rules import RunHold, periods, remaining_fraction
 from .calls import MESSAGE_OVERHEAD_TOKENS, Meter, estimate_tokens
+from .library_tool import ToolMode
 from .llm_lint import llm_lint
 from .modes import json_mode_for
 from .openai_compat import OpenAICompatProvider
@@ -78,12 +80,15 @@ class PlannedCall(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int
 
 
-def plan_calls(prompt: str, max_tokens: int, context_tokens: int) -> list[PlannedCall]:
+def plan_calls(
+    prompt: str, max_tokens: int, context_tokens: int, grounding_tokens: int = 0
+) -> list[PlannedCall]:
     """The calls a run on ``prompt`` makes when all goes well: the one count of calls.
 
     The full route: the analysis (Deconstructor + Diagnoser) and the Designer; the fast
     route: the Designer only. The Evaluator's rubric runs offline; its pairwise judge (two
     small calls) and a Designer's second try only come when needed, and are not planned.
+    ``grounding_tokens``: the library's examples and passages the Designer also reads.
     """
     size = estimate_tokens(prompt)
     calls = []
@@ -93,7 +98,7 @@ def plan_calls(prompt: str, max_tokens: int, context_tokens: int) -> list[Planne
         system = estimate_tokens(meta_prompt(kind)) + estimate_tokens(schema_text(struct))
         # the Designer also reads the deconstruction (~ the prompt again) and the findings
         # (about 100 tokens each as JSON; a prompt rarely has more than 20)
-        user = size + 200 if kind == "analysis" else 2 * size + 2000
+        user = size + 200 if kind == "analysis" else 2 * size + 2000 + grounding_tokens
         input_tokens = system + user + 3 * MESSAGE_OVERHEAD_TOKENS
         calls.append(
             PlannedCall(
@@ -159,6 +164,7 @@ class LLMEngine:
             self.provider.json_schema,
             self.meter.background,
         )
+        self.tools = ToolMode(self.provider.supports_tools)
         self._now_ns = now_ns
         self._clock = clock
         self._runs: list[tuple[float, LLMAgents]] = []
@@ -191,6 +197,8 @@ class LLMEngine:
         choice: Choice | None = None,
         meta: RunFacts | None = None,
         hold: bool = False,
+        grounding: Sequence[Material] = (),
+        lookup: Callable[[str], Awaitable[Lookup]] | None = None,
     ) -> LLMAgents:
         """The agents of one run; ``.model``/``.model_reason`` say which model and why.
 
@@ -201,12 +209,17 @@ class LLMEngine:
         the agents give it back after the last evaluation, on failure, on
         ``await agents.finish()``, or after ``HOLD_TTL_S``. Without it each call holds only
         its own worst case (the budget is never overshot either way).
+        ``grounding``: the library's examples and passages for the Designer (held for too);
+        ``lookup``: the library search behind the Designer's ``search_library`` tool.
         """
         choice = choice or self.choose(prompt, model)
         self._expire_holds()
         agents = self._agents(choice.model, choice.reason, no_cache=no_cache, meta=meta)
+        agents.grounding = list(grounding)
+        agents.lookup = lookup
         if hold:
-            agents.hold = RunHold(self.run_worst_case(prompt, choice.model), opt_id)
+            extra = sum(m.tokens for m in grounding)
+            agents.hold = RunHold(self.run_worst_case(prompt, choice.model, extra), opt_id)
             self._runs.append((self._clock(), agents))
         return agents
 
@@ -229,16 +242,20 @@ class LLMEngine:
             rule_codes=_rule_codes(),
             rule_names=_rule_names(),
             meta=meta,
+            tool_mode=self.tools,
         )
 
     def context_tokens(self, model: str) -> int:
         return context_tokens(self.config, self.prices, model)
 
-    def run_worst_case(self, prompt: str, model: str) -> int:
+    def run_worst_case(self, prompt: str, model: str, grounding_tokens: int = 0) -> int:
         """The most a run's planned calls can cost: each at its ``max_tokens``."""
         price = self.prices.get(model)
         plan = plan_calls(
-            prompt, self.config.provider.max_output_tokens, self.context_tokens(model)
+            prompt,
+            self.config.provider.max_output_tokens,
+            self.context_tokens(model),
+            grounding_tokens,
         )
         return sum(worst_case_ticks(price, c.input_tokens, c.max_tokens) for c in plan)
 
@@ -370,7 +387,7 @@ def list_models(
 @lru_cache(maxsize=1)
 def _rule_codes() -> str:
     """The Diagnoser's rule codes with their names, from the offline engine's rules."""
-    return "\n".join(f"{rule.code} {rule.name}" for rule in RULES)
+    return "\n".join(f"{rule.code} {rule.name}" for rule in RULES if not rule.from_library)
 
 
 @lru_cache(maxsize=1)

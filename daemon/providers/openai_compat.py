@@ -31,9 +31,12 @@ from .base import (
     CallFailure,
     ChatRequest,
     ChatResult,
+    Message,
     Provider,
     ProviderCallError,
     SchemaUnsupportedError,
+    ToolCall,
+    ToolsUnsupportedError,
 )
 from .breaker import CircuitBreaker
 from .prices import Usage
@@ -67,9 +70,20 @@ class _Usage(msgspec.Struct):
     cost_in_usd_ticks: int | float | None = None
 
 
+class _Function(msgspec.Struct):
+    name: str = ""
+    arguments: str | dict[str, Any] = ""
+
+
+class _ToolCall(msgspec.Struct):
+    function: _Function
+    id: str = ""
+
+
 class _Msg(msgspec.Struct):
     content: str | None = None
     refusal: str | None = None
+    tool_calls: list[_ToolCall] | None = None
 
 
 class _Choice(msgspec.Struct):
@@ -88,6 +102,7 @@ _completion_decoder = msgspec.json.Decoder(_Completion)
 _request_encoder = msgspec.json.Encoder()
 _KEY_WORDS = ("api key", "api_key", "apikey", "incorrect key", "invalid key", "unauthorized")
 _SCHEMA_WORDS = ("response_format", "json_schema", "json_object", "schema")
+_TOOL_WORDS = ("tool", "function")
 
 
 def make_client(config: Config) -> httpx.AsyncClient:
@@ -183,13 +198,16 @@ class OpenAICompatProvider(Provider):
     def _body(self, request: ChatRequest) -> bytes:
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [_message(m) for m in request.messages],
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stream": False,
         }
         if request.response_format is not None:
             body["response_format"] = request.response_format
+        if request.tools is not None:
+            body["tools"] = request.tools
+            body["tool_choice"] = request.tool_choice or "auto"
         return _request_encoder.encode(body)
 
     def _refused_key(self, failure: CallFailure) -> KeyRefusedError:
@@ -274,6 +292,10 @@ class OpenAICompatProvider(Provider):
         if status == 200:
             return self._parse(request, response)
         text = self._scrub(_error_text(response))
+        if _refuses_tools(request, status, text):
+            # remembered per model by the agents, like a json_schema refusal
+            fail = CallFailure(status=status, error=f"HTTP {status}: {text}")
+            raise ToolsUnsupportedError(f"{self.name} does not accept tools: {text}", fail)
         if _refuses_schema(request, status, text):
             # llama.cpp's server says so with a 500 ("Input should be 'text' or
             # 'json_object'"), others with a 400: not worth a retry either way
@@ -313,6 +335,9 @@ class OpenAICompatProvider(Provider):
             )
         choice = data.choices[0]
         content = choice.message.content
+        calls = _tool_calls(choice.message.tool_calls)
+        if content is None and calls:
+            content = ""
         if content is None:
             reason = choice.message.refusal or "empty answer"
             raise ProviderCallError(
@@ -329,6 +354,7 @@ class OpenAICompatProvider(Provider):
             usage=usage,
             reported_cost_ticks=reported,
             finish_reason=choice.finish_reason or "",
+            tool_calls=calls,
         )
 
     def _usage(self, raw: _Usage | None) -> Usage:
@@ -355,6 +381,36 @@ class OpenAICompatProvider(Provider):
     async def aclose(self) -> None:
         if self._owns_client:
             await self.client.aclose()
+
+
+def _message(m: Message) -> dict[str, Any]:
+    """One message on the wire; an assistant's tool calls and a tool's answer included."""
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in m.tool_calls
+        ]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
+
+
+def _tool_calls(raw: list[_ToolCall] | None) -> list[ToolCall]:
+    calls = []
+    for i, c in enumerate(raw or []):
+        args = c.function.arguments
+        text = args if isinstance(args, str) else _request_encoder.encode(args).decode()
+        calls.append(ToolCall(id=c.id or f"call_{i}", name=c.function.name, arguments=text))
+    return calls
+
+
+def _refuses_tools(request: ChatRequest, status: int, text: str) -> bool:
+    """A 400, 422 or 500 to a request with tools whose error names tools or functions."""
+    if not request.tools or status not in (400, 422, 500):
+        return False
+    lowered = text.lower()
+    return any(w in lowered for w in _TOOL_WORDS)
 
 
 def _refuses_schema(request: ChatRequest, status: int, text: str) -> bool:

@@ -41,6 +41,7 @@ from . import logs, queries
 from .optimizer import Optimizer
 
 if TYPE_CHECKING:
+    from ..library.grounding import Lookup, Retrieval
     from .app import Daemon
 
 log = logs.get("core")
@@ -69,6 +70,10 @@ class CoreService:
         # set by the library service: similar prompts for a prompt (never raises)
         self.retriever: Callable[[str], Awaitable[list[Related]]] | None = None
         self.warm_queue = WarmQueue(self._warm_one, busy=self._busy)
+        # set by the library service: the above, plus the LLM Designer's grounding (never raises)
+        self.grounder: Callable[[str, bool], Awaitable[Retrieval]] | None = None
+        # set by the library service: the LLM Designer's search_library tool (never raises)
+        self.library_lookup: Callable[[str], Awaitable[Lookup]] | None = None
         daemon.core = self
         daemon.reload_hooks.append(self._reloaded)
 
@@ -222,6 +227,17 @@ class CoreService:
         optimizer = self._optimizer()
         if params.estimate:
             return optimizer.estimate(params)
+        if self.grounder is not None:
+            llm = (params.engine or optimizer.config.engine_name()) == "llm"
+            found = await self.grounder(params.text, llm)
+            return await optimizer.optimize(
+                params,
+                call.progress,
+                batch_id=batch_id,
+                related=found.related,
+                retrieval=found,
+                lookup=self.library_lookup,
+            )
         related = await self.retriever(params.text) if self.retriever is not None else []
         return await optimizer.optimize(params, call.progress, batch_id=batch_id, related=related)
 

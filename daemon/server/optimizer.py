@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -40,6 +40,7 @@ from ..values import Related
 from . import logs, queries
 
 if TYPE_CHECKING:
+    from ..library.grounding import Lookup, Retrieval
     from ..providers import LLMEngine
 
 log = logs.get("optimize")
@@ -135,7 +136,13 @@ class Optimizer:
         *,
         batch_id: str = "",
         related: Sequence[Related] = (),
+        retrieval: Retrieval | None = None,
+        lookup: Callable[[str], Awaitable[Lookup]] | None = None,
     ) -> api.OptimizeResult:
+        """One optimization. ``related``: what the library found, shown with the result;
+        ``retrieval``: the same with the LLM Designer's examples and passages (and why there
+        are none), recorded as the result's ``grounding`` / ``grounding_note``; ``lookup``: the
+        library search behind the LLM Designer's ``search_library`` tool."""
         started = time.perf_counter()
         engine = params.engine or self.config.engine_name()
         if engine not in ("offline", "llm"):
@@ -179,6 +186,8 @@ class Optimizer:
                 choice=choice,
                 meta=meta,
                 hold=True,  # the run's planned calls are held up front: admitted runs finish
+                grounding=retrieval.materials if retrieval is not None else (),
+                lookup=lookup,
             )
         final: list[OptimizationCompleted] = []
         miss: list[Event] = (
@@ -196,6 +205,10 @@ class Optimizer:
                         ev = msgspec.structs.replace(ev, cache_key="")
                     if related:  # what the library found, for `show` and the result
                         ev = msgspec.structs.replace(ev, related=list(related))
+                    if related and llm is None:  # offline: retrieval shows as findings
+                        ev = _similar_found(ev, related)
+                    if llm is not None and retrieval is not None:
+                        ev = _grounded(ev, agents.grounded, retrieval)
                     final.append(ev)
                 out.append(ev)
             if miss:
@@ -310,3 +323,29 @@ class Optimizer:
             await asyncio.gather(*self._recording, return_exceptions=True)
         if self.llm is not None:
             await self.llm.aclose()
+
+
+def _similar_found(ev: OptimizationCompleted, related: Sequence[Related]) -> OptimizationCompleted:
+    """``ev`` with a ``PD023 similar-prompt`` finding for each similar past optimization."""
+    from ..library.grounding import similar_findings
+
+    found = similar_findings(related)
+    return msgspec.structs.replace(ev, findings=[*ev.findings, *found]) if found else ev
+
+
+def _grounded(
+    ev: OptimizationCompleted, given: Sequence[Any], retrieval: Retrieval
+) -> OptimizationCompleted:
+    """``ev`` saying what the LLM Designer was given from the library, and why not more."""
+    from ..library.grounding import grounding_of, mark_used
+
+    used = grounding_of(given)
+    notes = [retrieval.note] if retrieval.note else []
+    if retrieval.materials and not used:
+        notes.append("the LLM Designer did not run, so no example or passage was used")
+    return msgspec.structs.replace(
+        ev,
+        grounding=used,
+        grounding_note="; ".join(notes),
+        related=mark_used(ev.related, used),
+    )

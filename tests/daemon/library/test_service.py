@@ -15,6 +15,8 @@ from promptd.daemon.server.app import Daemon
 from tests.daemon.inbox.harness import FAST_INBOX, events, running_daemon, until
 
 FIX = "fix the bug in this python code {code} and explain what was wrong"
+# what the library finds is under test, not how fast: a loaded machine gets the time it needs
+PATIENT = FAST_INBOX + "[library]\nretrieve_timeout_ms = 10000\n"
 
 
 class _Call:
@@ -52,7 +54,7 @@ def _last_completed(daemon: Daemon) -> int:
 
 
 async def test_a_similar_past_optimization_is_shown_and_recorded(promptd_home: Path) -> None:
-    async with running_daemon(promptd_home) as daemon:
+    async with running_daemon(promptd_home, PATIENT) as daemon:
         first = await optimize(daemon, FIX)
         await indexed(daemon, 1)
         second = await optimize(daemon, "please fix the bug in this python code {code} and explain")
@@ -64,7 +66,7 @@ async def test_a_similar_past_optimization_is_shown_and_recorded(promptd_home: P
 
 
 async def test_a_rejected_rewrite_is_not_offered_and_a_kept_one_counts(promptd_home: Path) -> None:
-    async with running_daemon(promptd_home) as daemon:
+    async with running_daemon(promptd_home, PATIENT) as daemon:
         first = await optimize(daemon, FIX)
         await indexed(daemon, 1)
         service = library(daemon)
@@ -116,7 +118,7 @@ async def test_library_folders_are_indexed_and_watched(promptd_home: Path, tmp_p
     folder = tmp_path / "prompts"
     folder.mkdir()
     (folder / "review.prompt").write_text("Review this pull request for security issues: {diff}")
-    config = FAST_INBOX + f'[library]\npaths = ["{folder}"]\n'
+    config = PATIENT + f'paths = ["{folder}"]\n'
     async with running_daemon(promptd_home, config) as daemon:
         service = library(daemon)
         await until(lambda: service.index.is_open and service.index.counts()["file"] == 1, 30)

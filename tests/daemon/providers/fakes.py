@@ -89,10 +89,46 @@ def content_for(body: dict[str, Any], *, echo: bool = False) -> dict[str, Any]:
     return ANSWERS[agent]
 
 
+def wants_lookup(body: dict[str, Any], lookup: str, lookups: int) -> bool:
+    """Whether a Designer with the search_library tool should look ``lookup`` up now: it
+    may (tool_choice auto) and has looked up fewer than ``lookups`` times."""
+    if not lookup or not body.get("tools") or body.get("tool_choice") == "none":
+        return False
+    done = sum(1 for m in body["messages"] if m["role"] == "tool")
+    return agent_of(body) == "Designer" and done < lookups
+
+
 def answer(
-    body: dict[str, Any], *, cost_ticks: int | None = 1000, echo: bool = False
+    body: dict[str, Any],
+    *,
+    cost_ticks: int | None = 1000,
+    echo: bool = False,
+    lookup: str = "",
+    lookups: int = 1,
 ) -> dict[str, Any]:
+    """A chat completion for ``body``; with ``lookup``, a Designer that has the
+    search_library tool asks for it (up to ``lookups`` times) before it answers."""
+    if wants_lookup(body, lookup, lookups):
+        n = sum(1 for m in body["messages"] if m["role"] == "tool")
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_{n}",
+                    "type": "function",
+                    "function": {"name": "search_library", "arguments": f'{{"query": "{lookup}"}}'},
+                }
+            ],
+        }
+        return _completion(body, message, "tool_calls", cost_ticks)
     content = msgspec.json.encode(content_for(body, echo=echo)).decode()
+    return _completion(body, {"role": "assistant", "content": content}, "stop", cost_ticks)
+
+
+def _completion(
+    body: dict[str, Any], message: dict[str, Any], finish: str, cost_ticks: int | None
+) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "prompt_tokens": 900,
         "completion_tokens": 150,
@@ -104,12 +140,6 @@ def answer(
     return {
         "id": "c",
         "model": body["model"],
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": usage,
     }

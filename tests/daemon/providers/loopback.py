@@ -26,8 +26,14 @@ class LoopbackServer:
         echo: bool = False,
         cost_ticks: int | None = 1000,
         refuse_json_schema: bool = False,
+        lookup: str = "",
+        lookups: int = 1,
+        refuse_tools: bool = False,
     ) -> None:
         self.latency_s = latency_s
+        self.lookup = lookup  # the Designer asks search_library for this (see fakes.answer)
+        self.lookups = lookups
+        self.refuse_tools = refuse_tools  # answer a request with tools 400, as some servers do
         self.cost_ticks = cost_ticks  # reported in usage.cost_in_usd_ticks; None: not reported
         self.echo = echo  # the Designer makes a minimal edit of the prompt it is given
         self.status = status
@@ -139,4 +145,12 @@ class LoopbackServer:
         ):
             message = "response_format: Input should be 'text' or 'json_object'"
             return 500, {"error": {"code": 500, "message": message}}
-        return 200, answer(request, echo=self.echo, cost_ticks=self.cost_ticks)
+        if self.refuse_tools and "tools" in request:
+            return 400, {"error": {"message": "tools are not supported by this server"}}
+        return 200, answer(
+            request,
+            echo=self.echo,
+            cost_ticks=self.cost_ticks,
+            lookup=self.lookup,
+            lookups=self.lookups,
+        )
