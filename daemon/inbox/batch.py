@@ -12,8 +12,13 @@ across all batches.
   that batch's item events without calling the engine; only its failed rows run again.
 * Budget: the first ``BudgetError`` stops new calls; the remaining items are recorded with
   status ``budget`` and the batch still completes. ``BatchProgress.budget_reason`` says why.
-* The output file and the report are written once, complete, through a temporary file and
-  a rename, before ``BatchCompleted`` is recorded.
+* Streaming: rows are read from the file's bytes as the workers need them, at most
+  ``window`` rows are between being read and being written, and each row's result goes to
+  the output file (a temporary file beside it) and to the report's :class:`~.report.Tally`
+  as soon as the rows before it are written. Nothing per row stays in memory, so a
+  100,000-row file runs in the memory of a few hundred rows.
+* The output file and the report appear complete, through the temporary file and a rename,
+  before ``BatchCompleted`` is recorded; a batch that does not complete leaves neither.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +49,9 @@ from ..events import (
 from ..paths import disk_full
 from ..values import Finding, ticks_to_usd, usd_to_ticks
 from .book import BatchBook, BatchRecord
-from .formats import Item, Parsed, fit_name, render
-from .report import ReportInput, render_report
+from .formats import InboxFile, Item, Row, fit_name, rows
+from .output import RowWriter, Spool, remove_stale_spools
+from .report import Tally, render_report
 
 log = logging.getLogger("promptd.inbox")
 
@@ -75,7 +81,7 @@ class Job:
 
     file_name: str
     sha256: str
-    parsed: Parsed
+    file: InboxFile
     output_path: Path
     report_path: Path
     source: str = "inbox"  # inbox | cli
@@ -132,6 +138,56 @@ class BatchProgress:
         )
 
 
+WINDOW = 256  # rows read ahead of the output: a slow row holds back at most this many
+SPOOL_BYTES = 256 * 1024  # output written to disk in pieces of about this size
+FINDINGS_CHUNK = 500  # earlier rows' findings read from the log this many at a time
+TRIM_ROWS = 500  # the trim hook runs after this many rows are written
+
+
+@dataclass(slots=True)
+class _Lane:
+    """Rows in file order between the workers and the output writer.
+
+    Workers draw rows from one iterator (``rows``) and put each row's result here; the
+    writer takes them back in order. ``room`` bounds the rows drawn and not yet written.
+    """
+
+    rows: Iterator[Row]
+    room: asyncio.Semaphore
+    drawn: dict[int, Row] = field(default_factory=dict)
+    results: dict[int, tuple[BatchItemCompleted | None, Sequence[Finding] | None]] = field(
+        default_factory=dict
+    )
+    count: int = 0  # rows drawn so far
+    end: int | None = None  # rows in the file, once a worker has drawn the last one
+    signal: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    def draw(self) -> Row | None:
+        if self.end is not None:
+            return None
+        row = next(self.rows, None)
+        if row is None:
+            self.end = self.count
+            self.signal.set()
+            return None
+        self.count += 1
+        self.drawn[row.item.index] = row
+        return row
+
+    def put(
+        self, index: int, result: BatchItemCompleted | None, found: Sequence[Finding] | None
+    ) -> None:
+        self.results[index] = (result, found)
+        self.signal.set()
+
+    def close(self) -> None:
+        """The writer stopped: let every worker waiting for room go (and see why)."""
+        self.closed = True
+        for _ in range(WINDOW):
+            self.room.release()
+
+
 class BatchStopped(PromptdError):
     """A batch ended before its results were written (recorded as ``BatchFailed``)."""
 
@@ -168,8 +224,10 @@ class BatchRunner:
         concurrency: int = 4,
         on_progress: ProgressHook | None = None,
         findings_of: FindingsOf | None = None,
+        trim: Callable[[], None] | None = None,
     ) -> None:
         self._optimize = optimize
+        self._trim = trim  # gives freed memory back to the system; called now and then
         self._findings_of = findings_of
         self._append = append
         self.book = book
@@ -180,14 +238,11 @@ class BatchRunner:
         self.finished: dict[str, BatchProgress] = {}
         self._cancelled: dict[str, str] = {}
         self._listeners: dict[str, ProgressHook] = {}
-        # One Finding per (code, severity, message): the report needs no more of a row's
-        # findings, and 100,000 rows must not each keep their own copies.
-        self._findings_pool: dict[tuple[str, str, str], Finding] = {}
         self.retry_s = 10.0  # a disk-full write is tried again this often
 
     async def _record(self, event: Event, prog: BatchProgress | None = None) -> None:
         await self._write(event, prog)
-        self.book.apply(event)
+        self.book.apply(event, keep=False)
 
     async def _write(self, event: Event, prog: BatchProgress | None) -> None:
         """Append ``event``; on a full disk the batch stalls (``status`` says so and why)
@@ -222,12 +277,6 @@ class BatchRunner:
                 self._notify(prog)
             return
 
-    def _slim(self, found: Sequence[Finding]) -> tuple[Finding, ...]:
-        pool = self._findings_pool
-        if len(pool) > 10_000:  # messages that name row text: do not let the pool grow
-            pool.clear()
-        return tuple(pool.setdefault((f.code, f.severity, f.message), f) for f in found)
-
     def cancel(self, batch_id: str, reason: str = "cancelled") -> bool:
         """Ask a running batch to stop taking new items; True when it was running."""
         if batch_id not in self.running:
@@ -253,36 +302,40 @@ class BatchRunner:
         prog = BatchProgress(
             batch_id=batch_id,
             file_name=job.file_name,
-            total=len(job.parsed.items),
+            total=job.file.count,
             done=record.done,
             cost_ticks=record.cost_ticks,
             started_done=record.done,
             output_path=str(job.output_path),
         )
         self.running[batch_id] = prog
-        findings: dict[int, Sequence[Finding]] = {}
+        spool = Spool(job.output_path)
         try:
-            await self._answer_known(job, record, prog)
-            todo = [i for i in job.parsed.items if i.index not in record.items]
-            queue: asyncio.Queue[Item] = asyncio.Queue()
-            for item in todo:
-                queue.put_nowait(item)
-            workers = min(self.concurrency, len(todo))
+            await asyncio.to_thread(_remove_stale, job)
+            lane = _Lane(rows=rows(job.file), room=asyncio.Semaphore(WINDOW))
+            tally = Tally()
+            self._notify(prog)
             async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
-                    group.create_task(self._worker(job, record, prog, queue, findings))
+                for _ in range(min(self.concurrency, job.file.count)):
+                    group.create_task(self._worker(job, record, prog, lane))
+                group.create_task(self._write_rows(job, record, prog, lane, spool, tally))
             if batch_id in self._cancelled:
+                spool.discard()
                 return await self._cancel(record, prog, self._cancelled[batch_id])
-            return await self._complete(job, record, prog, findings)
-        except Exception as exc:
+            return await self._complete(job, record, prog, spool, tally)
+        except BaseException as exc:
+            spool.discard()
+            if not isinstance(exc, Exception):
+                raise
             # Never leave a batch "running" in the log (it would resume, and fail, at every
             # start): say why it stopped, then let the caller move its file to failed/.
+            exc = _first(exc)
             if isinstance(exc, OSError):
                 reason = f"cannot write the results: {exc.strerror or exc}"
             elif isinstance(exc, PromptdError):
                 reason = str(exc)
             else:
-                log.exception("batch %s failed", batch_id)
+                log.error("batch %s failed", batch_id, exc_info=exc)
                 reason = f"internal error: {type(exc).__name__}: {exc}; see run/daemon.log"
             prog.state, prog.reason = "failed", reason
             with contextlib.suppress(Exception):
@@ -310,8 +363,8 @@ class BatchRunner:
             batch_id=new_batch_id(),
             file_name=job.file_name,
             sha256=job.sha256,
-            count=len(job.parsed.items),
-            format=job.parsed.format,
+            count=job.file.count,
+            format=job.file.format,
             source=job.source,
             prompt_type=job.prompt_type,
             engine=job.engine,
@@ -323,61 +376,64 @@ class BatchRunner:
         assert record is not None
         return record
 
-    async def _answer_known(self, job: Job, record: BatchRecord, prog: BatchProgress) -> None:
-        """Rows that need no engine call: unusable rows, and rows a duplicate can reuse."""
-        earlier = (
-            self.book.get(record.started.duplicate_of) if record.started.duplicate_of else None
-        )
-        for item in job.parsed.items:
-            if item.index in record.items:
-                continue
-            event: BatchItemCompleted | None = None
-            if item.error:
-                event = _not_optimized(record, item, "error", item.error)
-            elif earlier is not None:
-                old = earlier.items.get(item.index)
-                # a degraded row was a stand-in (the provider was down): it is run again
-                if old is not None and old.status in ("ok", "cached") and not old.degraded:
-                    # the earlier answer, reused at no cost
-                    event = msgspec.structs.replace(
-                        old,
-                        batch_id=record.batch_id,
-                        item_id=item.item_id,
-                        status="cached",
-                        cost_ticks=0,
-                        cached=True,
-                    )
-            if event is not None:
-                await self._record(event, prog)
-                prog.done += 1
-                prog.started_done += 1
-        self._notify(prog)
+    def _known(self, record: BatchRecord, item: Item) -> BatchItemCompleted | None:
+        """A row that needs no engine call: an unusable row, or one a duplicate can reuse."""
+        if item.error:
+            return _not_optimized(record, item, "error", item.error)
+        dup = record.started.duplicate_of
+        earlier = self.book.get(dup) if dup else None
+        old = earlier.items.get(item.index) if earlier is not None else None
+        # a degraded row was a stand-in (the provider was down): it is run again
+        if old is not None and old.status in ("ok", "cached") and not old.degraded:
+            # the earlier answer, reused at no cost
+            return msgspec.structs.replace(
+                old,
+                batch_id=record.batch_id,
+                item_id=item.item_id,
+                status="cached",
+                cost_ticks=0,
+                cached=True,
+            )
+        return None
 
     async def _worker(
-        self,
-        job: Job,
-        record: BatchRecord,
-        prog: BatchProgress,
-        queue: asyncio.Queue[Item],
-        findings: dict[int, Sequence[Finding]],
+        self, job: Job, record: BatchRecord, prog: BatchProgress, lane: _Lane
     ) -> None:
         # Each item's record is committed while the worker runs the next item (one write in
         # flight per worker): the group commit then carries it with the next prompt's events.
         writing: asyncio.Future[None] | None = None
         try:
-            while not queue.empty() and record.batch_id not in self._cancelled:
-                item = queue.get_nowait()
+            while record.batch_id not in self._cancelled:
+                await lane.room.acquire()
+                if lane.closed or record.batch_id in self._cancelled:
+                    return
+                row = lane.draw()
+                if row is None:
+                    return
+                item = row.item
+                if record.has(item.index):  # done before a restart: its event is loaded
+                    lane.put(item.index, record.items.get(item.index), None)
+                    continue
+                found: Sequence[Finding] | None = None
+                known = self._known(record, item)
+                if known is not None:
+                    await self._record(known, prog)
+                    lane.put(item.index, known, None)
+                    prog.done += 1
+                    prog.started_done += 1
+                    prog.cost_ticks += known.cost_ticks
+                    self._notify(prog)
+                    continue
                 if prog.budget_reason:
                     event = _not_optimized(record, item, "budget", f"not run: {prog.budget_reason}")
                 else:
                     async with self._slots:
-                        if record.batch_id in self._cancelled:
-                            return
-                        event = await self._one(job, record, item, prog, findings)
+                        event, found = await self._one(job, record, item, prog)
                 if writing is not None:
                     await writing
                 writing = asyncio.ensure_future(self._write(event, prog))
-                self.book.apply(event)
+                self.book.apply(event, keep=False)
+                lane.put(item.index, event, found)
                 prog.done += 1
                 prog.cost_ticks += event.cost_ticks
                 self._notify(prog)
@@ -386,13 +442,8 @@ class BatchRunner:
                 await writing
 
     async def _one(
-        self,
-        job: Job,
-        record: BatchRecord,
-        item: Item,
-        prog: BatchProgress,
-        findings: dict[int, Sequence[Finding]],
-    ) -> BatchItemCompleted:
+        self, job: Job, record: BatchRecord, item: Item, prog: BatchProgress
+    ) -> tuple[BatchItemCompleted, Sequence[Finding] | None]:
         call = OptimizeCall(
             text=item.prompt,
             prompt_type=item.prompt_type or job.prompt_type,
@@ -405,18 +456,17 @@ class BatchRunner:
             result = await self._optimize(call)
         except BudgetError as exc:
             prog.budget_reason = prog.budget_reason or str(exc)
-            return _not_optimized(record, item, "budget", f"not run: {exc}")
+            return _not_optimized(record, item, "budget", f"not run: {exc}"), None
         except PromptdError as exc:
             error = str(exc)
         except Exception as exc:  # one broken row must not stop the batch
             log.exception("batch %s row %d failed", record.batch_id, item.index + 1)
             error = f"internal error: {type(exc).__name__}: {exc}"
         else:
-            findings[item.index] = self._slim(result.findings)
             if result.degraded:
                 prog.degraded += 1
                 prog.degraded_reason = prog.degraded_reason or result.degraded_reason
-            return BatchItemCompleted(
+            event = BatchItemCompleted(
                 batch_id=record.batch_id,
                 index=item.index,
                 item_id=item.item_id,
@@ -430,43 +480,81 @@ class BatchRunner:
                 cached=result.cached,
                 degraded=result.degraded,
             )
-        return _not_optimized(record, item, "error", error)
+            return event, result.findings
+        return _not_optimized(record, item, "error", error), None
 
-    async def _complete(
+    async def _write_rows(
         self,
         job: Job,
         record: BatchRecord,
         prog: BatchProgress,
-        findings: dict[int, Sequence[Finding]],
+        lane: _Lane,
+        spool: Spool,
+        tally: Tally,
+    ) -> None:
+        """Take each row's result in file order: into the output file and the report."""
+        writer = RowWriter(job.file)
+        spool.add(writer.head())
+        lookup: dict[str, int] = {}  # opt_id -> rows whose findings are read from the log
+        index = 0
+        try:
+            while lane.end is None or index < lane.end:
+                if record.batch_id in self._cancelled:
+                    return
+                if index not in lane.results:
+                    lane.signal.clear()
+                    await lane.signal.wait()
+                    continue
+                row = lane.drawn.pop(index)
+                result, found = lane.results.pop(index)
+                lane.room.release()
+                spool.add(writer.row(row, result))
+                tally.add(row.item, result)
+                if found is not None:
+                    tally.add_findings(found)
+                elif result is not None and result.opt_id and result.status in ("ok", "cached"):
+                    lookup[result.opt_id] = lookup.get(result.opt_id, 0) + 1
+                    if len(lookup) >= FINDINGS_CHUNK:
+                        await self._tally_earlier(record, tally, lookup)
+                if spool.pending >= SPOOL_BYTES:
+                    await self._until_room(lambda: asyncio.to_thread(spool.write), prog)
+                index += 1
+                if self._trim is not None and index % TRIM_ROWS == 0:
+                    await asyncio.to_thread(self._trim)
+            await self._tally_earlier(record, tally, lookup)
+            spool.add(writer.tail())
+        finally:
+            lane.close()
+
+    async def _tally_earlier(
+        self, record: BatchRecord, tally: Tally, lookup: dict[str, int]
+    ) -> None:
+        """The findings of rows answered before this run (resumed or reused), from the log."""
+        if not lookup or self._findings_of is None:
+            lookup.clear()
+            return
+        try:
+            known = await self._findings_of(list(lookup))
+        except Exception:  # the report is a summary: go on without them
+            log.exception("batch %s: cannot read earlier findings", record.batch_id)
+            known = {}
+        for opt_id, found in known.items():
+            for _ in range(lookup.get(opt_id, 0)):
+                tally.add_findings(found)
+        lookup.clear()
+
+    async def _complete(
+        self, job: Job, record: BatchRecord, prog: BatchProgress, spool: Spool, tally: Tally
     ) -> BatchRecord:
-        missing = {
-            item.opt_id: index
-            for index, item in record.items.items()
-            if index not in findings and item.opt_id and item.status in ("ok", "cached")
-        }
-        if missing and self._findings_of is not None:
-            try:
-                known = await self._findings_of(list(missing))
-            except Exception:  # the report is a summary: go on without them
-                log.exception("batch %s: cannot read earlier findings", record.batch_id)
-                known = {}
-            for opt_id, found in known.items():
-                findings[missing[opt_id]] = self._slim(found)
         report = render_report(
-            ReportInput(
-                started=record.started,
-                items=job.parsed.items,
-                results=record.items,
-                findings=findings,
-                output_name=job.output_path.name,
-                budget_reason=prog.budget_reason,
-                finished_at=datetime.now(UTC),
-            )
+            record.started,
+            tally,
+            output_name=job.output_path.name,
+            budget_reason=prog.budget_reason,
+            finished_at=datetime.now(UTC),
         )
-        data = render(job.parsed, record.items)
         await self._until_room(
-            lambda: asyncio.to_thread(_write_both, job.output_path, data, job.report_path, report),
-            prog,
+            lambda: asyncio.to_thread(_commit_both, spool, job.report_path, report), prog
         )
         await self._record(
             BatchCompleted(
@@ -508,6 +596,18 @@ def _not_optimized(record: BatchRecord, item: Item, status: str, error: str) -> 
     )
 
 
-def _write_both(output: Path, data: bytes, report_path: Path, report: str) -> None:
-    write_atomic(output, data)
+def _commit_both(spool: Spool, report_path: Path, report: str) -> None:
+    spool.commit()
     write_atomic(report_path, report.encode("utf-8"))
+
+
+def _remove_stale(job: Job) -> None:
+    for path in (job.output_path, job.report_path):
+        remove_stale_spools(path)
+
+
+def _first(exc: BaseException) -> BaseException:
+    """The first error of an exception group (what stopped the batch's tasks)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc

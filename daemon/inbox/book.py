@@ -4,6 +4,11 @@
 BatchFailed / BatchCancelled. The daemon builds the book from the log at start (that is
 how a batch cut off by a crash resumes without redoing its finished items) and applies each
 batch event it appends after that. A duplicate drop is answered from the items kept here.
+
+Rows folded from the log (a batch loaded to resume it or to answer a duplicate) are kept
+whole; rows the daemon runs now are only counted (``keep=False``): their results go to the
+output file as they come, so a running 100,000-row batch keeps a set of row numbers and a few
+sums, not 100,000 results.
 """
 
 from __future__ import annotations
@@ -30,11 +35,15 @@ class BatchRecord:
     """One batch as its events tell it."""
 
     started: BatchStarted
+    # rows as loaded from the log, whole (resume, duplicates); rows run now are only counted
     items: dict[int, BatchItemCompleted] = field(default_factory=dict)
     state: BatchState = "running"
     completed: BatchCompleted | None = None
     reason: str = ""  # why it failed or was cancelled
     seq: int = 0  # the BatchStarted record's sequence (0: not known)
+    rows_done: set[int] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+    cost_ticks: int = 0
 
     @property
     def batch_id(self) -> str:
@@ -42,14 +51,30 @@ class BatchRecord:
 
     @property
     def done(self) -> int:
-        return len(self.items)
+        return len(self.rows_done)
 
-    @property
-    def cost_ticks(self) -> int:
-        return sum(i.cost_ticks for i in self.items.values())
+    def has(self, index: int) -> bool:
+        """True when row ``index`` has its ``BatchItemCompleted``."""
+        return index in self.rows_done
 
     def count(self, status: str) -> int:
-        return sum(1 for i in self.items.values() if i.status == status)
+        return self.counts.get(status, 0)
+
+    def note(self, event: BatchItemCompleted, *, keep: bool = True) -> None:
+        """Count one row's result (the last one of a row wins); ``keep`` it whole or not."""
+        if event.index in self.rows_done:
+            old = self.items.get(event.index)
+            if old is None:
+                return  # counted once already and not kept: nothing to correct
+            self.counts[old.status] -= 1
+            self.cost_ticks -= old.cost_ticks
+        self.rows_done.add(event.index)
+        self.counts[event.status] = self.count(event.status) + 1
+        self.cost_ticks += event.cost_ticks
+        if keep:
+            self.items[event.index] = event
+        else:
+            self.items.pop(event.index, None)
 
 
 class BatchBook:
@@ -60,8 +85,9 @@ class BatchBook:
         self._by_sha: dict[str, list[str]] = {}
         self.failed: list[BatchFailed] = []  # files that never became a batch, newest last
 
-    def apply(self, event: Event | UnknownEvent) -> None:
-        """Fold one event (anything that is not a batch event is ignored)."""
+    def apply(self, event: Event | UnknownEvent, *, keep: bool = True) -> None:
+        """Fold one event (anything that is not a batch event is ignored); ``keep=False``:
+        a row's result is counted, not kept."""
         match event:
             case BatchStarted():
                 self.by_id[event.batch_id] = BatchRecord(started=event)
@@ -69,7 +95,7 @@ class BatchBook:
             case BatchItemCompleted():
                 record = self.by_id.get(event.batch_id)
                 if record is not None:
-                    record.items[event.index] = event
+                    record.note(event, keep=keep)
             case BatchCompleted():
                 record = self.by_id.get(event.batch_id)
                 if record is not None:

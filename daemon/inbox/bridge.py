@@ -35,9 +35,9 @@ def record_from_view(view: StoreView, entry: BatchEntry) -> BatchRecord | None:
     if rec is None or not isinstance(rec.event, BatchStarted):
         return None
     record = BatchRecord(started=rec.event, seq=entry.started_seq)
-    for index, item in view.batches.items(entry.batch_id):
+    for _, item in view.batches.items(entry.batch_id):
         if isinstance(item.event, BatchItemCompleted):
-            record.items[index] = item.event
+            record.note(item.event)
     if entry.status in ("completed", "failed", "cancelled"):
         record.state = entry.status  # type: ignore[assignment]
         record.reason = entry.reason

@@ -12,24 +12,28 @@ one bad row in a good file becomes an :class:`Item` with ``error`` set, and only
 fails. A JSON string with a lone surrogate (``"\\ud800"``), a value nested too deeply or a
 number too long for Python fails its row (JSONL) or the file (JSON) with such a message, never
 the daemon; a CSV cell may be as long as the file.
+
+Files are read as a stream of :class:`Row` (:func:`open_file`, then :func:`rows` as often as
+needed), so a 100,000-row file is never held as 100,000 parsed rows: only its bytes (at most
+``inbox.max_file_bytes``) stay in memory while its batch runs. A ``.json`` array is the one
+format parsed whole at each pass (JSON has no row boundaries); that too is bounded by
+``inbox.max_file_bytes``. :func:`parse` gives every row at once, for small files and tests.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Final
 
 from ..errors import InboxError
-from ..events import BatchItemCompleted
-from ..values import PROMPT_TYPES, ticks_to_usd
+from ..values import PROMPT_TYPES
 
 FORMATS: Final[tuple[str, ...]] = ("txt", "md", "prompt", "json", "jsonl", "csv")
 WHOLE_FILE: Final[frozenset[str]] = frozenset({"txt", "md", "prompt"})
@@ -181,8 +185,38 @@ def decode_text(name: str, data: bytes) -> tuple[str, bool]:
     return text, bom
 
 
-def parse(name: str, data: bytes, max_bytes: int) -> Parsed:
-    """Parse one inbox file by its extension. Raises InboxError when it cannot be used."""
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a file as read: its item, and what the output needs to write it back."""
+
+    item: Item
+    # csv: the row's cells (padded to the header); json / jsonl: the original object
+    # (strings become {"prompt": s}); whole-file formats: None
+    payload: list[str] | dict[str, Any] | None = None
+    invalid: bool = False  # jsonl: the line is not JSON at all
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    """A checked inbox file: its bytes, its format and how many prompts it holds.
+
+    :func:`rows` reads the rows again from ``data`` at each pass; nothing per row is kept.
+    """
+
+    name: str
+    format: str
+    data: bytes
+    count: int
+    bom: bool = False
+    trailing_newline: bool = False  # whole-file formats: keep the file's last newline
+    header: list[str] = field(default_factory=list)  # csv: the header as written
+    delimiter: str = ","
+
+
+def open_file(name: str, data: bytes, max_bytes: int) -> InboxFile:
+    """Check one inbox file by its extension and count its prompts (one pass, nothing kept).
+
+    Raises InboxError, saying what is wrong and how to fix it, when it cannot be used."""
     fmt = format_of(name)
     if fmt is None:
         raise InboxError(
@@ -191,24 +225,92 @@ def parse(name: str, data: bytes, max_bytes: int) -> Parsed:
     check_size(name, len(data), max_bytes)
     text, bom = decode_text(name, data)
     if fmt in WHOLE_FILE:
-        parsed = _parse_whole(name, fmt, text)
-    elif fmt == "json":
-        parsed = _parse_json(name, text)
-    elif fmt == "jsonl":
-        parsed = _parse_jsonl(name, text)
-    else:
-        parsed = _parse_csv(name, text)
-    if not parsed.items:
+        if not text.strip():
+            raise InboxError(f"{name}: the file is empty; write the prompt in it and drop it again")
+        return InboxFile(
+            name=name,
+            format=fmt,
+            data=data,
+            count=1,
+            bom=bom,
+            trailing_newline=text.endswith("\n"),
+        )
+    del text  # checked; rows are decoded again as a stream
+    header: list[str] = []
+    delimiter = ","
+    count = invalid = 0
+    first_error = ""
+    if fmt == "csv":
+        header, delimiter = _csv_header(name, data)
+    for row in _rows(name, fmt, data, delimiter):
+        count += 1
+        if row.invalid:
+            invalid += 1
+            first_error = first_error or row.item.error
+    if fmt == "jsonl" and count and invalid == count:
+        raise InboxError(
+            f"{name}: no line is valid JSON (first: {first_error}); "
+            f"a .jsonl file holds {_JSONL_HINT}"
+        )
+    if not count:
         raise InboxError(f"{name}: the file holds no prompts; add at least one and drop it again")
-    return dataclasses.replace(parsed, bom=bom)
-
-
-def _parse_whole(name: str, fmt: str, text: str) -> Parsed:
-    if not text.strip():
-        raise InboxError(f"{name}: the file is empty; write the prompt in it and drop it again")
-    return Parsed(
-        format=fmt, items=[Item(index=0, prompt=text)], trailing_newline=text.endswith("\n")
+    return InboxFile(
+        name=name,
+        format=fmt,
+        data=data,
+        count=count,
+        bom=bom,
+        header=header,
+        delimiter=delimiter,
     )
+
+
+def rows(file: InboxFile) -> Iterator[Row]:
+    """The rows of a file checked by :func:`open_file`, in order, read again from its bytes."""
+    if file.format in WHOLE_FILE:
+        text, _ = decode_text(file.name, file.data)
+        yield Row(item=Item(index=0, prompt=text))
+        return
+    yield from _rows(file.name, file.format, file.data, file.delimiter)
+
+
+def parse(name: str, data: bytes, max_bytes: int) -> Parsed:
+    """Parse one inbox file by its extension, every row at once (small files and tests; a
+    batch reads its rows as a stream). Raises InboxError when it cannot be used."""
+    file = open_file(name, data, max_bytes)
+    items: list[Item] = []
+    cells: list[list[str]] = []
+    objects: list[dict[str, Any]] = []
+    for row in rows(file):
+        items.append(row.item)
+        if isinstance(row.payload, list):
+            cells.append(row.payload)
+        elif isinstance(row.payload, dict):
+            objects.append(row.payload)
+    return Parsed(
+        format=file.format,
+        items=items,
+        bom=file.bom,
+        trailing_newline=file.trailing_newline,
+        header=file.header,
+        delimiter=file.delimiter,
+        cells=cells,
+        objects=objects,
+    )
+
+
+def _text_stream(data: bytes) -> io.TextIOWrapper:
+    """The bytes as text read line by line (BOM dropped, line ends kept as written)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+
+
+def _rows(name: str, fmt: str, data: bytes, delimiter: str) -> Iterator[Row]:
+    if fmt == "json":
+        yield from _json_rows(name, data)
+    elif fmt == "jsonl":
+        yield from _jsonl_rows(data)
+    else:
+        yield from _csv_rows(name, data, delimiter)
 
 
 class _Unusable(ValueError):
@@ -294,7 +396,9 @@ def _types() -> str:
     return ", ".join(("auto", *PROMPT_TYPES))
 
 
-def _parse_json(name: str, text: str) -> Parsed:
+def _json_rows(name: str, data: bytes) -> Iterator[Row]:
+    # JSON has no row boundaries: the array is parsed whole (bounded by max_file_bytes)
+    text, _ = decode_text(name, data)
     try:
         value = _loads(text)
     except json.JSONDecodeError as exc:
@@ -304,27 +408,26 @@ def _parse_json(name: str, text: str) -> Parsed:
         ) from None
     except _Unusable as exc:
         raise InboxError(f"{name}: {exc}; fix it and drop the file again") from None
+    del text
     if not isinstance(value, list):
         got = "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
         raise InboxError(f"{name}: the JSON is {got}; {_JSON_HINT}")
-    items: list[Item] = []
-    objects: list[dict[str, Any]] = []
     for index, element in enumerate(value):
         item, obj = _item(index, element, f"item {index + 1}")
-        items.append(item)
-        objects.append(obj)
-    return Parsed(format="json", items=items, objects=objects)
+        yield Row(item=item, payload=obj)
 
 
-def _parse_jsonl(name: str, text: str) -> Parsed:
-    items: list[Item] = []
-    objects: list[dict[str, Any]] = []
-    first_error = ""
-    invalid = 0
-    for lineno, line in enumerate(text.splitlines(), start=1):
+def _lines(data: bytes) -> Iterator[str]:
+    """The lines of the text as ``str.splitlines`` cuts them, read as a stream."""
+    for chunk in _text_stream(data):
+        yield from chunk.splitlines()
+
+
+def _jsonl_rows(data: bytes) -> Iterator[Row]:
+    index = 0
+    for lineno, line in enumerate(_lines(data), start=1):
         if not line.strip():
             continue
-        index = len(items)
         try:
             value = _loads(line)
         except (json.JSONDecodeError, _Unusable) as exc:
@@ -333,20 +436,12 @@ def _parse_jsonl(name: str, text: str) -> Parsed:
                 if isinstance(exc, json.JSONDecodeError)
                 else f"line {lineno}: {exc}"
             )
-            first_error = first_error or error
-            invalid += 1
-            items.append(Item(index=index, prompt="", error=error))
-            objects.append({"line": lineno})
-            continue
-        item, obj = _item(index, value, f"line {lineno}")
-        items.append(item)
-        objects.append(obj)
-    if items and invalid == len(items):
-        raise InboxError(
-            f"{name}: no line is valid JSON (first: {first_error}); "
-            f"a .jsonl file holds {_JSONL_HINT}"
-        )
-    return Parsed(format="jsonl", items=items, objects=objects)
+            item = Item(index=index, prompt="", error=error)
+            yield Row(item=item, payload={"line": lineno}, invalid=True)
+        else:
+            item, obj = _item(index, value, f"line {lineno}")
+            yield Row(item=item, payload=obj)
+        index += 1
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -360,154 +455,76 @@ def _sniff_delimiter(first_line: str) -> str:
     return ","
 
 
-def _parse_csv(name: str, text: str) -> Parsed:
+def _csv_reader(name: str, data: bytes, delimiter: str) -> Any:
     # A cell may be as long as the file (the engine then refuses an over-long prompt for that
     # row alone); Python's default limit of 131,072 characters would fail the whole file.
-    if csv.field_size_limit() < len(text):
-        csv.field_size_limit(min(max(len(text), 1 << 17), sys.maxsize))
-    first_line = (text.splitlines() or [""])[0]
-    delimiter = _sniff_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    if csv.field_size_limit() < len(data):
+        csv.field_size_limit(min(max(len(data), 1 << 17), sys.maxsize))
+    return csv.reader(_text_stream(data), delimiter=delimiter, strict=True)
+
+
+def _csv_error(name: str, line: int, exc: csv.Error) -> InboxError:
+    return InboxError(
+        f"{name}: invalid CSV at line {line}: {exc}; check the quoting on that "
+        "line (a cell with a quote, comma or newline must be in double quotes, and a quote "
+        'inside is written "")'
+    )
+
+
+def _csv_header(name: str, data: bytes) -> tuple[list[str], str]:
+    """The header row and the delimiter (``,``, ``;`` or tab: the one that shows ``prompt``)."""
+    first = next(iter(_text_stream(data)), "")
+    delimiter = _sniff_delimiter((first.splitlines() or [""])[0])
+    reader = _csv_reader(name, data, delimiter)
     try:
-        header = next(reader, None)
-        if header is None:
-            raise InboxError(
-                f'{name}: the file is empty; a CSV needs a header row with a "prompt" column'
-            )
+        header: list[str] | None = next(reader, None)
+    except csv.Error as exc:
+        raise _csv_error(name, reader.line_num, exc) from None
+    if header is None:
+        raise InboxError(
+            f'{name}: the file is empty; a CSV needs a header row with a "prompt" column'
+        )
+    if "prompt" not in [h.strip().lower() for h in header]:
+        found = ", ".join(repr(h) for h in header) or "none"
+        raise InboxError(
+            f'{name}: the CSV has no "prompt" column (columns found: {found}); '
+            "add a header row whose prompt column is named prompt "
+            "(optional columns: type, id)"
+        )
+    return header, delimiter
+
+
+def _csv_rows(name: str, data: bytes, delimiter: str) -> Iterator[Row]:
+    reader = _csv_reader(name, data, delimiter)
+    try:
+        header: list[str] = next(reader)
         lowered = [h.strip().lower() for h in header]
-        if "prompt" not in lowered:
-            found = ", ".join(repr(h) for h in header) or "none"
-            raise InboxError(
-                f'{name}: the CSV has no "prompt" column (columns found: {found}); '
-                "add a header row whose prompt column is named prompt "
-                "(optional columns: type, id)"
-            )
         at = {col: lowered.index(col) for col in ("prompt", "type", "id") if col in lowered}
-        items: list[Item] = []
-        cells: list[list[str]] = []
+        index = 0
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
-            index = len(items)
             where = f"row {index + 1} (line {reader.line_num})"
             if len(row) > len(header):
-                items.append(
-                    Item(
-                        index=index,
-                        prompt="",
-                        error=f"{where}: {len(row)} cells but the header has {len(header)}; "
-                        "quote cells that contain the delimiter",
-                    )
+                error = (
+                    f"{where}: {len(row)} cells but the header has {len(header)}; "
+                    "quote cells that contain the delimiter"
                 )
-                cells.append(row[: len(header)])
-                continue
-            row = row + [""] * (len(header) - len(row))
-            item = Item(
-                index=index,
-                prompt=row[at["prompt"]],
-                prompt_type=row[at["type"]].strip().lower() if "type" in at else "",
-                item_id=row[at["id"]].strip() if "id" in at else "",
-            )
-            items.append(_checked(item, where))
-            cells.append(row)
-    except csv.Error as exc:
-        raise InboxError(
-            f"{name}: invalid CSV at line {reader.line_num}: {exc}; check the quoting on that "
-            "line (a cell with a quote, comma or newline must be in double quotes, and a quote "
-            'inside is written "")'
-        ) from None
-    return Parsed(format="csv", items=items, header=header, delimiter=delimiter, cells=cells)
-
-
-# --- writing ---------------------------------------------------------------------------------
-
-
-def _usd(ticks: int) -> str:
-    text = f"{ticks_to_usd(ticks):.10f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _result_values(result: BatchItemCompleted | None, item: Item) -> dict[str, Any]:
-    if result is None:  # never ran (a cancelled batch)
-        return {
-            "optimized": "",
-            "score_before": None,
-            "score_after": None,
-            "findings": None,
-            "cost_usd": 0.0,
-            "cached": False,
-            "degraded": False,
-            "status": "error" if item.error else "cancelled",
-            "error": item.error or "not run: the batch was cancelled",
-        }
-    ran = result.status in ("ok", "cached")
-    return {
-        "optimized": result.optimized if ran else "",
-        "score_before": result.score_before if ran else None,
-        "score_after": result.score_after if ran else None,
-        "findings": result.findings if ran else None,
-        "cost_usd": ticks_to_usd(result.cost_ticks),
-        "cached": result.cached,
-        "degraded": result.degraded,
-        "status": result.status,
-        "error": result.error,
-    }
-
-
-def _key(existing: Mapping[str, Any] | list[str], key: str) -> str:
-    """The output name of a result field: prefixed when the input already uses the name."""
-    names = {str(k).lower() for k in existing}
-    return key if key.lower() not in names else f"promptd_{key}"
-
-
-def render(parsed: Parsed, results: Mapping[int, BatchItemCompleted]) -> bytes:
-    """The output file: the input's format, each row gaining the result fields."""
-    if parsed.format in WHOLE_FILE:
-        text = _render_whole(parsed, results.get(0))
-    elif parsed.format == "csv":
-        text = _render_csv(parsed, results)
-    else:
-        objects = []
-        for item, obj in zip(parsed.items, parsed.objects, strict=True):
-            values = _result_values(results.get(item.index), item)
-            objects.append({**obj, **{_key(obj, k): v for k, v in values.items()}})
-        if parsed.format == "json":
-            text = json.dumps(objects, ensure_ascii=False, indent=2) + "\n"
-        else:
-            text = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
-    # JSON keeps a lone surrogate as the escape it came in as (\ud800), not invalid UTF-8
-    data = text.encode("utf-8", "backslashreplace")
-    return _BOM + data if parsed.bom else data
-
-
-def _render_whole(parsed: Parsed, result: BatchItemCompleted | None) -> str:
-    item = parsed.items[0]
-    if result is None or result.status not in ("ok", "cached") or not result.optimized:
-        return item.prompt  # unchanged: the report says why
-    text = result.optimized
-    if parsed.trailing_newline and not text.endswith("\n"):
-        text += "\n"
-    return text
-
-
-def _render_csv(parsed: Parsed, results: Mapping[int, BatchItemCompleted]) -> str:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=parsed.delimiter)
-    writer.writerow([*parsed.header, *(_key(parsed.header, k) for k in RESULT_FIELDS)])
-    for item, row in zip(parsed.items, parsed.cells, strict=True):
-        values = _result_values(results.get(item.index), item)
-        extra = []
-        for key in RESULT_FIELDS:
-            value = values[key]
-            if key == "cost_usd":
-                result = results.get(item.index)
-                extra.append(_usd(result.cost_ticks if result is not None else 0))
-            elif isinstance(value, bool):
-                extra.append("true" if value else "false")
+                yield Row(
+                    item=Item(index=index, prompt="", error=error), payload=row[: len(header)]
+                )
             else:
-                extra.append("" if value is None else str(value))
-        writer.writerow([*row, *extra])
-    return out.getvalue()
+                row = row + [""] * (len(header) - len(row))
+                item = Item(
+                    index=index,
+                    prompt=row[at["prompt"]],
+                    prompt_type=row[at["type"]].strip().lower() if "type" in at else "",
+                    item_id=row[at["id"]].strip() if "id" in at else "",
+                )
+                yield Row(item=_checked(item, where), payload=row)
+            index += 1
+    except csv.Error as exc:
+        raise _csv_error(name, reader.line_num, exc) from None
 
 
 def _mb(size: int) -> str:

@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import functools
-import gc
 import hashlib
 import logging
 import os
@@ -54,11 +51,12 @@ from .formats import (
     error_name,
     fit_name,
     format_of,
+    open_file,
     output_name,
-    parse,
     report_for,
     report_name,
 )
+from .memory import release_memory
 from .stability import FileState, is_temporary, regular_file_state
 from .watcher import InboxWatcher, ensure_inbox
 
@@ -93,23 +91,6 @@ def read_regular(path: Path, max_bytes: int, *, follow: bool = False) -> tuple[b
     return data, FileState(size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino)
 
 
-@functools.cache
-def _malloc_trim() -> Any:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def trim_memory() -> None:
-    """Hand freed heap back to the system (glibc's malloc_trim), so the daemon's RSS falls
-    after a big batch instead of staying at its peak; a no-op elsewhere."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
 def _unique(folder: Path, name: str) -> Path:
     target = folder / fit_name(name, "")
     stem, dot, ext = name.partition(".")
@@ -131,6 +112,7 @@ class InboxService:
         self.config = daemon.config.inbox
         self.inbox = self.paths.inbox
         self.bridge = CoreBridge(daemon)
+        self._event_log = self.paths.events / "data.mdb"
         self.book = BatchBook()
         self.runner = BatchRunner(
             optimize=self._optimize,
@@ -140,6 +122,7 @@ class InboxService:
             concurrency=max(self.config.concurrency, daemon.config.provider.max_concurrency),
             on_progress=self._progress,
             findings_of=self.bridge.findings_of,
+            trim=functools.partial(release_memory, self._event_log, collect=False),
         )
         self.watcher = InboxWatcher(self.inbox, self.config, self._take, self._reject)
         self._claimed: set[str] = set()  # inbox names being run
@@ -301,7 +284,7 @@ class InboxService:
             )
             if hashlib.sha256(data).hexdigest() != started.sha256:
                 raise InboxError(f"{path.name} changed since the batch started")
-            parsed = parse(path.name, data, self.config.max_file_bytes)
+            file = open_file(path.name, data, self.config.max_file_bytes)
         except InboxError as exc:
             reason = f"cannot resume: {exc}"
             await self._append(
@@ -318,7 +301,7 @@ class InboxService:
         job = Job(
             file_name=started.file_name,
             sha256=started.sha256,
-            parsed=parsed,
+            file=file,
             output_path=out,
             report_path=out.with_name(report_for(out.name, path.name)),
             source=started.source,
@@ -347,7 +330,7 @@ class InboxService:
                     read_regular, path, self.config.max_file_bytes
                 )
                 sha = hashlib.sha256(data).hexdigest()
-                parsed = parse(path.name, data, self.config.max_file_bytes)
+                file = open_file(path.name, data, self.config.max_file_bytes)
             except InboxError as exc:
                 await self._fail_file(path, str(exc), sha)
                 return
@@ -361,7 +344,7 @@ class InboxService:
             job = Job(
                 file_name=path.name,
                 sha256=sha,
-                parsed=parsed,
+                file=file,
                 output_path=output,
                 report_path=report,
                 source="inbox",
@@ -377,8 +360,7 @@ class InboxService:
             record = self.book.by_id[batch_id]
             if record.state != "running":
                 self.book.forget(batch_id)
-        gc.collect()
-        trim_memory()
+        release_memory(self._event_log)
 
     def _outbox_names(self, name: str) -> tuple[Path, Path]:
         """The first free (output, report) pair for ``name``: results never overwrite."""
@@ -507,7 +489,7 @@ class InboxService:
         data, _ = await asyncio.to_thread(
             read_regular, path, self.config.max_file_bytes, follow=True
         )
-        parsed = parse(path.name, data, self.config.max_file_bytes)
+        file = open_file(path.name, data, self.config.max_file_bytes)
         output = Path(params.output).expanduser() if params.output else None
         output = output or path.with_name(output_name(path.name))
         if output.resolve() == path.resolve():
@@ -519,7 +501,7 @@ class InboxService:
         job = Job(
             file_name=str(path),
             sha256=hashlib.sha256(data).hexdigest(),
-            parsed=parsed,
+            file=file,
             output_path=output,
             report_path=output.with_name(report_name(path.name)),
             source="cli",

@@ -12,7 +12,7 @@ from promptd.daemon.errors import BudgetError, ProviderError
 from promptd.daemon.events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
 from promptd.daemon.inbox.batch import BatchRunner, Job, OptimizeCall
 from promptd.daemon.inbox.book import BatchBook
-from promptd.daemon.inbox.formats import parse
+from promptd.daemon.inbox.formats import open_file
 from promptd.daemon.values import Finding, usd_to_ticks
 from tests.waiting import until
 
@@ -79,14 +79,19 @@ def csv_job(tmp_path: Path, rows: list[str], sha: str = "s1", name: str = "p.csv
     writer.writerow(["id", "prompt"])
     for i, row in enumerate(rows):
         writer.writerow([f"r{i}", row])
-    parsed = parse(name, buf.getvalue().encode(), 10**6)
     return Job(
         file_name=name,
         sha256=sha,
-        parsed=parsed,
+        file=open_file(name, buf.getvalue().encode(), 10**6),
         output_path=tmp_path / "p.optimized.csv",
         report_path=tmp_path / "p.report.md",
     )
+
+
+def reload(runner: BatchRunner, log: Log) -> None:
+    """Fold the log into a fresh book, as the daemon loads the earlier batches of the same
+    content from the store before a drop (rows run live are counted, not kept)."""
+    runner.book = BatchBook().apply_all(log.events)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -132,6 +137,7 @@ async def test_duplicate_is_answered_without_calls(tmp_path: Path) -> None:
     runner = BatchRunner(optimize=fake, append=log.append, book=book)
     first = await runner.run(csv_job(tmp_path, ["a", "b"]))
     calls = len(fake.calls)
+    reload(runner, log)
     second = await runner.run(csv_job(tmp_path, ["a", "b"]))
     assert len(fake.calls) == calls
     assert log.of(BatchStarted)[1].duplicate_of == first.batch_id
@@ -157,6 +163,7 @@ async def test_degraded_rows_of_an_earlier_drop_are_run_again(tmp_path: Path) ->
     first = await runner.run(csv_job(tmp_path, ["a", "b"]))
     shown = runner.progress(first.batch_id)
     assert shown is not None and shown.info().degraded == 1  # the summary counts them
+    reload(runner, log)
     second = await runner.run(csv_job(tmp_path, ["a", "b"]))
     assert calls.count("a") == 1 and calls.count("b") == 2  # only the degraded row again
     items = {e.index: e for e in log.of(BatchItemCompleted) if e.batch_id == second.batch_id}
@@ -179,7 +186,7 @@ async def test_resume_skips_completed_items(tmp_path: Path) -> None:
     resumed = Job(
         file_name=job.file_name,
         sha256=job.sha256,
-        parsed=job.parsed,
+        file=job.file,
         output_path=job.output_path,
         report_path=job.report_path,
         batch_id="b_x",
@@ -217,3 +224,82 @@ async def test_cancel_stops_taking_items(tmp_path: Path) -> None:
     record = await asyncio.wait_for(task, 5)
     assert record.state == "cancelled" and len(fake.calls) < 50
     assert not (tmp_path / "p.optimized.csv").exists()
+
+
+class Jittered(Fake):
+    """Rows finish out of order: each waits 0-3 loop turns, by its index."""
+
+    async def __call__(self, call: OptimizeCall) -> OptimizeResult:
+        for _ in range(call.index * 7 % 4):
+            await asyncio.sleep(0)
+        return await super().__call__(call)
+
+
+async def test_a_large_batch_streams_every_row_in_order(tmp_path: Path) -> None:
+    """Issue 16: a big file is read, run and written as a stream (a window of rows), yet the
+    user still gets every row, in file order, and a report with the right counts."""
+    n = 3_000
+    fake, log = Jittered(), Log()
+    runner = BatchRunner(optimize=fake, append=log.append, book=BatchBook(), concurrency=8)
+    prompts = ["" if i % 97 == 0 else f"prompt {i}" for i in range(n)]  # 31 empty rows
+    job = csv_job(tmp_path, prompts)
+    record = await runner.run(job)
+    assert record.state == "completed" and not record.items  # counted, not kept
+    rows = read_rows(job.output_path)
+    assert [r["id"] for r in rows] == [f"r{i}" for i in range(n)]
+    assert all(r["optimized"] == r["prompt"].upper() for r in rows if r["status"] == "ok")
+    failed = [r["id"] for r in rows if r["status"] == "error"]
+    assert failed == [f"r{i}" for i in range(0, n, 97)]
+    done = log.of(BatchCompleted)[0]
+    assert (done.ok, done.failed, done.budget) == (n - 31, 31, 0)
+    assert done.cost_ticks == (n - 31) * usd_to_ticks(0.001)
+    report = job.report_path.read_text()
+    assert f"Prompts: {n} ({n - 31} optimized, 31 failed)" in report
+    assert f"| PD001 | warning | {n - 31} |" in report
+    assert "- … and 21 more (see the error column)" in report
+    assert sorted(e.index for e in log.of(BatchItemCompleted)) == list(range(n))
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary output was renamed into place
+
+
+async def test_a_large_resume_writes_old_and_new_rows_in_order(tmp_path: Path) -> None:
+    n = 1_000
+    log = Log()
+    job = csv_job(tmp_path, [f"p{i}" for i in range(n)])
+    started = BatchStarted(batch_id="b_y", file_name="p.csv", sha256="s1", count=n, format="csv")
+    prior = [started] + [
+        BatchItemCompleted(
+            batch_id="b_y", index=i, opt_id=f"o_{i}", optimized=f"OLD{i}", status="ok"
+        )
+        for i in range(0, n, 3)
+    ]
+    stale = tmp_path / ".p.optimized.csv.1.deadbeef.tmp"  # left by a daemon killed mid-batch
+    stale.write_text("half a file")
+    fake = Jittered()
+
+    async def findings_of(opt_ids: list[str]) -> dict[str, list[Finding]]:
+        return {o: [Finding(code="PD002", severity="info", message="old")] for o in opt_ids}
+
+    runner = BatchRunner(
+        optimize=fake,
+        append=log.append,
+        book=BatchBook().apply_all(prior),
+        concurrency=4,
+        findings_of=findings_of,
+    )
+    resumed = Job(
+        file_name="p.csv",
+        sha256="s1",
+        file=job.file,
+        output_path=job.output_path,
+        report_path=job.report_path,
+        batch_id="b_y",
+    )
+    await runner.run(resumed)
+    assert sorted(c.index for c in fake.calls) == [i for i in range(n) if i % 3]
+    rows = read_rows(job.output_path)
+    assert [r["optimized"] for r in rows] == [
+        f"OLD{i}" if i % 3 == 0 else f"P{i}" for i in range(n)
+    ]
+    report = job.report_path.read_text()
+    assert f"| PD001 | warning | {n - 334} |" in report and "| PD002 | info | 334 |" in report
+    assert not stale.exists()

@@ -10,7 +10,8 @@ import pytest
 
 from promptd.daemon.errors import InboxError
 from promptd.daemon.events import BatchItemCompleted
-from promptd.daemon.inbox.formats import format_of, output_name, parse, render, report_name
+from promptd.daemon.inbox.formats import format_of, output_name, parse, report_name
+from promptd.daemon.inbox.output import render
 
 CAP = 1024 * 1024
 

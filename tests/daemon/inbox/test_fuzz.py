@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from promptd.daemon.errors import InboxError
-from promptd.daemon.inbox.formats import FORMATS, parse, render
+from promptd.daemon.inbox.formats import FORMATS, parse
+from promptd.daemon.inbox.output import render
 from promptd.daemon.inbox.stability import is_temporary
 from promptd.daemon.paths import resolve
 
