@@ -146,7 +146,7 @@ class StatusFlow:
     def _budget_alert(self, notice: api.StatusNotice) -> None:
         """Show a budget alert once per period and threshold, with "Open dashboard" when the
         daemon serves one and the editor can open it."""
-        key = alerts.alert_key(notice.message, getattr(notice, "alert_id", ""))
+        key = alerts.alert_key(notice.message, notice.alert_id)
         if not notice.message or key in self.alerted:
             return
         self.alerted.add(key)

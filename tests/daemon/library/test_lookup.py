@@ -28,6 +28,8 @@ def _config(server: LoopbackServer, folder: Path) -> str:
         f'[provider]\nkind = "openai"\nbase_url = "{server.base_url}"\nmodel = "grok-4.3"\n'
         f"[inbox]\nstable_s = 0.2\n[backup]\nenabled = false\n"
         f"[library]\npaths = [{json.dumps(str(folder))}]\nretrieve_timeout_ms = 10000\n"
+        # the tests count the model's calls: no background analysis of the library's files
+        f"[cache]\nwarm = false\n"
     )
 
 
