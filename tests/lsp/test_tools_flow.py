@@ -295,38 +295,15 @@ async def test_an_unchanged_trim_applies_nothing_and_says_so(live: InProcess) ->
     assert any("trimmed" in m and "→" in m for m in live.shown())
 
 
-HAS_INSTRUCT = "instruct" in api.OptimizeParams.__struct_fields__
-
-
-@pytest.mark.skipif(
-    not HAS_INSTRUCT,
-    reason="the daemon's OptimizeParams has no `instruct` field yet (branch instruct, #19)",
-)
 async def test_optimize_with_an_instruction_applies_and_shows_what_was_not_met(
     live: InProcess,
 ) -> None:
     live.open(PY, SOURCE)
     rng = live.range_of(PY, "birthday")
-    result = await live.result(
+    await live.result(
         "workspace/executeCommand",
         command(protocol.CMD_OPTIMIZE, PY, rng, "auto", {"instruct": "more formal, in French"}),
         timeout=60,
     )
-    assert result["applied"] in (True, False)
-    history = await live.result("workspace/executeCommand", command(protocol.CMD_SHOW_HISTORY))
-    assert history
-
-
-@pytest.mark.skipif(
-    HAS_INSTRUCT, reason="the daemon takes `instruct` now; the test above covers it"
-)
-async def test_a_daemon_without_instruct_says_it_refused_the_field(live: InProcess) -> None:
-    live.open(PY, SOURCE)
-    rng = live.range_of(PY, "birthday")
-    reply = await live.answer(
-        "workspace/executeCommand",
-        command(protocol.CMD_OPTIMIZE, PY, rng, "auto", {"instruct": "more formal"}),
-        timeout=60,
-    )
-    assert reply["error"]["code"] == -32803
-    assert "instruct" in reply["error"]["message"]
+    # the offline rules cannot translate: the user is told which part was not honoured
+    assert any("in French" in m for m in live.shown()), live.shown()
