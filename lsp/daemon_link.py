@@ -64,6 +64,8 @@ class DaemonLink:
         current = self._client
         if current is not None and not current.closed.is_set():
             return current
+        if self._closing:
+            raise DaemonError("the language server is shutting down")
         async with self._lock:
             current = self._client
             if current is not None and not current.closed.is_set():
@@ -78,6 +80,9 @@ class DaemonLink:
             except OSError as exc:
                 self.last_error = f"cannot reach the daemon: {exc}"
                 raise DaemonError(f"{self.last_error}; run: promptd start") from exc
+            if self._closing:  # the server shut down while we connected: nobody would close it
+                await client.close()
+                raise DaemonError("the language server is shutting down")
             client.on_notification = self._notification
             self._client = client
             self.last_error = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -70,3 +71,20 @@ def test_a_plain_state_update_only_updates_the_status_bar(
     sess, sent = session
     sess.status.on_notice(msgspec.structs.replace(NOTICE, message="", circuit="closed"))
     assert [kind for kind, _ in sent] == [protocol.NOTIFY_STATUS]
+
+
+async def test_a_connection_made_while_the_server_shuts_down_is_closed(daemon: None) -> None:
+    """The background connect can still be under way when the editor says shutdown; the
+    connection it makes must not outlive the link (nobody would close it)."""
+    from promptd.daemon.errors import DaemonError
+    from promptd.daemon.paths import resolve
+
+    link = DaemonLink(resolve())
+    connecting = asyncio.ensure_future(link.client(autostart=False))
+    await asyncio.sleep(0)  # the connect is under way
+    await link.close()
+    with pytest.raises(DaemonError, match="shutting down"):
+        await connecting
+    assert not link.connected
+    with pytest.raises(DaemonError, match="shutting down"):
+        await link.client(autostart=False)
