@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from promptd.daemon.engine.lint import lint
 from promptd.lsp import protocol
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, stop_server
+from tests.lsp.harness import PROFILES, Editor
 
 PY = "file:///work/project/app.py"
 SOURCE = '''import textwrap
@@ -28,12 +27,6 @@ def helper(x):
 
 data_prompt = b"prompt bytes are not text"
 '''
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    yield
-    await stop_server(lsp_client)
 
 
 @pytest.fixture(params=PROFILES)

@@ -5,45 +5,20 @@ so); the hover and the "N similar prompts" lens show a similar past prompt."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from promptd.lsp import protocol
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd, stop_server
+from tests.lsp.harness import Editor, promptd
 from tests.waiting import until
 
 PY = "file:///work/project/app.py"
 SOURCE = 'SYSTEM_PROMPT = "Please kindly write some stuff about dogs for the kids!!!"\n'
 NEW = "file:///work/project/new.py"
 NEW_SOURCE = 'USER_PROMPT = "Please kindly write some nice stuff about dogs for the little kids"\n'
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    yield
-    await stop_server(lsp_client)
-
-
-@pytest.fixture(params=PROFILES)
-async def ed(
-    client: LanguageClient, daemon: None, request: pytest.FixtureRequest
-) -> AsyncIterator[Editor]:
-    editor = Editor(client)
-    await editor.start(request.param)
-    yield editor
-    await client.shutdown_session()
 
 
 def library() -> dict[str, Any]:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import ast
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 import tree_sitter_typescript
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 from tree_sitter import Language, Parser
 
 from promptd.lsp import protocol
 from promptd.lsp.features.detect import python as py_detect
 from promptd.lsp.features.documents import LineIndex
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd, stop_server
+from tests.lsp.harness import Editor, promptd
 
 PY = "file:///work/project/literals.py"
 PY_SOURCE = '''import textwrap
@@ -50,29 +49,6 @@ TS_SOURCE = """const systemPrompt = "Write some stuff about dogs.";
 const userPrompt = 'Write some stuff about ${topic}';
 const template = `Write some stuff about ${topic} and \\`more\\`.`;
 """
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    yield
-    await stop_server(lsp_client)
-
-
-@pytest.fixture(params=PROFILES)
-async def ed(
-    client: LanguageClient, daemon: None, request: pytest.FixtureRequest
-) -> AsyncIterator[Editor]:
-    editor = Editor(client)
-    await editor.start(request.param)
-    yield editor
-    await client.shutdown_session()
 
 
 def ts_errors(source: str) -> bool:

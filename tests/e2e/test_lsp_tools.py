@@ -6,16 +6,13 @@ as Python / TypeScript with the template or the trimmed text in the literal."""
 from __future__ import annotations
 
 import ast
-from collections.abc import AsyncIterator, Iterator
 
-import pytest
-import pytest_lsp
 import tree_sitter_typescript
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 from tree_sitter import Language, Parser
 
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd, stop_server
+from tests.lsp.harness import Editor
 
 PY = "file:///work/project/mail.py"
 EMAIL = (
@@ -42,29 +39,6 @@ TS_SOURCE = f"""const emailPrompt = '{TS_EMAIL}';
 const notePrompt = `Please kindly summarize the email from bob@example.com about order 48213
 in three bullet points for the team. Thank you so much in advance!`;
 """
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    yield
-    await stop_server(lsp_client)
-
-
-@pytest.fixture(params=PROFILES)
-async def ed(
-    client: LanguageClient, daemon: None, request: pytest.FixtureRequest
-) -> AsyncIterator[Editor]:
-    editor = Editor(client)
-    await editor.start(request.param)
-    yield editor
-    await client.shutdown_session()
 
 
 def ts_errors(source: str) -> bool:

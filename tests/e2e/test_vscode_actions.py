@@ -7,20 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, stop_server
+from tests.lsp.harness import PROFILES, Editor
 
 URI = "file:///work/project/prompts.py"
 SOURCE = 'SYSTEM_PROMPT = "Could you please kindly summarize the report about {topic}?"\n'
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))
-async def client(lsp_client: LanguageClient) -> AsyncIterator[None]:
-    yield
-    await stop_server(lsp_client)
 
 
 @pytest.fixture(params=PROFILES)

@@ -225,7 +225,7 @@ def promptd(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     return result
 
 
-async def stop_server(client: LanguageClient, timeout: float = 10.0) -> None:
+async def stop_server(client: LanguageClient, timeout: float = 30.0) -> None:
     """End the server under test whatever the test did: shutdown and exit when it still
     runs, and kill it when it has not exited after ``timeout``. pytest-lsp's own teardown
     waits for the server to exit without asking it to, so a test that failed before its

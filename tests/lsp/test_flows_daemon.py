@@ -4,7 +4,7 @@ edit, hover history, status, and stopping the daemon."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,13 +15,6 @@ from tests.lsp.inprocess import InProcess, text_document
 
 PY = "file:///work/project/app.py"
 SOURCE = 'SYSTEM_PROMPT = "Please kindly write some stuff about dogs for the kids!!!"\n'
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ warming a daemon that has no analysis.warm yet changes nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,13 +18,6 @@ OLD = "file:///work/project/old.py"
 NEW = "file:///work/project/new.py"
 OLD_SOURCE = 'SYSTEM_PROMPT = "Please kindly write some stuff about dogs for the kids!!!"\n'
 NEW_SOURCE = 'USER_PROMPT = "Please kindly write some nice stuff about dogs for the little kids"\n'
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
 
 
 @pytest.fixture

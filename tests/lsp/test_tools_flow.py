@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ import pytest
 from promptd.daemon import api
 from promptd.lsp import protocol
 from promptd.lsp.features import optimize
-from tests.lsp.harness import promptd
 from tests.lsp.inprocess import InProcess, text_document
 
 PY = "file:///work/project/app.py"
@@ -232,13 +231,6 @@ async def test_the_daemon_away_is_an_error_that_says_what_to_do(ed: InProcess) -
 
 
 # --- against a real daemon -----------------------------------------------------------------
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ undone is rejected; one saved in place is kept; each at most once."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,13 +17,6 @@ from tests.waiting import until
 
 PY = "file:///work/project/app.py"
 SOURCE = 'SYSTEM_PROMPT = "Please kindly write some stuff about dogs for the kids!!!"\n'
-
-
-@pytest.fixture
-def daemon() -> Iterator[None]:
-    promptd("start")
-    yield
-    promptd("stop")
 
 
 @pytest.fixture
