@@ -97,6 +97,7 @@ class DaemonLink:
     def _watch(self, client: DaemonClient) -> None:
         async def watch() -> None:
             await client.closed.wait()
+            await client.close()  # the daemon went away: release our end of the socket too
             if self._closing:
                 return
             if self._client is client:

@@ -88,3 +88,18 @@ async def test_a_connection_made_while_the_server_shuts_down_is_closed(daemon: N
     assert not link.connected
     with pytest.raises(DaemonError, match="shutting down"):
         await link.client(autostart=False)
+
+
+async def test_a_daemon_that_goes_away_leaves_no_socket_open(daemon: None) -> None:
+    """When the daemon stops, the link lets go of its end of the socket at once (left to the
+    garbage collector, it surfaced as an unclosed-socket warning much later)."""
+    from promptd.daemon.paths import resolve
+    from tests.lsp.harness import promptd
+    from tests.waiting import until
+
+    link = DaemonLink(resolve(), retry_max_s=0.2)
+    client = await link.client(autostart=False)
+    promptd("stop")
+    await until(lambda: not link.connected, 10, "the link to see the daemon go")
+    await until(lambda: client._writer.transport.is_closing(), 10, "our end of the socket closed")
+    await link.close()
