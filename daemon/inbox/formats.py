@@ -38,19 +38,7 @@ from ..values import PROMPT_TYPES
 FORMATS: Final[tuple[str, ...]] = ("txt", "md", "prompt", "json", "jsonl", "csv")
 WHOLE_FILE: Final[frozenset[str]] = frozenset({"txt", "md", "prompt"})
 TYPES: Final[frozenset[str]] = frozenset({"auto", *PROMPT_TYPES})
-# Columns / fields every output row gains, in this order.
-RESULT_FIELDS: Final[tuple[str, ...]] = (
-    "optimized",
-    "score_before",
-    "score_after",
-    "findings",
-    "cost_usd",
-    "cached",
-    "degraded",
-    "status",
-    "error",
-)
-_BOM: Final = b"\xef\xbb\xbf"
+BOM: Final = b"\xef\xbb\xbf"  # UTF-8's byte-order mark: read past, written back
 _JSON_HINT: Final = (
     'expected an array like ["first prompt", {"prompt": "second", "type": "code", "id": "a1"}]'
 )
@@ -166,11 +154,11 @@ def decode_text(name: str, data: bytes) -> tuple[str, bool]:
         raise InboxError(
             f"{name}: the file is UTF-16, not UTF-8; save it as UTF-8 and drop it again"
         )
-    bom = data.startswith(_BOM)
+    bom = data.startswith(BOM)
     try:
-        text = data[len(_BOM) :].decode("utf-8") if bom else data.decode("utf-8")
+        text = data[len(BOM) :].decode("utf-8") if bom else data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        start = exc.start + (len(_BOM) if bom else 0)
+        start = exc.start + (len(BOM) if bom else 0)
         line = data.count(b"\n", 0, start) + 1
         raise InboxError(
             f"{name}: not UTF-8 text (byte 0x{data[start]:02x} at line {line}, byte offset "

@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 
 from ..events import BatchItemCompleted
 from ..values import ticks_to_usd
-from .formats import WHOLE_FILE, Item, Parsed, Row, fit_name
+from .formats import BOM, WHOLE_FILE, Item, Parsed, Row, fit_name
 
 # Columns / fields every output row gains, in this order.
 RESULT_FIELDS: Final[tuple[str, ...]] = (
@@ -35,7 +35,6 @@ RESULT_FIELDS: Final[tuple[str, ...]] = (
     "status",
     "error",
 )
-_BOM: Final = b"\xef\xbb\xbf"
 
 
 class Layout(Protocol):
@@ -108,7 +107,7 @@ class RowWriter:
         self._csv = csv.writer(self._buf, delimiter=layout.delimiter)
 
     def head(self) -> bytes:
-        out = _BOM if self.layout.bom else b""
+        out = BOM if self.layout.bom else b""
         if self.layout.format == "csv":
             header = self.layout.header
             return out + self._csv_line([*header, *(_key(header, k) for k in RESULT_FIELDS)])
