@@ -22,6 +22,7 @@ from promptd.daemon.errors import PromptdError
 from .. import protocol, pygls_compat
 from ..errors import BadArguments, Failed
 from ..features import actions, literals, optimize
+from ..features.optimize import Target
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -105,20 +106,8 @@ class OptimizeFlow:
                 f"promptd: prompt left as it is ({reason}); score {result.score_before}",
             )
             return types.WorkspaceEdit(changes={})
-        doc = session.document(uri)
-        try:
-            target = optimize.revalidate(doc, session.analyzer.prompts(doc, min_words), target)
-            text = optimize.replacement(target, result.optimized)
-        except (optimize.TargetError, literals.RenderError) as exc:
-            raise Failed(f"promptd: {exc}") from exc
-        edit = optimize.workspace_edit(
-            doc,
-            target,
-            text,
-            session.encoding,
-            document_changes=session.supports_document_changes(),
-        )
-        original = doc.text[target.start : target.end]
+        target, text, edit = self.rewrite(uri, target, result.optimized)
+        original = session.document(uri).text[target.start : target.end]
         session.verdicts.expect(uri, target.start, target.end, original, text, result.id)
         note = f"score {result.score_before} → {result.score_after}"
         if result.cached:
@@ -129,13 +118,39 @@ class OptimizeFlow:
                 f"promptd: degraded answer ({result.degraded_reason or 'provider down'})",
             )
         if apply:
-            applied = await session.server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=f"Optimize prompt ({note})")
-            )
-            if not applied.applied:
-                reason = applied.failure_reason or "the editor refused the edit"
-                raise Failed(f"promptd: the optimized prompt was not applied: {reason}")
+            await self.apply(edit, f"Optimize prompt ({note})", "the optimized prompt")
         return edit
+
+    def rewrite(
+        self, uri: str, target: Target, new_text: str
+    ) -> tuple[Target, str, types.WorkspaceEdit]:
+        """The edit putting ``new_text`` in place of ``target``'s prompt, found again in the
+        document as it is now (it may have been edited while the daemon worked)."""
+        session = self.session
+        doc = session.document(uri)
+        try:
+            prompts = session.analyzer.prompts(doc, session.settings.min_words)
+            target = optimize.revalidate(doc, prompts, target)
+            text = optimize.replacement(target, new_text)
+        except (optimize.TargetError, literals.RenderError) as exc:
+            raise Failed(f"promptd: {exc}") from exc
+        edit = optimize.workspace_edit(
+            doc,
+            target,
+            text,
+            session.encoding,
+            document_changes=session.supports_document_changes(),
+        )
+        return target, text, edit
+
+    async def apply(self, edit: types.WorkspaceEdit, label: str, what: str) -> None:
+        """workspace/applyEdit; Failed ("``what`` was not applied: why") when refused."""
+        applied = await self.session.server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=label)
+        )
+        if not applied.applied:
+            reason = applied.failure_reason or "the editor refused the edit"
+            raise Failed(f"promptd: {what} was not applied: {reason}")
 
     async def _run_with_progress(
         self, params: api.OptimizeParams | dict[str, Any]

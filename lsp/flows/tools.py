@@ -23,7 +23,7 @@ from promptd.daemon.tools.types import (
 )
 
 from ..errors import BadArguments, Failed
-from ..features import literals, optimize, tools
+from ..features import optimize, tools
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -83,28 +83,10 @@ class ToolsFlow:
         if new_text == target.text:
             session.show(types.MessageType.Info, note)
             return types.WorkspaceEdit(changes={})
-        doc = session.document(uri)
-        try:
-            target = optimize.revalidate(doc, session.analyzer.prompts(doc, min_words), target)
-            text = optimize.replacement(target, new_text)
-        except (optimize.TargetError, literals.RenderError) as exc:
-            raise Failed(f"promptd: {exc}") from exc
-        edit = optimize.workspace_edit(
-            doc,
-            target,
-            text,
-            session.encoding,
-            document_changes=session.supports_document_changes(),
-        )
+        _, _, edit = session.optimizer.rewrite(uri, target, new_text)
         if apply:
-            applied = await session.server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=tools.TITLES[tool])
-            )
-            if not applied.applied:
-                reason = applied.failure_reason or "the editor refused the edit"
-                raise Failed(
-                    f"promptd: the {tools.TITLES[tool].lower()} edit was not applied: {reason}"
-                )
+            title = tools.TITLES[tool]
+            await session.optimizer.apply(edit, title, f"the {title.lower()} edit")
         session.show(types.MessageType.Info, note)
         return edit
 
