@@ -9,7 +9,8 @@
 
 and runs :class:`~promptd.daemon.backup.scheduler.BackupScheduler`. One backup at a time.
 
-A backup run (:meth:`BackupService.run`): hot copy → verify the new backup → record
+A backup run (:meth:`BackupService.run`): hot copy → verify the new backup (both in a child
+process: :mod:`.worker` says why) → record
 ``BackupCreated`` → drop the safety copies of earlier restores → rotate (each deletion a
 ``BackupPruned``). Any failure records ``BackupFailed`` (``status`` shows it), removes the
 partial backup, and prunes nothing.
@@ -38,13 +39,12 @@ from ..events import (
 )
 from ..paths import Paths
 from ..wire import Call, Method
-from . import catalog, rotation, snapshot
+from . import catalog, rotation, worker
 from .importer import read_import
 from .manifest import read_verify_mark
 from .merge import ImportSummary, envelopes_for, summary
 from .restore import recover, safety_copies
 from .scheduler import BackupScheduler, Clock, local_now
-from .verify import verify
 
 if TYPE_CHECKING:
     from ..server.app import Daemon
@@ -83,6 +83,7 @@ class BackupService:
         config: Config | None = None,
         store: Store | None = None,
         clock: Clock = local_now,
+        runner: worker.Runner = worker.in_child,
     ) -> None:
         self._daemon = daemon
         if daemon is not None:
@@ -94,6 +95,7 @@ class BackupService:
         self.config = config
         self._explicit_store = store
         self.clock = clock
+        self._runner = runner  # where the copy and the verify run (worker.py says why)
         self._lock = asyncio.Lock()
         self._running: asyncio.Future[Any] | None = None
         # The core service opens the store when it starts, after this runs: finish (or undo)
@@ -162,8 +164,8 @@ class BackupService:
         """Make, verify, record and rotate one backup; raises :class:`BackupError` on failure."""
         async with self._lock:
             loop = asyncio.get_running_loop()
-            # The copy runs in a thread that cannot be cancelled: shield it, and let stop()
-            # wait for it, so LMDB is never closed under a running copy.
+            # The copy cannot be cancelled half-way (a thread, or a child process whose
+            # temporary folder would be left): shield it, and let stop() wait for it.
             work = loop.create_task(self._run(scheduled, progress))
             self._running = work
             try:
@@ -176,27 +178,17 @@ class BackupService:
         self, scheduled: bool, progress: Callable[[str, int, int], None] | None
     ) -> catalog.BackupEntry:
         store = self.store()
-        backups = self.paths.backups
-        now = self.clock()
-        try:
-            from .crypto import recipient_strings
+        from .crypto import recipient_strings
 
-            manifest = await asyncio.to_thread(
-                snapshot.take,
-                store,
-                backups,
-                now=now,
-                scheduled=scheduled,
-                progress=progress,
-                encrypt_to=recipient_strings(self.config),
-            )
-            entry = catalog.BackupEntry(folder=backups / manifest.id, manifest=manifest)
-            if progress is not None:
-                progress("verifying", 0, 0)
-            result = await asyncio.to_thread(verify, entry, work_root=backups, sealed=True)
-            if not result.ok:
-                await asyncio.to_thread(catalog.remove, entry)
-                raise BackupError(f"the new backup did not verify ({result.reason}); removed it")
+        job = worker.Job(
+            events=str(self.paths.events),
+            backups=str(self.paths.backups),
+            now=self.clock(),
+            scheduled=scheduled,
+            encrypt_to=recipient_strings(self.config),
+        )
+        try:
+            manifest = await self._runner(job, store, progress)
         except Exception as exc:  # whatever broke it, status must show the failure
             if isinstance(exc, PromptdError):
                 reason = str(exc)
@@ -206,9 +198,8 @@ class BackupService:
                 log.exception("backup failed")
             await store.append(BackupFailed(reason=reason, scheduled=scheduled))
             raise BackupError(reason) from exc
-        entry = catalog.BackupEntry(
-            folder=entry.folder, manifest=manifest, mark=read_verify_mark(entry.folder)
-        )
+        folder = self.paths.backups / manifest.id
+        entry = catalog.BackupEntry(folder=folder, manifest=manifest, mark=read_verify_mark(folder))
         await store.append(
             BackupCreated(
                 backup_id=manifest.id,

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from promptd.daemon import api
-from promptd.daemon.backup import catalog, snapshot
+from promptd.daemon.backup import catalog, snapshot, worker
 from promptd.daemon.backup.backup_service import BackupService
 from promptd.daemon.backup.scheduler import BackupScheduler, parse_time
 from promptd.daemon.backup.verify import unpacked
@@ -59,10 +59,17 @@ async def live(paths: Paths) -> AsyncIterator[AsyncEventLog]:
 
 
 def make_service(
-    paths: Paths, store: AsyncEventLog, clock: Clock, **backup: object
+    paths: Paths,
+    store: AsyncEventLog,
+    clock: Clock,
+    runner: worker.Runner = worker.in_child,
+    **backup: object,
 ) -> BackupService:
+    """The service as the daemon has it (the backup made in a child process); a test that
+    injects a fault into a step of the backup passes ``worker.in_thread``, where the fault
+    is."""
     config = Config(backup=msgspec.structs.replace(BackupConfig(), **backup))
-    return BackupService(paths=paths, config=config, store=store, clock=clock)
+    return BackupService(paths=paths, config=config, store=store, clock=clock, runner=runner)
 
 
 def events_of(store: AsyncEventLog, kind: type) -> list:  # type: ignore[type-arg]
@@ -140,7 +147,9 @@ async def test_backup_now_over_the_api_reports_progress(
 async def test_a_failed_run_is_recorded_prunes_nothing_and_keeps_older_backups(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = make_service(paths, live, clock, keep_daily=1, keep_weekly=0, keep_monthly=0)
+    service = make_service(
+        paths, live, clock, worker.in_thread, keep_daily=1, keep_weekly=0, keep_monthly=0
+    )
     first = await service.run()
     clock.advance(days=1)
     safety = paths.events.parent / "events.before-restore-20261101T000000Z"
@@ -186,13 +195,12 @@ async def test_rotation_over_days_prunes_with_an_event_for_each_deletion(
 async def test_a_new_backup_that_does_not_verify_is_removed_and_recorded(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from promptd.daemon.backup import backup_service as service_mod
     from promptd.daemon.backup.verify import VerifyResult
 
     monkeypatch.setattr(
-        service_mod, "verify", lambda e, **kw: VerifyResult(id=e.id, ok=False, reason="bad")
+        worker, "verify", lambda e, **kw: VerifyResult(id=e.id, ok=False, reason="bad")
     )
-    service = make_service(paths, live, clock)
+    service = make_service(paths, live, clock, worker.in_thread)
     with pytest.raises(BackupError, match=r"the new backup did not verify \(bad\)"):
         await service.run()
     assert catalog.list_backups(paths.backups) == ([], [])
@@ -296,6 +304,47 @@ async def test_a_failing_catch_up_backs_off_before_retrying(clock: Clock) -> Non
     assert sched.due()  # success clears the back-off (and there is still no backup)
 
 
+async def test_a_backup_made_in_its_process_while_the_log_is_written_holds_a_consistent_copy(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    service = make_service(paths, live, clock)
+    backing_up = asyncio.create_task(service.run())
+    written = 0
+    while not backing_up.done():  # the daemon keeps writing while the child copies
+        await live.append(history(1))
+        written += 1
+    entry = await backing_up
+    assert written > 0
+    with unpacked(entry, paths.backups) as folder, open_log(folder, readonly=True) as copy:
+        seqs = [r.seq for r in copy.read()]
+        assert seqs == list(range(1, len(seqs) + 1)) == list(range(1, entry.manifest.last_seq + 1))
+    assert live.last_seq() > entry.manifest.last_seq  # later appends are not in it
+
+
+async def test_a_failure_in_the_backup_process_reaches_status_with_its_reason(
+    paths: Paths, live: AsyncEventLog, clock: Clock
+) -> None:
+    paths.backups.parent.mkdir(parents=True, exist_ok=True)
+    paths.backups.write_text("a file where the backups folder should be")
+    service = make_service(paths, live, clock)
+    with pytest.raises(BackupError, match=f"cannot write the backup in {paths.backups}"):
+        await service.run()
+    [failed] = events_of(live, BackupFailed)
+    assert f"cannot write the backup in {paths.backups}" in failed.reason
+
+
+async def test_a_backup_process_that_dies_without_answering_is_a_clear_failure(
+    paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker.sys, "executable", "/bin/false")  # exits 1, says nothing
+    service = make_service(paths, live, clock)
+    with pytest.raises(BackupError, match=r"ended without an answer \(exit code 1\)"):
+        await service.run()
+    [failed] = events_of(live, BackupFailed)
+    assert "see run/daemon.log" in failed.reason
+    assert catalog.list_backups(paths.backups)[0] == []
+
+
 async def test_stop_waits_for_a_backup_in_progress(
     paths: Paths, live: AsyncEventLog, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -308,7 +357,7 @@ async def test_stop_waits_for_a_backup_in_progress(
         return real_take(*args, **kwargs)
 
     monkeypatch.setattr(snapshot, "take", slow_take)
-    service = make_service(paths, live, clock)
+    service = make_service(paths, live, clock, worker.in_thread)
     caller = asyncio.create_task(service.run())
     await until(started.is_set)
     caller.cancel()  # the caller gives up; the copy thread cannot
