@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from .. import api
 from ..errors import InboxError
 from ..events import BatchFailed, Event
+from ..footprint import release_memory
 from ..values import PROMPT_TYPES, ticks_to_usd
 from ..wire import Call, Method
 from .batch import BatchProgress, BatchRunner, BatchStopped, Job, OptimizeCall, write_atomic
@@ -56,7 +57,6 @@ from .formats import (
     report_for,
     report_name,
 )
-from .memory import release_memory
 from .stability import FileState, is_temporary, regular_file_state
 from .watcher import InboxWatcher, ensure_inbox
 
@@ -112,7 +112,8 @@ class InboxService:
         self.config = daemon.config.inbox
         self.inbox = self.paths.inbox
         self.bridge = CoreBridge(daemon)
-        self._event_log = self.paths.events / "data.mdb"
+        # the maps a batch leaves full: the log's, and the library index's (its searches)
+        self._mapped = (self.paths.events / "data.mdb", self.paths.library)
         self.book = BatchBook()
         self.runner = BatchRunner(
             optimize=self._optimize,
@@ -122,7 +123,7 @@ class InboxService:
             concurrency=max(self.config.concurrency, daemon.config.provider.max_concurrency),
             on_progress=self._progress,
             findings_of=self.bridge.findings_of,
-            trim=functools.partial(release_memory, self._event_log, collect=False),
+            trim=functools.partial(release_memory, *self._mapped, collect=False),
         )
         self.watcher = InboxWatcher(self.inbox, self.config, self._take, self._reject)
         self._claimed: set[str] = set()  # inbox names being run
@@ -360,7 +361,7 @@ class InboxService:
             record = self.book.by_id[batch_id]
             if record.state != "running":
                 self.book.forget(batch_id)
-        release_memory(self._event_log)
+        release_memory(*self._mapped)
 
     def _outbox_names(self, name: str) -> tuple[Path, Path]:
         """The first free (output, report) pair for ``name``: results never overwrite."""

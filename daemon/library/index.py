@@ -239,6 +239,18 @@ class LibraryIndex:
             self.state.rejected += 1
         return doc is not None
 
+    def rest(self) -> None:
+        """Give back the memory an idle index holds: the writer (its indexing arena, up to
+        its heap size, and its merge threads; the next write makes a new one) and the pages
+        of the segment files that searches left mapped. Searches keep working."""
+        self.commit()
+        if self._writer is not None:
+            self._writer.wait_merging_threads()
+            self._writer = None
+        from ..footprint import release_memory
+
+        release_memory(self._index_dir, collect=False)
+
     def commit(self, seq: int | None = None) -> None:
         """Make the writes searchable and move the checkpoint to ``seq``."""
         if self._dirty and self._writer is not None:

@@ -52,6 +52,7 @@ T = TypeVar("T")
 _FOLDED = (OptimizationCompleted, OptimizationKept, OptimizationRejected)
 _BATCH = 256  # records folded per trip to the worker thread
 _IDLE_FLUSH_S = 0.2  # a partial batch waits at most this long
+_REST_AFTER_S = 5.0  # with no new events this long, the index gives its memory back
 RETRIEVE_TIMEOUT_S = 0.25  # the default of [library] retrieve_timeout_ms
 COLLECTIONS_TIMEOUT_S = 15.0
 GROUND_COLLECTIONS_TIMEOUT_S = 3.0  # an optimization waits at most this for Collections
@@ -105,6 +106,7 @@ class LibraryService:
         self._stopping = asyncio.Event()
         self._error = ""
         self._last_seen = 0
+        self._rest_timer: asyncio.TimerHandle | None = None
         self._collections: CollectionsClient | None = None
         self._http: Any = None
         self._breaker: Any = None
@@ -153,6 +155,8 @@ class LibraryService:
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._rest_timer is not None:
+            self._rest_timer.cancel()
         if self._http is not None:
             with contextlib.suppress(Exception):
                 await self._http.aclose()
@@ -202,6 +206,25 @@ class LibraryService:
         except Exception as exc:
             self._error = f"indexing failed: {type(exc).__name__}: {exc}"
             log.exception("library: %s", self._error)
+        self._rest_later()
+
+    def _rest_later(self) -> None:
+        """Once the writes stop (a batch ended), let the index give back its memory."""
+        if self._rest_timer is not None:
+            self._rest_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._rest_timer = loop.call_later(
+            _REST_AFTER_S, lambda: self.daemon.spawn(self._rest(), "library-rest")
+        )
+
+    async def _rest(self) -> None:
+        self._rest_timer = None
+        if self._stopping.is_set() or not self.index.is_open:
+            return
+        try:
+            await self._run(self.index.rest)
+        except Exception as exc:  # memory not given back is no reason to stop indexing
+            log.warning("library: the index could not give its memory back (%s)", exc)
 
     async def _scan(self) -> None:
         folders = feed.folders_of(self.config.paths)

@@ -196,3 +196,14 @@ def test_a_doc_round_trips_every_field(index: LibraryIndex) -> None:
     index.put(doc)
     index.commit()
     assert index.get("opt:z") == doc
+
+
+def test_an_index_at_rest_still_answers_and_takes_new_writes(index: LibraryIndex) -> None:
+    feed.fold_records(index, _records(_done("a", FIX)))
+    index.rest()  # the writer is dropped and the mapped pages given back
+    assert [h.doc.doc_id for h in index.search("fix the python bug", 5)] == ["opt:a"]
+    feed.fold_records(index, [Record(2, 0, 1, _done("b", POEM))])  # a new writer is made
+    assert [h.doc.doc_id for h in index.search("a poem about autumn leaves", 5)] == ["opt:b"]
+    index.rest()
+    index.rest()  # resting twice is harmless
+    assert index.get("opt:a") is not None and index.state.seq == 2

@@ -1,5 +1,6 @@
 """Giving memory back after (and during) a big batch, where the C library and the kernel
-would keep it counted against the daemon.
+would keep it counted against the daemon (the inbox calls it as a batch runs and when it
+ends; the library when its index goes idle).
 
 Measured on a real daemon running a 100,000-row offline CSV (bench/inbox.py):
 
@@ -12,6 +13,8 @@ Measured on a real daemon running a 100,000-row offline CSV (bench/inbox.py):
   the kernel that the daemon does not need them now (``madvise(MADV_DONTNEED)``,
   :func:`release_mapped`) only drops them from the daemon's page tables: the next read maps
   them back from the page cache, with the same bytes. Linux only; a no-op elsewhere.
+* The library index's maps: tantivy reads its segment files through read-only shared maps
+  too; every search leaves the pages it read mapped. Same remedy.
 """
 
 from __future__ import annotations
@@ -49,23 +52,27 @@ def trim_heap() -> None:
 
 
 def _mappings(path: Path) -> list[tuple[int, int]]:
-    """The (start, end) addresses where this process maps ``path`` shared (``MAP_SHARED``, as
-    LMDB does; a private map is never touched), from /proc/self/maps."""
+    """The (start, end) addresses where this process maps ``path`` (a file, or any file in
+    the folder ``path``) shared (``MAP_SHARED``, as LMDB and tantivy do; a private map is
+    never touched), from /proc/self/maps."""
     target = str(path)
+    inside = target.rstrip("/") + "/"
     out: list[tuple[int, int]] = []
     with open("/proc/self/maps", encoding="utf-8", errors="surrogateescape") as fh:
         for line in fh:
             parts = line.split(maxsplit=5)
             shared = len(parts) == 6 and parts[1].endswith("s")
-            if shared and parts[5].rstrip("\n") == target:
+            name = parts[5].rstrip("\n") if shared else ""
+            if name == target or name.startswith(inside):
                 start, end = parts[0].split("-")
                 out.append((int(start, 16), int(end, 16)))
     return out
 
 
 def release_mapped(path: Path) -> None:
-    """Drop the pages of the shared map of ``path`` from this process's resident set (they
-    stay in the page cache; the next read maps them back). Linux only."""
+    """Drop the pages of the shared maps of ``path`` (a file, or the files in a folder) from
+    this process's resident set (they stay in the page cache; the next read maps them
+    back). Linux only."""
     libc = _libc()
     if not sys.platform.startswith("linux") or libc is None:
         return
@@ -80,12 +87,12 @@ def release_mapped(path: Path) -> None:
             log.debug("madvise(%s) failed: errno %d", path, ctypes.get_errno())
 
 
-def release_memory(event_log: Path | None = None, *, collect: bool = True) -> None:
+def release_memory(*mapped: Path, collect: bool = True) -> None:
     """Everything above: a full collection (unless ``collect`` is False), the heap trimmed,
-    the log's map released."""
+    the maps of the ``mapped`` files and folders released."""
     if collect:
         gc.collect()
     trim_heap()
-    if event_log is not None:
+    for path in mapped:
         with contextlib.suppress(OSError):
-            release_mapped(event_log)
+            release_mapped(path)
