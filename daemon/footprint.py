@@ -6,6 +6,10 @@ Measured on a real daemon running a 100,000-row offline CSV (bench/inbox.py):
 
 * The heap: CPython frees the rows, but glibc keeps freed arenas mapped. ``malloc_trim(0)``
   hands them back (:func:`trim_heap`; a no-op where the C library is not glibc).
+* The arenas: glibc gives each thread that allocates an arena of its own (up to eight per
+  core), and each keeps what its thread once used, scattered so that a trim cannot give it
+  back. The daemon's worker threads (store writer, library, thread pool) held 6 MB more
+  after a 10,000-row batch than with two arenas in all (:func:`limit_arenas`).
 * The event log's map: LMDB reads its B-tree through a read-only shared map of
   ``events/data.mdb``. Every page a transaction touches stays mapped into the daemon, so its
   resident size grew with the log (tens of MB per 10,000 rows) and only fell when LMDB
@@ -25,6 +29,7 @@ import ctypes.util
 import functools
 import gc
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Final
@@ -32,6 +37,7 @@ from typing import Any, Final
 log = logging.getLogger("promptd.inbox")
 
 _MADV_DONTNEED: Final = 4  # Linux
+_M_ARENA_MAX: Final = -8  # glibc's mallopt parameter
 
 
 @functools.cache
@@ -49,6 +55,18 @@ def trim_heap() -> None:
     trim = getattr(libc, "malloc_trim", None) if libc is not None else None
     if trim is not None:
         trim(0)
+
+
+def limit_arenas(count: int = 2) -> None:
+    """Let glibc's malloc keep at most ``count`` arenas, from now on (call it before the
+    threads start). A no-op where the C library is not glibc, and where the user chose
+    with ``MALLOC_ARENA_MAX``."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+    if mallopt is not None and sys.platform.startswith("linux"):
+        mallopt(_M_ARENA_MAX, count)
 
 
 def _mappings(path: Path) -> list[tuple[int, int]]:
