@@ -123,9 +123,10 @@ async def in_child(job: Job, source: CopySource, progress: Progress | None) -> M
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     stderr = asyncio.ensure_future(proc.stderr.read())
     try:
-        proc.stdin.write(msgspec.json.encode(job))
-        await proc.stdin.drain()
-        proc.stdin.close()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it died at once
+            proc.stdin.write(msgspec.json.encode(job))
+            await proc.stdin.drain()
+            proc.stdin.close()
         outcome: Outcome | None = None
         decoder = msgspec.json.Decoder(_Line)
         while line := await proc.stdout.readline():
