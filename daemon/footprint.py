@@ -9,7 +9,7 @@ Measured on a real daemon running a 100,000-row offline CSV (bench/inbox.py):
 * The arenas: glibc gives each thread that allocates an arena of its own (up to eight per
   core), and each keeps what its thread once used, scattered so that a trim cannot give it
   back. The daemon's worker threads (store writer, library, thread pool) held 6 MB more
-  after a 10,000-row batch than with two arenas in all (:func:`limit_arenas`).
+  after a 10,000-row batch than with two arenas in all (:func:`tune_malloc`).
 * The event log's map: LMDB reads its B-tree through a read-only shared map of
   ``events/data.mdb``. Every page a transaction touches stays mapped into the daemon, so its
   resident size grew with the log (tens of MB per 10,000 rows) and only fell when LMDB
@@ -37,7 +37,8 @@ from typing import Any, Final
 log = logging.getLogger("promptd.inbox")
 
 _MADV_DONTNEED: Final = 4  # Linux
-_M_ARENA_MAX: Final = -8  # glibc's mallopt parameter
+_M_ARENA_MAX: Final = -8  # glibc's mallopt parameters
+_M_MMAP_THRESHOLD: Final = -3
 
 
 @functools.cache
@@ -57,16 +58,21 @@ def trim_heap() -> None:
         trim(0)
 
 
-def limit_arenas(count: int = 2) -> None:
-    """Let glibc's malloc keep at most ``count`` arenas, from now on (call it before the
-    threads start). A no-op where the C library is not glibc, and where the user chose
-    with ``MALLOC_ARENA_MAX``."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 256 * 1024) -> None:
+    """Let glibc's malloc keep at most ``arenas`` arenas, and give every block of
+    ``mmap_threshold`` bytes or more a map of its own, returned to the system as soon as it
+    is freed (glibc otherwise raises that threshold to the largest block freed so far, and
+    such blocks then stay in the heap). From now on: call it before the threads start. A
+    no-op where the C library is not glibc; ``MALLOC_ARENA_MAX`` and
+    ``MALLOC_MMAP_THRESHOLD_`` in the environment win."""
     libc = _libc()
     mallopt = getattr(libc, "mallopt", None) if libc is not None else None
-    if mallopt is not None and sys.platform.startswith("linux"):
-        mallopt(_M_ARENA_MAX, count)
+    if mallopt is None or not sys.platform.startswith("linux"):
+        return
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(_M_ARENA_MAX, arenas)
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
 
 
 def _mappings(path: Path) -> list[tuple[int, int]]:

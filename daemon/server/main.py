@@ -15,7 +15,7 @@ from collections.abc import Callable
 from .. import config as _config
 from .. import process
 from ..errors import PromptdError
-from ..footprint import limit_arenas
+from ..footprint import tune_malloc
 from ..paths import Paths, ensure_private_dir, private_umask, tighten
 from . import logs
 from .app import Daemon, Service
@@ -57,7 +57,7 @@ def serve(paths: Paths, *, foreground: bool = False, detached: bool = False) -> 
     A second daemon for the same home says so and returns 0.
     """
     config = _config.load(paths.config_file)
-    limit_arenas()  # before the daemon's threads start: see footprint.py
+    tune_malloc()  # before the daemon's threads start: see footprint.py
     for folder in (paths.run, paths.events.parent, paths.inbox, paths.outbox, paths.backups):
         ensure_private_dir(folder)
     tighten(paths)  # what an older version or a loose umask left group/world-readable

@@ -7,11 +7,14 @@ import csv
 import io
 from pathlib import Path
 
+import hypothesis
+from hypothesis import strategies as st
+
 from promptd.daemon.api import OptimizeResult
 from promptd.daemon.errors import BudgetError, ProviderError
 from promptd.daemon.events import BatchCompleted, BatchItemCompleted, BatchStarted, Event
 from promptd.daemon.inbox.batch import BatchRunner, Job, OptimizeCall
-from promptd.daemon.inbox.book import BatchBook
+from promptd.daemon.inbox.book import BatchBook, RowSet
 from promptd.daemon.inbox.formats import open_file
 from promptd.daemon.values import Finding, usd_to_ticks
 from tests.waiting import until
@@ -303,3 +306,14 @@ async def test_a_large_resume_writes_old_and_new_rows_in_order(tmp_path: Path) -
     report = job.report_path.read_text()
     assert f"| PD001 | warning | {n - 334} |" in report and "| PD002 | info | 334 |" in report
     assert not stale.exists()
+
+
+@hypothesis.given(st.lists(st.integers(min_value=0, max_value=5000), max_size=300))
+def test_the_rows_done_answer_as_a_set_of_them_would(rows: list[int]) -> None:
+    done, model = RowSet(), set()
+    for row in rows:
+        done.add(row)
+        model.add(row)
+    assert len(done) == len(model)
+    for probe in {*rows, *(r + 1 for r in rows), 0, 7, 8, 5001, 10**6, -1}:
+        assert (probe in done) == (probe in model)
