@@ -111,6 +111,46 @@ def release_mapped(path: Path) -> None:
             log.debug("madvise(%s) failed: errno %d", path, ctypes.get_errno())
 
 
+def resident_mb(field: str = "RssFile") -> float:
+    """This process's resident MB of one kind (/proc/self/status: ``RssFile`` the mapped
+    files, ``RssAnon`` the heap); 0.0 where there is no /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+class Keeper:
+    """Keeps a batch's footprint in bounds; call it every few rows (on a worker thread).
+
+    The maps of ``mapped`` are released whenever the mapped files' resident size passes
+    ``mapped_mb`` (by default 16 MB more than when the keeper was made; checked at every
+    call: it is one read of /proc/self/status), and the heap
+    is trimmed every ``trim_every`` calls. How fast the maps fill is not steady: after a
+    long reader (a backup's copy) lets go, LMDB reuses the pages it held all over the file,
+    and a 100,000-row batch then mapped 100 MB a second for a minute and a half.
+    """
+
+    def __init__(self, *mapped: Path, mapped_mb: float | None = None, trim_every: int = 10) -> None:
+        self.mapped = mapped
+        self.mapped_mb = resident_mb("RssFile") + 16 if mapped_mb is None else mapped_mb
+        self.trim_every = trim_every
+        self._calls = 0
+
+    def __call__(self) -> None:
+        self._calls += 1
+        if self._calls % self.trim_every == 0:
+            trim_heap()
+        if resident_mb("RssFile") > self.mapped_mb:
+            for path in self.mapped:
+                with contextlib.suppress(OSError):
+                    release_mapped(path)
+
+
 def release_memory(*mapped: Path, collect: bool = True) -> None:
     """Everything above: a full collection (unless ``collect`` is False), the heap trimmed,
     the maps of the ``mapped`` files and folders released."""

@@ -141,7 +141,7 @@ class BatchProgress:
 WINDOW = 256  # rows read ahead of the output: a slow row holds back at most this many
 SPOOL_BYTES = 256 * 1024  # output written to disk in pieces of about this size
 FINDINGS_CHUNK = 500  # earlier rows' findings read from the log this many at a time
-TRIM_ROWS = 100  # the trim hook runs after this many rows are written (about 1 s offline)
+TRIM_ROWS = 10  # the trim hook runs after this many rows are written (8 times a second offline)
 
 
 @dataclass(slots=True)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from .. import api
 from ..errors import InboxError
 from ..events import BatchFailed, Event
-from ..footprint import release_memory
+from ..footprint import Keeper, release_memory
 from ..values import PROMPT_TYPES, ticks_to_usd
 from ..wire import Call, Method
 from .batch import BatchProgress, BatchRunner, BatchStopped, Job, OptimizeCall, write_atomic
@@ -123,7 +122,7 @@ class InboxService:
             concurrency=max(self.config.concurrency, daemon.config.provider.max_concurrency),
             on_progress=self._progress,
             findings_of=self.bridge.findings_of,
-            trim=functools.partial(release_memory, *self._mapped, collect=False),
+            trim=Keeper(*self._mapped),
         )
         self.watcher = InboxWatcher(self.inbox, self.config, self._take, self._reject)
         self._claimed: set[str] = set()  # inbox names being run

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promptd.daemon.footprint import release_mapped
+from promptd.daemon.footprint import Keeper, release_mapped, resident_mb
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="madvise on /proc/self/maps is Linux only"
@@ -54,3 +54,18 @@ def test_the_pages_of_the_files_in_a_folder_leave_the_resident_set_and_read_back
         assert in_folder[:] == data  # the next read maps the same bytes back
         release_mapped(other)
         assert resident_kb(other) < 1024
+
+
+def test_the_keeper_releases_the_maps_once_they_pass_its_budget(tmp_path: Path) -> None:
+    seg = tmp_path / "data.mdb"
+    data = os.urandom(SIZE)
+    seg.write_bytes(data)
+    with open(seg, "rb") as fh, mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+        assert mapped[:] == data
+        roomy = Keeper(seg, mapped_mb=resident_mb("RssFile") + 64)
+        roomy()
+        assert resident_kb(seg) >= SIZE // 1024 * 9 // 10  # within budget: left alone
+        tight = Keeper(seg, mapped_mb=resident_mb("RssFile") - 4)
+        tight()
+        assert resident_kb(seg) < 1024
+        assert mapped[:] == data
