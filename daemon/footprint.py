@@ -17,13 +17,13 @@ Measured on a real daemon running a 100,000-row offline CSV (bench/inbox.py):
   the kernel that the daemon does not need them now (``madvise(MADV_DONTNEED)``,
   :func:`release_mapped`) only drops them from the daemon's page tables: the next read maps
   them back from the page cache, with the same bytes. Linux only; a no-op elsewhere.
-* The library index's maps: tantivy reads its segment files through read-only shared maps
-  too; every search leaves the pages it read mapped. Same remedy.
+* The library index: tantivy's indexing arena, its readers' caches and the pages of the
+  segment files its searches mapped; an idle index drops its writer and reopens
+  (:meth:`LibraryIndex.rest <promptd.daemon.library.index.LibraryIndex.rest>`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -31,6 +31,7 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -76,27 +77,29 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = 256 * 1024) -> None:
 
 
 def _mappings(path: Path) -> list[tuple[int, int]]:
-    """The (start, end) addresses where this process maps ``path`` (a file, or any file in
-    the folder ``path``) shared (``MAP_SHARED``, as LMDB and tantivy do; a private map is
-    never touched), from /proc/self/maps."""
+    """The (start, end) addresses where this process maps the file ``path`` shared
+    (``MAP_SHARED``, as LMDB does; a private map is never touched), from /proc/self/maps."""
     target = str(path)
-    inside = target.rstrip("/") + "/"
     out: list[tuple[int, int]] = []
     with open("/proc/self/maps", encoding="utf-8", errors="surrogateescape") as fh:
         for line in fh:
             parts = line.split(maxsplit=5)
             shared = len(parts) == 6 and parts[1].endswith("s")
-            name = parts[5].rstrip("\n") if shared else ""
-            if name == target or name.startswith(inside):
+            if shared and parts[5].rstrip("\n") == target:
                 start, end = parts[0].split("-")
                 out.append((int(start, 16), int(end, 16)))
     return out
 
 
 def release_mapped(path: Path) -> None:
-    """Drop the pages of the shared maps of ``path`` (a file, or the files in a folder) from
-    this process's resident set (they stay in the page cache; the next read maps them
-    back). Linux only."""
+    """Drop the pages of the shared maps of the file ``path`` from this process's resident
+    set (they stay in the page cache; the next read maps them back). Linux only.
+
+    The caller must hold the map still until this returns: an address read from
+    /proc/self/maps that is unmapped and reused meanwhile (by malloc, say) would be wiped.
+    :meth:`EventLog.release_map <promptd.daemon.store.EventLog.release_map>` holds LMDB's
+    map still; tantivy unmaps its segments from threads of its own, so the library index
+    gives its pages back by reopening instead (:meth:`LibraryIndex.rest`)."""
     libc = _libc()
     if not sys.platform.startswith("linux") or libc is None:
         return
@@ -127,16 +130,22 @@ def resident_mb(field: str = "RssFile") -> float:
 class Keeper:
     """Keeps a batch's footprint in bounds; call it every few rows (on a worker thread).
 
-    The maps of ``mapped`` are released whenever the mapped files' resident size passes
-    ``mapped_mb`` (by default 16 MB more than when the keeper was made; checked at every
-    call: it is one read of /proc/self/status), and the heap
+    The maps are released (each of ``release`` called, e.g. the log's
+    :meth:`~promptd.daemon.store.EventLog.release_map`) whenever the mapped files'
+    resident size passes ``mapped_mb`` (by default 16 MB more than when the keeper was
+    made; checked at every call: it is one read of /proc/self/status), and the heap
     is trimmed every ``trim_every`` calls. How fast the maps fill is not steady: after a
     long reader (a backup's copy) lets go, LMDB reuses the pages it held all over the file,
     and a 100,000-row batch then mapped 100 MB a second for a minute and a half.
     """
 
-    def __init__(self, *mapped: Path, mapped_mb: float | None = None, trim_every: int = 10) -> None:
-        self.mapped = mapped
+    def __init__(
+        self,
+        *release: Callable[[], None],
+        mapped_mb: float | None = None,
+        trim_every: int = 10,
+    ) -> None:
+        self.release = release
         self.mapped_mb = resident_mb("RssFile") + 16 if mapped_mb is None else mapped_mb
         self.trim_every = trim_every
         self._calls = 0
@@ -146,17 +155,15 @@ class Keeper:
         if self._calls % self.trim_every == 0:
             trim_heap()
         if resident_mb("RssFile") > self.mapped_mb:
-            for path in self.mapped:
-                with contextlib.suppress(OSError):
-                    release_mapped(path)
+            for release in self.release:
+                release()
 
 
-def release_memory(*mapped: Path, collect: bool = True) -> None:
-    """Everything above: a full collection (unless ``collect`` is False), the heap trimmed,
-    the maps of the ``mapped`` files and folders released."""
+def release_memory(*release: Callable[[], None], collect: bool = True) -> None:
+    """Everything above at once: a full collection (unless ``collect`` is False), the heap
+    trimmed, each of ``release`` called (the maps it knows to be still)."""
     if collect:
         gc.collect()
     trim_heap()
-    for path in mapped:
-        with contextlib.suppress(OSError):
-            release_mapped(path)
+    for each in release:
+        each()

@@ -111,8 +111,6 @@ class InboxService:
         self.config = daemon.config.inbox
         self.inbox = self.paths.inbox
         self.bridge = CoreBridge(daemon)
-        # the maps a batch leaves full: the log's, and the library index's (its searches)
-        self._mapped = (self.paths.events / "data.mdb", self.paths.library)
         self.book = BatchBook()
         self.runner = BatchRunner(
             optimize=self._optimize,
@@ -122,7 +120,7 @@ class InboxService:
             concurrency=max(self.config.concurrency, daemon.config.provider.max_concurrency),
             on_progress=self._progress,
             findings_of=self.bridge.findings_of,
-            trim=Keeper(*self._mapped),
+            trim=Keeper(self._release_map),
         )
         self.watcher = InboxWatcher(self.inbox, self.config, self._take, self._reject)
         self._claimed: set[str] = set()  # inbox names being run
@@ -360,7 +358,14 @@ class InboxService:
             record = self.book.by_id[batch_id]
             if record.state != "running":
                 self.book.forget(batch_id)
-        release_memory(*self._mapped)
+        release_memory(self._release_map)
+
+    def _release_map(self) -> None:
+        """The log's mapped pages back to the system (a batch reads them all over)."""
+        core = self.daemon.core
+        store = core.store if core is not None else None
+        if store is not None:
+            store.release_map()
 
     def _outbox_names(self, name: str) -> tuple[Path, Path]:
         """The first free (output, report) pair for ``name``: results never overwrite."""

@@ -241,15 +241,19 @@ class LibraryIndex:
 
     def rest(self) -> None:
         """Give back the memory an idle index holds: the writer (its indexing arena, up to
-        its heap size, and its merge threads; the next write makes a new one) and the pages
-        of the segment files that searches left mapped. Searches keep working."""
+        its heap size, and its merge threads; the next write makes a new one), and the
+        readers with their caches and the pages of the segment files that searches mapped
+        (the index is opened again). Searches keep working."""
         self.commit()
         if self._writer is not None:
             self._writer.wait_merging_threads()
             self._writer = None
-        from ..footprint import release_memory
+        if self._index is not None:
+            self._index = None  # its readers go, and unmap their segments
+            self._index = tantivy.Index(_schema(), path=str(self._index_dir))
+        from ..footprint import trim_heap
 
-        release_memory(self._index_dir, collect=False)
+        trim_heap()
 
     def commit(self, seq: int | None = None) -> None:
         """Make the writes searchable and move the checkpoint to ``seq``."""

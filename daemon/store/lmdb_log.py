@@ -211,6 +211,7 @@ class EventLog(BaseEventLog[V], Generic[V]):
         self._dbs = dbs
         self._guard = _ResizeGuard()
         self._write_lock = threading.Lock()
+        self._map_lock = threading.Lock()  # the map is not unmapped while it is released
         self._closed = False
         self._store_id = ""
 
@@ -413,10 +414,22 @@ class EventLog(BaseEventLog[V], Generic[V]):
         with contextlib.suppress(StoreError):  # best effort: a resize in the copy waits for it
             self._resize(target)
 
+    def release_map(self) -> None:
+        """Drop the pages of ``data.mdb`` that reads left mapped from this process's resident
+        set (they stay in the page cache; the next read maps them back: see
+        :func:`promptd.daemon.footprint.release_mapped`). Safe from any thread: the map
+        cannot move meanwhile (a resize waits for the guard, a close for the lock)."""
+        from ..footprint import release_mapped
+
+        with self._guard.shared(), self._map_lock:
+            if not self._closed:
+                release_mapped(self.path / "data.mdb")
+
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._env.close()
+        with self._map_lock:
+            if not self._closed:
+                self._closed = True
+                self._env.close()
 
     def __enter__(self) -> EventLog[V]:
         return self

@@ -261,6 +261,12 @@ class AsyncEventLog(Generic[V]):
         """Rebuild every projection on the writer thread (appends wait meanwhile)."""
         await self.run_on_writer(self.log.rebuild)
 
+    def release_map(self) -> None:
+        """Give back the mapped pages of the log (an LMDB log; others have none)."""
+        release = getattr(self.log, "release_map", None)
+        if release is not None:
+            release()
+
     def copy_to(self, dest: Path) -> None:
         copy = getattr(self.log, "copy_to", None)
         if copy is None:

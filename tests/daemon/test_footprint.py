@@ -1,4 +1,4 @@
-"""Giving memory back: released maps leave the resident set and read back the same bytes."""
+"""Giving memory back: the log's released map leaves the resident set and reads back the same."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from promptd.daemon.footprint import Keeper, release_mapped, resident_mb
+from promptd.daemon.projections import open_log
+from tests.daemon.backup.samples import history
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="madvise on /proc/self/maps is Linux only"
@@ -31,29 +33,37 @@ def resident_kb(path: Path) -> int:
     return total
 
 
-def test_the_pages_of_the_files_in_a_folder_leave_the_resident_set_and_read_back(
+def test_the_log_gives_back_the_pages_reads_mapped_and_reads_the_same_after(
     tmp_path: Path,
 ) -> None:
-    folder = tmp_path / "index"
-    folder.mkdir()
-    seg, other = folder / "segment", tmp_path / "elsewhere"
+    with open_log(tmp_path / "events") as log:
+        log.append(history(400))
+        data = log.path / "data.mdb"
+        before = [r.event for r in log.read()]  # every page read through the map
+        assert resident_kb(data) > 256
+        log.release_map()
+        assert resident_kb(data) < 64
+        assert [r.event for r in log.read()] == before
+        log.close()
+        log.release_map()  # closed: nothing to release, no error
+
+
+def test_only_the_named_file_is_released(tmp_path: Path) -> None:
+    one, other = tmp_path / "one", tmp_path / "other"
     data = os.urandom(SIZE)
-    seg.write_bytes(data)
+    one.write_bytes(data)
     other.write_bytes(data)
     with (
-        open(seg, "rb") as a,
+        open(one, "rb") as a,
         open(other, "rb") as b,
-        mmap.mmap(a.fileno(), 0, prot=mmap.PROT_READ) as in_folder,
-        mmap.mmap(b.fileno(), 0, prot=mmap.PROT_READ) as outside,
+        mmap.mmap(a.fileno(), 0, prot=mmap.PROT_READ) as first,
+        mmap.mmap(b.fileno(), 0, prot=mmap.PROT_READ) as second,
     ):
-        assert in_folder[:] == data and outside[:] == data  # every page touched
-        assert resident_kb(seg) >= SIZE // 1024 * 9 // 10
-        release_mapped(folder)
-        assert resident_kb(seg) < 1024  # dropped from this process...
-        assert resident_kb(other) >= SIZE // 1024 * 9 // 10  # ...and only what was named
-        assert in_folder[:] == data  # the next read maps the same bytes back
-        release_mapped(other)
-        assert resident_kb(other) < 1024
+        assert first[:] == data and second[:] == data  # every page touched
+        release_mapped(one)
+        assert resident_kb(one) < 1024
+        assert resident_kb(other) >= SIZE // 1024 * 9 // 10
+        assert first[:] == data  # the next read maps the same bytes back
 
 
 def test_the_keeper_releases_the_maps_once_they_pass_its_budget(tmp_path: Path) -> None:
@@ -62,10 +72,12 @@ def test_the_keeper_releases_the_maps_once_they_pass_its_budget(tmp_path: Path) 
     seg.write_bytes(data)
     with open(seg, "rb") as fh, mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ) as mapped:
         assert mapped[:] == data
-        roomy = Keeper(seg, mapped_mb=resident_mb("RssFile") + 64)
-        roomy()
+
+        def release() -> None:
+            release_mapped(seg)
+
+        Keeper(release, mapped_mb=resident_mb("RssFile") + 64)()
         assert resident_kb(seg) >= SIZE // 1024 * 9 // 10  # within budget: left alone
-        tight = Keeper(seg, mapped_mb=resident_mb("RssFile") - 4)
-        tight()
+        Keeper(release, mapped_mb=resident_mb("RssFile") - 4)()
         assert resident_kb(seg) < 1024
         assert mapped[:] == data
