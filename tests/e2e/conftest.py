@@ -12,6 +12,8 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.lsp.harness import PROFILES, SERVER_COMMAND, Editor, promptd, stop_server
 
+from .neovim_harness import editor_env, running_daemon
+
 
 @pytest.fixture
 def daemon() -> Iterator[None]:
@@ -19,6 +21,16 @@ def daemon() -> Iterator[None]:
     promptd("start")
     yield
     promptd("stop")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The Neovim tests' environment, with one daemon (offline engine) for the module:
+    starting it once keeps a module fast; each test has its own project folder."""
+    home = tmp_path_factory.mktemp("nv")  # short: the socket path is limited to ~107 bytes
+    environment = editor_env(home, tmp_path_factory.mktemp("nvim-state"))
+    with running_daemon(environment):
+        yield environment
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND))

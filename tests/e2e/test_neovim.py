@@ -11,7 +11,6 @@ Neovim 0.7 through require('promptd').setup(). A missing editor fails the test i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -24,7 +23,6 @@ from .neovim_harness import (
     expected_optimization,
     require_editor,
     run_nvim,
-    running_daemon,
 )
 from .source_literals import python_assignment, typescript_const
 
@@ -50,16 +48,6 @@ export function messages(question: string): string[] {{
 """
 
 PROMPT_FILE = f"{PROMPT}\n"
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The editors' environment, with one daemon (offline engine) for this module's tests:
-    starting it once keeps the module fast; each test has its own project folder."""
-    home = tmp_path_factory.mktemp("nh")  # short: the socket path is limited to ~107 bytes
-    environment = editor_env(home, tmp_path_factory.mktemp("nvim-state"))
-    with running_daemon(environment):
-        yield environment
 
 
 @pytest.fixture

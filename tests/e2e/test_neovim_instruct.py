@@ -8,27 +8,18 @@ The daemon (offline engine) runs under the module's own PROMPTD_HOME.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
-from .neovim_harness import Editor, cursor_in, editor_env, require_editor, run_nvim, running_daemon
+from .neovim_harness import Editor, cursor_in, require_editor, run_nvim
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 PROMPT = "write something about dogs, make it good and not too long"
 SOURCE = f'SYSTEM_PROMPT = "{PROMPT}"\n'
 INSTRUCTION = "answer in bullet points"  # the offline engine adds the answer's format
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("ni")  # short: the socket path is limited to ~107 bytes
-    environment = editor_env(home, tmp_path_factory.mktemp("nvim-state"))
-    with running_daemon(environment):
-        yield environment
 
 
 @pytest.fixture

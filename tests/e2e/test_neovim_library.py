@@ -4,7 +4,6 @@ asks for search text, lists the hits and puts the chosen optimized prompt at the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -14,26 +13,16 @@ from tests.waiting import wait_until
 
 from .neovim_harness import (
     Editor,
-    editor_env,
     expected_optimization,
     promptd,
     require_editor,
     run_nvim,
-    running_daemon,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 PROMPT = "write something about dogs, make it good and not too long"
 NOTES = "# Notes\n\nThe prompt we use:\n\n\nEnd.\n"
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("nl")  # short: the socket path is limited to ~107 bytes
-    environment = editor_env(home, tmp_path_factory.mktemp("nvim-state"))
-    with running_daemon(environment):
-        yield environment
 
 
 @pytest.mark.parametrize(("kind", "start"), [("0.11", "enable"), ("0.7", "setup")])
