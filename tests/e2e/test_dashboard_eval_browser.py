@@ -7,10 +7,6 @@ Skipped, saying why, when Chromium or Playwright is missing (``.ci/run`` install
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,24 +17,9 @@ from promptd.daemon.events import EvaluationCompleted, EvalVerdict
 from promptd.daemon.paths import resolve
 from promptd.daemon.projections import open_log
 
-CHROMIUM = os.environ.get("PROMPTD_CHROMIUM", "/usr/bin/chromium")
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
-)
-if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
-    pytest.skip(
-        f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)",
-        allow_module_level=True,
-    )
+from .test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, promptd, sync_api
 
 pytestmark = pytest.mark.slow
-
-
-def promptd(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = str(Path(sys.executable).with_name("promptd"))
-    return subprocess.run(
-        [exe, "--home", str(home), *args], capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.fixture
@@ -82,7 +63,7 @@ def test_the_detail_lists_the_evaluations_with_their_reasons(home: Path) -> None
     url = json.loads(shown.stdout)["url"]
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
