@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-log = logging.getLogger("promptd.inbox")
+log = logging.getLogger("promptd.daemon")
 
 _MADV_DONTNEED: Final = 4  # Linux
 _M_ARENA_MAX: Final = -8  # glibc's mallopt parameters

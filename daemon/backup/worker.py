@@ -29,13 +29,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 import msgspec
 
 from ..errors import BackupError, PromptdError
 from . import catalog, snapshot
 from .manifest import Manifest
+from .snapshot import HotCopySource
 from .verify import verify
 
 __all__ = ["Job", "Runner", "in_child", "in_thread", "make"]
@@ -70,15 +71,11 @@ class Outcome(msgspec.Struct, frozen=True, tag="outcome"):
 _Line = Note | Outcome
 
 
-class CopySource(Protocol):
-    def copy_to(self, dest: Path) -> None: ...
-
-
-Runner = Callable[[Job, CopySource, Progress | None], Awaitable[Manifest]]
+Runner = Callable[[Job, HotCopySource, Progress | None], Awaitable[Manifest]]
 
 
 def make(
-    source: snapshot.HotCopySource,
+    source: HotCopySource,
     job: Job,
     progress: Progress | None = None,
 ) -> Manifest:
@@ -103,12 +100,12 @@ def make(
     return manifest
 
 
-async def in_thread(job: Job, source: CopySource, progress: Progress | None) -> Manifest:
+async def in_thread(job: Job, source: HotCopySource, progress: Progress | None) -> Manifest:
     """:func:`make` on a worker thread of this process."""
     return await asyncio.to_thread(make, source, job, progress)
 
 
-async def in_child(job: Job, source: CopySource, progress: Progress | None) -> Manifest:
+async def in_child(job: Job, source: HotCopySource, progress: Progress | None) -> Manifest:
     """:func:`make` in a child process (``source`` is not used: the child opens
     ``job.events`` itself)."""
     proc = await asyncio.create_subprocess_exec(
