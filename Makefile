@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYSRC  := daemon lsp tests bench
 
-.PHONY: run test lint format pytest docs docs-check bench clients clean vendor-uplot
+.PHONY: run test lint format pytest docs docs-check bench clients clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -51,18 +51,6 @@ docs-check: $(STAMP)
 
 clients: $(STAMP)
 	$(MAKE) -C clients/vscode test
-
-## The dashboard's charting library, vendored (no CDN, no build step): refresh it from npm.
-UPLOT_VERSION := 1.6.32
-UPLOT_VENDOR  := daemon/data/dashboard/vendor
-
-vendor-uplot:
-	rm -rf build/uplot && mkdir -p build/uplot $(UPLOT_VENDOR)
-	cd build/uplot && npm pack --silent uplot@$(UPLOT_VERSION) >/dev/null
-	tar -xzf build/uplot/uplot-$(UPLOT_VERSION).tgz -C build/uplot
-	cp build/uplot/package/dist/uPlot.iife.min.js build/uplot/package/dist/uPlot.min.css $(UPLOT_VENDOR)/
-	cp build/uplot/package/LICENSE $(UPLOT_VENDOR)/uPlot.LICENSE
-	echo "uPlot $(UPLOT_VERSION) from npm (make vendor-uplot)" > $(UPLOT_VENDOR)/VERSION
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

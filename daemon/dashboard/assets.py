@@ -1,9 +1,10 @@
 """The page's static files, read once at start and served from memory.
 
-A fresh load needs three requests (the page, one style sheet, one script): the vendored
-uPlot and the dashboard's own files are joined into ``app.css`` and ``app.js`` when the
-daemon starts (no build step: the sources in ``promptd/daemon/data/dashboard/`` are the
-files people edit). Their URLs carry a version, a digest of what they hold
+A fresh load needs three requests (the page, one style sheet, one script). The style sheet
+is ``app.css`` followed by the charts' style (pygal's, from :func:`.charts.stylesheet`),
+joined when the daemon starts (no build step: the sources in
+``promptd/daemon/data/dashboard/`` are the files people edit). Their URLs carry a version,
+a digest of what they hold
 (``/assets/VERSION/app.js``), so a browser may keep them for good (``immutable``) and a new
 daemon with other files gets other URLs. A request naming another version is refused with
 404, so a page of an older daemon reloads instead of mixing old and new files; an
@@ -13,15 +14,17 @@ daemon with other files gets other URLs. A request naming another version is ref
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# What each served file is made of, in order (paths under the dashboard's data folder).
-# Scripts are joined with ";" so that neither can run into the next (app.js says "use
-# strict" inside its own function, as a directive at the top of a file would not survive).
-BUNDLES: dict[str, tuple[str, bytes, tuple[str, ...]]] = {
-    "app.css": ("text/css", b"\n", ("vendor/uPlot.min.css", "app.css")),
-    "app.js": ("text/javascript", b"\n;\n", ("vendor/uPlot.iife.min.js", "app.js")),
+from . import charts
+
+# What each served file is made of: its type and its source (under the dashboard's data
+# folder), and what the daemon adds to it (made once per start).
+BUNDLES: dict[str, tuple[str, str, Callable[[], str] | None]] = {
+    "app.css": ("text/css", "app.css", charts.stylesheet),
+    "app.js": ("text/javascript", "app.js", None),
 }
 CACHE_FOREVER = "private, max-age=31536000, immutable"
 
@@ -41,8 +44,8 @@ class Assets:
     def __init__(self, folder: Path) -> None:
         files: dict[str, Asset] = {}
         digest = hashlib.sha256()
-        for name, (content_type, glue, parts) in BUNDLES.items():
-            body = glue.join(_read(folder / part) for part in parts)
+        for name, (content_type, source, added) in BUNDLES.items():
+            body = _read(folder / source) + (added().encode() + b"\n" if added else b"")
             files[name] = Asset(body=body, content_type=content_type, etag="")
             digest.update(name.encode() + b"\0" + body)
         self.version = digest.hexdigest()[:16]
@@ -61,5 +64,5 @@ class Assets:
 
 
 def _read(path: Path) -> bytes:
-    # a script's last line may be a comment: the newline keeps the glue out of it
+    # a file's last line may be a comment: the newline keeps what is added out of it
     return path.read_bytes().rstrip(b"\n") + b"\n"

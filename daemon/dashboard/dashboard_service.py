@@ -30,7 +30,7 @@ import msgspec
 from aiohttp import web
 
 from .. import api
-from ..errors import BackupError, DaemonError
+from ..errors import BackupError, DaemonError, PromptdError
 from ..events import Record, event_tag
 from ..paths import Paths
 from ..projections import StoreView
@@ -38,10 +38,10 @@ from ..projections.base import utc_day
 from ..server import queries
 from ..store.writer import AsyncEventLog
 from ..wire import Call, Method
-from . import data
+from . import data, page
 from .assets import Assets
-from .security import Guard, new_token
-from .web import DATA_MARK, STATIC, make_app
+from .security import CSP, Guard, new_token, page_csp
+from .web import STATIC, make_app
 
 if TYPE_CHECKING:
     from ..server.app import Daemon
@@ -138,7 +138,9 @@ class DashboardService:
         self.hub = Hub()
         self.port = 0
         self.problem = ""  # why there is no dashboard, when there is none
-        self.page = (b"", b"")  # the page before and after its embedded overview
+        self.page = (b"", b"")  # the page before and after its overview
+        self.page_csp = CSP
+        self._drawn: tuple[dict[str, Any], str] | None = None  # the last overview drawn
         self.assets: Assets | None = None
         self._runner: web.AppRunner | None = None
 
@@ -159,14 +161,15 @@ class DashboardService:
             return
         self.assets = assets = Assets(STATIC)
         template = (STATIC / "index.html").read_text("utf-8")
+        style = assets.files["app.css"].body.decode()  # in the page: no request to wait for
         for mark, value in (
             ("__CSRF__", self.guard.csrf),
-            ("__CSS__", assets.url("app.css")),
             ("__JS__", assets.url("app.js")),
+            ("__STYLE__", style),
         ):
             template = template.replace(mark, value)
-        head, _, tail = template.partition(DATA_MARK)
-        self.page = (head.encode(), tail.encode())
+        self.page = page.split(template)
+        self.page_csp = page_csp(style)
         runner = web.AppRunner(
             make_app(self), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -240,6 +243,21 @@ class DashboardService:
             return data.overview(
                 view, self.daemon.config, provider, local_today, utc_day(time.time_ns())
             )
+
+    def overview_html(self) -> str:
+        """The Overview section as HTML (:func:`.page.overview_html`), or what keeps it from
+        being read. Drawn again only when its numbers changed (a page load after no event
+        reuses the charts); called on worker threads."""
+        try:
+            numbers = self.overview()
+        except PromptdError as exc:
+            return page.unreadable(str(exc))
+        drawn = self._drawn
+        if drawn is not None and drawn[0] == numbers:
+            return drawn[1]
+        body = page.overview_html(numbers)
+        self._drawn = (numbers, body)
+        return body
 
     # --- actions -------------------------------------------------------------------------
 

@@ -13,13 +13,19 @@ In order, for every request (static files and the live stream included):
    ``X-Promptd-CSRF`` header (the page reads it from its ``<meta>``; another site cannot),
    and an ``Origin``, when sent, of the dashboard itself. Else 403.
 4. Every answer gets a strict Content-Security-Policy (nothing but this origin: no inline
-   script, no outside requests), ``nosniff``, ``no-referrer``, no framing, ``no-store``.
+   script, no outside requests; the page's one inline style sheet allowed by its digest),
+   ``nosniff``, ``no-referrer``, no framing, ``no-store``. No
+   ``Cross-Origin-Opener-Policy``: it makes the browser start a new renderer process for
+   every load of the page (50-60 ms, measured with ``bench/dashboard.py``), and what it
+   guards against, another site's window holding a handle on this one, gets that site a
+   403 here (no token, and the cookie is ``SameSite=Strict``).
 
 Tokens are compared in constant time.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -34,12 +40,20 @@ CSP = (
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
+
+
+def page_csp(style: str) -> str:
+    """The page's policy: :data:`CSP`, with the one ``<style>`` the page carries allowed by
+    its digest (no other inline style, and no inline script at all)."""
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    return CSP.replace("style-src 'self'", f"style-src 'self' 'sha256-{digest}'")
+
+
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cache-Control": "no-store",
 }

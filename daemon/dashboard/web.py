@@ -1,12 +1,13 @@
 """The dashboard's HTTP routes (aiohttp), each a few lines over :mod:`.data`.
 
-``GET /`` the page (its CSRF token in a ``<meta>``), streamed: the markup goes out at once
-so the browser fetches the style and script while the overview's numbers are read, which
-follow in the same answer (a JSON data block, drawn without another request).
-``/assets/VERSION/app.css|app.js`` the style and script, uPlot included (:mod:`.assets`:
-from memory, cached for good); ``/static/...`` the source files as they are; JSON under
-``/api/``: ``overview``, ``history``, ``optimizations/ID``, ``batches``, ``audit``,
-``backups``; ``POST /api/backups`` (back up now) and
+``GET /`` the page (its CSRF token in a ``<meta>``), streamed: the markup up to the
+overview goes out at once so the browser fetches the style and script while the overview is
+read and drawn, which follows in the same answer as HTML with its charts in SVG
+(:mod:`.page`); ``GET /api/overview.html`` that HTML again, for live updates.
+``/assets/VERSION/app.css|app.js`` the style and script (:mod:`.assets`: from memory, cached
+for good); ``/static/...`` the source files as they are; JSON under ``/api/``:
+``overview``, ``history``, ``optimizations/ID``, ``batches``, ``audit``, ``backups``;
+``POST /api/backups`` (back up now) and
 ``POST /api/backups/ID/verify``; ``GET /api/live`` the Server-Sent Events stream of new
 events. Every route is behind :class:`~.security.Guard`.
 """
@@ -27,7 +28,7 @@ from aiohttp import web
 
 from .. import api
 from ..errors import BackupError, PromptdError, RPCError
-from . import data
+from . import data, page
 from .assets import CACHE_FOREVER
 from .security import HEADERS
 
@@ -40,7 +41,6 @@ STATIC = Path(str(resources.files("promptd.daemon").joinpath("data/dashboard")))
 _KEEPALIVE_S = 15.0
 
 SERVICE: web.AppKey[DashboardService] = web.AppKey("service")
-DATA_MARK = "<!--overview-data-->"  # where the page's template takes the overview's numbers
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -62,27 +62,25 @@ async def _read(build: Callable[[], T]) -> T:
     return await asyncio.to_thread(build)
 
 
-def embedded(value: Any) -> bytes:
-    """``value`` as a JSON data block of the page (``<`` escaped: no ``</script>`` inside)."""
-    data = msgspec.json.encode(value).replace(b"<", b"\\u003c")
-    return b'<script type="application/json" id="overview-data">' + data + b"</script>"
-
-
 async def index(request: web.Request) -> web.StreamResponse:
     svc = _service(request)
     head, tail = svc.page
-    response = web.StreamResponse(headers={**HEADERS, "Content-Type": "text/html; charset=utf-8"})
+    response = web.StreamResponse(
+        headers={
+            **HEADERS,
+            "Content-Security-Policy": svc.page_csp,
+            "Content-Type": "text/html; charset=utf-8",
+        }
+    )
     await response.prepare(request)
     with contextlib.suppress(ConnectionResetError):  # the browser went away
         await response.write(head)
         try:
-            numbers: Any = await _read(svc.overview)
-        except PromptdError:
-            numbers = None  # the page asks /api/overview, which says what is wrong
+            body = await _read(svc.overview_html)
         except Exception:  # the status line is sent: the page must still come whole
-            log.exception("the dashboard could not read the overview for the page")
-            numbers = None
-        await response.write(embedded(numbers) + tail)
+            log.exception("the dashboard could not draw the overview for the page")
+            body = page.unreadable("an internal error; the daemon's log has the details")
+        await response.write(body.encode() + tail)
         await response.write_eof()
     return response
 
@@ -101,6 +99,13 @@ async def asset(request: web.Request) -> web.Response:
 async def overview(request: web.Request) -> web.Response:
     svc = _service(request)
     return _json(await _read(svc.overview))
+
+
+async def overview_html(request: web.Request) -> web.Response:
+    """The Overview section's body, as the page has it (the page swaps it in on a live
+    event)."""
+    body = await _read(_service(request).overview_html)
+    return web.Response(text=body, content_type="text/html", headers=HEADERS)
 
 
 async def history(request: web.Request) -> web.Response:
@@ -233,6 +238,7 @@ def make_app(service: DashboardService) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/assets/{version}/{name}", asset)
     app.router.add_get("/api/overview", overview)
+    app.router.add_get("/api/overview.html", overview_html)
     app.router.add_get("/api/history", history)
     app.router.add_get("/api/optimizations/{opt_id}", optimization)
     app.router.add_get("/api/batches", batches)

@@ -161,7 +161,10 @@ def test_the_token_leaves_the_url_and_the_charts_draw_what_costs_reports(
     assert len(costs["by_day"]) == 3
     for row in costs["by_day"]:
         assert by_day[row["key"]] == pytest.approx(row["cost_usd"]), row["key"]
-    assert page.locator("#chart-spend canvas").count() == 1  # uPlot drew it
+    # drawn by the daemon (pygal's SVG): a line per series, a point per day with a value
+    assert page.locator("#chart-spend svg.pygal-chart .series path.line").count() == 2
+    spend_line = page.locator("#chart-spend .series.serie-0 path.line")
+    assert spend_line.bounding_box()["width"] > 100  # laid out: visible, not a stray node
     forecast = drawn["series"]["forecast"]
     assert forecast[-1] == pytest.approx(costs["forecast_30d_usd"] / 30)
     today_card = page.locator("#cards .card").first.inner_text()
@@ -236,6 +239,12 @@ def test_reads_well_in_dark_mode_too(browser: Any, site: Site) -> None:
         bg = pg.evaluate("getComputedStyle(document.body).backgroundColor")
         fg = pg.evaluate("getComputedStyle(document.body).color")
         assert _luminance(bg) < 0.1 < 0.6 < _luminance(fg)
+        # the charts follow the theme: light labels and a light line on the dark panel
+        label = pg.evaluate("getComputedStyle(document.querySelector('#chart-spend text')).fill")
+        line = pg.evaluate(
+            "getComputedStyle(document.querySelector('#chart-spend .serie-0 path.line')).stroke"
+        )
+        assert _luminance(label) > 0.4 and _luminance(line) > 0.4, (label, line)
     finally:
         context.close()
 

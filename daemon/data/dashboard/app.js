@@ -1,18 +1,17 @@
 // promptd dashboard: one page, five sections, fed by the daemon's JSON API and its live
 // stream (Server-Sent Events). No framework and no build step; every text from the log is
-// put in the page with textContent, never as HTML. What each chart draws is kept on its
-// element as data-chart (JSON), so tests can compare it with `promptd costs --json`.
+// put in the page with textContent, never as HTML.
 //
-// Loading: the page arrives with the overview's numbers in it (a JSON data block), so the
-// overview is drawn as soon as this script runs, with no request; the other sections are
-// asked for at the same moment and drawn after it, one per task, so none of them holds
-// the first screen up.
-// The daemon serves this file after uPlot's, in one script (see dashboard/assets.py).
+// Loading: the page arrives with the Overview drawn in it by the daemon (its charts are
+// SVG: see dashboard/page.py), so the first screen paints before this script runs. The
+// script asks for the other sections at once and draws each as its answer comes. When a
+// live event touches the overview, the daemon draws it again (/api/overview.html) and the
+// page puts it in place: the only HTML this page takes from anywhere, made and escaped by
+// the daemon.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="promptd-csrf"]').content;
   const $ = (sel) => document.querySelector(sel);
-  const charts = {};
   const state = { historyLimit: 50, history: null, audit: { next: 0, kind: "" }, openId: null, lastSeq: 0 };
 
   // --- helpers -----------------------------------------------------------------------------
@@ -72,24 +71,6 @@
     return answer(await fetch(url, { credentials: "same-origin", cache: "no-store" }));
   }
 
-  // The first answer of a section: asked for before the overview is drawn, so the daemon
-  // works on it meanwhile (the answers are handled once the drawing is done).
-  const early = {};
-  function first(url) {
-    const asked = early[url];
-    delete early[url];
-    return asked || getJSON(url);
-  }
-
-  // The overview's first numbers came with the page (null: the daemon could not read them,
-  // and /api/overview will say why).
-  function embedded() {
-    const node = document.getElementById("overview-data");
-    if (!node) return null;
-    node.remove();
-    return JSON.parse(node.textContent);
-  }
-
   async function post(url) {
     const r = await fetch(url, {
       method: "POST", credentials: "same-origin", headers: { "X-Promptd-CSRF": csrf },
@@ -97,197 +78,6 @@
     const body = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error(body.error || r.statusText);
     return body;
-  }
-
-  // The theme's colours, read once (a style read forces a layout: never inside rendering).
-  let theme = null;
-  function css(name) {
-    if (!theme) {
-      const style = getComputedStyle(document.documentElement);
-      theme = {};
-      for (const n of ["--muted", "--line", "--warn", "--bad", "--c1", "--c2", "--c3", "--c4", "--c5", "--c6"]) {
-        theme[n] = style.getPropertyValue(n).trim();
-      }
-    }
-    return theme[name] || "#2f6f9f";
-  }
-  const color = (i) => css("--c" + ((i % 6) + 1));
-
-  // --- charts ------------------------------------------------------------------------------
-
-  const dayTs = (d) => Date.parse(d + "T00:00:00Z") / 1000;
-
-  // series: [{label, values, dash?, color?, points?}]; width: read before the DOM changes
-  function chart(id, days, series, opts, width) {
-    const node = document.getElementById(id);
-    node.dataset.chart = JSON.stringify({ days, series: Object.fromEntries(series.map((s) => [s.label, s.values])) });
-    if (!series.length || !days.length) {
-      if (charts[id]) { charts[id].destroy(); delete charts[id]; }
-      node.replaceChildren(el("p", { class: "empty", text: "Nothing yet." }));
-      return;
-    }
-    const data = [days.map(dayTs), ...series.map((s) => s.values)];
-    const axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
-    const y = Object.assign({}, axis, opts && opts.yValues ? { values: opts.yValues } : {});
-    const config = {
-      width: Math.max(width || node.clientWidth, 300), height: 200,
-      scales: { x: { time: true }, y: opts && opts.yRange ? { range: opts.yRange } : {} },
-      axes: [axis, y],
-      cursor: { drag: { x: false, y: false } },
-      series: [{}, ...series.map((s, i) => ({
-        label: s.label, stroke: s.color || color(i), width: 2, dash: s.dash,
-        points: { show: s.points !== false && days.length <= 45 }, spanGaps: false,
-        value: opts && opts.legend ? (u, v) => (v === null || v === undefined ? "–" : opts.legend(v)) : undefined,
-      }))],
-    };
-    const key = JSON.stringify(series.map((s) => s.label));
-    if (charts[id] && charts[id]._key === key) {
-      charts[id].setData(data);
-      return;
-    }
-    if (charts[id]) charts[id].destroy();
-    node.replaceChildren();
-    charts[id] = new uPlot(config, data, node);
-    charts[id]._key = key;
-  }
-
-  new ResizeObserver(() => {
-    for (const [id, c] of Object.entries(charts)) {
-      const w = document.getElementById(id).clientWidth;
-      if (w && Math.abs(w - c.width) > 4) c.setSize({ width: w, height: 200 });
-    }
-  }).observe(document.body);
-
-  // --- overview ----------------------------------------------------------------------------
-
-  function card(label, value, sub, cls) {
-    return el("div", { class: "card" }, el("div", { class: "label", text: label }),
-      el("div", { class: "value " + (cls || ""), text: value }), el("div", { class: "sub", text: sub || "" }));
-  }
-
-  function against(spent, budget) {
-    if (budget === null || budget === undefined) return ["no budget set", ""];
-    const pct = budget > 0 ? (100 * spent) / budget : 100;
-    return [`of ${usd(budget)} (${pct.toFixed(0)}%)`, pct >= 100 ? "over" : pct >= 80 ? "near" : ""];
-  }
-
-  function renderOverview(o) {
-    state.lastSeq = Math.max(state.lastSeq, o.last_seq);
-    css("--c1");  // read the theme and the charts' widths before changing anything
-    const widths = Object.fromEntries(["chart-spend", "chart-sources", "chart-engines", "chart-cache"]
-      .map((id) => [id, document.getElementById(id).clientWidth]));
-    const s = o.spend;
-    const [daySub, dayCls] = against(s.today_usd, s.daily_budget_usd);
-    const [monthSub, monthCls] = against(s.month_usd, s.monthly_budget_usd);
-    const tiers = o.cache.tiers.optimization;
-    $("#cards").replaceChildren(
-      card("Spent today", usd(s.today_usd), daySub, dayCls),
-      card("Spent this month", usd(s.month_usd), monthSub, monthCls),
-      card("Forecast, next 30 days", usd(s.forecast_30d_usd), "at the recent daily rate"),
-      card("Saved by the cache", usd(o.cache.saved_usd),
-        tiers && tiers.rate !== null ? `optimization hit rate ${(100 * tiers.rate).toFixed(0)}%` : "no lookups yet"),
-      card("Optimizations", count(o.optimizations.total), "completed, all time"),
-      card("Provider", o.provider.name, (o.provider.model ? o.provider.model + " · " : "") + "breaker " + o.provider.circuit,
-        o.provider.circuit === "open" ? "over" : o.provider.circuit === "half_open" ? "near" : ""),
-    );
-    const spendSeries = [
-      { label: "spend", values: s.spend_usd },
-      { label: "forecast", values: s.forecast_usd, dash: [6, 4], points: false },
-    ];
-    if (s.alert_usd !== null) spendSeries.push({ label: `alert (${s.alert_pct}% of daily budget)`, values: s.days.map(() => s.alert_usd), dash: [2, 3], color: css("--warn"), points: false });
-    if (s.daily_budget_usd !== null) spendSeries.push({ label: "daily budget", values: s.days.map(() => s.daily_budget_usd), color: css("--bad"), points: false });
-    chart("chart-spend", s.days, spendSeries, { legend: usd }, widths["chart-spend"]);
-    const opt = o.optimizations;
-    chart("chart-sources", opt.days, Object.entries(opt.by_source).map(([label, values]) => ({ label, values })), {}, widths["chart-sources"]);
-    chart("chart-engines", opt.days, Object.entries(opt.by_engine).map(([label, values]) => ({ label, values })), {}, widths["chart-engines"]);
-    chart("chart-cache", o.cache.days, Object.entries(o.cache.hit_rate).map(([label, values]) => ({ label, values })),
-      { yRange: [0, 1], yValues: (u, ticks) => ticks.map((t) => Math.round(t * 100) + "%"), legend: (v) => Math.round(v * 100) + "%" },
-      widths["chart-cache"]);
-    renderAlerts(o.alerts || []);
-    renderAcceptance(o.acceptance);
-    renderScores(o.scores.by_type);
-    renderFindings(o.findings);
-    renderProvider(o.provider);
-  }
-
-  function bar(pct, cls) {
-    const b = el("div", { class: "bar " + (cls || "") });
-    b.style.width = Math.max(0, Math.min(100, pct)) + "%";
-    return b;
-  }
-
-  function renderScores(rows) {
-    const t = $("#scores");
-    t.dataset.chart = JSON.stringify(rows);
-    if (!rows.length) return t.replaceChildren(el("tr", {}, el("td", { class: "empty", text: "No scored optimizations yet." })));
-    t.replaceChildren(...rows.map((r) => el("tr", {},
-      el("td", { text: r.key }),
-      el("td", { class: "num", text: `${r.before.toFixed(0)} → ${r.after.toFixed(0)}` }),
-      el("td", { class: "barcell" }, bar(r.before), bar(r.after, "after")),
-      el("td", { class: "num muted", text: `${r.count}×` }))));
-  }
-
-  // The budget alerts in force (today's, this month's): a calm line each, not a siren.
-  function renderAlerts(rows) {
-    const box = $("#alerts");
-    box.dataset.chart = JSON.stringify(rows);
-    box.hidden = !rows.length;
-    box.replaceChildren(...rows.map((a) => el("p", { class: "alert", "data-period": a.period },
-      el("strong", { text: `${a.period === "day" ? "Daily" : "Monthly"} budget at ${a.threshold_pct}%` }),
-      ` · ${usd(a.spent_usd)}${a.reserved_usd ? ` (+ ${usd(a.reserved_usd)} held)` : ""} of ${usd(a.budget_usd)} for ${a.period_key}`,
-      ` · alert sent ${when(a.at)}`,
-      a.reset_at ? ` · resets ${when(a.reset_at)}` : "")));
-  }
-
-  function pct(rate) {
-    return rate === null || rate === undefined ? "–" : Math.round(100 * rate) + "%";
-  }
-
-  function renderAcceptance(a) {
-    const node = $("#acceptance");
-    node.dataset.chart = JSON.stringify(a);
-    const total = a.kept + a.rejected;
-    if (!total) {
-      node.replaceChildren(el("p", { class: "empty", text: "No verdicts yet: `promptd keep ID` or `promptd reject ID`, or keep an edit in the editor." }));
-      return;
-    }
-    const head = el("p", { class: "headline" }, el("strong", { id: "acceptance-rate", text: pct(a.rate) }),
-      ` of rewrites kept (${count(a.kept)} kept, ${count(a.rejected)} rejected)`);
-    const rows = (label, list) => list.map((r) => el("tr", { "data-key": label + ":" + r.key },
-      el("td", { class: "muted", text: label }), el("td", { text: r.key }),
-      el("td", { class: "barcell" }, bar(100 * (r.rate || 0), "kept")),
-      el("td", { class: "num", text: pct(r.rate) }),
-      el("td", { class: "num muted", text: `${r.kept}/${r.kept + r.rejected}` })));
-    const trend = a.days.length > 1 && a.rate_by_day.filter((v) => v !== null).length > 1
-      ? el("p", { class: "muted", text: "by day: " + a.days.map((d, i) => [d, a.rate_by_day[i]])
-        .filter(([, v]) => v !== null).slice(-7).map(([d, v]) => `${d.slice(5)} ${pct(v)}`).join(" · ") })
-      : "";
-    node.replaceChildren(head, el("table", { class: "bars" }, ...rows("engine", a.by_engine), ...rows("type", a.by_type)), trend);
-  }
-
-  function renderFindings(rows) {
-    const t = $("#findings");
-    t.dataset.chart = JSON.stringify(rows);
-    if (!rows.length) return t.replaceChildren(el("tr", {}, el("td", { class: "empty", text: "No findings yet." })));
-    const top = rows[0].count;
-    t.replaceChildren(...rows.map((r) => el("tr", {},
-      el("td", { class: "code", text: r.code }),
-      el("td", {}, bar((100 * r.count) / top, "plain")),
-      el("td", { class: "num", text: count(r.count) }))));
-  }
-
-  function renderProvider(p) {
-    const node = $("#provider");
-    node.dataset.chart = JSON.stringify(p.models);
-    const head = el("p", {}, "Breaker ", el("strong", { class: p.circuit === "closed" ? "ok" : "bad", text: p.circuit }),
-      ` · ${p.name}${p.model ? " · " + p.model : ""}`);
-    if (!p.models.length) return node.replaceChildren(head, el("p", { class: "empty", text: "No provider calls yet (the offline engine makes none)." }));
-    const table = el("table", {}, el("thead", {}, el("tr", {}, ...["Model", "Calls", "Errors", "p50", "p95"].map((h, i) => el("th", { class: i ? "num" : "", text: h })))),
-      el("tbody", {}, ...p.models.map((m) => el("tr", {},
-        el("td", { text: m.model }), el("td", { class: "num", text: count(m.calls) }),
-        el("td", { class: "num " + (m.error_rate > 0.05 ? "bad" : ""), text: `${(100 * m.error_rate).toFixed(1)}%` }),
-        el("td", { class: "num", text: m.p50_ms + " ms" }), el("td", { class: "num", text: m.p95_ms + " ms" })))));
-    node.replaceChildren(head, table);
   }
 
   // --- history -----------------------------------------------------------------------------
@@ -303,7 +93,7 @@
 
   async function loadHistory() {
     const query = historyQuery();
-    const h = await first("/api/history?" + query);
+    const h = await getJSON("/api/history?" + query);
     const body = $("#history-table tbody");
     body.replaceChildren(...h.items.map((r) => {
       const score = r.score_before >= 0 ? `${r.score_before} → ${r.score_after}` : r.status;
@@ -375,7 +165,7 @@
   // --- batches -----------------------------------------------------------------------------
 
   async function loadBatches() {
-    const b = await first("/api/batches");
+    const b = await getJSON("/api/batches");
     $("#batches-running").replaceChildren(...(b.running.length ? b.running.map((r) =>
       el("div", { class: "batch", "data-batch": r.id, "data-done": r.done, "data-total": r.total },
         el("strong", { text: r.file_name || r.id }), " ",
@@ -417,7 +207,7 @@
     const q = new URLSearchParams({ limit: "50" });
     if (kind) q.set("kind", kind);
     if (more && state.audit.next) q.set("before", state.audit.next);
-    const a = await first("/api/audit?" + q);
+    const a = await getJSON("/api/audit?" + q);
     const body = $("#audit-table tbody");
     const rows = a.items.map(auditRow);
     if (more) body.append(...rows); else body.replaceChildren(...rows);
@@ -430,7 +220,7 @@
   // --- backups -----------------------------------------------------------------------------
 
   async function loadBackups() {
-    const b = await first("/api/backups");
+    const b = await getJSON("/api/backups");
     $("#backups-table tbody").replaceChildren(...(b.items.length ? b.items.map((r) => {
       const verify = el("button", { type: "button", text: "Verify" });
       verify.addEventListener("click", () => act(verify, "/api/backups/" + encodeURIComponent(r.id) + "/verify",
@@ -461,12 +251,21 @@
 
   // --- live updates ------------------------------------------------------------------------
 
-  function overviewDrawn() {
-    if (!document.body.dataset.overviewMs) document.body.dataset.overviewMs = performance.now().toFixed(1);
+  async function loadOverview() {
+    const r = await fetch("/api/overview.html", { credentials: "same-origin", cache: "no-store" });
+    if (!r.ok) await answer(r);  // throws what the daemon said
+    $("#overview-body").innerHTML = await r.text();
+    drawnSeq();
+  }
+
+  // The log's sequence the overview was drawn at (events after it are news).
+  function drawnSeq() {
+    const cards = $("#cards");
+    if (cards) state.lastSeq = Math.max(state.lastSeq, Number(cards.dataset.seq) || 0);
   }
 
   const loaders = {
-    overview: () => getJSON("/api/overview").then((o) => { renderOverview(o); overviewDrawn(); }),
+    overview: loadOverview,
     history: loadHistory,
     batches: loadBatches,
     audit: () => ($("#audit-table tbody").children.length > 50 ? Promise.resolve() : loadAudit(false)),
@@ -523,13 +322,6 @@
     live.className = "live off";
   }
 
-  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
-    theme = null;
-    for (const c of Object.values(charts)) c.destroy();
-    for (const id of Object.keys(charts)) delete charts[id];
-    refresh(["overview"]);
-  });
-
   // --- start -------------------------------------------------------------------------------
 
   let debounce = null;
@@ -543,15 +335,10 @@
   });
   $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${count(r.events)} events.`));
 
-  // The overview first, from the numbers that came with the page; then the other sections,
-  // each drawn as its answer comes (an answer is a task of its own), asked for at once.
+  // The overview came drawn with the page; the other sections are asked for at once, each
+  // drawn as its answer comes (an answer is a task of its own).
   async function start() {
-    for (const url of ["/api/history?", "/api/batches", "/api/audit?limit=50", "/api/backups"]) {
-      early[url] = getJSON(url);
-      early[url].catch(() => {});  // its loader reports the error
-    }
-    const numbers = embedded();
-    if (numbers) { renderOverview(numbers); overviewDrawn(); } else await loaders.overview();
+    drawnSeq();
     await Promise.all(["history", "batches", "audit", "backups"].map((name) => loaders[name]()));
   }
 

@@ -1,16 +1,20 @@
-"""How the page is delivered (the overview's numbers inside it, one script and one style
-sheet that a browser may keep, nothing served from an older daemon's version), and the
-budget alerts and verdicts it shows."""
+"""How the page is delivered (the overview drawn inside it, charts and all, one script that a
+browser may keep, nothing served from an older daemon's version), and the budget alerts and
+verdicts it shows."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from promptd.daemon.client import DaemonClient
+from promptd.daemon.dashboard import charts
 from promptd.daemon.events import BudgetAlert, BudgetSet, OptimizationRejected
 from promptd.daemon.server import queries
 from promptd.daemon.server.app import Daemon
@@ -29,35 +33,93 @@ def _client(daemon: Daemon) -> httpx.AsyncClient:
     )
 
 
-async def test_the_page_carries_the_overview_it_would_fetch(promptd_home: Path) -> None:
+def _chart(page: str, node_id: str) -> tuple[dict, str]:
+    """The numbers a chart keeps (``data-chart``) and its SVG."""
+    found = re.search(rf'<div class="chart" id="{node_id}" data-chart="([^"]*)">(.*?)</div>', page)
+    assert found, f"no {node_id} in the page"
+    return json.loads(found.group(1).replace("&quot;", '"')), found.group(2)
+
+
+async def test_the_page_comes_with_the_overview_drawn(promptd_home: Path) -> None:
     async with running_daemon(promptd_home) as daemon, _client(daemon) as c:
         async with await DaemonClient.connect(daemon.paths) as client:
             await client.call("optimize", {"text": DOGS})
+            costs = await client.call("costs")
         page = (await c.get("/")).text
-        fetched = (await c.get("/api/overview")).json()
-    blocks = re.findall(
-        r'<script type="application/json" id="overview-data">(.*?)</script>', page, re.S
-    )
-    assert len(blocks) == 1  # a "</script>" in the data would have ended it early
-    carried = json.loads(blocks[0])
-    assert carried["optimizations"]["total"] == fetched["optimizations"]["total"] == 1
-    assert carried["last_seq"] == fetched["last_seq"]
-    assert "<" not in blocks[0]
-    assert page.rstrip().endswith("</html>")
+        numbers = (await c.get("/api/overview")).json()
+        fragment = await c.get("/api/overview.html")
+    # the first screen needs no script: tiles, charts (SVG) and tables are in the HTML
+    cards = re.findall(r'<div class="card">(.*?)</div></div>', page)
+    assert len(cards) == 6 and "Optimizations" in cards[4] and ">1<" in cards[4]
+    spend, svg = _chart(page, "chart-spend")
+    assert spend == {
+        "days": numbers["spend"]["days"],
+        "series": {
+            "spend": numbers["spend"]["spend_usd"],
+            "forecast": numbers["spend"]["forecast_usd"],
+        },
+    }
+    for row in costs["by_day"]:
+        assert (
+            dict(zip(spend["days"], spend["series"]["spend"], strict=True))[row["key"]]
+            == (row["cost_usd"])
+        )
+    assert svg.startswith("<svg") and svg.count('class="line nofill"') == 2  # spend, forecast
+    sources, _ = _chart(page, "chart-sources")
+    assert sum(sources["series"]["API"]) == 1
+    assert 'id="findings"' in page and 'id="scores"' in page and 'id="provider"' in page
+    # live updates take the same HTML, and nothing from the log runs as markup
+    assert fragment.headers["content-type"].startswith("text/html")
+    assert fragment.text in page
+    assert "<script" not in fragment.text and " style=" not in page
+    assert page.count("<script") == 1 and page.rstrip().endswith("</html>")
+    # the one inline style sheet is allowed by its digest, and nothing else inline
+    (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in dashboard_of(daemon).page_csp
+    assert "svg.pygal-chart" in style  # the charts' style, once for all of them
 
 
-async def test_one_script_and_one_style_sheet_kept_for_good(promptd_home: Path) -> None:
+async def test_the_overview_is_drawn_again_only_when_its_numbers_change(
+    promptd_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    line = charts.line
+
+    def counting(*args: object, **kwargs: object) -> str:
+        svg = line(*args, **kwargs)  # type: ignore[arg-type]
+        drawn.append(svg)
+        return svg
+
+    monkeypatch.setattr(charts, "line", counting)
+    async with (
+        running_daemon(promptd_home) as daemon,
+        _client(daemon) as c,
+        await DaemonClient.connect(daemon.paths) as client,
+    ):
+        await client.call("optimize", {"text": DOGS})
+        first = (await c.get("/api/overview.html")).text
+        assert len(drawn) == 4  # spend, sources, engines, cache
+        assert (await c.get("/")).text.count(first) == 1
+        assert len(drawn) == 4  # the same numbers: the same drawing
+        await client.call("optimize", {"text": DOGS + " again"})
+        second = (await c.get("/api/overview.html")).text
+    assert len(drawn) == 8 and second != first
+    assert '>2</div><div class="sub">completed, all time' in second
+
+
+async def test_one_script_kept_for_good(promptd_home: Path) -> None:
     async with running_daemon(promptd_home) as daemon, _client(daemon) as c:
         page = (await c.get("/")).text
         named = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page)
-        assert sorted(Path(u).name for u in named) == ["app.css", "app.js"]
-        script = next(u for u in named if u.endswith(".js"))
+        assert [Path(u).name for u in named] == ["app.js"]
+        (script,) = named
         first = await c.get(script)
         assert first.status_code == 200 and first.headers["content-type"].startswith(
             "text/javascript"
         )
         assert "immutable" in first.headers["cache-control"]
-        assert b"uPlot" in first.content and b"renderOverview" in first.content
+        assert b"/api/overview.html" in first.content
         again = await c.get(script, headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
         assets = dashboard_of(daemon).assets
