@@ -80,6 +80,33 @@ def test_a_kept_rewrite_ranks_first_and_a_rejected_one_is_not_offered(index: Lib
     assert (index.state.kept, index.state.rejected) == (1, 1)
 
 
+def test_a_fold_of_many_verdicts_commits_once(
+    index: LibraryIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[object] = []
+    for i in range(40):  # as the log has them: each verdict after its optimization
+        events.append(_done(f"o{i}", f"{POEM} number {i}"))
+        events.append(
+            OptimizationKept(opt_id=f"o{i}") if i % 2 else OptimizationRejected(opt_id=f"o{i}")
+        )
+    events.append(OptimizationKept(opt_id="o0"))  # changed its mind, in the same fold
+    commits: list[int] = []
+    real = index.commit
+
+    def counted(seq: int | None = None) -> None:
+        commits.append(seq or 0)
+        real(seq)
+
+    monkeypatch.setattr(index, "commit", counted)
+    feed.fold_records(index, _records(*events))
+    assert commits == [len(events)]  # the fold's one commit, at its last record
+    assert index.get("opt:o0").verdict == KEPT  # type: ignore[union-attr]
+    assert index.get("opt:o1").verdict == KEPT  # type: ignore[union-attr]
+    assert index.get("opt:o2").verdict == REJECTED  # type: ignore[union-attr]
+    assert (index.state.kept, index.state.rejected) == (21, 20)
+    assert index.counts() == {"optimization": 40, "file": 0}
+
+
 def test_cache_answers_are_not_indexed_twice(index: LibraryIndex) -> None:
     feed.fold_records(index, _records(_done("a", FIX), _done("c", FIX, cached=True)))
     assert index.counts() == {"optimization": 1, "file": 0}
