@@ -259,6 +259,22 @@ class DashboardService:
         self._drawn = (numbers, body)
         return body
 
+    def first_answers(self) -> dict[str, Any]:
+        """What the page's sections ask for first (app.js's ``first``: these URLs), read
+        now to go inside the page, so that its script draws them at once; a section that
+        cannot be read is left out (the page asks for it, and shows why it failed)."""
+        out: dict[str, Any] = {}
+        try:
+            store = self.store()
+            with store.view() as view:
+                out["/api/history?"] = data.history(view, data.HistoryQuery())
+                out["/api/batches"] = data.batches(view, self.paths.inbox)
+            out["/api/audit?limit=50"] = data.audit(store.read, store.last_seq(), limit=50)
+            out["/api/backups"] = data.backups(self.paths.backups)
+        except PromptdError as exc:
+            log.debug("the page goes without some of its sections: %s", exc)
+        return out
+
     # --- actions -------------------------------------------------------------------------
 
     def _backup_service(self) -> Any:

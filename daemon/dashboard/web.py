@@ -1,9 +1,10 @@
 """The dashboard's HTTP routes (aiohttp), each a few lines over :mod:`.data`.
 
 ``GET /`` the page (its CSRF token in a ``<meta>``), streamed: the markup up to the
-overview goes out at once so the browser fetches the style and script while the overview is
-read and drawn, which follows in the same answer as HTML with its charts in SVG
-(:mod:`.page`); ``GET /api/overview.html`` that HTML again, for live updates.
+overview goes out at once so the browser fetches the script while the overview is read and
+drawn, which follows in the same answer as HTML with its charts in SVG (:mod:`.page`), then
+the first answers of the other sections (a JSON data block: the script draws them without a
+request); ``GET /api/overview.html`` the overview's HTML again, for live updates.
 ``/assets/VERSION/app.css|app.js`` the style and script (:mod:`.assets`: from memory, cached
 for good); ``/static/...`` the source files as they are; JSON under ``/api/``:
 ``overview``, ``history``, ``optimizations/ID``, ``batches``, ``audit``, ``backups``;
@@ -62,6 +63,13 @@ async def _read(build: Callable[[], T]) -> T:
     return await asyncio.to_thread(build)
 
 
+def embedded(value: Any) -> bytes:
+    """``value`` as the page's JSON data block (``<`` escaped: no ``</script>`` inside; a
+    ``<script type="application/json">`` is data, which the CSP does not run)."""
+    data = msgspec.json.encode(value).replace(b"<", b"\\u003c")
+    return b'<script type="application/json" id="first-answers">' + data + b"</script>"
+
+
 async def index(request: web.Request) -> web.StreamResponse:
     svc = _service(request)
     head, tail = svc.page
@@ -80,7 +88,13 @@ async def index(request: web.Request) -> web.StreamResponse:
         except Exception:  # the status line is sent: the page must still come whole
             log.exception("the dashboard could not draw the overview for the page")
             body = page.unreadable("an internal error; the daemon's log has the details")
-        await response.write(body.encode() + tail)
+        await response.write(body.encode())  # the first screen, while the rest is read
+        try:
+            answers: Any = await _read(svc.first_answers)
+        except Exception:  # as above; the page asks for its sections itself
+            log.exception("the dashboard could not read the sections for the page")
+            answers = {}
+        await response.write(embedded(answers) + tail)
         await response.write_eof()
     return response
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -173,6 +174,18 @@ def test_the_token_leaves_the_url_and_the_charts_draw_what_costs_reports(
     assert sum(sources["series"]["CLI"]) == len(PROMPTS)
     provider = json.loads(page.get_attribute("#provider", "data-chart"))
     assert provider[0]["model"] == "grok-4" and provider[0]["calls"] == 3
+
+
+def test_the_first_load_asks_the_daemon_for_nothing_but_the_live_stream(
+    page: Any, site: Site
+) -> None:
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path))
+    _open(page, site)
+    # the overview came drawn in the page, the other sections' first answers with it
+    assert [p for p in asked if p.startswith("/api/")] == ["/api/live"], asked
+    assert page.locator("#history-table tbody tr[data-id]").count() == len(PROMPTS)
+    assert page.locator("#audit-table tbody tr").count() > 0
 
 
 def test_an_optimization_from_the_cli_appears_live(page: Any, site: Site) -> None:

@@ -3,11 +3,11 @@
 // put in the page with textContent, never as HTML.
 //
 // Loading: the page arrives with the Overview drawn in it by the daemon (its charts are
-// SVG: see dashboard/page.py), so the first screen paints before this script runs. The
-// script asks for the other sections at once and draws each as its answer comes. When a
-// live event touches the overview, the daemon draws it again (/api/overview.html) and the
-// page puts it in place: the only HTML this page takes from anywhere, made and escaped by
-// the daemon.
+// SVG: see dashboard/page.py), so the first screen paints before this script runs, and
+// with the other sections' first answers (a JSON data block), which this script draws at
+// once, with no request. When a live event touches the overview, the daemon draws it
+// again (/api/overview.html) and the page puts it in place: the only HTML this page takes
+// from anywhere, made and escaped by the daemon.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="promptd-csrf"]').content;
@@ -71,6 +71,20 @@
     return answer(await fetch(url, { credentials: "same-origin", cache: "no-store" }));
   }
 
+  // The sections' first answers came inside the page (by URL); each is used once, then the
+  // section asks the daemon.
+  const firstAnswers = (() => {
+    const node = document.getElementById("first-answers");
+    if (!node) return {};
+    node.remove();
+    return JSON.parse(node.textContent);
+  })();
+  function first(url) {
+    const given = firstAnswers[url];
+    delete firstAnswers[url];
+    return given ? Promise.resolve(given) : getJSON(url);
+  }
+
   async function post(url) {
     const r = await fetch(url, {
       method: "POST", credentials: "same-origin", headers: { "X-Promptd-CSRF": csrf },
@@ -93,7 +107,7 @@
 
   async function loadHistory() {
     const query = historyQuery();
-    const h = await getJSON("/api/history?" + query);
+    const h = await first("/api/history?" + query);
     const body = $("#history-table tbody");
     body.replaceChildren(...h.items.map((r) => {
       const score = r.score_before >= 0 ? `${r.score_before} → ${r.score_after}` : r.status;
@@ -165,7 +179,7 @@
   // --- batches -----------------------------------------------------------------------------
 
   async function loadBatches() {
-    const b = await getJSON("/api/batches");
+    const b = await first("/api/batches");
     $("#batches-running").replaceChildren(...(b.running.length ? b.running.map((r) =>
       el("div", { class: "batch", "data-batch": r.id, "data-done": r.done, "data-total": r.total },
         el("strong", { text: r.file_name || r.id }), " ",
@@ -207,7 +221,7 @@
     const q = new URLSearchParams({ limit: "50" });
     if (kind) q.set("kind", kind);
     if (more && state.audit.next) q.set("before", state.audit.next);
-    const a = await getJSON("/api/audit?" + q);
+    const a = await first("/api/audit?" + q);
     const body = $("#audit-table tbody");
     const rows = a.items.map(auditRow);
     if (more) body.append(...rows); else body.replaceChildren(...rows);
@@ -220,7 +234,7 @@
   // --- backups -----------------------------------------------------------------------------
 
   async function loadBackups() {
-    const b = await getJSON("/api/backups");
+    const b = await first("/api/backups");
     $("#backups-table tbody").replaceChildren(...(b.items.length ? b.items.map((r) => {
       const verify = el("button", { type: "button", text: "Verify" });
       verify.addEventListener("click", () => act(verify, "/api/backups/" + encodeURIComponent(r.id) + "/verify",
@@ -335,10 +349,10 @@
   });
   $("#backup-now").addEventListener("click", (e) => act(e.target, "/api/backups", (r) => `Backup ${r.id} made and verified: ${count(r.events)} events.`));
 
-  // The overview came drawn with the page; the other sections are asked for at once, each
-  // drawn as its answer comes (an answer is a task of its own).
+  // The overview came drawn with the page, the other sections' first answers with it.
   async function start() {
     drawnSeq();
+    await new Promise((painted) => requestAnimationFrame(() => setTimeout(painted, 0)));
     await Promise.all(["history", "batches", "audit", "backups"].map((name) => loaders[name]()));
   }
 

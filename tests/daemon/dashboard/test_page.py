@@ -72,12 +72,33 @@ async def test_the_page_comes_with_the_overview_drawn(promptd_home: Path) -> Non
     assert fragment.headers["content-type"].startswith("text/html")
     assert fragment.text in page
     assert "<script" not in fragment.text and " style=" not in page
-    assert page.count("<script") == 1 and page.rstrip().endswith("</html>")
+    scripts = re.findall(r"<script[^>]*>", page)  # the page's script, and data
+    assert len(scripts) == 2 and 'id="first-answers"' in scripts[1]
+    assert page.rstrip().endswith("</html>")
     # the one inline style sheet is allowed by its digest, and nothing else inline
     (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     assert f"'sha256-{digest}'" in dashboard_of(daemon).page_csp
     assert "svg.pygal-chart" in style  # the charts' style, once for all of them
+
+
+async def test_the_page_carries_the_first_answers_its_sections_would_fetch(
+    promptd_home: Path,
+) -> None:
+    async with running_daemon(promptd_home) as daemon, _client(daemon) as c:
+        async with await DaemonClient.connect(daemon.paths) as client:
+            await client.call("optimize", {"text": DOGS})
+        page = (await c.get("/")).text
+        urls = ["/api/history?", "/api/batches", "/api/audit?limit=50", "/api/backups"]
+        fetched = {url: (await c.get(url)).json() for url in urls}
+    blocks = re.findall(
+        r'<script type="application/json" id="first-answers">(.*?)</script>', page, re.S
+    )
+    assert len(blocks) == 1  # the prompt's "</script>" would have ended it early
+    assert "<" not in blocks[0]
+    carried = json.loads(blocks[0])
+    assert carried == fetched
+    assert "</script>" in carried["/api/history?"]["items"][0]["preview"]
 
 
 async def test_the_overview_is_drawn_again_only_when_its_numbers_change(
