@@ -1,7 +1,7 @@
 """The page's static files, read once at start and served from memory.
 
-A fresh load needs three requests (the page, one style sheet, one script). The style sheet
-is ``app.css`` followed by the charts' style (pygal's, from :func:`.charts.stylesheet`),
+A fresh load needs two requests (the page, one script): the style sheet goes inside the page.
+It is the charts' style (pygal's, from :func:`.charts.stylesheet`) followed by ``app.css``,
 joined when the daemon starts (no build step: the sources in
 ``promptd/daemon/data/dashboard/`` are the files people edit). Their URLs carry a version,
 a digest of what they hold
@@ -20,8 +20,9 @@ from pathlib import Path
 
 from . import charts
 
-# What each served file is made of: its type and its source (under the dashboard's data
-# folder), and what the daemon adds to it (made once per start).
+# What each served file is made of: its type, its source (under the dashboard's data
+# folder), and what the daemon puts ahead of it (made once per start; the source comes
+# last, so its rules win over what was put ahead at equal specificity).
 BUNDLES: dict[str, tuple[str, str, Callable[[], str] | None]] = {
     "app.css": ("text/css", "app.css", charts.stylesheet),
     "app.js": ("text/javascript", "app.js", None),
@@ -45,7 +46,7 @@ class Assets:
         files: dict[str, Asset] = {}
         digest = hashlib.sha256()
         for name, (content_type, source, added) in BUNDLES.items():
-            body = _read(folder / source) + (added().encode() + b"\n" if added else b"")
+            body = (added().encode() + b"\n" if added else b"") + _read(folder / source)
             files[name] = Asset(body=body, content_type=content_type, etag="")
             digest.update(name.encode() + b"\0" + body)
         self.version = digest.hexdigest()[:16]

@@ -57,7 +57,9 @@ class Series:
     values: Sequence[float | int | None]
 
 
-def _config(width: int, height: int, days: int, y_format: Callable[[float], str]) -> dict[str, Any]:
+def _config(
+    width: int, height: int, days: int, lines: int, y_format: Callable[[float], str]
+) -> dict[str, Any]:
     return {
         "style": STYLE,
         "js": [],
@@ -67,18 +69,20 @@ def _config(width: int, height: int, days: int, y_format: Callable[[float], str]
         "explicit_size": False,
         "allow_interruptions": True,  # a None is a gap, not a line through it
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 6,
+        # one row of legends: pygal makes room for (series // columns) rows
+        "legend_at_bottom_columns": max(1, lines),
         "legend_box_size": 10,
         "truncate_legend": -1,
         "truncate_label": -1,
         "show_minor_x_labels": False,
-        "x_labels_major_every": max(1, days // 8),
+        "x_labels_major_every": max(1, days // (8 if width > 600 else 4)),
         "margin": 6,
         "spacing": 8,
         "dots_size": 2.5,
         "value_formatter": y_format,
         "print_values": False,
         "show_x_guides": False,
+        "max_scale": 6,  # at most about six values on the y axis: a calm chart
     }
 
 
@@ -95,12 +99,17 @@ def line(
     height: int = 220,
     y_format: Callable[[float], str] = str,
     y_range: tuple[float, float] | None = None,
+    whole: bool = False,
 ) -> str:
     """An SVG line chart of ``series`` over ``days`` (``YYYY-MM-DD``), its width and height
-    the proportions it scales at; no ``<style>``, no ``<script>``, no inline style."""
-    chart = pygal.Line(**_config(width, height, len(days), y_format))
+    the proportions it scales at; no ``<style>``, no ``<script>``, no inline style.
+    ``whole``: the values are counts, ticked at whole numbers only."""
+    chart = pygal.Line(**_config(width, height, len(days), len(series), y_format))
     if y_range is not None:
         chart.range = y_range
+    top = max((v for s in series for v in s.values if v is not None), default=0)
+    if whole and top < 10:  # counts: no tick between 1 and 2 (pygal's would read "1.5")
+        chart.y_labels = list(range(int(top) + 1))
     chart.x_labels = [_day_label(d) for d in days]
     for s in series:
         chart.add(s.label, list(s.values), show_dots=len(days) <= MAX_DOTS)

@@ -51,8 +51,8 @@ def usd(value: float | None) -> str:
         return "$0.00"
     if abs(value) < 0.01:
         return "$" + fixed(value, 4)
-    whole, _, cents = fixed(value, 2).partition(".")
-    return f"${int(whole):,}.{cents}" if not whole.startswith("-") else f"-${-int(whole):,}.{cents}"
+    whole, _, cents = fixed(abs(value), 2).partition(".")
+    return f"{'-' if value < 0 else ''}${int(whole):,}.{cents}"
 
 
 def count(n: int) -> str:
@@ -197,10 +197,11 @@ def _chart(
     width: int,
     y_format: Callable[[float], str] = str,
     y_range: tuple[float, float] | None = None,
+    whole: bool = False,
 ) -> str:
     drawn = {"days": days, "series": {s.label: list(s.values) for s in series}}
     body = (
-        charts.line(days, series, width=width, y_format=y_format, y_range=y_range)
+        charts.line(days, series, width=width, y_format=y_format, y_range=y_range, whole=whole)
         if series and days
         else _text("p", "Nothing yet.", class_="empty")
     )
@@ -222,7 +223,7 @@ def _spend_chart(s: dict[str, Any]) -> str:
 
 def _counts(node_id: str, days: list[str], by: dict[str, list[int]]) -> str:
     series = [charts.Series(label, values) for label, values in by.items()]
-    return _chart(node_id, days, series, width=400, y_format=lambda v: count(round(v)))
+    return _chart(node_id, days, series, width=400, y_format=lambda v: count(round(v)), whole=True)
 
 
 def _cache_chart(c: dict[str, Any]) -> str:

@@ -78,7 +78,14 @@ def test_the_stylesheet_styles_every_chart_in_the_pages_colours() -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(None, "–"), (0, "$0.00"), (0.0042, "$0.0042"), (1234.5, "$1,234.50"), (0.125, "$0.13")],
+    [
+        (None, "–"),
+        (0, "$0.00"),
+        (0.0042, "$0.0042"),
+        (1234.5, "$1,234.50"),
+        (0.125, "$0.13"),
+        (-2.5, "-$2.50"),
+    ],
 )
 def test_money_reads_as_on_the_rest_of_the_page(value: float | None, shown: str) -> None:
     assert page.usd(value) == shown
@@ -133,3 +140,9 @@ def test_every_text_from_the_log_is_escaped() -> None:
     assert "<img" not in html and html.count("&lt;img src=x") >= 6
     assert 'data-seq="7"' in html and "Nothing yet." in html  # the empty cache chart
     assert "50.0%" in html  # the model's error rate, marked
+
+
+def test_a_few_optimizations_are_ticked_at_whole_numbers() -> None:
+    svg = charts.line(DAYS, [charts.Series("s:n", [0] * 13 + [3])], width=400, whole=True)
+    labels = [t.text for t in ET.fromstring(svg).iter(SVG + "text") if t.text.isdigit()]
+    assert labels == ["0", "1", "2", "3"]
