@@ -186,6 +186,11 @@ def test_the_first_load_asks_the_daemon_for_nothing_but_the_live_stream(
     assert [p for p in asked if p.startswith("/api/")] == ["/api/live"], asked
     assert page.locator("#history-table tbody tr[data-id]").count() == len(PROMPTS)
     assert page.locator("#audit-table tbody tr").count() > 0
+    # and drawn once the overview is on screen: they do not hold the first screen up
+    painted, ready = (
+        float(page.get_attribute("body", a) or "nan") for a in ("data-painted-ms", "data-ready-ms")
+    )
+    assert 0 < painted <= ready
 
 
 def test_an_optimization_from_the_cli_appears_live(page: Any, site: Site) -> None:
