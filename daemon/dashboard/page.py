@@ -106,13 +106,13 @@ def _bar(percent: float, cls: str = "") -> str:
     # a bar's width is an SVG rect's attribute: the CSP allows no inline style attribute
     width = fixed(max(0.0, min(100.0, percent)), 1)
     return (
-        f'<svg class="bar {cls}" viewBox="0 0 100 10" preserveAspectRatio="none">'
+        f'<svg class="{f"bar {cls}".strip()}" viewBox="0 0 100 10" preserveAspectRatio="none">'
         f'<rect width="{width}" height="10"/></svg>'
     )
 
 
-def _empty(text: str, cols: int = 1) -> str:
-    return _tag("tr", _text("td", text, class_="empty", colspan=cols if cols > 1 else None))
+def _empty(text: str) -> str:
+    return _tag("tr", _text("td", text, class_="empty"))
 
 
 def _against(spent: float, budget: float | None) -> tuple[str, str]:
