@@ -28,6 +28,18 @@ def ticks_to_usd(ticks: int) -> float:
     return ticks / TICKS_PER_USD
 
 
+def usd(value: float | None, none: str = "-") -> str:
+    """Dollars as people read them: ``$1,234.56``, ``$0.0042`` under a cent, ``none`` for
+    no value (the CLI's tables and the dashboard's overview alike)."""
+    if value is None:
+        return none
+    if value == 0:
+        return "$0.00"
+    if abs(value) < 0.01:
+        return f"${value:.4f}"
+    return f"${value:,.2f}"
+
+
 class Span(msgspec.Struct, frozen=True, kw_only=True):
     """A half-open range of code points in the original prompt, plus its 1-based line/col."""
 

@@ -24,7 +24,7 @@ from .common import home_paths, print_json
 
 def _summary(info: api.BatchInfo) -> str:
     """Plain text (print it with ``markup=False``: a file name may hold brackets)."""
-    from .ui import usd
+    from ..values import usd
 
     text = f"{Path(info.file_name).name}: {info.done}/{info.total} prompts, {usd(info.cost_usd)}"
     if info.reason:
@@ -90,7 +90,7 @@ class _Bar:
         self.task = self.progress.add_task(name, total=None, rate="", eta="-", spend="")
 
     def update(self, p: api.Progress) -> None:
-        from .ui import usd
+        from ..values import usd
 
         self.batch_id = p.batch_id or self.batch_id
         now = time.monotonic()

@@ -30,7 +30,7 @@ def _read(path: Path | None, what: str) -> str:
 
 
 def _plan(est: EvalEstimate) -> str:
-    from .ui import usd
+    from ..values import usd
 
     samples = f"{est.samples} {'drafted ' if est.drafted else ''}sample(s)"
     runs = f" x {est.runs} runs" if est.runs > 1 else ""
@@ -45,7 +45,7 @@ def _confirm(est: EvalEstimate, yes: bool) -> None:
     """Ask before spending; without a terminal to ask on, only ``--yes`` goes ahead."""
     if yes:
         return
-    from .ui import usd
+    from ..values import usd
 
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise click.UsageError(
@@ -61,7 +61,8 @@ def _render(result: EvalResult) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .ui import out, usd
+    from ..values import usd
+    from .ui import out
 
     table = Table(box=None, title_justify="left", title="per sample")
     for col in ("#", "verdict", "orders", "inputs", "reasons"):
@@ -179,7 +180,7 @@ def evaluate(
     else:
         _render(result)
     if result.status != "completed":
-        from .ui import usd
+        from ..values import usd
 
         done = len(result.verdicts)
         err.print(

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import api
-from ..values import Grounding, Related
+from ..values import Grounding, Related, usd
 from .backup import _size
 
 
@@ -37,16 +37,6 @@ class _Console(Console):
 
 out = _Console(highlight=False)
 err = _Console(stderr=True, highlight=False)
-
-
-def usd(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value == 0:
-        return "$0.00"
-    if abs(value) < 0.01:
-        return f"${value:.4f}"
-    return f"${value:,.2f}"
 
 
 def _ago(iso: str | None) -> str:

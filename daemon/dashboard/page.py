@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from .. import values
 from . import charts
 
 MARK = "<!--overview-->"  # where the template takes the overview
@@ -44,15 +45,8 @@ def fixed(value: float, places: int) -> str:
 
 
 def usd(value: float | None) -> str:
-    """Money: ``$1,234.56``, ``$0.0042`` under a cent, ``–`` for none."""
-    if value is None:
-        return "–"
-    if value == 0:
-        return "$0.00"
-    if abs(value) < 0.01:
-        return "$" + fixed(value, 4)
-    whole, _, cents = fixed(abs(value), 2).partition(".")
-    return f"{'-' if value < 0 else ''}${int(whole):,}.{cents}"
+    """Money as the CLI shows it (:func:`promptd.daemon.values.usd`), ``–`` for none."""
+    return values.usd(value, none="–")
 
 
 def count(n: int) -> str:
