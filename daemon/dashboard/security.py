@@ -16,7 +16,7 @@ In order, for every request (static files and the live stream included):
    script, no outside requests; the page's one inline style sheet allowed by its digest),
    ``nosniff``, ``no-referrer``, no framing, ``no-store``. No
    ``Cross-Origin-Opener-Policy``: it makes the browser start a new renderer process for
-   every load of the page (50-60 ms, measured with ``bench/dashboard.py``), and what it
+   every load of the page (50-60 ms of each load in headless Chromium here), and what it
    guards against, another site's window holding a handle on this one, gets that site a
    403 here (no token, and the cookie is ``SameSite=Strict``).
 

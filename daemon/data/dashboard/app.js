@@ -297,16 +297,23 @@
     return out;
   }
 
+  // Sections are read again 80 ms after an event touched them (events come in bursts); the
+  // overview at most every half second, as the daemon draws its charts again each time.
+  const OVERVIEW_EVERY_MS = 500;
+  let overviewAt = 0;
+
   function refresh(names) {
     for (const n of names) dirty.add(n);
     if (timer) return;
+    const wait = dirty.has("overview") ? Math.max(80, overviewAt + OVERVIEW_EVERY_MS - Date.now()) : 80;
     timer = setTimeout(async () => {
       timer = null;
       const now = [...dirty];
       dirty.clear();
+      if (now.includes("overview")) overviewAt = Date.now();
       await Promise.all(now.map((n) => loaders[n]().catch(showError)));
       document.body.dataset.seq = String(state.lastSeq);
-    }, 80);
+    }, wait);
   }
 
   function connect() {
