@@ -161,7 +161,7 @@ class DashboardService:
             return
         self.assets = assets = Assets(STATIC)
         template = (STATIC / "index.html").read_text("utf-8")
-        style = assets.files["app.css"].body.decode()  # in the page: no request to wait for
+        style = assets.style  # in the page: no request to wait for
         for mark, value in (
             ("__CSRF__", self.guard.csrf),
             ("__JS__", assets.url("app.js")),

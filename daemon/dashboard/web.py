@@ -5,8 +5,8 @@ overview goes out at once so the browser fetches the script while the overview i
 drawn, which follows in the same answer as HTML with its charts in SVG (:mod:`.page`), then
 the first answers of the other sections (a JSON data block: the script draws them without a
 request); ``GET /api/overview.html`` the overview's HTML again, for live updates.
-``/assets/VERSION/app.css|app.js`` the style and script (:mod:`.assets`: from memory, cached
-for good); ``/static/...`` the source files as they are; JSON under ``/api/``:
+``/assets/VERSION/app.js`` the script (:mod:`.assets`: from memory, cached for good);
+``/static/...`` the source files as they are; JSON under ``/api/``:
 ``overview``, ``history``, ``optimizations/ID``, ``batches``, ``audit``, ``backups``;
 ``POST /api/backups`` (back up now) and
 ``POST /api/backups/ID/verify``; ``GET /api/live`` the Server-Sent Events stream of new
