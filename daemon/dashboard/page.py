@@ -73,12 +73,8 @@ _e = html.escape
 
 
 def _json(value: Any) -> str:
+    """``value`` as JSON, for a ``data-chart`` attribute (:func:`_tag` escapes it)."""
     return msgspec.json.encode(value).decode()
-
-
-def _attr(value: Any) -> str:
-    """``value`` as JSON, escaped for a ``data-chart`` attribute."""
-    return _e(_json(value), quote=True)
 
 
 def _tag(name: str, body: str = "", **attrs: Any) -> str:
@@ -199,7 +195,7 @@ def _chart(
         if series and days
         else _text("p", "Nothing yet.", class_="empty")
     )
-    return f'<div class="chart" id="{node_id}" data-chart="{_attr(drawn)}">{body}</div>'
+    return _tag("div", body, class_="chart", id=node_id, data_chart=_json(drawn))
 
 
 def _spend_chart(s: dict[str, Any]) -> str:
@@ -240,17 +236,17 @@ def _scores(rows: list[dict[str, Any]]) -> str:
 
 
 def _table(node_id: str, drawn: Any, body: str) -> str:
-    return f'<table class="bars" id="{node_id}" data-chart="{_attr(drawn)}">{body}</table>'
+    return _tag("table", body, class_="bars", id=node_id, data_chart=_json(drawn))
 
 
 def _acceptance(a: dict[str, Any]) -> str:
-    drawn = _attr(a)
+    drawn = _json(a)
     if not a["kept"] + a["rejected"]:
         hint = (
             "No verdicts yet: `promptd keep ID` or `promptd reject ID`, "
             "or keep an edit in the editor."
         )
-        return f'<div id="acceptance" data-chart="{drawn}">{_text("p", hint, class_="empty")}</div>'
+        return _tag("div", _text("p", hint, class_="empty"), id="acceptance", data_chart=drawn)
     head = _tag(
         "p",
         _text("strong", pct(a["rate"]), id="acceptance-rate")
@@ -283,7 +279,7 @@ def _acceptance(a: dict[str, Any]) -> str:
     table = _tag(
         "table", rows("engine", a["by_engine"]) + rows("type", a["by_type"]), class_="bars"
     )
-    return f'<div id="acceptance" data-chart="{drawn}">{head}{table}{trend}</div>'
+    return _tag("div", head + table + trend, id="acceptance", data_chart=drawn)
 
 
 def _findings(rows: list[dict[str, Any]]) -> str:
@@ -330,7 +326,7 @@ def _provider(p: dict[str, Any]) -> str:
             for m in p["models"]
         )
         body = _tag("table", _tag("thead", _tag("tr", heads)) + _tag("tbody", rows))
-    return f'<div id="provider" data-chart="{_attr(p["models"])}">{head}{body}</div>'
+    return _tag("div", head + body, id="provider", data_chart=_json(p["models"]))
 
 
 def _panel(caption: str, body: str, wide: bool = False) -> str:
